@@ -1,0 +1,111 @@
+"""The services the core runs on, built once at start-up from the settings."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.lookup import TitleIndex
+from bot.settings import Settings
+from bot.sources import PaperSource
+from bot.sources.arxiv import ArxivClient
+from bot.storage.db import make_engine, make_sessionmaker
+from bot.storage.papers_repo import PaperRepo
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class App:
+    """Everything a command handler, the ingest and the scheduler need."""
+
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    papers: PaperRepo
+    source: PaperSource
+    arxiv: ArxivClient | None  # None when offline
+    online: bool
+    clock: Clock = utc_now
+    _index: TitleIndex | None = field(default=None, repr=False)
+    _index_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
+
+    async def title_index(self) -> TitleIndex:
+        """The in-memory title index, built from the database on first use."""
+        async with self._index_lock:
+            if self._index is None:
+                titles = await self.papers.titles()
+                self._index = await asyncio.to_thread(TitleIndex.build, titles)
+                log.info("title index built over %d papers", len(titles))
+            return self._index
+
+    async def index_titles(self, entries: list[tuple[str, str]]) -> None:
+        """Add freshly ingested titles to the index, if it was built already."""
+        async with self._index_lock:
+            if self._index is not None:
+                for pid, title in entries:
+                    self._index.add(pid, title)
+
+    async def close(self) -> None:
+        for closable in (self.source, self.arxiv):
+            close = getattr(closable, "close", None)
+            if close is not None:
+                await close()
+        await self.engine.dispose()
+
+
+def resolve_source_name(settings: Settings, *, chat_configured: bool) -> str:
+    """Pick the paper source: "auto" means the sample offline, Hugging Face with a chat platform."""
+    if settings.papers_source != "auto":
+        return settings.papers_source
+    return "huggingface" if chat_configured else "sample"
+
+
+def build_app(
+    settings: Settings,
+    *,
+    source_name: str | None = None,
+    source: PaperSource | None = None,
+    clock: Clock = utc_now,
+) -> App:
+    """Wire engine, repositories and paper sources (no I/O happens here)."""
+    from bot.sources.huggingface import HuggingFaceClient
+    from bot.sources.sample import SampleSource
+
+    engine = make_engine(settings.database_url)
+    sessions = make_sessionmaker(engine)
+    name = source_name or resolve_source_name(settings, chat_configured=False)
+    online = name == "huggingface"
+
+    def today():  # the UTC date, by the injected clock
+        return clock().date()
+
+    if source is None:
+        if online:
+            source = HuggingFaceClient(
+                base_url=settings.hf_api_url, token=settings.token, today=today
+            )
+        else:
+            source = SampleSource(today=today)
+    arxiv = ArxivClient(base_url=settings.arxiv_api_url) if online else None
+    return App(
+        settings=settings,
+        engine=engine,
+        sessions=sessions,
+        papers=PaperRepo(sessions),
+        source=source,
+        arxiv=arxiv,
+        online=online,
+        clock=clock,
+    )

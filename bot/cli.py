@@ -1,0 +1,232 @@
+"""The `paperbot` command line, and the composition root of the core.
+
+`bot/` never imports adapters, so the console script lives in `adapters/cli.py`: it calls
+`main()` here with `Platforms`, which knows how to build the configured chat adapters.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import signal
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from bot.app import App, build_app, resolve_source_name
+from bot.commands import build_registry
+from bot.core import Core
+from bot.port import Adapter
+from bot.settings import ConfigError, Settings, configure_logging, load_settings
+from bot.sources import SourceError
+from bot.storage.db import upgrade
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Platforms:
+    """What the adapters layer tells the core about chat platforms."""
+
+    # Names of the chat platforms configured in this environment ("discord", "slack").
+    configured: Callable[[Mapping[str, str]], list[str]]
+    # Build the adapters to run: the configured platforms, or the console when there are none.
+    build: Callable[[Core, Mapping[str, str]], list[Adapter]]
+
+
+NO_PLATFORMS = Platforms(configured=lambda env: [], build=lambda core, env: [])
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="paperbot",
+        description="Hugging Face Daily Papers for Discord and Slack.",
+    )
+    sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
+    sub.add_parser("run", help="run the bot (the console when no chat platform is configured)")
+
+    ing = sub.add_parser("ingest", help="import papers from the API or saved responses")
+    src = ing.add_mutually_exclusive_group(required=True)
+    src.add_argument("--from-file", nargs="+", type=Path, metavar="FILE",
+                     help="saved GET /api/daily_papers responses (a JSON array per file)")
+    src.add_argument("--date", type=_day, metavar="YYYY-MM-DD", help="fetch one day")
+    src.add_argument("--since", type=_day, metavar="YYYY-MM-DD", help="fetch every day since")
+    ing.add_argument("--until", type=_day, metavar="YYYY-MM-DD", help="last day for --since (default today)")
+
+    look = sub.add_parser("lookup", help="find a paper by arXiv id, URL or title words")
+    look.add_argument("query", nargs="+")
+    look.add_argument("--json", action="store_true", help="print a JSON array, best first")
+
+    lst = sub.add_parser("papers", help="list a day's Daily Papers")
+    lst.add_argument("--date", default="today", help="today, yesterday or YYYY-MM-DD (UTC)")
+    lst.add_argument("--limit", type=int, default=100)
+    lst.add_argument("--json", action="store_true")
+
+    db = sub.add_parser("db", help="database maintenance")
+    db_sub = db.add_subparsers(dest="db_cmd", required=True, metavar="ACTION")
+    db_sub.add_parser("upgrade", help="apply schema migrations")
+    return p
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date; use YYYY-MM-DD") from None
+
+
+def main(argv: Sequence[str] | None = None, platforms: Platforms = NO_PLATFORMS) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"paperbot: configuration error: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level)
+    try:
+        return asyncio.run(_dispatch(args, settings, platforms))
+    except ConfigError as exc:
+        print(f"paperbot: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except SourceError as exc:
+        print(f"paperbot: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+async def _dispatch(args: argparse.Namespace, settings: Settings, platforms: Platforms) -> int:
+    if args.cmd == "db":
+        await upgrade(settings.database_url)
+        print("database is up to date")
+        return 0
+    env = dict(os.environ)
+    chat = platforms.configured(env)
+    # Explicit fetches from the API (ingest --date/--since) always mean Hugging Face.
+    wants_api = args.cmd == "ingest" and not args.from_file
+    source = "huggingface" if wants_api else resolve_source_name(settings, chat_configured=bool(chat))
+    await upgrade(settings.database_url)
+    app = build_app(settings, source_name=source)
+    try:
+        handler: Callable[..., Any] = {
+            "run": _run,
+            "ingest": _ingest,
+            "lookup": _lookup,
+            "papers": _papers,
+        }[args.cmd]
+        return await handler(args, app, platforms, env)
+    finally:
+        await app.close()
+
+
+async def _run(args: argparse.Namespace, app: App, platforms: Platforms, env: dict[str, str]) -> int:
+    from bot.ingest import ingest_day
+
+    core = Core(app, build_registry())
+    adapters = platforms.build(core, env)
+    if not adapters:
+        print("paperbot: no adapter to run", file=sys.stderr)
+        return 2
+    if not app.online:
+        # The offline sample is today's list; store it so look-ups find it at once.
+        await ingest_day(app, app.clock().date())
+    log.info("starting %s (papers from %s)", ", ".join(a.platform for a in adapters),
+             "Hugging Face" if app.online else "the bundled sample")
+    tasks = [asyncio.create_task(a.start(), name=f"adapter-{a.platform}") for a in adapters]
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):
+            pass
+    stopper = asyncio.create_task(stop.wait())
+    done, _ = await asyncio.wait([*tasks, stopper], return_when=asyncio.FIRST_COMPLETED)
+    for a in adapters:
+        await a.stop()
+    for t in [*tasks, stopper]:
+        if not t.done():
+            t.cancel()
+    await asyncio.gather(*tasks, stopper, return_exceptions=True)
+    failed = [t for t in done if t is not stopper and t.exception()]
+    for t in failed:
+        print(f"paperbot: {t.get_name()} stopped: {t.exception()}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _progress(done: int, total: int, label: str) -> None:
+    if total <= 1 or not sys.stderr.isatty() and done != total:
+        return
+    width = 30
+    filled = width * done // total
+    end = "\n" if done == total else ""
+    sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {label}{end}")
+    sys.stderr.flush()
+
+
+async def _ingest(args: argparse.Namespace, app: App, platforms: Platforms, env: dict[str, str]) -> int:
+    from bot.ingest import days_between, ingest_days, ingest_files
+
+    if args.from_file:
+        missing = [str(p) for p in args.from_file if not p.is_file()]
+        if missing:
+            print(f"paperbot: no such file: {missing[0]}", file=sys.stderr)
+            return 2
+        report = await ingest_files(app, args.from_file, progress=_progress)
+    else:
+        today = app.clock().date()
+        first = args.date or args.since
+        last = args.date or args.until or today
+        if first > today or last > today:
+            print("paperbot: that date is in the future; Daily Papers has no list for it yet",
+                  file=sys.stderr)
+            return 2
+        if first > last:
+            print("paperbot: --since is after --until", file=sys.stderr)
+            return 2
+        report = await ingest_days(app, days_between(first, last), progress=_progress)
+    for err in report.errors:
+        print(f"paperbot: skipped {err}", file=sys.stderr)
+    total = await app.papers.count()
+    print(f"ingested {report.items} items: {report.stats}; {report.skipped} malformed skipped; "
+          f"{total} papers stored")
+    return 1 if report.errors else 0
+
+
+async def _lookup(args: argparse.Namespace, app: App, platforms: Platforms, env: dict[str, str]) -> int:
+    from bot.commands.papers import lookup_papers
+
+    query = " ".join(args.query)
+    papers = await lookup_papers(app, query)
+    if args.json:
+        print(json.dumps([p.to_json() for p in papers], ensure_ascii=False, indent=2))
+    else:
+        for p in papers:
+            print(f"{p.id}\t▲{p.upvotes}\t{p.title}")
+    if not papers and not args.json:
+        print(f"no paper matches {query!r}", file=sys.stderr)
+    return 0 if papers else 1
+
+
+async def _papers(args: argparse.Namespace, app: App, platforms: Platforms, env: dict[str, str]) -> int:
+    from bot.commands.errors import UsageError
+    from bot.commands.papers import parse_day
+
+    try:
+        day = parse_day(args.date, app.clock().date())
+    except UsageError as exc:
+        print(f"paperbot: {exc}", file=sys.stderr)
+        return 2
+    papers = await app.papers.featured_on(day, limit=args.limit)
+    if args.json:
+        print(json.dumps([p.to_json() for p in papers], ensure_ascii=False, indent=2))
+    else:
+        for p in papers:
+            print(f"{p.id}\t▲{p.upvotes}\t{p.title}")
+    return 0

@@ -1,0 +1,20 @@
+"""The command registry: every command of every feature, declared once."""
+
+from __future__ import annotations
+
+from bot.commands import help as help_commands
+from bot.commands import papers as paper_commands
+from bot.commands.registry import Arg, Command, Registry
+
+__all__ = ["Arg", "Command", "Registry", "build_registry"]
+
+
+def build_registry() -> Registry:
+    """All commands, in the order help lists them."""
+    registry = Registry()
+    for module in (paper_commands, help_commands):
+        for command in module.COMMANDS:
+            registry.add(command)
+        for name, completer in getattr(module, "COMPLETERS", {}).items():
+            registry.add_completer(name, completer)
+    return registry

@@ -1,0 +1,212 @@
+"""paper and papers: look up one paper, list a day's Daily Papers."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any
+
+from bot.commands.context import Context
+from bot.commands.errors import CommandError, UsageError
+from bot.commands.registry import Arg, Command
+from bot.ingest import ingest_day, store
+from bot.lookup import Hit
+from bot.messages import Notice, PaperCard, PaperItem, PaperList, Reply, Tone
+from bot.papers import Paper, normalize_arxiv_id
+from bot.sources import SourceError
+
+if TYPE_CHECKING:
+    from bot.app import App
+
+log = logging.getLogger(__name__)
+
+_LOCAL_ID_RE = re.compile(r"^sample-\d{1,3}$")
+DEFAULT_LIMIT = 10
+MAX_LIMIT = 100
+
+
+@dataclass(frozen=True)
+class Lookup:
+    papers: list[Paper]  # best first
+    confident: bool  # the first one is clearly the paper meant
+
+
+async def lookup_papers(app: App, query: str) -> Lookup:
+    """Resolve a paper reference (id, URL or title words), locally first, then online."""
+    query = query.strip()
+    arxiv_id = normalize_arxiv_id(query)
+    if arxiv_id is None and _LOCAL_ID_RE.match(query.lower()):
+        paper = await app.papers.get(query.lower())
+        return Lookup([paper] if paper else [], confident=True)
+    if arxiv_id is not None:
+        paper = await app.papers.get(arxiv_id)
+        if paper is None and app.online:
+            paper = await _fetch_by_id(app, arxiv_id)
+        return Lookup([paper] if paper else [], confident=True)
+    index = await app.title_index()
+    hits: list[Hit] = index.search(query, limit=5)
+    best = index.best_match(query)
+    if best is not None:
+        ids = [best.paper_id] + [h.paper_id for h in hits if h.paper_id != best.paper_id]
+        return Lookup(await app.papers.get_many(ids), confident=True)
+    if hits:
+        papers = await app.papers.get_many([h.paper_id for h in hits])
+        return Lookup(papers, confident=len(papers) == 1)
+    if not app.online:
+        return Lookup([], confident=False)
+    found = await _search_online(app, query)
+    return Lookup(found, confident=len(found) == 1)
+
+
+async def _fetch_by_id(app: App, arxiv_id: str) -> Paper | None:
+    try:
+        paper = await app.source.paper(arxiv_id)
+    except SourceError as exc:
+        log.warning("HF look-up of %s failed: %s", arxiv_id, exc)
+        paper = None
+    if paper is not None:
+        await store(app, [paper])
+        return await app.papers.get(arxiv_id) or paper
+    if app.arxiv is not None:
+        try:
+            return await app.arxiv.get(arxiv_id)
+        except SourceError as exc:
+            raise CommandError(
+                f"Neither Hugging Face nor arXiv answered for {arxiv_id} ({exc}). Try again later."
+            ) from exc
+    return None
+
+
+async def _search_online(app: App, query: str) -> list[Paper]:
+    try:
+        found = await app.source.search(query, limit=5)
+    except SourceError as exc:
+        log.warning("HF search failed: %s", exc)
+        found = []
+    if not found and app.arxiv is not None:
+        try:
+            found = await app.arxiv.search_title(query, limit=5)
+        except SourceError as exc:
+            log.warning("arXiv search failed: %s", exc)
+    return list(found)
+
+
+async def paper_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
+    """Show one paper: by arXiv id, arXiv or Hugging Face URL, or title words."""
+    query = args["query"].strip()
+    if len(query) > 300:
+        raise UsageError("That is too long for a paper look-up; use at most 300 characters.")
+    found = await lookup_papers(ctx.app, query)
+    if found.papers and found.confident:
+        paper = found.papers[0]
+        note = None if paper.featured_on else "Not featured on Hugging Face Daily Papers."
+        return [PaperCard(paper, note=note)]
+    prefix = ctx.incoming.prefix
+    if found.papers:
+        items = tuple(PaperItem(p, reasons=(f"{prefix}paper {p.id}",)) for p in found.papers)
+        return [
+            PaperList(title=f"Several papers match {query!r}; pick one:", items=items, ephemeral=True)
+        ]
+    arxiv_id = normalize_arxiv_id(query)
+    if arxiv_id and not ctx.app.online:
+        text = (
+            f"Paper {arxiv_id} is not in the local database, and the bot is offline "
+            "(PAPERS_SOURCE=sample), so it cannot ask Hugging Face or arXiv. "
+            f"Search the stored papers by title instead: {prefix}paper <title words>."
+        )
+    elif arxiv_id:
+        text = f"No paper {arxiv_id} on Hugging Face or arXiv. Check the id (e.g. 2412.17747)."
+    else:
+        where = "Hugging Face or arXiv" if ctx.app.online else "the stored papers"
+        text = (
+            f"No paper matches {query!r} in {where}. Try fewer or other title words, "
+            f"an arXiv id, or browse with {prefix}papers today."
+        )
+    return [Notice(text, tone=Tone.WARNING, ephemeral=True)]
+
+
+def parse_day(text: str, today: date) -> date:
+    """Read "today", "yesterday" or YYYY-MM-DD (days are UTC, as on Hugging Face)."""
+    t = text.strip().lower()
+    if t in ("", "today"):
+        return today
+    if t == "yesterday":
+        return today - timedelta(days=1)
+    try:
+        day = date.fromisoformat(t)
+    except ValueError:
+        raise UsageError(f"{text!r} is not a day; use today, yesterday or YYYY-MM-DD.") from None
+    if day > today:
+        raise UsageError(f"{day.isoformat()} is in the future; Daily Papers has no list for it yet.")
+    return day
+
+
+async def papers_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
+    """List a day's Daily Papers, most upvoted first."""
+    app = ctx.app
+    when = args.get("day", "today")
+    limit = args.get("limit")
+    if limit is None and re.fullmatch(r"\d{1,3}", str(when)):
+        when, limit = "today", int(when)  # "/papers 20" means today's top 20
+    limit = limit or DEFAULT_LIMIT
+    if not 1 <= limit <= MAX_LIMIT:
+        raise UsageError(f"limit must be from 1 to {MAX_LIMIT}.")
+    today = app.clock().date()
+    day = parse_day(str(when), today)
+    papers = await app.papers.featured_on(day)
+    if not papers and (app.online or day == today):
+        papers = await _fetch_day(ctx, day)
+    label = f"{day.strftime('%A')} {day.isoformat()}"
+    if not papers:
+        latest = await app.papers.latest_day()
+        hint = ""
+        if latest and latest != day:
+            hint = f" The latest day with papers is {latest.isoformat()}: try {ctx.incoming.prefix}papers {latest.isoformat()}."
+        weekend = " (Daily Papers has no list on weekends)" if day.weekday() >= 5 else ""
+        return [Notice(f"No Daily Papers for {label} yet{weekend}.{hint}", tone=Tone.INFO)]
+    shown = papers[:limit]
+    more = len(papers) - len(shown)
+    footer = f"and {more} more — {ctx.incoming.prefix}papers {day.isoformat()} {min(len(papers), MAX_LIMIT)}" if more else None
+    return [
+        PaperList(
+            title=f"Daily Papers — {label} ({len(papers)} papers)",
+            items=tuple(PaperItem(p) for p in shown),
+            footer=footer,
+        )
+    ]
+
+
+async def _fetch_day(ctx: Context, day: date) -> list[Paper]:
+    """Ask the source for a day the database does not hold yet, and keep what it says."""
+    try:
+        await ingest_day(ctx.app, day)
+    except SourceError as exc:
+        raise CommandError(f"Hugging Face did not answer ({exc}). Try again in a few minutes.") from exc
+    return await ctx.app.papers.featured_on(day)
+
+
+COMMANDS = [
+    Command(
+        name="paper",
+        help="Show one paper: by arXiv id, arXiv/Hugging Face link, or title words.",
+        usage="paper <arXiv id | URL | title words>",
+        handler=paper_command,
+        args=(Arg("query", "An arXiv id, an arXiv or Hugging Face link, or title words", rest=True),),
+        slow=True,
+        examples=("paper 2412.17747", "paper deliberation in latent space"),
+    ),
+    Command(
+        name="papers",
+        help="List a day's Daily Papers, most upvoted first.",
+        usage="papers [today | yesterday | YYYY-MM-DD] [limit]",
+        handler=papers_command,
+        args=(
+            Arg("day", "today, yesterday or YYYY-MM-DD (UTC)", required=False),
+            Arg("limit", f"How many papers to show (1-{MAX_LIMIT})", required=False, kind="int", min_value=1, max_value=MAX_LIMIT),
+        ),
+        slow=True,
+        examples=("papers today", "papers 2025-01-15 20"),
+    ),
+]

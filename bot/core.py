@@ -1,0 +1,99 @@
+"""The platform-neutral core: turns an incoming command into replies."""
+
+from __future__ import annotations
+
+import logging
+from bot.app import App
+from bot.commands.context import Context
+from bot.commands.errors import CommandError, UsageError
+from bot.commands.registry import Command, Registry
+from bot.messages import Incoming, Notice, Place, Reply, Tone, User
+
+log = logging.getLogger(__name__)
+
+SORRY = "Sorry, something went wrong on our side while running that command. It has been logged; please try again later."
+
+
+class Core:
+    def __init__(self, app: App, registry: Registry):
+        self.app = app
+        self.registry = registry
+
+    async def handle(self, incoming: Incoming) -> list[Reply]:
+        """Run one command. Never raises: every failure becomes a short Notice."""
+        command = self.registry.get(incoming.command)
+        if command is None:
+            return [self._unknown(incoming.command, incoming.prefix)]
+        try:
+            if incoming.options is not None:
+                args = command.validate(incoming.options)
+            else:
+                args = command.parse_text(incoming.text)
+            if command.manages_channel and not incoming.place.is_dm:
+                if not incoming.user.can_manage_channel:
+                    raise CommandError(
+                        "Only people who may manage this channel can change its subscriptions "
+                        "and digest settings. You can subscribe yourself in a DM with the bot."
+                    )
+            ctx = Context(app=self.app, registry=self.registry, incoming=incoming, command=command)
+            return await command.handler(ctx, args)
+        except UsageError as exc:
+            return [
+                Notice(
+                    str(exc), tone=Tone.ERROR, usage=incoming.prefix + command.usage, ephemeral=True
+                )
+            ]
+        except CommandError as exc:
+            return [Notice(str(exc), tone=Tone.ERROR, ephemeral=True)]
+        except Exception:
+            log.exception(
+                "command %r failed (platform=%s place=%s user=%s)",
+                command.name,
+                incoming.place.platform,
+                incoming.place.id,
+                incoming.user.id,
+            )
+            return [Notice(SORRY, tone=Tone.ERROR, ephemeral=True)]
+
+    async def handle_text(
+        self, line: str, user: User, place: Place, *, prefix: str = "/", raw: object = None
+    ) -> list[Reply]:
+        """Run a typed line such as "/paper 2412.17747" or "digest time 09:00 UTC"."""
+        text = line.strip()
+        if prefix.strip() and text.startswith(prefix.strip()):
+            text = text[len(prefix.strip()) :].strip()
+        text = text.lstrip("/").strip()
+        if not text:
+            text = "help"
+        found = self.registry.resolve(text)
+        if found is None:
+            return [self._unknown(text.split()[0], prefix)]
+        command, rest = found
+        return await self.handle(
+            Incoming(command=command.name, user=user, place=place, text=rest, prefix=prefix, raw=raw)
+        )
+
+    def resolve(self, text: str) -> tuple[Command, str] | None:
+        return self.registry.resolve(text)
+
+    async def complete(self, incoming: Incoming, arg: str, prefix: str) -> list[tuple[str, str]]:
+        """Autocomplete choices (label, value) for one argument of a command."""
+        command = self.registry.get(incoming.command)
+        spec = next((a for a in command.args if a.name == arg), None) if command else None
+        completer = self.registry.completers.get(spec.autocomplete or "") if spec else None
+        if command is None or completer is None:
+            return []
+        ctx = Context(app=self.app, registry=self.registry, incoming=incoming, command=command)
+        try:
+            return (await completer(ctx, prefix))[:25]
+        except Exception:
+            log.exception("autocomplete %r failed (place=%s)", spec and spec.autocomplete, incoming.place.id)
+            return []
+
+    def _unknown(self, name: str, prefix: str) -> Notice:
+        names = ", ".join(sorted(self.registry.groups()))
+        return Notice(
+            f"Unknown command {name!r}. Commands: {names}. Try {prefix}help.",
+            tone=Tone.ERROR,
+            ephemeral=True,
+        )

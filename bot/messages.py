@@ -1,0 +1,115 @@
+"""Frozen, platform-neutral messages between the core and the adapters.
+
+Adapters turn a platform event into an `Incoming` and render a `Reply` as embeds, Block Kit or
+text. Every text field here is *plain text*: adapters escape it for their platform, so
+nothing a paper or a user wrote can ping anyone or break formatting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from bot.papers import Paper
+
+
+@dataclass(frozen=True)
+class User:
+    platform: str
+    id: str
+    name: str = ""
+    # The adapter decides from platform facts (Manage Channels on Discord, workspace admin or
+    # SLACK_CHANNEL_ADMINS on Slack, always on the console) whether this user may change the
+    # current channel's subscriptions and digest settings.
+    can_manage_channel: bool = False
+    raw: Any = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a command was typed: a channel, or a DM with the bot."""
+
+    platform: str
+    id: str  # channel id (for a DM: the DM channel id)
+    is_dm: bool = False
+    workspace_id: str | None = None  # Discord guild / Slack team
+    name: str = ""
+    raw: Any = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """A command, as any adapter hands it to the core.
+
+    Either `text` (the raw argument string, as typed on Slack or the console) or `options`
+    (already split by the platform, as Discord's typed options) carries the arguments; the
+    core parses and validates both the same way, from the command registry.
+    """
+
+    command: str  # registry name, e.g. "paper" or "digest time"
+    user: User
+    place: Place
+    text: str = ""
+    options: Mapping[str, str] | None = None
+    # How users invoke commands here ("/" on Discord and the console, "/papers " on Slack), so
+    # help and usage lines read the way the user types them.
+    prefix: str = "/"
+    raw: Any = field(default=None, compare=False, repr=False)
+
+
+class Tone(StrEnum):
+    INFO = "info"
+    SUCCESS = "success"
+    WARNING = "warning"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A short plain-text answer. Errors carry the usage line of the command."""
+
+    text: str
+    tone: Tone = Tone.INFO
+    usage: str | None = None
+    ephemeral: bool = False
+
+
+@dataclass(frozen=True)
+class PaperCard:
+    """One paper shown in full."""
+
+    paper: Paper
+    note: str | None = None  # e.g. "Not on Hugging Face yet; from arXiv"
+    ephemeral: bool = False
+
+
+@dataclass(frozen=True)
+class PaperItem:
+    paper: Paper
+    reasons: tuple[str, ...] = ()  # e.g. the subscription queries that matched
+
+
+@dataclass(frozen=True)
+class PaperList:
+    """A titled, ranked list of papers (a day's list, search results, a digest)."""
+
+    title: str
+    items: tuple[PaperItem, ...]
+    footer: str | None = None  # e.g. "and 12 more — try search diffusion"
+    empty_text: str = "No papers."
+    ephemeral: bool = False
+
+
+@dataclass(frozen=True)
+class Fields:
+    """A titled table of name/value rows (status, subscriptions, why)."""
+
+    title: str
+    rows: tuple[tuple[str, str], ...]
+    footer: str | None = None
+    ephemeral: bool = False
+
+
+Reply = Notice | PaperCard | PaperList | Fields

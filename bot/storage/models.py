@@ -1,0 +1,150 @@
+"""SQLAlchemy 2 typed models. Every change here comes with an Alembic migration."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every backend (SQLite drops the zone otherwise)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime stored; use timezone-aware UTC")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class PaperRow(Base):
+    __tablename__ = "papers"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # bare arXiv id
+    title: Mapped[str] = mapped_column(Text)
+    abstract: Mapped[str] = mapped_column(Text, default="")
+    # [{"name": str, "hidden": bool}, ...] in arXiv order
+    authors: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    published_at: Mapped[datetime | None]
+    upvotes: Mapped[int] = mapped_column(Integer, default=0)
+    comments: Mapped[int] = mapped_column(Integer, default=0)
+    github_repo: Mapped[str | None] = mapped_column(Text)
+    github_stars: Mapped[int | None] = mapped_column(Integer)
+    project_page: Mapped[str | None] = mapped_column(Text)
+    ai_summary: Mapped[str | None] = mapped_column(Text)
+    ai_keywords: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    organization: Mapped[str | None] = mapped_column(Text)
+    thumbnail: Mapped[str | None] = mapped_column(Text)
+    first_seen_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    features: Mapped[list[PaperFeature]] = relationship(
+        back_populates="paper", order_by="PaperFeature.day", lazy="selectin"
+    )
+
+
+class PaperFeature(Base):
+    """One day a paper was featured on Daily Papers (a paper can be featured again)."""
+
+    __tablename__ = "paper_features"
+
+    paper_id: Mapped[str] = mapped_column(
+        ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    # When we first saw it on that day's list: digests take papers seen since the last one.
+    seen_at: Mapped[datetime]
+
+    paper: Mapped[PaperRow] = relationship(back_populates="features")
+
+    __table_args__ = (
+        Index("ix_paper_features_day", "day"),
+        Index("ix_paper_features_seen_at", "seen_at"),
+    )
+
+
+class DestinationRow(Base):
+    """A place the bot posts on its own: a channel, or a user's DMs."""
+
+    __tablename__ = "destinations"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(8))  # "channel" | "user"
+    external_id: Mapped[str] = mapped_column(String(64))
+    workspace_id: Mapped[str | None] = mapped_column(String(64))
+    name: Mapped[str | None] = mapped_column(Text)
+    address: Mapped[str | None] = mapped_column(String(64))  # remembered DM channel id
+    # Digest settings (channels, and users in "daily" alerts mode).
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    digest_time: Mapped[str] = mapped_column(String(5), default="09:00")  # local HH:MM
+    digest_max: Mapped[int] = mapped_column(Integer, default=10)
+    min_upvotes: Mapped[int] = mapped_column(Integer, default=0)
+    weekdays_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    alerts_mode: Mapped[str] = mapped_column(String(8), default="daily")  # "daily" | "instant"
+    muted_until: Mapped[datetime | None]
+    disabled_reason: Mapped[str | None] = mapped_column(Text)
+    disabled_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+    subscriptions: Mapped[list[SubscriptionRow]] = relationship(
+        back_populates="destination", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    __table_args__ = (UniqueConstraint("platform", "kind", "external_id", name="uq_destination"),)
+
+
+class SubscriptionRow(Base):
+    __tablename__ = "subscriptions"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    destination_id: Mapped[int] = mapped_column(
+        ForeignKey("destinations.id", ondelete="CASCADE"), index=True
+    )
+    query: Mapped[str] = mapped_column(Text)  # as typed
+    canonical: Mapped[str] = mapped_column(Text)  # normalised form, for duplicate detection
+    created_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+
+    destination: Mapped[DestinationRow] = relationship(back_populates="subscriptions")
+
+    __table_args__ = (UniqueConstraint("destination_id", "canonical", name="uq_subscription"),)
+
+
+class StateRow(Base):
+    """Small named facts shared by every process (last ingest time, last source error)."""
+
+    __tablename__ = "state"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime]
