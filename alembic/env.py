@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging.config
 
-from alembic import context
 from sqlalchemy.engine import Connection
 
+from alembic import context
 from bot.settings import load_settings
 from bot.storage.db import make_engine
 from bot.storage.models import Base

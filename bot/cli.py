@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -53,11 +54,18 @@ def _parser() -> argparse.ArgumentParser:
 
     ing = sub.add_parser("ingest", help="import papers from the API or saved responses")
     src = ing.add_mutually_exclusive_group(required=True)
-    src.add_argument("--from-file", nargs="+", type=Path, metavar="FILE",
-                     help="saved GET /api/daily_papers responses (a JSON array per file)")
+    src.add_argument(
+        "--from-file",
+        nargs="+",
+        type=Path,
+        metavar="FILE",
+        help="saved GET /api/daily_papers responses (a JSON array per file)",
+    )
     src.add_argument("--date", type=_day, metavar="YYYY-MM-DD", help="fetch one day")
     src.add_argument("--since", type=_day, metavar="YYYY-MM-DD", help="fetch every day since")
-    ing.add_argument("--until", type=_day, metavar="YYYY-MM-DD", help="last day for --since (default today)")
+    ing.add_argument(
+        "--until", type=_day, metavar="YYYY-MM-DD", help="last day for --since (default today)"
+    )
 
     look = sub.add_parser("lookup", help="find a paper by arXiv id, URL or title words")
     look.add_argument("query", nargs="+")
@@ -108,9 +116,11 @@ async def _dispatch(args: argparse.Namespace, settings: Settings, platforms: Pla
         return 0
     env = dict(os.environ)
     chat = platforms.configured(env)
-    # Explicit fetches from the API (ingest --date/--since) always mean Hugging Face.
-    wants_api = args.cmd == "ingest" and not args.from_file
-    source = "huggingface" if wants_api else resolve_source_name(settings, chat_configured=bool(chat))
+    # "auto" means the offline sample only for the console demo; the other commands are
+    # run by operators who expect real look-ups and fetches.
+    source = resolve_source_name(settings, chat_configured=bool(chat) or args.cmd != "run")
+    if args.cmd == "ingest" and not args.from_file:
+        source = "huggingface"  # fetching days from the API means the API, whatever the default
     await upgrade(settings.database_url)
     app = build_app(settings, source_name=source)
     try:
@@ -125,7 +135,9 @@ async def _dispatch(args: argparse.Namespace, settings: Settings, platforms: Pla
         await app.close()
 
 
-async def _run(args: argparse.Namespace, app: App, platforms: Platforms, env: dict[str, str]) -> int:
+async def _run(
+    args: argparse.Namespace, app: App, platforms: Platforms, env: dict[str, str]
+) -> int:
     from bot.ingest import ingest_day
 
     core = Core(app, build_registry())
@@ -136,16 +148,17 @@ async def _run(args: argparse.Namespace, app: App, platforms: Platforms, env: di
     if not app.online:
         # The offline sample is today's list; store it so look-ups find it at once.
         await ingest_day(app, app.clock().date())
-    log.info("starting %s (papers from %s)", ", ".join(a.platform for a in adapters),
-             "Hugging Face" if app.online else "the bundled sample")
+    log.info(
+        "starting %s (papers from %s)",
+        ", ".join(a.platform for a in adapters),
+        "Hugging Face" if app.online else "the bundled sample",
+    )
     tasks = [asyncio.create_task(a.start(), name=f"adapter-{a.platform}") for a in adapters]
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
+        with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
-        except (NotImplementedError, RuntimeError):
-            pass
     stopper = asyncio.create_task(stop.wait())
     done, _ = await asyncio.wait([*tasks, stopper], return_when=asyncio.FIRST_COMPLETED)
     for a in adapters:
@@ -161,7 +174,7 @@ async def _run(args: argparse.Namespace, app: App, platforms: Platforms, env: di
 
 
 def _progress(done: int, total: int, label: str) -> None:
-    if total <= 1 or not sys.stderr.isatty() and done != total:
+    if total <= 1 or (not sys.stderr.isatty() and done != total):
         return
     width = 30
     filled = width * done // total
@@ -170,7 +183,9 @@ def _progress(done: int, total: int, label: str) -> None:
     sys.stderr.flush()
 
 
-async def _ingest(args: argparse.Namespace, app: App, platforms: Platforms, env: dict[str, str]) -> int:
+async def _ingest(
+    args: argparse.Namespace, app: App, platforms: Platforms, env: dict[str, str]
+) -> int:
     from bot.ingest import days_between, ingest_days, ingest_files
 
     if args.from_file:
@@ -184,8 +199,10 @@ async def _ingest(args: argparse.Namespace, app: App, platforms: Platforms, env:
         first = args.date or args.since
         last = args.date or args.until or today
         if first > today or last > today:
-            print("paperbot: that date is in the future; Daily Papers has no list for it yet",
-                  file=sys.stderr)
+            print(
+                "paperbot: that date is in the future; Daily Papers has no list for it yet",
+                file=sys.stderr,
+            )
             return 2
         if first > last:
             print("paperbot: --since is after --until", file=sys.stderr)
@@ -194,16 +211,20 @@ async def _ingest(args: argparse.Namespace, app: App, platforms: Platforms, env:
     for err in report.errors:
         print(f"paperbot: skipped {err}", file=sys.stderr)
     total = await app.papers.count()
-    print(f"ingested {report.items} items: {report.stats}; {report.skipped} malformed skipped; "
-          f"{total} papers stored")
+    print(
+        f"ingested {report.items} items: {report.stats}; {report.skipped} malformed skipped; "
+        f"{total} papers stored"
+    )
     return 1 if report.errors else 0
 
 
-async def _lookup(args: argparse.Namespace, app: App, platforms: Platforms, env: dict[str, str]) -> int:
+async def _lookup(
+    args: argparse.Namespace, app: App, platforms: Platforms, env: dict[str, str]
+) -> int:
     from bot.commands.papers import lookup_papers
 
     query = " ".join(args.query)
-    papers = await lookup_papers(app, query)
+    papers = (await lookup_papers(app, query)).papers
     if args.json:
         print(json.dumps([p.to_json() for p in papers], ensure_ascii=False, indent=2))
     else:
@@ -214,7 +235,9 @@ async def _lookup(args: argparse.Namespace, app: App, platforms: Platforms, env:
     return 0 if papers else 1
 
 
-async def _papers(args: argparse.Namespace, app: App, platforms: Platforms, env: dict[str, str]) -> int:
+async def _papers(
+    args: argparse.Namespace, app: App, platforms: Platforms, env: dict[str, str]
+) -> int:
     from bot.commands.errors import UsageError
     from bot.commands.papers import parse_day
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+
 from bot.app import App
 from bot.commands.context import Context
 from bot.commands.errors import CommandError, UsageError
@@ -11,7 +12,10 @@ from bot.messages import Incoming, Notice, Place, Reply, Tone, User
 
 log = logging.getLogger(__name__)
 
-SORRY = "Sorry, something went wrong on our side while running that command. It has been logged; please try again later."
+SORRY = (
+    "Sorry, something went wrong on our side while running that command. "
+    "It has been logged; please try again later."
+)
 
 
 class Core:
@@ -29,12 +33,16 @@ class Core:
                 args = command.validate(incoming.options)
             else:
                 args = command.parse_text(incoming.text)
-            if command.manages_channel and not incoming.place.is_dm:
-                if not incoming.user.can_manage_channel:
-                    raise CommandError(
-                        "Only people who may manage this channel can change its subscriptions "
-                        "and digest settings. You can subscribe yourself in a DM with the bot."
-                    )
+            if (
+                command.manages_channel
+                and not incoming.place.is_dm
+                and not incoming.user.can_manage_channel
+                and not args.get("where") == "dm"
+            ):
+                raise CommandError(
+                    "Only people who may manage this channel can change its subscriptions "
+                    "and digest settings. You can subscribe yourself in a DM with the bot."
+                )
             ctx = Context(app=self.app, registry=self.registry, incoming=incoming, command=command)
             return await command.handler(ctx, args)
         except UsageError as exc:
@@ -70,7 +78,9 @@ class Core:
             return [self._unknown(text.split()[0], prefix)]
         command, rest = found
         return await self.handle(
-            Incoming(command=command.name, user=user, place=place, text=rest, prefix=prefix, raw=raw)
+            Incoming(
+                command=command.name, user=user, place=place, text=rest, prefix=prefix, raw=raw
+            )
         )
 
     def resolve(self, text: str) -> tuple[Command, str] | None:
@@ -87,7 +97,9 @@ class Core:
         try:
             return (await completer(ctx, prefix))[:25]
         except Exception:
-            log.exception("autocomplete %r failed (place=%s)", spec and spec.autocomplete, incoming.place.id)
+            log.exception(
+                "autocomplete %r failed (place=%s)", spec and spec.autocomplete, incoming.place.id
+            )
             return []
 
     def _unknown(self, name: str, prefix: str) -> Notice:

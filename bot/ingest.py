@@ -59,7 +59,9 @@ def days_between(first: date, last: date) -> list[date]:
     return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
 
-async def ingest_days(app: App, days: Iterable[date], progress: Progress | None = None) -> IngestReport:
+async def ingest_days(
+    app: App, days: Iterable[date], progress: Progress | None = None
+) -> IngestReport:
     report = IngestReport()
     days = list(days)
     for i, day in enumerate(days, 1):
@@ -71,7 +73,9 @@ async def ingest_days(app: App, days: Iterable[date], progress: Progress | None 
     return report
 
 
-async def ingest_files(app: App, paths: Iterable[Path], progress: Progress | None = None) -> IngestReport:
+async def ingest_files(
+    app: App, paths: Iterable[Path], progress: Progress | None = None
+) -> IngestReport:
     """Import saved `GET /api/daily_papers` responses (one JSON array per file)."""
     report = IngestReport()
     paths = list(paths)

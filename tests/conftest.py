@@ -7,9 +7,11 @@ import asyncio
 import os
 import shutil
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -24,6 +26,12 @@ from tests.helpers import FakeClock, TestBot
 PG_ENV = "PAPERBOT_TEST_POSTGRES_URL"
 
 
+def _run(coro_fn: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """Run async set-up from sync session fixtures, even when a loop is already running."""
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, coro_fn()).result()
+
+
 def _pg_base_url() -> str | None:
     url = os.environ.get(PG_ENV)
     if not url:
@@ -35,7 +43,7 @@ def _pg_base_url() -> str | None:
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A SQLite file migrated once; each test gets a copy."""
     path = tmp_path_factory.mktemp("db") / "template.sqlite3"
-    asyncio.run(upgrade(f"sqlite+aiosqlite:///{path}"))
+    _run(lambda: upgrade(f"sqlite+aiosqlite:///{path}"))
     return path
 
 
@@ -50,24 +58,28 @@ def pg_database() -> Iterator[str | None]:
     admin = make_url(base)
 
     async def create() -> None:
-        engine = make_engine(admin.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
+        engine = make_engine(
+            admin.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT"
+        )
         async with engine.connect() as conn:
             await conn.execute(text(f'CREATE DATABASE "{name}"'))
         await engine.dispose()
 
     async def drop() -> None:
-        engine = make_engine(admin.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
+        engine = make_engine(
+            admin.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT"
+        )
         async with engine.connect() as conn:
             await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         await engine.dispose()
 
-    asyncio.run(create())
+    _run(create)
     url = admin.set(database=name).render_as_string(hide_password=False)
-    asyncio.run(upgrade(url))
+    _run(lambda: upgrade(url))
     try:
         yield url
     finally:
-        asyncio.run(drop())
+        _run(drop)
 
 
 async def _truncate(url: str) -> None:

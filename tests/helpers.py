@@ -48,3 +48,44 @@ class TestBot:
     async def text(self, line: str, user: User = ADMIN, place: Place = CHANNEL) -> str:
         """The replies as the console shows them."""
         return "\n".join(render(r) for r in await self.say(line, user, place))
+
+
+def daily_item(
+    arxiv_id: str,
+    title: str,
+    *,
+    day: str,
+    abstract: str = "An abstract.",
+    authors: tuple[str, ...] = ("Ada Lovelace", "Alan Turing"),
+    upvotes: int = 1,
+    comments: int = 0,
+    keywords: tuple[str, ...] = (),
+    github: str | None = None,
+) -> dict[str, object]:
+    """One `GET /api/daily_papers` item in the API's real shape (new format, 2025-03 on)."""
+    paper: dict[str, object] = {
+        "id": arxiv_id,
+        "authors": [
+            {"_id": f"{arxiv_id}-a{i}", "name": name, "hidden": False}
+            for i, name in enumerate(authors)
+        ],
+        "publishedAt": f"{day}T00:00:00.000Z",
+        "submittedOnDailyAt": f"{day}T06:41:09.118Z",
+        "title": title,
+        "summary": abstract,
+        "upvotes": upvotes,
+        "discussionId": "6921c0a4f1e2d3c4b5a69805",
+    }
+    if keywords:
+        paper["ai_keywords"] = list(keywords)
+    if github:
+        paper["githubRepo"] = github
+    return {
+        "paper": paper,
+        "publishedAt": f"{day}T00:00:00.000Z",
+        "title": title,
+        "summary": abstract,
+        "thumbnail": f"https://cdn-thumbnails.huggingface.co/social-thumbnails/papers/{arxiv_id}.png",
+        "numComments": comments,
+        "isAuthorParticipating": False,
+    }

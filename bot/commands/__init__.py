@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from bot.commands import help as help_commands
 from bot.commands import papers as paper_commands
+from bot.commands import search as search_commands
+from bot.commands import subscriptions as subscription_commands
+from bot.commands import why as why_commands
 from bot.commands.registry import Arg, Command, Registry
 
 __all__ = ["Arg", "Command", "Registry", "build_registry"]
@@ -12,7 +15,13 @@ __all__ = ["Arg", "Command", "Registry", "build_registry"]
 def build_registry() -> Registry:
     """All commands, in the order help lists them."""
     registry = Registry()
-    for module in (paper_commands, help_commands):
+    for module in (
+        paper_commands,
+        subscription_commands,
+        search_commands,
+        why_commands,
+        help_commands,
+    ):
         for command in module.COMMANDS:
             registry.add(command)
         for name, completer in getattr(module, "COMPLETERS", {}).items():

@@ -107,7 +107,9 @@ async def paper_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
     if found.papers:
         items = tuple(PaperItem(p, reasons=(f"{prefix}paper {p.id}",)) for p in found.papers)
         return [
-            PaperList(title=f"Several papers match {query!r}; pick one:", items=items, ephemeral=True)
+            PaperList(
+                title=f"Several papers match {query!r}; pick one:", items=items, ephemeral=True
+            )
         ]
     arxiv_id = normalize_arxiv_id(query)
     if arxiv_id and not ctx.app.online:
@@ -139,7 +141,9 @@ def parse_day(text: str, today: date) -> date:
     except ValueError:
         raise UsageError(f"{text!r} is not a day; use today, yesterday or YYYY-MM-DD.") from None
     if day > today:
-        raise UsageError(f"{day.isoformat()} is in the future; Daily Papers has no list for it yet.")
+        raise UsageError(
+            f"{day.isoformat()} is in the future; Daily Papers has no list for it yet."
+        )
     return day
 
 
@@ -163,12 +167,20 @@ async def papers_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
         latest = await app.papers.latest_day()
         hint = ""
         if latest and latest != day:
-            hint = f" The latest day with papers is {latest.isoformat()}: try {ctx.incoming.prefix}papers {latest.isoformat()}."
+            hint = (
+                f" The latest day with papers is {latest.isoformat()}: "
+                f"try {ctx.incoming.prefix}papers {latest.isoformat()}."
+            )
         weekend = " (Daily Papers has no list on weekends)" if day.weekday() >= 5 else ""
         return [Notice(f"No Daily Papers for {label} yet{weekend}.{hint}", tone=Tone.INFO)]
     shown = papers[:limit]
     more = len(papers) - len(shown)
-    footer = f"and {more} more — {ctx.incoming.prefix}papers {day.isoformat()} {min(len(papers), MAX_LIMIT)}" if more else None
+    footer = (
+        f"and {more} more — "
+        f"{ctx.incoming.prefix}papers {day.isoformat()} {min(len(papers), MAX_LIMIT)}"
+        if more
+        else None
+    )
     return [
         PaperList(
             title=f"Daily Papers — {label} ({len(papers)} papers)",
@@ -183,7 +195,9 @@ async def _fetch_day(ctx: Context, day: date) -> list[Paper]:
     try:
         await ingest_day(ctx.app, day)
     except SourceError as exc:
-        raise CommandError(f"Hugging Face did not answer ({exc}). Try again in a few minutes.") from exc
+        raise CommandError(
+            f"Hugging Face did not answer ({exc}). Try again in a few minutes."
+        ) from exc
     return await ctx.app.papers.featured_on(day)
 
 
@@ -193,7 +207,9 @@ COMMANDS = [
         help="Show one paper: by arXiv id, arXiv/Hugging Face link, or title words.",
         usage="paper <arXiv id | URL | title words>",
         handler=paper_command,
-        args=(Arg("query", "An arXiv id, an arXiv or Hugging Face link, or title words", rest=True),),
+        args=(
+            Arg("query", "An arXiv id, an arXiv or Hugging Face link, or title words", rest=True),
+        ),
         slow=True,
         examples=("paper 2412.17747", "paper deliberation in latent space"),
     ),
@@ -204,7 +220,14 @@ COMMANDS = [
         handler=papers_command,
         args=(
             Arg("day", "today, yesterday or YYYY-MM-DD (UTC)", required=False),
-            Arg("limit", f"How many papers to show (1-{MAX_LIMIT})", required=False, kind="int", min_value=1, max_value=MAX_LIMIT),
+            Arg(
+                "limit",
+                f"How many papers to show (1-{MAX_LIMIT})",
+                required=False,
+                kind="int",
+                min_value=1,
+                max_value=MAX_LIMIT,
+            ),
         ),
         slow=True,
         examples=("papers today", "papers 2025-01-15 20"),

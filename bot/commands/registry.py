@@ -1,4 +1,4 @@
-"""Commands, declared once: name, arguments, usage and help. Every adapter is generated from this."""
+"""Commands, declared once with arguments, usage and help; every adapter is generated from it."""
 
 from __future__ import annotations
 
@@ -81,7 +81,9 @@ class Command:
             raw = raw.strip() if isinstance(raw, str) else raw
             if raw in (None, ""):
                 if arg.required:
-                    raise UsageError(f"Missing {arg.name}: {arg.description[:1].lower()}{arg.description[1:]}.")
+                    raise UsageError(
+                        f"Missing {arg.name}: {arg.description[:1].lower()}{arg.description[1:]}."
+                    )
                 continue
             out[arg.name] = _convert(arg, str(raw))
         return out

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -42,7 +42,7 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
 
 
 class PaperRow(Base):
@@ -148,3 +148,79 @@ class StateRow(Base):
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[dict[str, Any]] = mapped_column(JSON)
     updated_at: Mapped[datetime]
+
+
+class DigestRunRow(Base):
+    """One decision to post (or not) to a destination: a daily digest, an alert, a catch-up.
+
+    `slot` names the occasion and is unique per destination, which is the claim: a daily
+    digest's slot is its local date ("2024-12-24"), so each destination gets one per day
+    however many processes sweep. The papers considered are those first seen in
+    (`window_start`, `horizon`]; the next run starts where this one's horizon ends.
+    """
+
+    __tablename__ = "digest_runs"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    destination_id: Mapped[int] = mapped_column(ForeignKey("destinations.id", ondelete="CASCADE"))
+    slot: Mapped[str] = mapped_column(String(48))
+    kind: Mapped[str] = mapped_column(String(12))  # "digest" | "now" | "alert" | "catchup"
+    local_date: Mapped[date | None] = mapped_column(Date)
+    window_start: Mapped[datetime]
+    horizon: Mapped[datetime]
+    # "queued" (in the outbox) | "sent" | "empty" (nothing matched) | "skipped" (source down)
+    status: Mapped[str] = mapped_column(String(12))
+    listed: Mapped[int] = mapped_column(Integer, default=0)
+    more: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime]
+
+    __table_args__ = (
+        UniqueConstraint("destination_id", "slot", name="uq_digest_run_slot"),
+        Index("ix_digest_runs_destination_horizon", "destination_id", "horizon"),
+    )
+
+
+class DeliveryRow(Base):
+    """The ledger: a paper is delivered to a destination at most once, ever."""
+
+    __tablename__ = "deliveries"
+
+    destination_id: Mapped[int] = mapped_column(
+        ForeignKey("destinations.id", ondelete="CASCADE"), primary_key=True
+    )
+    paper_id: Mapped[str] = mapped_column(
+        ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True
+    )
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey("digest_runs.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime]
+
+
+class OutboxRow(Base):
+    """A message composed and recorded, waiting to be sent (or sent, with its message ids)."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey("digest_runs.id", ondelete="CASCADE"), unique=True
+    )
+    destination_id: Mapped[int] = mapped_column(
+        ForeignKey("destinations.id", ondelete="CASCADE"), index=True
+    )
+    platform: Mapped[str] = mapped_column(String(16))
+    # The idempotency key handed to the adapter (Discord's nonce: at most 25 characters).
+    key: Mapped[str] = mapped_column(String(25), unique=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(8))  # "pending" | "sent" | "failed"
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    message_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),)

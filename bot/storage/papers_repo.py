@@ -107,9 +107,7 @@ class PaperRepo:
                 chunk = ids[start : start + _CHUNK]
                 existing = {
                     r.id: r
-                    for r in (
-                        await s.scalars(select(PaperRow).where(PaperRow.id.in_(chunk)))
-                    ).all()
+                    for r in (await s.scalars(select(PaperRow).where(PaperRow.id.in_(chunk)))).all()
                 }
                 for pid in chunk:
                     await self._upsert_one(s, batch[pid], existing.get(pid), now, stats)

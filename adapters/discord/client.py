@@ -1,0 +1,146 @@
+"""The Discord adapter: a discord.py client serving the core's commands, and the delivery port."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import app_commands
+
+from adapters.discord.commands import CommandBuilder
+from adapters.discord.config import DiscordConfig, load_discord_config
+from adapters.discord.endpoints import EndpointOverride
+from adapters.discord.sender import DiscordSender
+from bot.messages import Reply
+from bot.port import DeliveryError, Destination, SendResult
+from bot.settings import ConfigError
+
+if TYPE_CHECKING:
+    from bot.core import Core
+
+log = logging.getLogger(__name__)
+LOGIN_WAIT = 60.0  # how long send() waits for the client to log in before giving up
+
+
+class _PaperbotMixin:
+    """What both client classes share: the command tree, synced in setup_hook."""
+
+    tree: app_commands.CommandTree[Any]
+    adapter: DiscordAdapter
+
+    async def setup_hook(self) -> None:
+        adapter = self.adapter
+        for command in adapter.builder.build(adapter.core.registry):
+            self.tree.add_command(command)
+        if not adapter.config.syncs_commands:
+            log.info("shards %s do not include 0: not syncing commands", adapter.config.shard_ids)
+            return
+        guild = discord.Object(id=adapter.config.guild_id) if adapter.config.guild_id else None
+        try:
+            if guild is not None:
+                self.tree.copy_global_to(guild=guild)
+                synced = await self.tree.sync(guild=guild)
+            else:
+                synced = await self.tree.sync()
+        except discord.HTTPException as exc:
+            # A bot invited without the applications.commands scope cannot sync; keep running
+            # so deliveries still work, and say how to fix it.
+            log.error("syncing app commands failed (%s); re-invite the bot with the "
+                      "applications.commands scope", exc)
+            return
+        log.info("synced %d app commands to %s", len(synced),
+                 f"guild {guild.id}" if guild else "all guilds (global)")
+
+    async def on_ready(self) -> None:
+        user = getattr(self, "user", None)
+        log.info("discord: logged in as %s", user)
+        self.adapter.ready.set()
+
+
+class PaperbotClient(_PaperbotMixin, discord.Client):
+    pass
+
+
+class ShardedPaperbotClient(_PaperbotMixin, discord.AutoShardedClient):
+    pass
+
+
+class DiscordAdapter:
+    """Serves slash commands and posts digests and alerts on Discord."""
+
+    platform = "discord"
+
+    def __init__(
+        self,
+        core: Core,
+        config: DiscordConfig,
+        *,
+        guild_ready_timeout: float = 2.0,
+        defer_after: float | None = None,
+    ) -> None:
+        self.core = core
+        self.config = config
+        self.builder = CommandBuilder(core, defer_after=defer_after)
+        self.ready = asyncio.Event()
+        self._logged_in = asyncio.Event()
+        self._endpoints = EndpointOverride(config.api_base, config.gateway_url)
+        options: dict[str, Any] = {
+            # Slash commands need no privileged intents; guilds keeps channel names cached.
+            "intents": discord.Intents(guilds=True),
+            "allowed_mentions": discord.AllowedMentions.none(),
+            "member_cache_flags": discord.MemberCacheFlags.none(),
+            "chunk_guilds_at_startup": False,
+            "guild_ready_timeout": guild_ready_timeout,
+            # Longer waits surface as DeliveryError(retry_after=...) for the delivery layer.
+            "max_ratelimit_timeout": 30.0,
+        }
+        if config.sharded:
+            options.update(shard_count=config.shard_count,
+                           shard_ids=list(config.shard_ids) if config.shard_ids else None)
+            self.client: discord.Client = ShardedPaperbotClient(**options)
+        else:
+            self.client = PaperbotClient(**options)
+        self.client.adapter = self  # type: ignore[attr-defined]
+        self.client.tree = app_commands.CommandTree(self.client)  # type: ignore[attr-defined]
+        self.sender = DiscordSender(self._http)
+
+    @property
+    def tree(self) -> app_commands.CommandTree[Any]:
+        return self.client.tree  # type: ignore[attr-defined,no-any-return]
+
+    async def start(self) -> None:
+        """Log in, sync the commands, and serve until stop()."""
+        self._endpoints.apply()
+        try:
+            await self.client.login(self.config.token)
+        except discord.LoginFailure:
+            raise ConfigError(
+                "DISCORD_TOKEN: Discord rejected the token; copy it again from the Developer "
+                "Portal (Bot tab, Reset Token)"
+            ) from None
+        self._logged_in.set()
+        await self.client.connect(reconnect=True)
+
+    async def stop(self) -> None:
+        await self.client.close()
+        self._endpoints.restore()
+
+    async def _http(self) -> discord.http.HTTPClient:
+        try:
+            await asyncio.wait_for(self._logged_in.wait(), LOGIN_WAIT)
+        except TimeoutError:
+            raise DeliveryError("the Discord client is not logged in yet",
+                                permanent=False, retry_after=30.0) from None
+        return self.client.http
+
+    async def send(self, destination: Destination, reply: Reply, *, key: str) -> SendResult:
+        return await self.sender.send(destination, reply, key=key)
+
+
+def build_discord_adapter(core: Core, env: Mapping[str, str], **kwargs: Any) -> DiscordAdapter | None:
+    """The Discord adapter when DISCORD_TOKEN is set, else None; bad values raise ConfigError."""
+    config = load_discord_config(env)
+    return DiscordAdapter(core, config, **kwargs) if config is not None else None

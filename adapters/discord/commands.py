@@ -1,0 +1,144 @@
+"""Generate Discord app commands from the core's command registry.
+
+A plain registry command becomes a slash command; "group sub" names become a slash command
+group with subcommands (`/digest time`). Names, descriptions, option types, choices, ranges,
+required flags and autocomplete all come from the registry, so nothing is listed twice.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+from zoneinfo import available_timezones
+
+import discord
+from discord import app_commands
+
+from adapters.discord.interactions import incoming_of, run_command
+from bot.commands.registry import Arg, Command, Registry
+
+if TYPE_CHECKING:
+    from bot.core import Core
+
+log = logging.getLogger(__name__)
+Choice = app_commands.Choice
+AppCommand = app_commands.Command[Any, ..., Any] | app_commands.Group
+MANAGE_CHANNELS = discord.Permissions(manage_channels=True)
+_NAME_RE = re.compile(r"[^-_\w]+")
+
+
+def describe(text: str, limit: int = 100) -> str:
+    """A description fitted to Discord's 1..100 characters."""
+    text = " ".join(text.split()) or "…"
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def option_name(name: str) -> str:
+    return _NAME_RE.sub("-", name.strip().lower())[:32] or "value"
+
+
+def timezone_choices(current: str, zones: set[str] | None = None) -> list[Choice[str]]:
+    """IANA zones containing `current` (case-insensitive), prefix matches first, at most 25."""
+    needle = current.strip().lower().replace(" ", "_")
+    pool = sorted(zones if zones is not None else available_timezones())
+    hits = [z for z in pool if needle in z.lower()] if needle else pool
+    hits.sort(key=lambda z: (not z.lower().startswith(needle), "/" not in z, z))
+    return [Choice(name=z, value=z) for z in hits[:25]]
+
+
+class CommandBuilder:
+    """Build the app commands for a registry, wired to a core."""
+
+    def __init__(self, core: Core, *, defer_after: float | None = None) -> None:
+        self.core = core
+        self.defer_after = defer_after
+
+    def build(self, registry: Registry) -> list[AppCommand]:
+        out: list[AppCommand] = []
+        for group_name, commands in registry.groups().items():
+            if len(commands) == 1 and commands[0].name == group_name:
+                out.append(self.command(commands[0], name=group_name))
+                continue
+            group = app_commands.Group(
+                name=option_name(group_name),
+                description=describe(
+                    f"{group_name.capitalize()}: " + ", ".join(c.words[-1] for c in commands)
+                ),
+            )
+            if all(c.manages_channel for c in commands):
+                group.default_permissions = MANAGE_CHANNELS
+            for c in commands:
+                group.add_command(self.command(c, name=c.words[-1]))
+            out.append(group)
+        return out
+
+    def command(self, command: Command, *, name: str) -> app_commands.Command[Any, ..., Any]:
+        cmd = app_commands.Command(
+            name=option_name(name),
+            description=describe(command.help),
+            callback=self._callback(command),
+        )
+        if command.manages_channel:
+            cmd.default_permissions = MANAGE_CHANNELS
+        return cmd
+
+    def _callback(self, command: Command) -> Callable[..., Awaitable[None]]:
+        # discord.py reads the options from the callback's signature, so build one: keyword
+        # parameters arg0, arg1 ... renamed to the registry's option names.
+        by_param = {f"arg{i}": arg for i, arg in enumerate(command.args)}
+        core, defer_after = self.core, self.defer_after
+
+        async def callback(interaction: discord.Interaction, **values: Any) -> None:
+            options = {by_param[k].name: str(v) for k, v in values.items() if v is not None}
+            kwargs = {} if defer_after is None else {"defer_after": defer_after}
+            await run_command(core, interaction, command, options, **kwargs)
+
+        params = [inspect.Parameter("interaction", inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                                    annotation=discord.Interaction)]
+        for pname, arg in by_param.items():
+            params.append(inspect.Parameter(
+                pname, inspect.Parameter.KEYWORD_ONLY, annotation=_annotation(arg),
+                default=inspect.Parameter.empty if arg.required else None,
+            ))
+        callback.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+        f: Any = callback
+        f.__discord_app_commands_param_description__ = {
+            p: describe(a.description) for p, a in by_param.items()
+        }
+        f.__discord_app_commands_param_rename__ = {p: option_name(a.name) for p, a in by_param.items()}
+        f.__discord_app_commands_param_choices__ = {
+            p: [Choice(name=c, value=c) for c in a.choices[:25]]
+            for p, a in by_param.items() if a.kind == "choice" and a.choices
+        }
+        f.__discord_app_commands_param_autocomplete__ = {
+            p: self._completer(command, a) for p, a in by_param.items()
+            if a.autocomplete and not (a.kind == "choice" and a.choices)
+        }
+        return callback
+
+    def _completer(
+        self, command: Command, arg: Arg
+    ) -> Callable[[discord.Interaction, str], Awaitable[list[Choice[str]]]]:
+        core = self.core
+
+        async def complete(interaction: discord.Interaction, current: str) -> list[Choice[str]]:
+            if arg.autocomplete == "timezone":
+                return timezone_choices(str(current or ""))
+            options = {k: str(v) for k, v in interaction.namespace.__dict__.items()
+                       if v is not None and k != arg.name}
+            incoming = incoming_of(interaction, command, options)
+            pairs = await core.complete(incoming, arg.name, str(current or ""))
+            return [Choice(name=describe(label), value=value[:100]) for label, value in pairs[:25]]
+
+        return complete
+
+
+def _annotation(arg: Arg) -> Any:
+    if arg.kind != "int":
+        return str
+    if arg.min_value is None and arg.max_value is None:
+        return int
+    return app_commands.Range[int, arg.min_value, arg.max_value]

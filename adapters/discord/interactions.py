@@ -1,0 +1,125 @@
+"""Run an app command through the core and answer the interaction within Discord's rules."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+import discord
+
+from adapters.discord.paging import Pager
+from adapters.discord.render import Outgoing, render_all
+from bot.commands.registry import Command
+from bot.messages import Incoming, Place, User
+
+if TYPE_CHECKING:
+    from bot.core import Core
+
+log = logging.getLogger(__name__)
+PLATFORM = "discord"
+DEFER_AFTER = 2.0  # Discord drops an interaction that is not answered within 3 s
+SORRY = "Sorry, something went wrong while answering. Please try again later."
+NONE = discord.AllowedMentions.none()
+
+
+def user_of(interaction: discord.Interaction) -> User:
+    """The caller; in a DM every command acts on them, so they may manage "the channel"."""
+    perms = interaction.permissions
+    may_manage = interaction.guild_id is None or perms.manage_channels or perms.administrator
+    u = interaction.user
+    return User(PLATFORM, str(u.id), name=u.display_name, can_manage_channel=may_manage,
+                raw=interaction)
+
+
+def place_of(interaction: discord.Interaction) -> Place:
+    channel = interaction.channel
+    return Place(
+        PLATFORM,
+        str(interaction.channel_id),
+        is_dm=interaction.guild_id is None,
+        workspace_id=str(interaction.guild_id) if interaction.guild_id else None,
+        name=getattr(channel, "name", None) or "",
+        raw=interaction,
+    )
+
+
+def incoming_of(
+    interaction: discord.Interaction, command: Command, options: Mapping[str, str]
+) -> Incoming:
+    return Incoming(command=command.name, user=user_of(interaction), place=place_of(interaction),
+                    options=dict(options), prefix="/", raw=interaction)
+
+
+class Responder:
+    """Answers one interaction: the first message, the deferred one, then follow-ups."""
+
+    def __init__(self, interaction: discord.Interaction) -> None:
+        self.interaction = interaction
+        self.deferred: bool | None = None  # ephemeral flag of a pending "thinking" message
+
+    async def defer(self, *, ephemeral: bool) -> None:
+        await self.interaction.response.defer(ephemeral=ephemeral, thinking=True)
+        self.deferred = ephemeral
+
+    async def send(self, out: Outgoing) -> None:
+        ia = self.interaction
+        view = Pager(out.pages) if len(out.pages) > 1 else None
+        kwargs = {"content": out.content, "embeds": list(out.embeds), "allowed_mentions": NONE}
+        if view is not None:
+            kwargs["view"] = view
+        message: discord.InteractionMessage | discord.WebhookMessage | None = None
+        if not ia.response.is_done():
+            result = await ia.response.send_message(ephemeral=out.ephemeral, **kwargs)
+            resource = result.resource if result is not None else None
+            message = resource if isinstance(resource, discord.InteractionMessage) else None
+        elif self.deferred is not None and self.deferred == out.ephemeral:
+            message = await ia.edit_original_response(**kwargs)
+            self.deferred = None
+        else:
+            if self.deferred is not None:
+                # A deferred answer keeps its visibility: an error after a public "thinking"
+                # must not show to everyone, so replace it with a private follow-up.
+                await ia.delete_original_response()
+                self.deferred = None
+            message = await ia.followup.send(ephemeral=out.ephemeral, wait=True, **kwargs)
+        if view is not None:
+            view.message = message
+
+
+async def run_command(
+    core: Core,
+    interaction: discord.Interaction,
+    command: Command,
+    options: Mapping[str, str],
+    *,
+    defer_after: float = DEFER_AFTER,
+) -> None:
+    """Hand one app command to the core and post its replies."""
+    responder = Responder(interaction)
+    try:
+        incoming = incoming_of(interaction, command, options)
+        if command.slow:
+            await responder.defer(ephemeral=command.ephemeral)
+        work = asyncio.ensure_future(core.handle(incoming))
+        if not command.slow:
+            # Fast commands answer in one message; if one is slow today, acknowledge in time.
+            done, _ = await asyncio.wait({work}, timeout=defer_after)
+            if not done:
+                await responder.defer(ephemeral=command.ephemeral)
+        replies = await work
+        outgoing = render_all(replies, interactive=True, ephemeral=command.ephemeral)
+        if not outgoing:
+            outgoing = [Outgoing("Done.", ephemeral=True)]
+        for out in outgoing:
+            await responder.send(out)
+    except Exception:
+        log.exception(
+            "answering /%s failed (guild=%s channel=%s user=%s)",
+            command.name, interaction.guild_id, interaction.channel_id, interaction.user.id,
+        )
+        try:
+            await responder.send(Outgoing(SORRY, ephemeral=True))
+        except discord.HTTPException:
+            log.warning("could not tell the user about the failure of /%s", command.name)

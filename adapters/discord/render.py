@@ -1,0 +1,217 @@
+"""Turn neutral replies into Discord messages: escaped text, embeds, split to Discord's limits."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from urllib.parse import quote
+
+import discord
+
+from bot.messages import Fields, Notice, PaperCard, PaperItem, PaperList, Reply, Tone
+from bot.papers import Paper
+
+MAX_EMBEDS = 10
+MAX_EMBED_CHARS = 6000
+MAX_CONTENT = 2000
+CARD_ABSTRACT = 700
+ITEM_ABSTRACT = 240
+PAGE_SIZE = 5  # papers per page of an interactive list
+COLOUR = discord.Colour(0xFFD21E)  # the Hugging Face yellow
+_TONE_MARK = {Tone.INFO: "", Tone.SUCCESS: "✅ ", Tone.WARNING: "⚠️ ", Tone.ERROR: "❌ "}
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One Discord message to post."""
+
+    content: str | None = None
+    embeds: tuple[discord.Embed, ...] = ()
+    ephemeral: bool = False
+    pages: tuple[Outgoing, ...] = field(default=(), compare=False)  # more pages (Prev/Next)
+
+
+def escape(text: str) -> str:
+    """Make user or paper text inert: no markdown, no mentions."""
+    return discord.utils.escape_mentions(discord.utils.escape_markdown(text))
+
+
+def clip(text: str, limit: int) -> str:
+    """Shorten `text` to `limit` characters with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1].rstrip()
+    # Never leave a lone escaping backslash in front of the ellipsis.
+    while cut.endswith("\\"):
+        cut = cut[:-1]
+    return cut + "…"
+
+
+def safe_text(text: str, limit: int) -> str:
+    """Escape plain text for a markdown field and fit it into `limit` characters."""
+    return clip(escape(clip(" ".join(text.split()), limit)), limit)
+
+
+def safe_url(url: str | None) -> str | None:
+    """Return an http(s) URL that cannot break a markdown link, or None."""
+    if not url:
+        return None
+    url = url.strip()
+    if not url.startswith(("https://", "http://")) or len(url) > 512:
+        return None
+    return quote(url, safe=":/?#[]@!$&'*+,;=%~-._")
+
+
+def _links(paper: Paper) -> str:
+    stars = f" ★{paper.github_stars}" if paper.github_stars else ""
+    links = [
+        ("arXiv", paper.arxiv_url),
+        ("PDF", paper.pdf_url),
+        ("GitHub" + stars, safe_url(paper.github_url)),
+        ("Project page", safe_url(paper.project_page)),
+    ]
+    return " · ".join(f"[{label}]({url})" for label, url in links if url)
+
+
+def paper_card(card: PaperCard) -> discord.Embed:
+    """A paper in full: title, authors, abstract excerpt, upvotes, links, thumbnail."""
+    p = card.paper
+    embed = discord.Embed(
+        title=safe_text(p.title, 256),
+        url=p.url or p.arxiv_url,
+        description=safe_text(p.abstract or p.ai_summary or "", CARD_ABSTRACT) or None,
+        colour=COLOUR,
+    )
+    if p.authors:
+        embed.set_author(name=clip(p.authors_short(3), 256))
+    embed.add_field(name="Upvotes", value=f"▲ {p.upvotes}", inline=True)
+    if p.featured_on:
+        embed.add_field(name="Featured", value=p.featured_on[-1].isoformat(), inline=True)
+    elif p.published_at:
+        embed.add_field(name="Published", value=p.published_at.date().isoformat(), inline=True)
+    if links := _links(p):
+        embed.add_field(name="Links", value=links, inline=False)
+    if thumb := safe_url(p.thumbnail):
+        embed.set_thumbnail(url=thumb)
+    footer = [card.note or "", p.id if not p.arxiv_id else f"arXiv:{p.id}"]
+    embed.set_footer(text=clip(" · ".join(x for x in footer if x), 2048))
+    return embed
+
+
+def paper_item(item: PaperItem, rank: int) -> discord.Embed:
+    """A paper as one entry of a list or digest: compact, with what matched it."""
+    p = item.paper
+    lines = []
+    if p.authors:
+        lines.append(safe_text(p.authors_short(3), 300))
+    meta = f"▲ {p.upvotes}"
+    if links := _links(p):
+        meta += f" · {links}"
+    lines.append(meta)
+    if excerpt := (p.ai_summary or p.abstract):
+        lines.append(safe_text(excerpt, ITEM_ABSTRACT))
+    if item.reasons:
+        lines.append("Matched: " + safe_text(", ".join(item.reasons), 300))
+    return discord.Embed(
+        title=clip(f"{rank}. " + safe_text(p.title, 250), 256),
+        url=p.url or p.arxiv_url,
+        description="\n".join(lines),
+        colour=COLOUR,
+    )
+
+
+def fields_embeds(reply: Fields) -> list[discord.Embed]:
+    """A table of rows as embeds of at most 25 fields each."""
+    rows = list(reply.rows) or [("—", "nothing to show")]
+    embeds = []
+    for start in range(0, len(rows), 25):
+        title = safe_text(reply.title, 240) + (" (continued)" if start else "")
+        embed = discord.Embed(title=title, colour=COLOUR)
+        for name, value in rows[start : start + 25]:
+            embed.add_field(
+                name=safe_text(name, 256) or "—", value=safe_text(value, 1024) or "—", inline=False
+            )
+        embeds.append(embed)
+    if reply.footer:
+        embeds[-1].set_footer(text=clip(reply.footer, 2048))
+    return embeds
+
+
+def notice_text(notice: Notice) -> str:
+    """A notice as message content; the usage line goes in a code span."""
+    text = _TONE_MARK[notice.tone] + safe_text(notice.text, 1800)
+    if notice.usage:
+        text += "\nUsage: `" + clip(notice.usage.replace("`", "'"), 150) + "`"
+    return text
+
+
+def pack(
+    embeds: Sequence[discord.Embed],
+    *,
+    head: str | None = None,
+    tail: str | None = None,
+    ephemeral: bool = False,
+    max_embeds: int = MAX_EMBEDS,
+) -> list[Outgoing]:
+    """Split embeds into messages of at most `max_embeds` embeds and 6,000 embed characters.
+
+    `head` is the content of the first message, `tail` of the last.
+    """
+    groups: list[list[discord.Embed]] = [[]]
+    size = 0
+    for embed in embeds:
+        n = len(embed)
+        if groups[-1] and (len(groups[-1]) >= max_embeds or size + n > MAX_EMBED_CHARS):
+            groups.append([])
+            size = 0
+        groups[-1].append(embed)
+        size += n
+    out = []
+    for i, group in enumerate(groups):
+        parts = [head if i == 0 else None, tail if i == len(groups) - 1 else None]
+        content = "\n".join(p for p in parts if p) or None
+        out.append(Outgoing(clip(content, MAX_CONTENT) if content else None, tuple(group),
+                            ephemeral))
+    return out
+
+
+def _list_parts(reply: PaperList) -> tuple[str, list[discord.Embed], str | None]:
+    head = "**" + safe_text(reply.title, 250) + "**"
+    embeds = [paper_item(item, i) for i, item in enumerate(reply.items, 1)]
+    tail = safe_text(reply.footer, 500) if reply.footer else None
+    if not embeds:
+        tail = "\n".join(x for x in (safe_text(reply.empty_text, 500), tail) if x)
+    return head, embeds, tail
+
+
+def render(reply: Reply, *, interactive: bool = False, ephemeral: bool = False) -> list[Outgoing]:
+    """Render one reply as the messages to post.
+
+    Interactive answers (to a command) show long lists a page at a time (the first Outgoing
+    carries the other `pages`); posts on the bot's own (digests, alerts) are split into as many
+    messages as Discord's limits need. `ephemeral` is the command's own preference.
+    """
+    if isinstance(reply, Notice):
+        private = ephemeral or reply.ephemeral or reply.tone is Tone.ERROR
+        return [Outgoing(notice_text(reply), ephemeral=private)]
+    private = ephemeral or reply.ephemeral
+    if isinstance(reply, PaperCard):
+        return [Outgoing(None, (paper_card(reply),), private)]
+    if isinstance(reply, Fields):
+        return pack(fields_embeds(reply), ephemeral=private)
+    head, embeds, tail = _list_parts(reply)
+    if not interactive:
+        return pack(embeds, head=head, tail=tail, ephemeral=private)
+    pages = pack(embeds, tail=tail, ephemeral=private, max_embeds=PAGE_SIZE)
+    if len(pages) == 1:
+        return [Outgoing(head + ("\n" + tail if tail else ""), pages[0].embeds, private)]
+    n = len(pages)
+    titled = tuple(
+        Outgoing(f"{head} · page {i}/{n}" + ("\n" + tail if tail else ""), page.embeds, private)
+        for i, page in enumerate(pages, 1)
+    )
+    return [Outgoing(titled[0].content, titled[0].embeds, private, pages=titled)]
+
+
+def render_all(replies: Iterable[Reply], **kwargs: bool) -> list[Outgoing]:
+    return [out for reply in replies for out in render(reply, **kwargs)]

@@ -1,0 +1,164 @@
+"""The Slack adapter: a slack-bolt AsyncApp served over Socket Mode or HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import async_default_handlers
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.commands import PLATFORM, SlashCommands
+from adapters.slack.config import SlackConfig, load_slack_config
+from adapters.slack.sender import SlackSender, rate_limit_handlers
+from bot.core import Core
+from bot.messages import Reply
+from bot.port import Destination, SendResult
+from bot.settings import ConfigError
+
+log = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+HEALTH_PATH = "/healthz"
+
+
+def make_client(config: SlackConfig) -> AsyncWebClient:
+    """The bot's Web API client: SLACK_API_URL, connection-error and rate-limit retries."""
+    return AsyncWebClient(
+        token=config.bot_token,
+        base_url=config.api_url,
+        timeout=15,
+        retry_handlers=[*async_default_handlers(), *rate_limit_handlers()],
+    )
+
+
+class SlackAdapter:
+    """Serves /papers and posts digests and alerts in one Slack workspace."""
+
+    platform = PLATFORM
+
+    def __init__(self, core: Core, config: SlackConfig) -> None:
+        self.config = config
+        self.client = make_client(config)
+        self.app = AsyncApp(
+            client=self.client,
+            signing_secret=config.signing_secret or "",
+            # Socket Mode requests are not signed; HTTP requests always are verified.
+            request_verification_enabled=config.mode == "http",
+            name="paperbot",
+            logger=logging.getLogger("adapters.slack.bolt"),
+        )
+        self.commands = SlashCommands(core, config, self.client)
+        self.app.command(config.command)(self.commands)
+        # Link buttons on paper cards still send block_actions; acknowledge them quietly.
+        self.app.action(re.compile(r"^paperbot_link_"))(_ack_only)
+        self.app.error(_log_error)
+        self.sender = SlackSender(self.client)
+        self.port: int | None = None  # the bound HTTP port, in HTTP mode
+        self.team_id: str | None = None
+        self._stopped = asyncio.Event()
+        self._socket: AsyncSocketModeHandler | None = None
+        self._runner: web.AppRunner | None = None
+
+    async def connect(self) -> None:
+        """Check the token, then open the Socket Mode connection or the HTTP endpoint."""
+        try:
+            auth = await self.client.auth_test()
+        except SlackApiError as exc:
+            error = exc.response.get("error") if isinstance(exc.response.data, dict) else None
+            reason = error or f"HTTP {exc.response.status_code}"
+            raise ConfigError(f"SLACK_BOT_TOKEN: Slack rejected the bot token ({reason})") from None
+        self.team_id = auth.get("team_id")
+        if self.config.mode == "socket":
+            await self._connect_socket()
+        else:
+            await self._serve_http()
+        log.info("slack connected to team %s (%s) in %s mode as %s", auth.get("team"),
+                 self.team_id, self.config.mode, auth.get("user"))
+
+    async def _connect_socket(self) -> None:
+        handler = AsyncSocketModeHandler(self.app, app_token=self.config.app_token)
+        try:
+            # Ask for the WebSocket URL ourselves: the SDK's connect loop retries a bad app
+            # token forever, and we would rather stop with a clear message.
+            handler.client.wss_uri = await handler.client.issue_new_wss_url()
+        except SlackApiError as exc:
+            await handler.client.close()
+            error = exc.response.get("error") if isinstance(exc.response.data, dict) else None
+            raise ConfigError(
+                f"SLACK_APP_TOKEN: Slack rejected the app-level token ({error}); it needs the "
+                "connections:write scope and Socket Mode enabled"
+            ) from None
+        await handler.connect_async()
+        self._socket = handler
+
+    async def _serve_http(self) -> None:
+        web_app = web.Application()
+        web_app.router.add_post(EVENTS_PATH, self._events)
+        web_app.router.add_get(HEALTH_PATH, _health)
+        self._runner = web.AppRunner(web_app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.config.http_host, self.config.http_port)
+        await site.start()
+        sockets = site._server.sockets if site._server else ()  # type: ignore[union-attr]
+        self.port = sockets[0].getsockname()[1] if sockets else self.config.http_port
+        log.info("slack HTTP mode: listening on %s:%s%s", self.config.http_host, self.port,
+                 EVENTS_PATH)
+
+    async def _events(self, request: web.Request) -> web.Response:
+        # bolt checks the signature and timestamp (401 when either is wrong) before any listener.
+        response = await self.app.async_dispatch(await to_bolt_request(request))
+        return await to_aiohttp_response(response)
+
+    async def start(self) -> None:
+        """Connect and serve until `stop()`."""
+        self._stopped.clear()
+        await self.connect()
+        try:
+            await self._stopped.wait()
+        finally:
+            await self._close()
+
+    async def stop(self) -> None:
+        """Disconnect (start() returns)."""
+        self._stopped.set()
+        await self._close()
+
+    async def _close(self) -> None:
+        socket, self._socket = self._socket, None
+        if socket is not None:
+            await socket.close_async()
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            await runner.cleanup()
+
+    async def send(self, destination: Destination, reply: Reply, *, key: str) -> SendResult:
+        """Post a digest or an alert (see SlackSender.send)."""
+        return await self.sender.send(destination, reply, key=key)
+
+
+async def _ack_only(ack: Any) -> None:
+    await ack()
+
+
+async def _log_error(error: Exception, body: dict[str, Any]) -> None:
+    log.error("slack request failed (type=%s team=%s)", body.get("type"), body.get("team_id"),
+              exc_info=error)
+
+
+async def _health(request: web.Request) -> web.Response:
+    return web.Response(text="ok")
+
+
+def build_slack_adapter(core: Core, env: Mapping[str, str]) -> SlackAdapter | None:
+    """The Slack adapter when SLACK_* variables configure one, else None (ConfigError if bad)."""
+    config = load_slack_config(env)
+    return SlackAdapter(core, config) if config is not None else None

@@ -1,0 +1,151 @@
+"""The /papers slash command: Slack payload in, core call, Block Kit answers out.
+
+Mapping (the subcommands come from the registry, never from a list here):
+- `/papers <command> <args>` runs that registry command: `/papers paper 2412.17747`,
+  `/papers subscribe "diffusion models" -audio`, `/papers digest time 09:00 Europe/Berlin`.
+- `/papers` alone shows the help.
+- Shortcuts for the day list: `/papers today`, `/papers yesterday`, `/papers 2024-05-01`,
+  `/papers 20` (today's top 20) mean `/papers papers …`.
+- An unknown subcommand answers with a one-line error followed by the help.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.config import SlackConfig
+from adapters.slack.render import SlackMessage, render
+from bot.commands.registry import Command
+from bot.core import Core
+from bot.messages import Notice, Place, Reply, Tone, User
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "slack"
+MAX_RESPONSES = 5  # Slack accepts five respond() calls per response_url
+ADMIN_CACHE_SECONDS = 300.0
+_DAY_SHORTCUT = re.compile(r"^(today|yesterday|\d{4}-\d{2}-\d{2}|\d{1,3})(\s|$)", re.IGNORECASE)
+
+Respond = Callable[..., Awaitable[Any]]
+
+
+def command_line(text: str, core: Core) -> tuple[str, bool]:
+    """Turn the slash command's text into a registry line; True when it is unknown."""
+    text = " ".join(text.split())
+    if not text:
+        return "help", False
+    if core.resolve(text) is not None:
+        return text, False
+    if _DAY_SHORTCUT.match(text) and core.registry.get("papers") is not None:
+        return f"papers {text}", False
+    return text, True
+
+
+def is_dm(payload: dict[str, Any]) -> bool:
+    """Slash commands in a DM come from a D… channel (or `directmessage` in older payloads)."""
+    return str(payload.get("channel_id", "")).startswith("D") or \
+        payload.get("channel_name") == "directmessage"
+
+
+def is_personal(reply: Reply) -> bool:
+    """Errors and replies marked ephemeral are shown only to the caller."""
+    return reply.ephemeral or (isinstance(reply, Notice) and reply.tone == Tone.ERROR)
+
+
+class SlashCommands:
+    """Answers /papers: acknowledge at once, run the core, reply through response_url."""
+
+    def __init__(self, core: Core, config: SlackConfig, client: AsyncWebClient) -> None:
+        self.core = core
+        self.config = config
+        self.client = client
+        self.prefix = f"{config.command} "
+        self._admin_cache: dict[str, tuple[bool, float]] = {}
+
+    async def __call__(self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any],
+                       respond: Respond) -> None:
+        """Bolt listener for the slash command (bolt injects ack/body/respond by name)."""
+        # Ack first, with no body: Slack wants an answer within 3 s and the core may be slow.
+        await ack()
+        try:
+            messages = await self.answer(body)
+        except Exception:
+            log.exception("slash command failed (team=%s channel=%s user=%s)",
+                          body.get("team_id"), body.get("channel_id"), body.get("user_id"))
+            messages = [{**render(Notice("Sorry, something went wrong on our side. Please try "
+                                         "again later.", tone=Tone.ERROR))[0],
+                         "response_type": "ephemeral"}]
+        for message in messages[:MAX_RESPONSES]:
+            try:
+                await respond(**message, replace_original=False)
+            except (SlackApiError, SlackClientError, OSError) as exc:
+                log.warning("respond() failed (channel=%s): %s", body.get("channel_id"), exc)
+                return
+
+    async def answer(self, body: dict[str, Any]) -> list[SlackMessage]:
+        """Run the command in `body` and return the messages to respond with."""
+        line, unknown = command_line(str(body.get("text", "")), self.core)
+        place = Place(platform=PLATFORM, id=str(body.get("channel_id", "")), is_dm=is_dm(body),
+                      workspace_id=body.get("team_id"), name=str(body.get("channel_name", "")),
+                      raw=body)
+        found = self.core.resolve(line)
+        user = User(platform=PLATFORM, id=str(body.get("user_id", "")),
+                    name=str(body.get("user_name", "")),
+                    can_manage_channel=await self.can_manage(body, place,
+                                                             found[0] if found else None),
+                    raw=body)
+        log.info("/%s %r (team=%s channel=%s user=%s)", self.config.command.lstrip("/"), line,
+                 place.workspace_id, place.id, user.id)
+        if unknown:
+            word = line.split()[0]
+            replies: list[Reply] = [Notice(f"Unknown subcommand {word!r}.", tone=Tone.ERROR)]
+            replies += await self.core.handle_text("help", user, place, prefix=self.prefix,
+                                                   raw=body)
+        else:
+            replies = await self.core.handle_text(line, user, place, prefix=self.prefix, raw=body)
+        return self.to_messages(replies)
+
+    def to_messages(self, replies: list[Reply]) -> list[SlackMessage]:
+        """Render replies; keep within Slack's five responses per slash command."""
+        out: list[SlackMessage] = []
+        for reply in replies:
+            kind = "ephemeral" if is_personal(reply) else "in_channel"
+            out += [{**m, "response_type": kind} for m in render(reply)]
+        if len(out) > MAX_RESPONSES:
+            log.warning("answer of %d messages cut to %d", len(out), MAX_RESPONSES)
+            note = render(Notice("That answer is too long for one slash command; showing the "
+                                 "first part.", tone=Tone.WARNING))[0]
+            out = [*out[: MAX_RESPONSES - 1], {**note, "response_type": "ephemeral"}]
+        return out
+
+    async def can_manage(self, body: dict[str, Any], place: Place, command: Command | None) -> bool:
+        """Whether this user may change the channel's subscriptions and digest settings."""
+        user_id = str(body.get("user_id", ""))
+        if place.is_dm or not self.config.restricted or user_id in self.config.channel_admins:
+            return True
+        if not self.config.workspace_admins_manage:
+            return False
+        if command is None or not command.manages_channel:
+            return False  # not needed: spare the users.info call
+        return await self._is_workspace_admin(user_id)
+
+    async def _is_workspace_admin(self, user_id: str) -> bool:
+        cached = self._admin_cache.get(user_id)
+        if cached and cached[1] > time.monotonic():
+            return cached[0]
+        try:
+            info = await self.client.users_info(user=user_id)
+        except (SlackApiError, SlackClientError, OSError) as exc:
+            log.warning("users.info %s failed, treating as not an admin: %s", user_id, exc)
+            return False
+        user = info.get("user") or {}
+        admin = bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
+        self._admin_cache[user_id] = (admin, time.monotonic() + ADMIN_CACHE_SECONDS)
+        return admin

@@ -1,0 +1,246 @@
+"""Render neutral replies as Slack Block Kit messages, escaped and split to Slack's limits."""
+
+from __future__ import annotations
+
+import re
+import urllib.parse
+from collections.abc import Iterable
+from typing import Any
+
+from bot.messages import Fields, Notice, PaperCard, PaperItem, PaperList, Reply, Tone
+from bot.papers import Paper
+
+Block = dict[str, Any]
+SlackMessage = dict[str, Any]  # {"text": fallback, "blocks": [...]}: chat.postMessage/respond
+
+MAX_BLOCKS = 50  # per message
+MAX_SECTION_TEXT = 3000  # per section text
+# Slack also rejects a message whose blocks hold more than ~12,000 characters in total
+# (`msg_blocks_too_long`, undocumented; bolt-js #2509), so we pack below that.
+MAX_MESSAGE_CHARS = 11_000
+MAX_FALLBACK = 3000  # the notification text; Slack allows 40,000 but nobody reads that much
+CARD_ABSTRACT = 700
+LIST_EXCERPT = 160
+MAX_TITLE = 250
+
+_TONE_ICON = {Tone.INFO: "", Tone.SUCCESS: ":white_check_mark: ", Tone.WARNING: ":warning: ",
+              Tone.ERROR: ":x: "}
+_UNSAFE_URL = re.compile(r"[\s<>|]")
+
+
+def escape(text: str) -> str:
+    """Escape the three characters Slack parses, so user and paper text cannot ping or link."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def clip(text: str, limit: int) -> str:
+    """Shorten `text` to at most `limit` characters, at a word boundary when possible."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    if " " in cut[limit // 2 :]:
+        cut = cut[: cut.rfind(" ")]
+    return cut.rstrip(" ,;:.") + "…"
+
+
+def safe_url(url: str | None) -> str | None:
+    """Return `url` usable inside `<url|label>` (http(s) only, no `|`, `>` or spaces)."""
+    if not url or not url.startswith(("http://", "https://")):
+        return None
+    return _UNSAFE_URL.sub(lambda m: urllib.parse.quote(m.group()), url)
+
+
+def link(url: str | None, label: str) -> str:
+    """A mrkdwn link with an escaped label, or just the label when there is no usable URL."""
+    target = safe_url(url)
+    return f"<{target}|{escape(label)}>" if target else escape(label)
+
+
+def mrkdwn(text: str) -> dict[str, str]:
+    return {"type": "mrkdwn", "text": text, "verbatim": True}
+
+
+def section(text: str) -> Block:
+    return {"type": "section", "text": mrkdwn(text[:MAX_SECTION_TEXT])}
+
+
+def context(text: str) -> Block:
+    return {"type": "context", "elements": [mrkdwn(text[:MAX_SECTION_TEXT])]}
+
+
+def render(reply: Reply) -> list[SlackMessage]:
+    """Turn one neutral reply into one or more Slack messages."""
+    if isinstance(reply, Notice):
+        return render_notice(reply)
+    if isinstance(reply, PaperCard):
+        return [render_card(reply)]
+    if isinstance(reply, PaperList):
+        return render_list(reply)
+    if isinstance(reply, Fields):
+        return render_fields(reply)
+    raise TypeError(f"cannot render {type(reply).__name__}")
+
+
+def render_notice(notice: Notice) -> list[SlackMessage]:
+    icon = _TONE_ICON.get(notice.tone, "")
+    blocks = [section(chunk) for chunk in _chunks(escape(notice.text).splitlines())]
+    blocks[0]["text"]["text"] = (icon + blocks[0]["text"]["text"])[:MAX_SECTION_TEXT]
+    if notice.usage:
+        blocks.append(context(f"Usage: `{escape(notice.usage)}`"))
+    fallback = notice.text if not notice.usage else f"{notice.text}\nUsage: {notice.usage}"
+    return _pack(blocks, [], escape(clip_lines(fallback)))
+
+
+def paper_meta(paper: Paper) -> str:
+    """The one-line facts under a title: upvotes, comments, stars, organisation."""
+    parts = [f":arrow_up_small: {paper.upvotes} upvote{'s' if paper.upvotes != 1 else ''}"]
+    if paper.comments:
+        parts.append(f":speech_balloon: {paper.comments}")
+    if paper.github_stars:
+        parts.append(f":star: {paper.github_stars:,}")
+    if paper.organization:
+        parts.append(escape(paper.organization))
+    if paper.featured_on:
+        parts.append(f"featured {paper.featured_on[-1].isoformat()}")
+    return " · ".join(parts)
+
+
+def paper_title(paper: Paper) -> str:
+    return link(paper.url, clip(paper.title, MAX_TITLE) or paper.id)
+
+
+def render_card(card: PaperCard) -> SlackMessage:
+    paper = card.paper
+    lines = [f"*{paper_title(paper)}*"]
+    if paper.authors:
+        lines.append(escape(paper.authors_short(6)))
+    lines.append(paper_meta(paper))
+    summary = paper.ai_summary or paper.abstract
+    if summary:
+        lines.append("")
+        lines.append(escape(clip(summary, CARD_ABSTRACT)))
+    blocks: list[Block] = [section("\n".join(lines))]
+    buttons = [
+        _button(f"paperbot_link_{n}", label, url)
+        for n, (label, url) in enumerate(
+            (("Hugging Face", paper.hf_url), ("arXiv", paper.arxiv_url), ("PDF", paper.pdf_url),
+             ("GitHub", paper.github_url), ("Project page", paper.project_page))
+        )
+        if safe_url(url)
+    ]
+    if buttons:
+        blocks.append({"type": "actions", "elements": buttons})
+    if card.note:
+        blocks.append(context(escape(card.note)))
+    return {"text": escape(clip(f"{paper.title} {paper.url or ''}", MAX_FALLBACK)),
+            "blocks": blocks}
+
+
+def _button(action_id: str, label: str, url: str | None) -> Block:
+    # Link buttons still send a block_actions request; the app acknowledges it (see app.py).
+    return {"type": "button", "action_id": action_id, "url": safe_url(url),
+            "text": {"type": "plain_text", "text": label, "emoji": False}}
+
+
+def list_item(index: int, item: PaperItem) -> Block:
+    paper = item.paper
+    links = " · ".join(
+        link(url, label)
+        for label, url in (("arXiv", paper.arxiv_url), ("PDF", paper.pdf_url),
+                           ("GitHub", paper.github_url))
+        if safe_url(url)
+    )
+    lines = [f"*{index}. {paper_title(paper)}*"]
+    facts = [f":arrow_up_small: {paper.upvotes}"]
+    if paper.authors:
+        facts.append(escape(paper.authors_short(2)))
+    if links:
+        facts.append(links)
+    lines.append(" · ".join(facts))
+    excerpt = paper.ai_summary or paper.abstract
+    if excerpt:
+        lines.append(escape(clip(excerpt, LIST_EXCERPT)))
+    if item.reasons:
+        lines.append("_matched: " + escape(clip(", ".join(item.reasons), 300)) + "_")
+    return section("\n".join(lines))
+
+
+def render_list(plist: PaperList) -> list[SlackMessage]:
+    head = [section(f"*{escape(clip(plist.title, 500))}*")]
+    body = [list_item(i, item) for i, item in enumerate(plist.items, 1)]
+    if not body:
+        body = [section(escape(clip(plist.empty_text, MAX_SECTION_TEXT)))]
+    if plist.footer:
+        body.append(context(escape(clip(plist.footer, 1000))))
+    titles = "; ".join(i.paper.title for i in plist.items[:5])
+    fallback = f"{plist.title}: {titles}" if titles else f"{plist.title}: {plist.empty_text}"
+    return _pack(head, body, escape(clip(fallback, MAX_FALLBACK)), title=plist.title)
+
+
+def render_fields(fields: Fields) -> list[SlackMessage]:
+    head = [section(f"*{escape(clip(fields.title, 500))}*")]
+    rows = [f"{_field_name(name)} {escape(value)}" for name, value in fields.rows]
+    body = [section(chunk) for chunk in _chunks(rows)] if rows else []
+    if fields.footer:
+        body.append(context(escape(clip(fields.footer, 1000))))
+    fallback = "\n".join([fields.title, *(f"{n}: {v}" for n, v in fields.rows)])
+    return _pack(head, body, escape(clip_lines(fallback)), title=fields.title)
+
+
+def _field_name(name: str) -> str:
+    # Help rows are named by their usage line: show those as code, other names in bold.
+    if name.startswith("/") and "`" not in name:
+        return f"`{escape(name)}` —"
+    return f"*{escape(name)}:*"
+
+
+def clip_lines(text: str, limit: int = MAX_FALLBACK) -> str:
+    """Shorten multi-line text to `limit` characters, keeping its line breaks."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _chunks(lines: Iterable[str], limit: int = MAX_SECTION_TEXT) -> list[str]:
+    """Join lines into chunks of at most `limit` characters (over-long lines are cut)."""
+    out: list[str] = []
+    current = ""
+    for line in lines:
+        line = line if len(line) <= limit else line[: limit - 1] + "…"
+        if current and len(current) + 1 + len(line) > limit:
+            out.append(current)
+            current = line
+        else:
+            current = f"{current}\n{line}" if current else line
+    if current or not out:
+        out.append(current or " ")
+    return out
+
+
+def _size(block: Block) -> int:
+    """The characters of text a block holds, as Slack counts toward its message total."""
+    if block["type"] == "section":
+        return len(block["text"]["text"])
+    if block["type"] == "context":
+        return sum(len(e.get("text", "")) for e in block["elements"])
+    if block["type"] == "actions":
+        return sum(len(e["text"]["text"]) + len(e.get("url") or "") for e in block["elements"])
+    return 0
+
+
+def _pack(
+    head: list[Block], body: list[Block], fallback: str, *, title: str | None = None
+) -> list[SlackMessage]:
+    """Split blocks into messages of at most 50 blocks and ~11,000 characters each."""
+    messages: list[list[Block]] = [list(head)]
+    for block in body:
+        current = messages[-1]
+        if len(current) >= MAX_BLOCKS or sum(map(_size, current)) + _size(block) > \
+                MAX_MESSAGE_CHARS:
+            cont = f"_{escape(clip(title, 500))} (continued)_" if title else "_(continued)_"
+            messages.append([context(cont)])
+        messages[-1].append(block)
+    out: list[SlackMessage] = []
+    for n, blocks in enumerate(messages):
+        text = fallback if n == 0 else escape(clip(f"{title or ''} (continued)", MAX_FALLBACK))
+        out.append({"text": text, "blocks": blocks})
+    return out

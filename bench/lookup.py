@@ -1,0 +1,285 @@
+"""Benchmark the title look-up against a naive rapidfuzz baseline: `python bench/lookup.py`.
+
+Titles: every title in /work/shared/data/hf-daily-papers/*.json (read at run time, never
+copied), padded with generated titles to 10,000 and to 100,000. Generated titles come from a
+word-bigram chain over the real titles, half of them behind an invented "Name:" head, and
+never repeat a real title, subtitle or name, so they act as realistic distractors. Queries
+(fixed seed) target real titles only and are reported per kind of noise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import random
+import statistics
+import sys
+import time
+import tracemalloc
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+
+from rapidfuzz import fuzz, process, utils
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bot.lookup import TitleIndex  # noqa: E402
+from bot.lookup.text import title_forms  # noqa: E402
+
+DATA = "/work/shared/data/hf-daily-papers/*.json"
+SEED = 20261130
+SYLLABLES = "ka lo ri ven tor mi sa qu el dra phi zen vo lux cor nia tra gen mo syn".split()
+LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
+def real_titles() -> dict[str, str]:
+    """Read every (id, title) from the stored daily-papers days."""
+    titles: dict[str, str] = {}
+    for path in sorted(glob.glob(DATA)):
+        for item in json.loads(Path(path).read_text()):
+            paper = item["paper"]
+            titles[paper["id"]] = " ".join(paper["title"].split())
+    return titles
+
+
+def generated_titles(real: list[str], count: int, rng: random.Random) -> list[str]:
+    """Make `count` new titles from a word-bigram chain over `real` (see module docstring)."""
+    chain: dict[str, list[str]] = defaultdict(list)
+    bodies = [t.partition(":")[2].strip() or t for t in real]
+    for body in bodies:
+        words = ["<s>", *body.split(), "</s>"]
+        for a, b in zip(words, words[1:], strict=False):
+            chain[a].append(b)
+    # Neither a whole title nor a head, subtitle or name may repeat one seen before.
+    taken = {p for t in real for p in _parts(t)}
+    out: list[str] = []
+    while len(out) < count:
+        words: list[str] = []
+        word = rng.choice(chain["<s>"])
+        while word != "</s>" and len(words) < 18:
+            words.append(word)
+            word = rng.choice(chain[word])
+        if len(words) < 5:
+            continue
+        title = " ".join(words)
+        if rng.random() < 0.5:
+            title = f"{_invented_name(rng)}: {title}"
+        parts = _parts(title)
+        if parts & taken:
+            continue
+        taken |= parts
+        out.append(title)
+    return out
+
+
+def _parts(title: str) -> set[str]:
+    forms = title_forms(title)
+    return {p for p in (forms.full, forms.head, forms.tail, forms.name) if p}
+
+
+def _invented_name(rng: random.Random) -> str:
+    name = "".join(rng.choice(SYLLABLES).capitalize() for _ in range(rng.randint(2, 3)))
+    return name + rng.choice(["", "", "3D", "-V2", "2", "-R1", "X", "GPT"])
+
+
+def typo(text: str, rng: random.Random, n: int) -> str:
+    """Apply `n` random letter edits (substitute, drop, insert, swap neighbours)."""
+    chars = list(text)
+    for _ in range(n):
+        spots = [i for i, ch in enumerate(chars) if ch.isalpha()]
+        i = rng.choice(spots)
+        kind = rng.choice("sdit")
+        if kind == "s":
+            chars[i] = rng.choice(LETTERS)
+        elif kind == "d" and len(spots) > 4:
+            del chars[i]
+        elif kind == "i":
+            chars.insert(i, rng.choice(LETTERS))
+        elif i + 1 < len(chars):
+            chars[i], chars[i + 1] = chars[i + 1], chars[i]
+    return "".join(chars)
+
+
+def maybe_lower(text: str, rng: random.Random) -> str:
+    return text.lower() if rng.random() < 0.5 else text
+
+
+def make_queries(
+    targets: list[tuple[str, str]], pool: list[str], per_kind: int, rng: random.Random
+) -> dict[str, list[tuple[str, str]]]:
+    """Return (query, paper id) pairs for each kind of noise, targeting real titles."""
+    parts_count: dict[str, int] = defaultdict(int)
+    for title in pool:
+        for part in _parts(title):
+            parts_count[part] += 1
+    kinds: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    order = targets[:]
+    rng.shuffle(order)
+    for paper_id, title in order:
+        words = title.split()
+        forms = title_forms(title)
+        if len(kinds["typo"]) < per_kind:
+            kinds["typo"].append((maybe_lower(typo(title, rng, rng.randint(1, 2)), rng), paper_id))
+        if len(words) >= 5 and len(kinds["dropped words"]) < per_kind:
+            keep = words[:]
+            for _ in range(rng.randint(1, 2)):
+                keep.pop(rng.randrange(len(keep)))
+            kinds["dropped words"].append((maybe_lower(" ".join(keep), rng), paper_id))
+        if len(words) >= 4 and len(kinds["word order"]) < per_kind:
+            moved = words[:]
+            i, j = rng.sample(range(len(moved)), 2)
+            moved[i], moved[j] = moved[j], moved[i]
+            kinds["word order"].append((" ".join(moved), paper_id))
+        if len(words) >= 6 and len(kinds["first words, lower"]) < per_kind:
+            n = max(4, round(len(words) * rng.uniform(0.5, 0.8)))
+            kinds["first words, lower"].append((" ".join(words[:n]).lower(), paper_id))
+        # A subtitle or name shared by two titles ("A Survey", "ATLAS") has no one answer.
+        tail = title.partition(":")[2].strip()
+        if tail and len(tail.split()) >= 3 and parts_count[forms.tail] == 1:
+            if len(kinds["subtitle only"]) < per_kind:
+                kinds["subtitle only"].append((tail, paper_id))
+        short = title.partition(":")[0] if forms.head else title.split()[0]
+        short_fold = forms.head or forms.name
+        if (
+            short_fold
+            and len(short.split()) == 1
+            and len(short_fold) >= 3
+            and parts_count[short_fold] == 1
+            and len(kinds["name only"]) < per_kind
+        ):
+            kinds["name only"].append((maybe_lower(short, rng), paper_id))
+    return dict(kinds)
+
+
+def gibberish(count: int, rng: random.Random) -> list[str]:
+    """Return queries that name no paper ("nonsense query xyz" and made-up words)."""
+    out = ["nonsense query xyz", "asdf qwerty", "zzzz", "lorem ipsum dolor sit amet"]
+    while len(out) < count:
+        words = [
+            "".join(rng.choice(LETTERS) for _ in range(rng.randint(3, 8)))
+            for _ in range(rng.randint(1, 4))
+        ]
+        out.append(" ".join(words))
+    return out
+
+
+def pct(values: list[float], q: int) -> float:
+    """Return the q-th percentile of `values`."""
+    if len(values) < 2:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
+
+
+def timed(fn: Callable[[str], object], query: str) -> tuple[object, float]:
+    start = time.perf_counter()
+    result = fn(query)
+    return result, (time.perf_counter() - start) * 1000
+
+
+def run_size(
+    size: int, real: dict[str, str], extra: list[str], args: argparse.Namespace
+) -> None:
+    rng = random.Random(SEED + size)
+    entries = list(real.items()) + [(f"gen-{i}", t) for i, t in enumerate(extra)]
+    entries = entries[:size]
+    titles = [t for _, t in entries]
+    start = time.perf_counter()
+    index = TitleIndex.build(entries)
+    build_s = time.perf_counter() - start
+    tracemalloc.start()
+    traced = TitleIndex.build(entries)
+    mem_mb = tracemalloc.get_traced_memory()[0] / 2**20
+    tracemalloc.stop()
+    del traced
+    print(f"\n### {size:,} titles ({len(real):,} real + {size - len(real):,} generated)")
+    print(f"build {build_s:.2f} s, index memory {mem_mb:.0f} MiB (tracemalloc)")
+    kinds = make_queries(list(real.items()), titles, args.per_kind, rng)
+    baseline_n = args.baseline_10k if size <= 10_000 else args.baseline_100k
+    print(
+        f"queries per kind: {args.per_kind} (index); baseline on the first {baseline_n} "
+        "of each kind: process.extractOne(query, titles, scorer=fuzz.WRatio, "
+        "processor=utils.default_process)"
+    )
+    print(
+        "| kind | n | top-1 | shown alone (right / wrong) | p50 ms | p95 ms "
+        "| baseline top-1 | baseline p50 ms | baseline p95 ms |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    all_lat: list[float] = []
+    totals = [0, 0, 0, 0]
+    for kind, queries in kinds.items():
+        right = alone_right = alone_wrong = 0
+        lat: list[float] = []
+        for query, paper_id in queries:
+            result, ms = timed(index.lookup, query)
+            lat.append(ms)
+            hit = bool(result.hits) and result.hits[0].paper_id == paper_id
+            right += hit
+            if args.misses and not hit:
+                top = [(h.score, h.title) for h in result.hits[:3]]
+                print(f"MISS {kind}: {query!r} -> {real[paper_id]!r}: {top}", file=sys.stderr)
+            if result.best is not None:
+                alone_right += result.best.paper_id == paper_id
+                alone_wrong += result.best.paper_id != paper_id
+        base_right, base_lat = 0, []
+        for query, paper_id in queries[:baseline_n]:
+            found, ms = timed(
+                lambda q: process.extractOne(
+                    q, titles, scorer=fuzz.WRatio, processor=utils.default_process
+                ),
+                query,
+            )
+            base_lat.append(ms)
+            base_right += entries[found[2]][0] == paper_id  # type: ignore[index]
+        n, bn = len(queries), len(base_lat)
+        all_lat += lat
+        totals = [totals[0] + right, totals[1] + n, totals[2] + base_right, totals[3] + bn]
+        print(
+            f"| {kind} | {n} | {100 * right / n:.1f} % "
+            f"| {100 * alone_right / n:.1f} % / {100 * alone_wrong / n:.1f} % "
+            f"| {statistics.median(lat):.1f} | {pct(lat, 95):.1f} "
+            f"| {100 * base_right / bn:.1f} % | {statistics.median(base_lat):.0f} "
+            f"| {pct(base_lat, 95):.0f} |"
+        )
+    print(
+        f"| **all** | {totals[1]} | **{100 * totals[0] / totals[1]:.2f} %** | | "
+        f"{statistics.median(all_lat):.1f} | **{pct(all_lat, 95):.1f}** "
+        f"| {100 * totals[2] / totals[3]:.1f} % | | |"
+    )
+    junk = gibberish(args.per_kind, rng)
+    any_hit = alone = 0
+    for query in junk:
+        result = index.lookup(query)
+        any_hit += bool(result.hits)
+        alone += result.best is not None
+        if args.misses and result.best is not None:
+            print(f"SHOWN for junk {query!r}: {result.best}", file=sys.stderr)
+    print(
+        f"no-match queries ({len(junk)}, e.g. 'nonsense query xyz'): any hit "
+        f"{100 * any_hit / len(junk):.1f} %, shown alone {100 * alone / len(junk):.1f} %"
+    )
+
+
+def main() -> None:
+    """Run the benchmark at each size and print Markdown for bench/RESULTS.md."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--per-kind", type=int, default=500)
+    parser.add_argument("--baseline-10k", type=int, default=100)
+    parser.add_argument("--baseline-100k", type=int, default=30)
+    parser.add_argument("--misses", action="store_true", help="print each wrong top-1")
+    args = parser.parse_args()
+    real = real_titles()
+    rng = random.Random(SEED)
+    need = max(args.sizes) - len(real)
+    start = time.perf_counter()
+    extra = generated_titles(list(real.values()), max(0, need), rng)
+    print(f"{len(real):,} real titles; generated {len(extra):,} in {time.perf_counter() - start:.1f} s")
+    for size in args.sizes:
+        run_size(size, real, extra, args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,158 @@
+"""search: a dry run of a query over stored papers; and the helpers every query command shares."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Sequence
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any
+
+from bot.commands.context import Context
+from bot.commands.errors import UsageError
+from bot.commands.registry import Arg, Command
+from bot.matching import Match, Reason, match_batch
+from bot.messages import Notice, PaperItem, PaperList, Reply
+from bot.papers import Paper
+from bot.query import Query, QueryError, parse_query
+
+if TYPE_CHECKING:
+    from bot.app import App
+
+PREVIEW_DAYS = 7  # "would have matched N papers in the last 7 days"
+MAX_DAYS = 365
+SHOWN = 10
+_DAYS_FLAG_RE = re.compile(r"\s--days(?:(?:\s+|=)(\S*))?\s*$")
+
+
+def parse_or_usage(text: str) -> Query:
+    """Parse a query, turning a QueryError into a UsageError with a valid example."""
+    try:
+        return parse_query(text.strip())
+    except QueryError as exc:
+        raise UsageError(f"{exc}. A valid query looks like: {exc.example}") from None
+
+
+def window(today: date, days: int) -> tuple[date, date]:
+    """The first and last day of "the last `days` days", today included (UTC)."""
+    return today - timedelta(days=days - 1), today
+
+
+async def recent_papers(app: App, days: int) -> list[Paper]:
+    """Papers featured in the last `days` days, most upvoted first."""
+    first, last = window(app.clock().date(), days)
+    return await app.papers.featured_between(first, last)
+
+
+async def run_matching(
+    papers: Sequence[Paper], subscriptions: Sequence[tuple[int, Query]]
+) -> dict[int, list[Match]]:
+    """Match in a worker thread: it is CPU-bound and must not stall the event loop."""
+    if not papers or not subscriptions:
+        return {}
+    return await asyncio.to_thread(match_batch, papers, subscriptions)
+
+
+async def search_papers(papers: Sequence[Paper], query: Query) -> list[tuple[Paper, Match]]:
+    """The papers `query` matches, most upvoted first, each with its match."""
+    found = (await run_matching(papers, [(0, query)])).get(0, [])
+    by_id = {p.id: p for p in papers}
+    pairs = [(by_id[m.paper_id], m) for m in found]
+    pairs.sort(key=lambda pm: (-pm[0].upvotes, pm[0].id))
+    return pairs
+
+
+def reason_lines(reasons: Sequence[Reason]) -> tuple[str, ...]:
+    """Say which term matched in which field: "diffusion: title, abstract"."""
+    by_term: dict[str, list[str]] = {}
+    for r in reasons:
+        by_term.setdefault(r.term, []).append(r.field)
+    return tuple(
+        term if fields == ["upvotes"] else f"{term}: {', '.join(fields)}"
+        for term, fields in by_term.items()
+    )
+
+
+def period(days: int) -> str:
+    return "today" if days == 1 else f"the last {days} days"
+
+
+def split_days_flag(text: str) -> tuple[str, dict[str, str]]:
+    """Take a trailing "--days N" off a typed search (a bare number would be a query word)."""
+    m = _DAYS_FLAG_RE.search(" " + text)
+    if m is None:
+        return text, {}
+    if not m.group(1):
+        raise UsageError("--days needs a number of days, as in --days 30.")
+    return (" " + text)[: m.start()].strip(), {"days": m.group(1)}
+
+
+async def search_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
+    """Try a query on the papers of the last days: how many match, and the top ones."""
+    query = parse_or_usage(args["query"])
+    days = args.get("days", PREVIEW_DAYS)
+    papers = await recent_papers(ctx.app, days)
+    prefix = ctx.incoming.prefix
+    if not papers:
+        latest = await ctx.app.papers.latest_day()
+        hint = f" The latest stored day is {latest.isoformat()}." if latest else ""
+        longer = f" Try a longer period: {prefix}search {query.text} --days {MAX_DAYS}."
+        text = f"No papers are stored for {period(days)}, so there is nothing to search.{hint}"
+        return [Notice(text + (longer if days < MAX_DAYS else ""), ephemeral=True)]
+    found = await search_papers(papers, query)
+    shown = found[:SHOWN]
+    items = tuple(PaperItem(p, reasons=reason_lines(m.reasons)) for p, m in shown)
+    footer = None
+    if len(found) > len(shown):
+        footer = f"and {len(found) - len(shown)} more; narrow the query to see fewer."
+    elif found:
+        footer = f"Subscribe to it: {prefix}subscribe {query.text}"
+    return [
+        PaperList(
+            title=(
+                f"`{query.text}` matches {len(found)} of {len(papers)} papers "
+                f"of {period(days)}, most upvoted first"
+            ),
+            items=items,
+            footer=footer,
+            empty_text=(
+                "No paper matches. Loosen the query (fewer terms, OR, a shorter phrase) or "
+                f"search a longer period with --days (up to {MAX_DAYS})."
+            ),
+            ephemeral=True,
+        )
+    ]
+
+
+class _SearchCommand(Command):
+    def parse_text(self, text: str) -> dict[str, Any]:
+        rest, extra = split_days_flag(text)
+        values = super().parse_text(rest)
+        return self.validate({**{k: str(v) for k, v in values.items()}, **extra})
+
+
+COMMANDS = [
+    _SearchCommand(
+        name="search",
+        help="Try a query on the stored papers of the last days (default 7) before subscribing.",
+        usage=f"search <query> [--days 1-{MAX_DAYS}]",
+        handler=search_command,
+        args=(
+            Arg("query", "The query, as for subscribe", rest=True),
+            Arg(
+                "days",
+                f"How many days back to search (1-{MAX_DAYS}, default {PREVIEW_DAYS})",
+                required=False,
+                kind="int",
+                min_value=1,
+                max_value=MAX_DAYS,
+            ),
+        ),
+        ephemeral=True,
+        examples=(
+            'search "diffusion model" -audio',
+            "search title:(agent OR tool) --days 30",
+            'search author:"Yann LeCun" upvotes>=20',
+        ),
+    ),
+]

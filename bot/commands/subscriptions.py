@@ -1,0 +1,320 @@
+"""subscribe, unsubscribe and subscriptions: saved queries of a channel or of one user.
+
+Scope: in a channel a command acts on the channel's subscriptions; in a DM, or with the
+`where: dm` option (`--dm` when typed), on the caller's personal ones, delivered by DM.
+Both `subscribe` and `unsubscribe` are `manages_channel` commands: the core refuses members
+without permission unless they act on their personal scope, and platforms can hide them from
+members, so a channel's subscriptions are only ever changed by people who may manage it.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from bot.app import App
+from bot.commands.context import Context
+from bot.commands.errors import CommandError, UsageError
+from bot.commands.registry import Arg, Command
+from bot.commands.search import (
+    PREVIEW_DAYS,
+    parse_or_usage,
+    period,
+    recent_papers,
+    run_matching,
+    search_papers,
+)
+from bot.messages import Fields, Notice, Reply, Tone
+from bot.query import Query, QueryError, parse_query
+from bot.storage.destinations_repo import USER, DestinationRepo
+from bot.storage.models import DestinationRow, SubscriptionRow
+from bot.storage.subscriptions_repo import (
+    DuplicateSubscriptionError,
+    SubscriptionLimitError,
+    SubscriptionRepo,
+)
+
+WHERE = Arg(
+    "where",
+    "here (this channel) or dm (you personally, by direct message)",
+    required=False,
+    kind="choice",
+    choices=("here", "dm"),
+)
+_ID_RE = re.compile(r"#?(\d{1,18})")
+_EXAMPLES = 2
+
+
+def repos(app: App) -> tuple[DestinationRepo, SubscriptionRepo]:
+    return DestinationRepo(app.sessions, app.settings.default_timezone), SubscriptionRepo(
+        app.sessions
+    )
+
+
+def is_personal(ctx: Context, args: dict[str, Any]) -> bool:
+    return ctx.place.is_dm or args.get("where") == "dm"
+
+
+def scope_name(row: DestinationRow) -> str:
+    """How a reply names a destination: "you personally" or "#papers"."""
+    if row.kind == USER:
+        return "you personally"
+    return f"#{row.name}" if row.name else "this channel"
+
+
+def parse_id(text: str, prefix: str) -> int:
+    m = _ID_RE.fullmatch(text.strip())
+    if m is None:
+        raise UsageError(
+            f"{text.strip()!r} is not a subscription id; ids are numbers such as 12 "
+            f"(list them with {prefix}subscriptions)."
+        )
+    return int(m.group(1))
+
+
+def split_dm_flag(text: str) -> tuple[str, dict[str, str]]:
+    """Take a leading or trailing "--dm" off typed text: it means where=dm."""
+    words = text.split()
+    if words and words[0].lower() == "--dm":
+        return text.strip()[len(words[0]) :].strip(), {"where": "dm"}
+    if len(words) > 1 and words[-1].lower() == "--dm":
+        return text.strip()[: -len(words[-1])].strip(), {"where": "dm"}
+    return text, {}
+
+
+class _DmFlagCommand(Command):
+    """A command whose typed text may carry "--dm", so the core sees where=dm too."""
+
+    def parse_text(self, text: str) -> dict[str, Any]:
+        rest, extra = split_dm_flag(text)
+        values = super().parse_text(rest)
+        return self.validate({**{k: str(v) for k, v in values.items()}, **extra})
+
+
+async def preview(app: App, query: Query) -> str:
+    """Say how many recent papers a query would have matched, with a couple of titles."""
+    papers = await recent_papers(app, PREVIEW_DAYS)
+    found = await search_papers(papers, query)
+    when = period(PREVIEW_DAYS)
+    if not found:
+        return f"It would have matched no paper in {when}."
+    titles = ", ".join(f"“{p.title}”" for p, _ in found[:_EXAMPLES])
+    noun = "paper" if len(found) == 1 else "papers"
+    return f"It would have matched {len(found)} {noun} in {when}, e.g. {titles}."
+
+
+async def subscribe_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
+    """Subscribe this channel (or yourself, in a DM or with --dm) to papers matching a query."""
+    app = ctx.app
+    query = parse_or_usage(args["query"])
+    personal = is_personal(ctx, args)
+    destinations, subscriptions = repos(app)
+    dest = await destinations.get_or_create(ctx.user, ctx.place, personal=personal, now=app.clock())
+    settings = app.settings
+    limit = (
+        settings.max_subscriptions_per_user
+        if dest.kind == USER
+        else settings.max_subscriptions_per_channel
+    )
+    prefix = ctx.incoming.prefix
+    flag = " --dm" if personal and not ctx.place.is_dm else ""
+    try:
+        row = await subscriptions.add(
+            dest.id,
+            query.text.strip(),
+            str(query),
+            created_by=ctx.user.id,
+            limit=limit,
+            now=app.clock(),
+        )
+    except DuplicateSubscriptionError as exc:
+        existing = await subscriptions.get(exc.existing_id)
+        shown = f" (`{existing.query}`)" if existing else ""
+        who = "You are" if dest.kind == USER else f"{scope_name(dest).capitalize()} is"
+        raise CommandError(
+            f"{who} already subscribed to that query as #{exc.existing_id}{shown}. "
+            f"Test it with {prefix}why <paper> #{exc.existing_id}."
+        ) from None
+    except SubscriptionLimitError as exc:
+        whose = (
+            "You have reached the limit of"
+            if dest.kind == USER
+            else f"{scope_name(dest).capitalize()} has reached the limit of"
+        )
+        raise CommandError(
+            f"{whose} {exc.limit} subscriptions. Remove one with {prefix}unsubscribe <id>{flag} "
+            f"(list them with {prefix}subscriptions), or combine queries with OR."
+        ) from None
+    text = f"Subscribed {scope_name(dest)} to `{row.query}` (#{row.id}). "
+    text += await preview(app, query)
+    if dest.kind == USER and not ctx.place.is_dm:
+        text += " Matches will come by direct message."
+    return [Notice(text, tone=Tone.SUCCESS, ephemeral=dest.kind == USER)]
+
+
+async def unsubscribe_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
+    """Remove a subscription of this channel, or one of yours (in a DM or with --dm)."""
+    prefix = ctx.incoming.prefix
+    sub_id = parse_id(args["id"], prefix)
+    personal = is_personal(ctx, args)
+    destinations, subscriptions = repos(ctx.app)
+    dest = await destinations.find(ctx.user, ctx.place, personal=personal)
+    row = await subscriptions.get(sub_id)
+    if dest is None or row is None or row.destination_id != dest.id:
+        where = "of yours" if personal else "in this channel"
+        hint = f"List them with {prefix}subscriptions."
+        mine = await destinations.find(ctx.user, ctx.place, personal=True)
+        if not personal and row is not None and mine is not None and row.destination_id == mine.id:
+            hint = f"#{sub_id} is a personal one of yours: {prefix}unsubscribe {sub_id} --dm."
+        raise CommandError(f"There is no subscription #{sub_id} {where}. {hint}")
+    if not await subscriptions.remove(sub_id, dest.id):
+        raise CommandError(f"Subscription #{sub_id} was just removed by someone else.")
+    return [
+        Notice(
+            f"Removed #{sub_id} (`{row.query}`) from {scope_name(dest)}'s subscriptions."
+            if dest.kind != USER
+            else f"Removed your subscription #{sub_id} (`{row.query}`).",
+            tone=Tone.SUCCESS,
+            ephemeral=dest.kind == USER,
+        )
+    ]
+
+
+def parse_stored(row: SubscriptionRow) -> Query | QueryError:
+    """A saved query, or the error it now raises (the language may have become stricter)."""
+    try:
+        return parse_query(row.query)
+    except QueryError as exc:
+        return exc
+
+
+async def _listing(
+    app: App, title: str, rows: list[SubscriptionRow], scope: str, *, ephemeral: bool
+) -> Fields:
+    parsed = {r.id: parse_stored(r) for r in rows}
+    papers = await recent_papers(app, PREVIEW_DAYS)
+    valid = [(i, q) for i, q in parsed.items() if isinstance(q, Query)]
+    found = await run_matching(papers, valid)
+    lines: list[tuple[str, str]] = []
+    for r in rows:
+        q = parsed[r.id]
+        if isinstance(q, QueryError):
+            status = f"no longer a valid query ({q}); remove it and subscribe again"
+        else:
+            n = len(found.get(r.id, ()))
+            status = f"{n} paper{'' if n == 1 else 's'} in {period(PREVIEW_DAYS)}"
+        lines.append((f"#{r.id}  {r.query}", f"{scope} · {status}"))
+    return Fields(title=title, rows=tuple(lines), ephemeral=ephemeral)
+
+
+async def subscriptions_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
+    """List this channel's subscriptions and your own, with their matches of the last 7 days."""
+    app = ctx.app
+    prefix = ctx.incoming.prefix
+    destinations, subscriptions = repos(app)
+    out: list[Reply] = []
+    if not ctx.place.is_dm:
+        channel = await destinations.find(ctx.user, ctx.place)
+        rows = await subscriptions.list_for(channel.id) if channel else []
+        if rows:
+            assert channel is not None
+            name = scope_name(channel)
+            out.append(
+                await _listing(
+                    app, f"Subscriptions of {name} ({len(rows)})", rows, name, ephemeral=False
+                )
+            )
+    mine = await destinations.find(ctx.user, ctx.place, personal=True)
+    rows = await subscriptions.list_for(mine.id) if mine else []
+    if rows:
+        out.append(
+            await _listing(
+                app, f"Your personal subscriptions ({len(rows)})", rows, "by DM", ephemeral=True
+            )
+        )
+    if not out:
+        where = "You have" if ctx.place.is_dm else "This channel has no subscriptions, and you have"
+        return [
+            Notice(
+                f"{where} no personal subscriptions. Try a query with {prefix}search <query>, "
+                f"then {prefix}subscribe <query>.",
+                ephemeral=True,
+            )
+        ]
+    flag = "" if ctx.place.is_dm else " [--dm]"
+    last = out[-1]
+    assert isinstance(last, Fields)
+    out[-1] = Fields(
+        title=last.title,
+        rows=last.rows,
+        footer=f"Remove one: {prefix}unsubscribe <id>{flag} · "
+        f"See why a paper matches: {prefix}why <paper> #<id>",
+        ephemeral=last.ephemeral,
+    )
+    return out
+
+
+async def complete_subscription(ctx: Context, typed: str) -> list[tuple[str, str]]:
+    """Offer the subscriptions of the caller's scope as (label "#12 query", value "12")."""
+    options = ctx.incoming.options or {}
+    personal = ctx.place.is_dm or options.get("where") == "dm"
+    destinations, subscriptions = repos(ctx.app)
+    scopes = [personal]
+    if ctx.command.name == "why" and not personal:
+        scopes.append(True)  # why reads the caller's personal ones too
+    rows: list[SubscriptionRow] = []
+    for p in scopes:
+        dest = await destinations.find(ctx.user, ctx.place, personal=p)
+        if dest is not None:
+            rows.extend(await subscriptions.list_for(dest.id))
+    needle = typed.strip().lstrip("#").lower()
+    return [
+        (f"#{r.id} {r.query}"[:100], str(r.id))
+        for r in rows
+        if not needle or str(r.id).startswith(needle) or needle in r.query.lower()
+    ][:25]
+
+
+COMPLETERS = {"subscription": complete_subscription}
+
+COMMANDS = [
+    _DmFlagCommand(
+        name="subscribe",
+        help="Subscribe this channel (or yourself: --dm, or in a DM) to papers matching a query.",
+        usage="subscribe <query> [--dm]",
+        handler=subscribe_command,
+        args=(Arg("query", "What to look for, e.g. diffusion -audio", rest=True), WHERE),
+        manages_channel=True,
+        slow=True,
+        examples=(
+            "subscribe diffusion -audio",
+            'subscribe "chain of thought" OR reasoning upvotes>=10',
+            "subscribe author:LeCun --dm",
+            "subscribe title:(agent OR tool) keyword:benchmark",
+        ),
+    ),
+    _DmFlagCommand(
+        name="unsubscribe",
+        help="Remove a subscription of this channel, or one of yours (--dm or in a DM).",
+        usage="unsubscribe <id> [--dm]",
+        handler=unsubscribe_command,
+        args=(
+            Arg(
+                "id",
+                "The subscription's number, as /subscriptions lists it",
+                autocomplete="subscription",
+            ),
+            WHERE,
+        ),
+        manages_channel=True,
+        examples=("unsubscribe 12", "unsubscribe 7 --dm"),
+    ),
+    Command(
+        name="subscriptions",
+        help="List this channel's subscriptions and yours, with their matches of the last 7 days.",
+        usage="subscriptions",
+        handler=subscriptions_command,
+        slow=True,
+        examples=("subscriptions",),
+    ),
+]

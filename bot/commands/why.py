@@ -1,0 +1,162 @@
+"""why: which terms of a subscription matched a paper, in which field, or why it did not."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from bot.commands.context import Context
+from bot.commands.errors import CommandError, UsageError
+from bot.commands.papers import lookup_papers
+from bot.commands.registry import Arg, Command
+from bot.commands.subscriptions import parse_id, parse_stored, repos
+from bot.explain import explain, render_explanation
+from bot.messages import Fields, Notice, PaperItem, PaperList, Reply, Tone
+from bot.papers import Paper, normalize_arxiv_id
+from bot.query import QueryError
+from bot.storage.models import SubscriptionRow
+
+MAX_ROWS = 25
+_HASH_ID_RE = re.compile(r"\s#(\d{1,18})\s*$")
+_SAMPLE_ID_RE = re.compile(r"sample-\d{1,3}", re.IGNORECASE)
+
+
+def split_subscription_ref(text: str) -> tuple[str, dict[str, str]]:
+    """Take the subscription off typed text: a trailing "#12", or "12" after a paper id.
+
+    A bare trailing number after title words stays part of the title ("GPT 4").
+    """
+    m = _HASH_ID_RE.search(" " + text)
+    if m is not None:
+        return (" " + text)[: m.start()].strip(), {"subscription": m.group(1)}
+    words = text.split()
+    if (
+        len(words) == 2
+        and words[1].isdigit()
+        and (normalize_arxiv_id(words[0]) or _SAMPLE_ID_RE.fullmatch(words[0]))
+    ):
+        return words[0], {"subscription": words[1]}
+    return text, {}
+
+
+class _WhyCommand(Command):
+    def parse_text(self, text: str) -> dict[str, Any]:
+        rest, extra = split_subscription_ref(text)
+        values = super().parse_text(rest)
+        return self.validate({**{k: str(v) for k, v in values.items()}, **extra})
+
+
+async def _scope_rows(ctx: Context) -> list[SubscriptionRow]:
+    """The subscriptions `why` may read here: the channel's, then the caller's own."""
+    destinations, subscriptions = repos(ctx.app)
+    rows: list[SubscriptionRow] = []
+    for personal in (False, True) if not ctx.place.is_dm else (True,):
+        dest = await destinations.find(ctx.user, ctx.place, personal=personal)
+        if dest is not None:
+            rows.extend(await subscriptions.list_for(dest.id))
+    return rows
+
+
+async def _paper(ctx: Context, text: str, sub: str | None) -> Paper | list[Reply]:
+    """Resolve the paper like /paper does, or the replies to show instead."""
+    if len(text) > 300:
+        raise UsageError("That is too long for a paper look-up; use at most 300 characters.")
+    found = await lookup_papers(ctx.app, text)
+    prefix = ctx.incoming.prefix
+    if found.papers and found.confident:
+        return found.papers[0]
+    if found.papers:
+        tail = f" #{sub}" if sub else ""
+        items = tuple(PaperItem(p, reasons=(f"{prefix}why {p.id}{tail}",)) for p in found.papers)
+        return [
+            PaperList(
+                title=f"Several papers match {text!r}; pick one:", items=items, ephemeral=True
+            )
+        ]
+    return [
+        Notice(
+            f"No paper matches {text!r}. Give an arXiv id, a link, or more title words "
+            f"(see {prefix}paper).",
+            tone=Tone.WARNING,
+            ephemeral=True,
+        )
+    ]
+
+
+async def why_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
+    """Show which terms of a subscription matched a paper, in which field, or why not."""
+    prefix = ctx.incoming.prefix
+    raw_id = args.get("subscription")
+    sub_id = parse_id(raw_id, prefix) if raw_id else None
+    rows = await _scope_rows(ctx)
+    if sub_id is not None:
+        rows = [r for r in rows if r.id == sub_id]
+        if not rows:
+            where = "of yours" if ctx.place.is_dm else "in this channel or of yours"
+            raise CommandError(
+                f"There is no subscription #{sub_id} {where}. List them with {prefix}subscriptions."
+            )
+    elif not rows:
+        raise CommandError(
+            "There are no subscriptions here to explain. Try a query on recent papers with "
+            f"{prefix}search <query>, or subscribe with {prefix}subscribe <query>."
+        )
+    paper = await _paper(ctx, args["paper"].strip(), str(sub_id) if sub_id else None)
+    if not isinstance(paper, Paper):
+        return paper
+    results: list[tuple[bool, str, str]] = []
+    for row in rows:
+        query = parse_stored(row)
+        if isinstance(query, QueryError):
+            results.append((False, f"#{row.id} ✗ {row.query}", f"no longer a valid query: {query}"))
+            continue
+        explanation = explain(query, paper)
+        verdict = "✓ matches" if explanation.matched else "✗ does not match"
+        detail = render_explanation(explanation).splitlines()[1:]
+        results.append(
+            (
+                explanation.matched,
+                f"#{row.id} {verdict}: {row.query}",
+                "\n".join(line.strip() for line in detail) or "no terms",
+            )
+        )
+    # Matching subscriptions first: those are what a reader asks about most.
+    results.sort(key=lambda r: not r[0])
+    shown = results[:MAX_ROWS]
+    footer = None
+    if len(results) > len(shown):
+        footer = (
+            f"and {len(results) - len(shown)} more; ask about one: {prefix}why {paper.id} #<id>"
+        )
+    hits = sum(1 for r in results if r[0])
+    return [
+        Fields(
+            title=f"Why “{paper.title}” [{paper.id}] matches {hits} of {len(results)} "
+            f"subscription{'' if len(results) == 1 else 's'}",
+            rows=tuple((name, value) for _, name, value in shown),
+            footer=footer,
+            ephemeral=True,
+        )
+    ]
+
+
+COMMANDS = [
+    _WhyCommand(
+        name="why",
+        help="Explain which terms of your subscriptions match a paper, in which field, or why not.",
+        usage="why <paper> [#subscription id]",
+        handler=why_command,
+        args=(
+            Arg("paper", "An arXiv id, a link, or title words", rest=True),
+            Arg(
+                "subscription",
+                "One subscription's number (default: every one here)",
+                required=False,
+                autocomplete="subscription",
+            ),
+        ),
+        ephemeral=True,
+        slow=True,
+        examples=("why 2412.17747", "why 2412.17747 #12", "why deliberation in latent space #3"),
+    ),
+]

@@ -1,0 +1,106 @@
+"""Local digest times: parsing HH:MM and IANA zones, and when a destination's digest is due."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from rapidfuzz import process
+
+_HHMM_RE = re.compile(r"^(\d{1,2})[:.h](\d{2})$")
+
+
+class TimingError(ValueError):
+    """A time or zone the user typed is not valid; `str()` says how to fix it."""
+
+
+def parse_hhmm(text: str) -> str:
+    """Read "9:30", "09:30" or "21.05" as a canonical "HH:MM"."""
+    m = _HHMM_RE.match(text.strip().lower())
+    if not m or int(m.group(1)) > 23 or int(m.group(2)) > 59:
+        raise TimingError(
+            f"{text!r} is not a time of day; use HH:MM on a 24-hour clock, e.g. 09:30."
+        )
+    return f"{int(m.group(1)):02d}:{int(m.group(2)):02d}"
+
+
+@lru_cache(maxsize=1)
+def _zone_names() -> dict[str, str]:
+    return {name.lower(): name for name in available_timezones()}
+
+
+def parse_zone(text: str) -> str:
+    """Return the IANA name for `text` (case-insensitive), or say which zones are close."""
+    names = _zone_names()
+    key = text.strip().lower()
+    if key in ("utc", "z", "gmt"):
+        return "UTC"
+    if key in names:
+        name = names[key]
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+        else:
+            return name
+    close = [names[c] for c, _, _ in process.extract(key, list(names), limit=3, score_cutoff=60)]
+    hint = f" Did you mean {' or '.join(close)}?" if close else ""
+    raise TimingError(
+        f"{text!r} is not a time zone I know.{hint} Use an IANA name such as Europe/Berlin, "
+        "America/New_York or UTC."
+    )
+
+
+def at_local(day: date, hhmm: str, zone: str) -> datetime:
+    """The UTC instant of `hhmm` on local `day` in `zone`.
+
+    On a DST gap (02:30 that does not exist) zoneinfo reads the wall time with the offset
+    before the change, i.e. one hour later in real time; on a fold the first occurrence wins.
+    """
+    hh, mm = (int(x) for x in hhmm.split(":"))
+    local = datetime.combine(day, time(hh, mm), tzinfo=ZoneInfo(zone))
+    return local.astimezone(UTC)
+
+
+def local_date(now: datetime, zone: str) -> date:
+    return now.astimezone(ZoneInfo(zone)).date()
+
+
+def due_slots(
+    now: datetime, hhmm: str, zone: str, *, weekdays_only: bool, window: timedelta
+) -> list[tuple[date, datetime]]:
+    """(local date, UTC due time) of the digests that are due now, oldest first.
+
+    A digest is due from its local time until `window` later, so a bot that was down at
+    digest time still posts it on start; today's and yesterday's (local) are considered.
+    """
+    today = local_date(now, zone)
+    out = []
+    for day in (today - timedelta(days=1), today):
+        if weekdays_only and day.weekday() >= 5:
+            continue
+        at = at_local(day, hhmm, zone)
+        if at <= now <= at + window:
+            out.append((day, at))
+    return out
+
+
+def next_digest(now: datetime, hhmm: str, zone: str, *, weekdays_only: bool) -> datetime:
+    """The next UTC instant a daily digest is scheduled after `now`."""
+    day = local_date(now, zone)
+    for offset in range(0, 9):
+        d = day + timedelta(days=offset)
+        if weekdays_only and d.weekday() >= 5:
+            continue
+        at = at_local(d, hhmm, zone)
+        if at > now:
+            return at
+    raise AssertionError("a digest is due within a week")
+
+
+def describe_local(when: datetime, zone: str) -> str:
+    """Read `when` as people there do: "Tue 2024-12-24 09:00 CET"."""
+    local = when.astimezone(ZoneInfo(zone))
+    return local.strftime("%a %Y-%m-%d %H:%M ") + (local.tzname() or zone)

@@ -1,0 +1,51 @@
+"""Find a paper by (part of) its title, as `/paper <title words>` and `paperbot lookup` need.
+
+Design, in two stages:
+
+1. Candidates (cheap). Titles and queries are folded (`text.fold`: lower case, accents and
+   apostrophes dropped, every run of punctuation one space). Each title is indexed under its
+   words plus the joined form of each compound ("DeepSeek-V3" -> "deepseek", "v3",
+   "deepseekv3"). A query word that is not an indexed word is typo-corrected against indexed
+   words of near length with `rapidfuzz.process.extract` (up to 3 words, ratio >= 75–80).
+   Postings are walked rarest word first, each adding its IDF (times the squared similarity
+   for corrected words) to the titles holding it; once POSTING_BUDGET postings are walked,
+   the commoner words only add weight to titles already found. Stop words do not take part.
+   The CANDIDATES best titles (ties: length closest to the query's) go on.
+2. Rescoring (exact). `scoring.score` takes the best of: ratio against the whole title
+   (typos), token_sort_ratio (word order), ratio against the part before ":" (a name such as
+   "SelfPose3d") and after it (the subtitle), ratio against a name-like first word of a
+   title without a colon ("DeepSeek-V3 Technical Report"), and token_set_ratio scaled into
+   85–100 by how much of the title the query covers (dropped words, first words only).
+
+Decisions: `search` returns hits scoring >= MIN_SCORE (fewer, or none, for a query like
+"nonsense query xyz"); `best_match` / `lookup(...).best` name one title only when it
+scores >= CONFIDENT_SCORE and beats the runner-up by CONFIDENT_MARGIN, otherwise the
+caller shows the short list. Queries are cut to MAX_QUERY_CHARS; a query of only stop
+words or punctuation has no hits.
+
+The index is in memory and incremental (`add`, `remove`; the core refreshes it after each
+ingest). Searches share a readers-writer lock, so they run concurrently from threads while
+an update waits for them and then runs alone. Pure Python plus rapidfuzz; search is
+CPU-bound, so async callers should run it in a thread (`asyncio.to_thread`).
+"""
+
+from bot.lookup.index import (
+    CONFIDENT_MARGIN,
+    CONFIDENT_SCORE,
+    MIN_SCORE,
+    Hit,
+    LookupResult,
+    TitleIndex,
+)
+from bot.lookup.text import MAX_QUERY_CHARS, fold
+
+__all__ = [
+    "CONFIDENT_MARGIN",
+    "CONFIDENT_SCORE",
+    "MAX_QUERY_CHARS",
+    "MIN_SCORE",
+    "Hit",
+    "LookupResult",
+    "TitleIndex",
+    "fold",
+]

@@ -1,0 +1,217 @@
+"""The in-memory title index: word postings for candidates, rapidfuzz for the final order."""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from bot.lookup.rwlock import RWLock
+from bot.lookup.scoring import score
+from bot.lookup.text import Query, TitleForms, parse_query, title_forms
+from bot.lookup.vocab import Vocabulary
+
+log = logging.getLogger(__name__)
+
+MIN_SCORE = 60.0  # below this a title is not a hit at all
+CONFIDENT_SCORE = 80.0  # the best hit must reach this to be shown alone...
+CONFIDENT_MARGIN = 4.0  # ...and beat the runner-up by this much
+CANDIDATES = 100  # titles rescored per query
+POSTING_BUDGET = 5_000  # postings walked per query before rarer words must do the work
+MAX_LIMIT = 50
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One title the query may mean."""
+
+    paper_id: str
+    title: str
+    score: float  # 0–100
+
+
+@dataclass(frozen=True, slots=True)
+class LookupResult:
+    """The hits for a query, and the one hit that clearly wins, if any."""
+
+    best: Hit | None  # set only when the command may show one card
+    hits: list[Hit]  # best first; empty means "no match"
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    paper_id: str
+    title: str
+    forms: TitleForms
+
+    @property
+    def name_key(self) -> str:
+        """The head or name-like first word with spaces dropped ("deepseekv3"), else ""."""
+        return (self.forms.head or self.forms.name).replace(" ", "")
+
+
+class TitleIndex:
+    """Fuzzy look-up of paper titles; reads run concurrently, writes exclusively."""
+
+    def __init__(self) -> None:
+        self._lock = RWLock()
+        self._entries: list[_Entry | None] = []  # slot -> entry; None marks a free slot
+        self._free: list[int] = []
+        self._slot_of: dict[str, int] = {}
+        self._postings: dict[str, list[int]] = {}
+        self._vocab = Vocabulary()
+        # A name such as "FAST" or "Atlas" is also a common word; its titles must reach the
+        # rescoring even when thousands of other titles hold the word.
+        self._by_name: dict[str, list[int]] = {}
+
+    @classmethod
+    def build(cls, entries: Iterable[tuple[str, str]]) -> TitleIndex:
+        """Index (paper_id, title) pairs; a later pair with the same id replaces the earlier."""
+        index = cls()
+        with index._lock.write():
+            for paper_id, title in entries:
+                index._add(paper_id, title)
+        log.info("title index built: %s titles, %s words", len(index), len(index._postings))
+        return index
+
+    def __len__(self) -> int:
+        return len(self._slot_of)
+
+    def __contains__(self, paper_id: object) -> bool:
+        return paper_id in self._slot_of
+
+    def add(self, paper_id: str, title: str) -> None:
+        """Index a title, replacing the paper's previous title if it had one."""
+        with self._lock.write():
+            self._add(paper_id, title)
+
+    def remove(self, paper_id: str) -> bool:
+        """Drop a paper from the index; return whether it was there."""
+        with self._lock.write():
+            return self._remove(paper_id)
+
+    def search(self, query: str, limit: int = 5) -> list[Hit]:
+        """Return up to `limit` titles scoring at least MIN_SCORE, best first."""
+        return self._ranked(parse_query(query))[: max(0, min(limit, MAX_LIMIT))]
+
+    def lookup(self, query: str, limit: int = 5) -> LookupResult:
+        """Return the short list for `query` and, when one title clearly wins, that title."""
+        ranked = self._ranked(parse_query(query))
+        return LookupResult(_confident(ranked), ranked[: max(0, min(limit, MAX_LIMIT))])
+
+    def best_match(self, query: str) -> Hit | None:
+        """Return the one title `query` clearly means, or None (no match, or a close call)."""
+        return _confident(self._ranked(parse_query(query)))
+
+    def _add(self, paper_id: str, title: str) -> None:
+        self._remove(paper_id)
+        forms = title_forms(title)
+        if not forms.tokens:
+            log.warning("title of %s has no words, not indexed: %r", paper_id, title[:80])
+            return
+        slot = self._free.pop() if self._free else len(self._entries)
+        entry = _Entry(paper_id, " ".join(title.split()), forms)
+        if slot == len(self._entries):
+            self._entries.append(entry)
+        else:
+            self._entries[slot] = entry
+        self._slot_of[paper_id] = slot
+        if entry.name_key:
+            self._by_name.setdefault(entry.name_key, []).append(slot)
+        for token in forms.tokens:
+            postings = self._postings.get(token)
+            if postings is None:
+                self._postings[token] = [slot]
+                self._vocab.add(token)
+            else:
+                postings.append(slot)
+
+    def _remove(self, paper_id: str) -> bool:
+        slot = self._slot_of.pop(paper_id, None)
+        if slot is None:
+            return False
+        entry = self._entries[slot]
+        assert entry is not None
+        if entry.name_key:
+            named = self._by_name[entry.name_key]
+            named.remove(slot)
+            if not named:
+                del self._by_name[entry.name_key]
+        for token in entry.forms.tokens:
+            postings = self._postings[token]
+            postings.remove(slot)
+            if not postings:
+                del self._postings[token]
+                self._vocab.discard(token)
+        self._entries[slot] = None
+        self._free.append(slot)
+        return True
+
+    def _ranked(self, query: Query) -> list[Hit]:
+        if query.empty:
+            return []
+        with self._lock.read():
+            entries = self._candidates(query)
+        hits = [
+            Hit(e.paper_id, e.title, round(s, 2))
+            for e in entries
+            if (s := score(query.text, e.forms)) >= MIN_SCORE
+        ]
+        hits.sort(key=lambda h: (-h.score, len(h.title), h.paper_id))
+        return hits
+
+    def _candidates(self, query: Query) -> list[_Entry]:
+        """Return the titles sharing the most (IDF-weighted, typo-tolerant) words with `query`."""
+        total = len(self._slot_of)
+        terms: list[tuple[int, float, str]] = []  # (document frequency, weight, indexed word)
+        for token in query.tokens:
+            for word, similarity in self._expand(token):
+                df = len(self._postings[word])
+                terms.append((df, math.log1p(total / df) * similarity * similarity, word))
+        terms.sort()
+        acc: dict[int, float] = {}
+        deferred: list[tuple[float, str]] = []
+        walked = 0
+        for df, weight, word in terms:
+            # Common words are only checked on titles the rarer words already found.
+            if walked and walked + df > POSTING_BUDGET:
+                deferred.append((weight, word))
+                continue
+            walked += df
+            for slot in self._postings[word]:
+                acc[slot] = acc.get(slot, 0.0) + weight
+        entries = self._entries
+        for weight, word in deferred:
+            for slot in acc:
+                if word in entries[slot].forms.tokens:  # type: ignore[union-attr]
+                    acc[slot] += weight
+        chosen = self._by_name.get(query.text.replace(" ", ""), [])[:CANDIDATES]
+        if len(acc) > CANDIDATES:
+            # Cut at the CANDIDATES-th best weight in C before ranking the rest in Python.
+            floor = heapq.nlargest(CANDIDATES, acc.values())[-1]
+            acc = {slot: weight for slot, weight in acc.items() if weight >= floor}
+        n_words = len(query.tokens)
+
+        def rank(slot: int) -> float:
+            # Among equal word matches prefer titles of about the query's length.
+            size = len(entries[slot].forms.tokens)  # type: ignore[union-attr]
+            return acc[slot] - 1e-3 * abs(size - n_words)
+
+        chosen += [s for s in heapq.nlargest(CANDIDATES, acc, key=rank) if s not in chosen]
+        return [entries[slot] for slot in chosen]  # type: ignore[misc]
+
+    def _expand(self, token: str) -> list[tuple[str, float]]:
+        """Return the indexed words `token` may stand for, with similarities 0–1."""
+        if token in self._postings:
+            return [(token, 1.0)]
+        return self._vocab.similar(token)
+
+
+def _confident(ranked: list[Hit]) -> Hit | None:
+    if not ranked or ranked[0].score < CONFIDENT_SCORE:
+        return None
+    if len(ranked) > 1 and ranked[0].score - ranked[1].score < CONFIDENT_MARGIN:
+        return None
+    return ranked[0]

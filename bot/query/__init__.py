@@ -1,0 +1,70 @@
+"""paperbot's subscription query language.
+
+Words
+  Words match whole words, case-insensitively: ``ai`` never matches "rain" or
+  "explainability". Plural and singular forms are equal (``LLM`` matches "LLMs",
+  ``studies`` matches "study"): a light, deterministic stemmer removes -s, -es and -ies
+  and nothing else (no -ing/-ed stripping). Accents are ignored ("Schölkopf" = "Scholkopf").
+Spelling variants
+  Hyphens, spaces and running words together are interchangeable: ``self-supervised``
+  matches "self supervised", "self-supervised" and "selfsupervised"; ``multimodal``
+  matches "multi-modal" and "multi modal"; ``chain-of-thought`` matches "chain of thought".
+  Precisely: a term matches where its words appear consecutively, or where up to 3
+  consecutive words of the text, run together, spell the term's words run together.
+  Sentence punctuation (".", ",", ";", ":", "!", "?", brackets, quotes) followed or preceded
+  by a space ends a phrase, and every keyword is separate, so nothing matches across them.
+Typos
+  A word of 5+ letters (after singularising) tolerates one edit (insert, delete, replace,
+  or swap two neighbouring letters) against words of letters only: ``difusion`` matches
+  "diffusion". Never for shorter words, words with digits, or acronyms: a word typed with
+  two capitals or a capital after the first letter (``RAG``, ``ViT``, ``LoRA``, ``LLaMA``)
+  matches exactly. Quote a word to switch typo tolerance off: ``"modal"`` will not match
+  "model".
+Phrases
+  ``"exact phrase"`` matches those words consecutively, with the same hyphen, spacing and
+  plural tolerance, and no typo tolerance.
+Operators
+  Space-separated terms are ANDed (``AND`` and ``&`` may be written too). ``OR`` (or ``|``)
+  binds tighter than AND, as in web search: ``diffusion video OR audio`` means
+  ``diffusion (video OR audio)``. ``-term`` and ``NOT term`` exclude. Parentheses group.
+  Operator words are case-insensitive (``or`` = ``OR``); quote one to search for it:
+  ``"or"``. A query must look for something: ``-video`` alone is an error.
+Fields
+  ``title:``, ``abstract:`` (alias ``summary:``), ``keyword:`` (alias ``keywords:``; HF's
+  ai_keywords) and ``author:`` (alias ``authors:``) take a word, a "phrase" or a (group):
+  ``title:(diffusion OR flow)``. Unprefixed terms search title, abstract and keywords, not
+  authors. ``author:`` matches people: the surname must be equal and given names compatible,
+  an initial matching any name with that letter: ``author:LeCun``, ``author:"Yann LeCun"``
+  and ``author:"Y. LeCun"`` all match "Yann LeCun", and ``author:"Yann LeCun"`` matches
+  "Y. LeCun". "LeCun, Yann" order is understood; particles (van, de, ...) are ignored.
+  ``upvotes>=N`` (also ``>``, ``<=``, ``<``, ``=``) compares the paper's upvotes.
+Safety
+  No user text is ever compiled as a regex. A query has at most 300 characters, 30 terms
+  and 5 levels of parentheses (`Limits`). A malformed query raises `QueryError`, whose
+  ``str()`` is one line ending "at position N" (1-based, also in ``.position``) and whose
+  ``.example`` is a valid query to show instead.
+Canonical form
+  ``str(query)`` is canonical: spacing, case, operator spelling, redundant parentheses,
+  duplicates and the order of ANDed or ORed parts do not change it, so it detects duplicate
+  subscriptions. ``Query.text`` keeps what the user typed.
+"""
+
+from bot.query.ast import And, Author, Leaf, Node, Not, Or, Query, Text, Upvotes
+from bot.query.lexer import QueryError
+from bot.query.parser import DEFAULT_LIMITS, Limits, parse_query
+
+__all__ = [
+    "DEFAULT_LIMITS",
+    "And",
+    "Author",
+    "Leaf",
+    "Limits",
+    "Node",
+    "Not",
+    "Or",
+    "Query",
+    "QueryError",
+    "Text",
+    "Upvotes",
+    "parse_query",
+]

@@ -1,0 +1,159 @@
+"""The immutable query tree and its canonical text form."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from bot.query.names import PersonName
+from bot.query.text import fuzzy_eligible
+
+FIELD_NAMES = ("title", "abstract", "author", "keyword")
+OPERATORS = (">=", "<=", ">", "<", "=")
+_RESERVED = frozenset({"and", "or", "not", "upvotes"})
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    """Words that must appear consecutively (as a phrase or run together) in a text field.
+
+    `field` is "any" (title, abstract or keywords), "title", "abstract" or "keyword";
+    `fuzzy[i]` says whether `tokens[i]` tolerates one typo.
+    """
+
+    field: str
+    tokens: tuple[str, ...]
+    fuzzy: tuple[bool, ...]
+
+    @property
+    def key(self) -> str:
+        """Return the words run together, as "selfsupervised"."""
+        return "".join(self.tokens)
+
+    def __str__(self) -> str:
+        prefix = "" if self.field == "any" else f"{self.field}:"
+        return prefix + _render_words(self.tokens, self.fuzzy)
+
+
+@dataclass(frozen=True, slots=True)
+class Author:
+    """A person among the paper's authors."""
+
+    name: PersonName
+
+    def __str__(self) -> str:
+        if self.name.given:
+            return f'author:"{self.name}"'
+        surname = self.name.surname
+        return f'author:"{surname}"' if surname in _RESERVED else f"author:{surname}"
+
+
+@dataclass(frozen=True, slots=True)
+class Upvotes:
+    """A comparison on the paper's upvote count."""
+
+    op: str
+    value: int
+
+    def __str__(self) -> str:
+        return f"upvotes{self.op}{self.value}"
+
+    def test(self, upvotes: int) -> bool:
+        """Tell whether `upvotes` satisfies the comparison."""
+        match self.op:
+            case ">=":
+                return upvotes >= self.value
+            case ">":
+                return upvotes > self.value
+            case "<=":
+                return upvotes <= self.value
+            case "<":
+                return upvotes < self.value
+        return upvotes == self.value
+
+
+@dataclass(frozen=True, slots=True)
+class Not:
+    child: Node
+
+    def __str__(self) -> str:
+        inner = str(self.child)
+        return f"-({inner})" if isinstance(self.child, And | Or) else f"-{inner}"
+
+
+@dataclass(frozen=True, slots=True)
+class And:
+    children: tuple[Node, ...]
+
+    def __str__(self) -> str:
+        return " ".join(_canonical_children(self.children, And))
+
+
+@dataclass(frozen=True, slots=True)
+class Or:
+    children: tuple[Node, ...]
+
+    def __str__(self) -> str:
+        return " OR ".join(_canonical_children(self.children, Or))
+
+
+Node = Text | Author | Upvotes | Not | And | Or
+Leaf = Text | Author | Upvotes
+
+
+@dataclass(frozen=True, eq=False)
+class Query:
+    """A parsed query: `root` is the tree, `text` what the user typed.
+
+    Two queries are equal when their canonical `str()` is equal (spacing, case, operator
+    spelling, redundant parentheses and the order of ANDed/ORed parts do not matter).
+    """
+
+    root: Node
+    text: str = ""
+    canonical: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.canonical:
+            object.__setattr__(self, "canonical", str(self.root))
+
+    def __str__(self) -> str:
+        return self.canonical
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Query) and other.canonical == self.canonical
+
+    def __hash__(self) -> int:
+        return hash(self.canonical)
+
+    def leaves(self) -> list[tuple[Leaf, bool]]:
+        """Return every leaf in query order with whether it is negated."""
+        return list(iter_leaves(self.root))
+
+
+def iter_leaves(node: Node, negated: bool = False) -> Iterator[tuple[Leaf, bool]]:
+    """Yield (leaf, negated) pairs in query order."""
+    if isinstance(node, Not):
+        yield from iter_leaves(node.child, not negated)
+    elif isinstance(node, And | Or):
+        for child in node.children:
+            yield from iter_leaves(child, negated)
+    else:
+        yield node, negated
+
+
+def _canonical_children(children: tuple[Node, ...], kind: type) -> list[str]:
+    parts: set[str] = set()
+    for child in children:
+        text = str(child)
+        # OR binds tighter than AND, so only an AND inside an OR needs parentheses.
+        parts.add(f"({text})" if kind is Or and isinstance(child, And) else text)
+    return sorted(parts)
+
+
+def _render_words(tokens: tuple[str, ...], fuzzy: tuple[bool, ...]) -> str:
+    """Render words so that parsing the result gives back the same tokens and flags."""
+    strict = [not f and fuzzy_eligible(t) for t, f in zip(tokens, fuzzy, strict=True)]
+    if not any(fuzzy) and (len(tokens) > 1 or strict[0] or tokens[0] in _RESERVED):
+        return '"' + " ".join(tokens) + '"'
+    return "-".join(t.upper() if s else t for t, s in zip(tokens, strict, strict=True))

@@ -1,0 +1,183 @@
+"""Recursive-descent parser: query text to an immutable `Query`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.query.ast import And, Author, Node, Not, Or, Query, Text, Upvotes
+from bot.query.lexer import EXAMPLES, Lexeme, QueryError, lex
+from bot.query.names import parse_name
+from bot.query.text import fuzzy_eligible, is_acronym, words
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Safety limits on one query."""
+
+    max_chars: int = 300
+    max_terms: int = 30
+    max_depth: int = 5
+
+
+DEFAULT_LIMITS = Limits()
+_STOP = frozenset({"RP", "OR", "AND"})
+
+
+def parse_query(text: str, limits: Limits = DEFAULT_LIMITS) -> Query:
+    """Parse `text` into a `Query`, or raise `QueryError` naming the first mistake."""
+    if len(text) > limits.max_chars:
+        raise QueryError(
+            f"Query is too long ({len(text)} characters; the limit is {limits.max_chars})",
+            limits.max_chars + 1,
+            EXAMPLES["limits"],
+        )
+    if not text.strip():
+        raise QueryError("The query is empty", 1, EXAMPLES["general"])
+    parser = _Parser(lex(text), limits)
+    root = parser.parse()
+    if _only_excludes(root):
+        raise QueryError(
+            "The query only excludes words; add a word to look for",
+            1,
+            EXAMPLES["not"],
+        )
+    return Query(root, text)
+
+
+def _only_excludes(node: Node) -> bool:
+    if isinstance(node, Not):
+        return True
+    if isinstance(node, And):
+        return all(_only_excludes(c) for c in node.children)
+    if isinstance(node, Or):
+        return any(_only_excludes(c) for c in node.children)
+    return False
+
+
+class _Parser:
+    def __init__(self, lexemes: list[Lexeme], limits: Limits) -> None:
+        self.lx = lexemes
+        self.i = 0
+        self.limits = limits
+        self.terms = 0
+
+    def peek(self) -> Lexeme | None:
+        return self.lx[self.i] if self.i < len(self.lx) else None
+
+    def take(self) -> Lexeme:
+        lexeme = self.lx[self.i]
+        self.i += 1
+        return lexeme
+
+    def parse(self) -> Node:
+        node = self.parse_and("any", 0)
+        extra = self.peek()
+        if extra is not None:  # only a ")" can stop the top level early
+            raise QueryError('Unbalanced ")"', extra.pos, EXAMPLES["paren"])
+        return node
+
+    def parse_and(self, field: str, depth: int) -> Node:
+        items: list[Node] = []
+        while (lx := self.peek()) is not None and lx.kind != "RP":
+            if lx.kind in ("OR", "AND"):
+                # parse_or eats every OR that follows a term, so an OR here has none before it
+                if not items or lx.kind == "OR":
+                    raise QueryError(f'Nothing before "{lx.value}"', lx.pos, EXAMPLES[_ex(lx)])
+                self.take()
+                self._need_operand(lx)
+            items.append(self.parse_or(field, depth))
+        return items[0] if len(items) == 1 else And(tuple(items))
+
+    def parse_or(self, field: str, depth: int) -> Node:
+        items = [self.parse_unary(field, depth)]
+        while (lx := self.peek()) is not None and lx.kind == "OR":
+            self.take()
+            self._need_operand(lx)
+            items.append(self.parse_unary(field, depth))
+        return items[0] if len(items) == 1 else Or(tuple(items))
+
+    def parse_unary(self, field: str, depth: int) -> Node:
+        lx = self.peek()
+        if lx is not None and lx.kind == "NOT":
+            self.take()
+            self._need_operand(lx)
+            return Not(self.parse_unary(field, depth))
+        return self.parse_primary(field, depth)
+
+    def parse_primary(self, field: str, depth: int) -> Node:
+        lx = self.take()
+        if lx.kind == "LP":
+            return self._group(lx, field, depth)
+        if lx.kind == "FIELD":
+            if field != "any":
+                raise QueryError(
+                    f'Field "{lx.value}:" inside a {field}:(...) group', lx.pos, EXAMPLES["field"]
+                )
+            nxt = self.peek()
+            if nxt is None or nxt.kind not in ("WORD", "PHRASE", "LP"):
+                raise QueryError(
+                    f'Expected a word, "phrase" or (group) after "{lx.value}:"',
+                    nxt.pos if nxt else lx.pos,
+                    EXAMPLES["field"],
+                )
+            return self.parse_primary(lx.value, depth)
+        if lx.kind == "CMP":
+            if field != "any":
+                raise QueryError(f"upvotes inside {field}:", lx.pos, EXAMPLES["upvotes"])
+            self._count(lx)
+            return Upvotes(lx.value, lx.number)
+        if lx.kind in ("WORD", "PHRASE"):
+            self._count(lx)
+            return self._leaf(lx, field)
+        raise QueryError(f'Unexpected "{lx.value}"', lx.pos, EXAMPLES["general"])
+
+    def _group(self, lp: Lexeme, field: str, depth: int) -> Node:
+        if depth + 1 > self.limits.max_depth:
+            raise QueryError(
+                f"Parentheses nested too deeply (the limit is {self.limits.max_depth})",
+                lp.pos,
+                EXAMPLES["paren"],
+            )
+        if (nxt := self.peek()) is not None and nxt.kind == "RP":
+            raise QueryError("Empty parentheses", lp.pos, EXAMPLES["paren"])
+        node = self.parse_and(field, depth + 1)
+        if self.peek() is None:
+            raise QueryError('Unclosed "("', lp.pos, EXAMPLES["paren"])
+        self.take()
+        return node
+
+    def _leaf(self, lx: Lexeme, field: str) -> Node:
+        if field == "author":
+            name = parse_name(lx.value)
+            if name is None:
+                raise QueryError(f'No name in "{lx.value}"', lx.pos, EXAMPLES["field"])
+            return Author(name)
+        found = words(lx.value)
+        if not found:
+            raise QueryError(
+                f'Nothing to search for in "{lx.value}" (use letters or digits)',
+                lx.pos,
+                EXAMPLES["general"],
+            )
+        quoted = lx.kind == "PHRASE"
+        tokens = tuple(s for s, _ in found)
+        fuzzy = tuple(
+            not quoted and not is_acronym(typed) and fuzzy_eligible(s) for s, typed in found
+        )
+        return Text(field, tokens, fuzzy)
+
+    def _count(self, lx: Lexeme) -> None:
+        self.terms += 1
+        if self.terms > self.limits.max_terms:
+            raise QueryError(
+                f"Too many terms (the limit is {self.limits.max_terms})", lx.pos, EXAMPLES["limits"]
+            )
+
+    def _need_operand(self, op: Lexeme) -> None:
+        nxt = self.peek()
+        if nxt is None or nxt.kind in _STOP:
+            raise QueryError(f'Nothing after "{op.value}"', op.pos, EXAMPLES[_ex(op)])
+
+
+def _ex(lx: Lexeme) -> str:
+    return {"OR": "or", "AND": "and", "NOT": "not"}[lx.kind]

@@ -1,0 +1,216 @@
+"""The HTTP plumbing the paper sources share: retries, backoff, rate-limit waits, throttling."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import re
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from types import TracebackType
+from typing import Self
+
+import aiohttp
+
+log = logging.getLogger(__name__)
+
+DEFAULT_USER_AGENT = "paperbot/0.1 (+https://github.com/paperbot)"
+
+Sleep = Callable[[float], Awaitable[None]]
+
+_RATELIMIT_T_RE = re.compile(r"(?:^|;)\s*t\s*=\s*(\d+(?:\.\d+)?)")
+
+
+class SourceError(Exception):
+    """A paper source cannot answer right now (down, rate-limited, or refusing the request)."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retry_after = retry_after
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@dataclass(frozen=True)
+class Response:
+    """A finished HTTP answer: status, headers and the whole body."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+
+def retry_after_seconds(headers: Mapping[str, str], now: datetime | None = None) -> float | None:
+    """Read how long a 429 asks us to wait: `RateLimit: ...;t=N`, else `Retry-After`."""
+    ratelimit = headers.get("RateLimit")
+    if ratelimit:
+        match = _RATELIMIT_T_RE.search(ratelimit)
+        if match:
+            return float(match.group(1))
+    value = (headers.get("Retry-After") or "").strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+class Throttle:
+    """Keep calls one at a time and at least `min_interval` seconds apart (monotonic clock)."""
+
+    def __init__(self, min_interval: float) -> None:
+        self.min_interval = min_interval
+        self._lock = asyncio.Lock()
+        self._last_end: float | None = None
+
+    async def __aenter__(self) -> None:
+        await self._lock.acquire()
+        try:
+            if self._last_end is not None:
+                wait = self._last_end + self.min_interval - time.monotonic()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+        except BaseException:
+            self._lock.release()  # a cancelled waiter must not keep the lock
+            raise
+
+    async def __aexit__(self, *exc: object) -> None:
+        # Count from the end of a call: arXiv asks for a delay *between* calls.
+        self._last_end = time.monotonic()
+        self._lock.release()
+
+
+class HttpClient:
+    """GET with timeouts, retries on timeouts/5xx/connection errors, and honoured 429 waits.
+
+    Owns its aiohttp session unless one is passed in. 2xx and 404 come back as a `Response`;
+    everything else ends as a `SourceError` with a short message naming the service.
+    """
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        base_url: str,
+        headers: Mapping[str, str],
+        timeout: float,
+        max_retries: int,
+        backoff_base: float,
+        max_retry_wait: float,
+        session: aiohttp.ClientSession | None = None,
+        sleep: Sleep = asyncio.sleep,
+        throttle: Throttle | None = None,
+        retry_empty_body: bool = False,
+    ) -> None:
+        self.name = name
+        self.base_url = base_url.rstrip("/")
+        self._headers = dict(headers)
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._max_retries = max(0, max_retries)
+        self._backoff_base = backoff_base
+        self._max_retry_wait = max_retry_wait
+        self._session = session
+        self._owns_session = session is None
+        self._sleep = sleep
+        self._throttle = throttle
+        self._retry_empty_body = retry_empty_body
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Close the session if this client created it."""
+        if self._owns_session and self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def _get_session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            # Created lazily: an aiohttp session must be born inside the running loop.
+            self._session = aiohttp.ClientSession(timeout=self._timeout)
+            self._owns_session = True
+        return self._session
+
+    def _backoff(self, attempt: int) -> float:
+        delay = self._backoff_base * (2**attempt)
+        return delay * (1 + random.random() * 0.5)  # jitter keeps restarted bots from syncing
+
+    async def get(self, path: str, params: Mapping[str, str | int] | None = None) -> Response:
+        """GET `path`; return the 2xx/404 answer or raise `SourceError` once retries run out."""
+        url = f"{self.base_url}{path}"
+        attempts = self._max_retries + 1
+        problem = "no answer"
+        retry_after: float | None = None
+        for attempt in range(attempts):
+            try:
+                response = await self._once(url, params)
+            except (TimeoutError, aiohttp.ClientError) as exc:
+                problem = "timed out" if isinstance(exc, TimeoutError) else "connection failed"
+                delay = self._backoff(attempt)
+                log.warning("%s %s %s (try %s/%s)", self.name, path, problem, attempt + 1, attempts)
+            else:
+                status = response.status
+                if 200 <= status < 300 and (response.body.strip() or not self._retry_empty_body):
+                    return response
+                if status == 404:
+                    return response
+                if status == 429:
+                    wait = retry_after_seconds(response.headers)
+                    problem = "rate limit reached"
+                    if wait is not None and wait > self._max_retry_wait:
+                        raise SourceError(
+                            f"{self.name} rate limit reached; try again in {round(wait)} s.",
+                            retry_after=wait,
+                        )
+                    delay = wait if wait is not None else self._backoff(attempt)
+                    retry_after = delay
+                elif status >= 500 or 200 <= status < 300:
+                    problem = f"HTTP {status}" if status >= 500 else "empty answer"
+                    delay = self._backoff(attempt)
+                else:
+                    raise SourceError(f"{self.name} refused the request (HTTP {status}).")
+                log.warning(
+                    "%s %s answered %s (try %s/%s)", self.name, path, status, attempt + 1, attempts
+                )
+            if attempt + 1 < attempts:
+                await self._sleep(delay)
+        raise SourceError(
+            f"{self.name} is not answering ({problem} after {attempts} tries).",
+            retry_after=retry_after if problem == "rate limit reached" else None,
+        )
+
+    async def _once(self, url: str, params: Mapping[str, str | int] | None) -> Response:
+        session = self._get_session()
+        if self._throttle is None:
+            return await self._fetch(session, url, params)
+        async with self._throttle:
+            return await self._fetch(session, url, params)
+
+    async def _fetch(
+        self, session: aiohttp.ClientSession, url: str, params: Mapping[str, str | int] | None
+    ) -> Response:
+        async with session.get(
+            url, params=params, headers=self._headers, timeout=self._timeout
+        ) as resp:
+            body = await resp.read()
+            return Response(resp.status, resp.headers.copy(), body)

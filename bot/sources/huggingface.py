@@ -1,0 +1,326 @@
+"""The Hugging Face Daily Papers client and the parser for its JSON items.
+
+Field facts (which keys exist when, and their quirks) are in the HF API notes; the parser is
+lenient: optional keys may be absent, unknown keys are ignored, and a malformed item is logged
+with its id and skipped instead of failing the whole day.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from types import TracebackType
+from typing import Any, Self
+
+import aiohttp
+
+from bot.papers import Paper, normalize_arxiv_id, normalize_space
+from bot.sources.http import DEFAULT_USER_AGENT, HttpClient, Sleep, SourceError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BASE_URL = "https://huggingface.co"
+PAGE_SIZE = 100  # the endpoint's maximum; 101 is refused
+MAX_PAGES = 20  # a day has ~25 papers; this only stops a server that ignores `p`
+_GITHUB_SHORT_RE = re.compile(r"^[\w.-]+/[\w.-]+$")
+
+
+def utc_today() -> date:
+    """Return today's date in UTC (the calendar HF's `date=` uses)."""
+    return datetime.now(UTC).date()
+
+
+def parse_timestamp(value: object) -> datetime | None:
+    """Parse an HF ISO timestamp (`...T..:..:..000Z`) into an aware UTC datetime."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"timestamp {value!r} is not a string")
+    parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def _pick(paper: dict[str, Any], top: dict[str, Any], key: str) -> Any:
+    # Daily items keep enrichment inside `paper`; /api/papers/{id} puts everything at top level.
+    value = paper.get(key)
+    return top.get(key) if value is None else value
+
+
+def _text(value: object, key: str) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise ValueError(f"'{key}' is not a string")
+    return normalize_space(value)
+
+
+def _int(value: object, key: str, default: int | None) -> int | None:
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"'{key}' is not an integer")
+    return value
+
+
+def _authors(value: object) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise ValueError("'authors' is not a list")
+    names = []
+    for author in value:
+        # One odd author entry should not cost us the whole paper.
+        if not isinstance(author, dict) or author.get("hidden") is True:
+            continue
+        name = author.get("name")
+        if isinstance(name, str) and name.strip():
+            names.append(normalize_space(name))
+    return tuple(names)
+
+
+def _keywords(value: object) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        return ()
+    words = (normalize_space(w) for w in value if isinstance(w, str))
+    return tuple(dict.fromkeys(w for w in words if w))
+
+
+def _github_repo(value: object) -> str | None:
+    if not isinstance(value, str) or not value.strip():
+        return None
+    repo = value.strip().rstrip("/")
+    if repo.startswith(("https://", "http://")) or _GITHUB_SHORT_RE.match(repo):
+        return repo
+    return None
+
+
+def _organization(value: object) -> str | None:
+    if not isinstance(value, dict):
+        return None
+    name = value.get("fullname") or value.get("name")
+    return normalize_space(name) if isinstance(name, str) and name.strip() else None
+
+
+def _url(value: object) -> str | None:
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def _featured_day(
+    paper: dict[str, Any], top: dict[str, Any], requested: date | None
+) -> tuple[date, ...]:
+    """Pick the day the paper was on Daily Papers.
+
+    `paper.submittedOnDailyAt` (since 2025-03-17) is the truth; else the date we asked for.
+    With no requested date (saved files), old items fall back to the top-level `publishedAt`,
+    which meant "added to Daily Papers" until 2025-03 (right for ~83% of them). Items of the
+    newer format (they carry a top-level `summary`) use that key for the arXiv date instead,
+    so without `submittedOnDailyAt` their featured day is unknown and left empty.
+    """
+    featured = parse_timestamp(paper.get("submittedOnDailyAt"))
+    if featured is not None:
+        return (featured.date(),)
+    if requested is not None:
+        return (requested,)
+    if "summary" not in top and top is not paper:
+        published = parse_timestamp(top.get("publishedAt"))
+        if published is not None:
+            return (published.date(),)
+    return ()
+
+
+def parse_paper(paper: dict[str, Any], top: dict[str, Any], requested: date | None) -> Paper:
+    """Build a `Paper` from an HF paper object and the item around it (may be the same dict)."""
+    raw_id = paper.get("id")
+    if not isinstance(raw_id, str):
+        raise ValueError("missing paper id")
+    arxiv_id = normalize_arxiv_id(raw_id)
+    if arxiv_id is None:
+        raise ValueError(f"paper id {raw_id!r} is not an arXiv id")
+    title = _text(paper.get("title") or top.get("title"), "title")
+    if not title:
+        raise ValueError("missing title")
+    return Paper(
+        id=arxiv_id,
+        title=title,
+        abstract=_text(_pick(paper, top, "summary"), "summary"),
+        authors=_authors(_pick(paper, top, "authors")),
+        published_at=parse_timestamp(paper.get("publishedAt")),
+        featured_on=_featured_day(paper, top, requested),
+        upvotes=_int(_pick(paper, top, "upvotes"), "upvotes", 0) or 0,
+        comments=_int(top.get("numComments"), "numComments", 0) or 0,
+        github_repo=_github_repo(_pick(paper, top, "githubRepo")),
+        github_stars=_int(_pick(paper, top, "githubStars"), "githubStars", None),
+        project_page=_url(_pick(paper, top, "projectPage")),
+        ai_summary=_text(_pick(paper, top, "ai_summary"), "ai_summary") or None,
+        ai_keywords=_keywords(_pick(paper, top, "ai_keywords")),
+        organization=_organization(top.get("organization") or paper.get("organization")),
+        thumbnail=_url(top.get("thumbnail") or top.get("thumbnailUrl")),
+    )
+
+
+def parse_daily_item(item: dict[str, Any], requested: date | None) -> Paper:
+    """Parse one `/api/daily_papers` item; raise ValueError naming what is wrong."""
+    if not isinstance(item, dict):
+        raise ValueError("item is not a JSON object")
+    paper = item.get("paper")
+    if not isinstance(paper, dict):
+        raise ValueError("missing 'paper' object")
+    return parse_paper(paper, item, requested)
+
+
+def _item_id(item: object) -> str:
+    if isinstance(item, dict):
+        paper = item.get("paper")
+        raw = paper.get("id") if isinstance(paper, dict) else item.get("id")
+        if raw is not None:
+            return str(raw)[:40]
+    return "?"
+
+
+def parse_daily_items(items: list[Any], requested: date | None) -> tuple[list[Paper], int]:
+    """Parse a daily_papers array; return the papers (first of each id) and how many were skipped.
+
+    `requested` is the `date=` the array answered; pass None for saved files of unknown date
+    (see `_featured_day` for the fallback).
+    """
+    if not isinstance(items, list):
+        raise ValueError(f"expected a JSON array of daily papers, got {type(items).__name__}")
+    papers: dict[str, Paper] = {}
+    skipped = 0
+    for index, item in enumerate(items):
+        try:
+            paper = parse_daily_item(item, requested)
+        except ValueError as exc:
+            skipped += 1
+            log.warning("skipping daily paper %s (item %s): %s", _item_id(item), index, exc)
+            continue
+        papers.setdefault(paper.id, paper)
+    return list(papers.values()), skipped
+
+
+class HuggingFaceClient:
+    """Read Daily Papers, single papers and search results from the Hugging Face Hub API."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        token: str | None = None,
+        timeout: float = 30,
+        max_retries: int = 3,
+        backoff_base: float = 1.0,
+        max_retry_wait: float = 120.0,
+        user_agent: str = DEFAULT_USER_AGENT,
+        today: Callable[[], date] = utc_today,
+        session: aiohttp.ClientSession | None = None,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        headers = {"User-Agent": user_agent, "Accept": "application/json"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        self._today = today
+        self._http = HttpClient(
+            name="Hugging Face",
+            base_url=base_url,
+            headers=headers,
+            timeout=timeout,
+            max_retries=max_retries,
+            backoff_base=backoff_base,
+            max_retry_wait=max_retry_wait,
+            session=session,
+            sleep=sleep,
+        )
+
+    def __repr__(self) -> str:
+        return f"HuggingFaceClient(base_url={self._http.base_url!r})"  # never show the token
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Close the HTTP session."""
+        await self._http.close()
+
+    async def _get_json(self, path: str, params: dict[str, str | int] | None = None) -> Any:
+        response = await self._http.get(path, params)
+        if response.status == 404:
+            return None
+        try:
+            return json.loads(response.body)
+        except ValueError as exc:
+            raise SourceError("Hugging Face sent an answer that is not JSON.") from exc
+
+    async def daily_papers(self, day: date) -> list[Paper]:
+        """Fetch every paper featured on `day` (UTC); [] for weekends and future days."""
+        if day > self._today():
+            log.debug("not asking HF for %s: it is in the future (UTC)", day)
+            return []
+        papers: dict[str, Paper] = {}
+        for page in range(MAX_PAGES):
+            params: dict[str, str | int] = {"date": day.isoformat(), "limit": PAGE_SIZE, "p": page}
+            items = await self._get_json("/api/daily_papers", params)
+            if not isinstance(items, list):
+                raise SourceError("Hugging Face sent daily papers in an unexpected shape.")
+            parsed, skipped = parse_daily_items(items, day)
+            before = len(papers)
+            for paper in parsed:
+                papers.setdefault(paper.id, paper)
+            log.debug("HF %s page %s: %s items, %s skipped", day, page, len(items), skipped)
+            if len(items) < PAGE_SIZE or len(papers) == before:
+                break
+        return list(papers.values())
+
+    async def paper(self, arxiv_id: str) -> Paper | None:
+        """Fetch one paper by arXiv id; None if HF does not know it."""
+        bare = normalize_arxiv_id(arxiv_id)
+        if bare is None:
+            return None
+        obj = await self._get_json(f"/api/papers/{bare}")
+        if obj is None:
+            return None
+        if not isinstance(obj, dict):
+            raise SourceError("Hugging Face sent a paper in an unexpected shape.")
+        try:
+            return parse_paper(obj, obj, None)
+        except ValueError as exc:
+            log.warning("HF paper %s is malformed: %s", bare, exc)
+            return None
+
+    async def search(self, query: str, limit: int = 10) -> list[Paper]:
+        """Search HF papers by free text; accepts both the daily-item and the flat result shape."""
+        query = normalize_space(query)
+        if not query or limit <= 0:
+            return []
+        items = await self._get_json("/api/papers/search", {"q": query, "limit": limit})
+        if items is None:
+            return []
+        if not isinstance(items, list):
+            raise SourceError("Hugging Face sent search results in an unexpected shape.")
+        papers: dict[str, Paper] = {}
+        for item in items:
+            try:
+                if isinstance(item, dict) and isinstance(item.get("paper"), dict):
+                    paper = parse_daily_item(item, None)
+                elif isinstance(item, dict):
+                    paper = parse_paper(item, item, None)
+                else:
+                    raise ValueError("result is not a JSON object")
+            except ValueError as exc:
+                log.warning("skipping HF search result %s: %s", _item_id(item), exc)
+                continue
+            papers.setdefault(paper.id, paper)
+        return list(papers.values())[:limit]

@@ -1,0 +1,156 @@
+"""Subscriptions: saved queries of a channel or of one user's DMs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import joinedload
+
+from bot.storage.destinations_repo import USER
+from bot.storage.models import DestinationRow, SubscriptionRow
+from bot.storage.papers_repo import _insert_for
+
+
+class DuplicateSubscriptionError(Exception):
+    """The destination already has a subscription with the same canonical query."""
+
+    def __init__(self, existing_id: int) -> None:
+        super().__init__(f"duplicate of subscription {existing_id}")
+        self.existing_id = existing_id
+
+
+class SubscriptionLimitError(Exception):
+    """The destination already holds as many subscriptions as it may."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"limit of {limit} subscriptions reached")
+        self.limit = limit
+
+
+class SubscriptionRepo:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]):
+        self._sessions = sessions
+
+    async def add(
+        self,
+        destination_id: int,
+        query: str,
+        canonical: str,
+        *,
+        created_by: str | None,
+        limit: int,
+        now: datetime | None = None,
+    ) -> SubscriptionRow:
+        """Save a subscription; raise DuplicateSubscriptionError or SubscriptionLimitError."""
+        now = now or datetime.now(UTC)
+        async with self._sessions.begin() as s:
+            # Locking the destination row serialises concurrent adds to it on PostgreSQL, so
+            # the limit holds under races; SQLite serialises writers anyway.
+            if await s.get(DestinationRow, destination_id, with_for_update=True) is None:
+                raise LookupError(f"destination {destination_id} is gone")
+            existing = await self._find(s, destination_id, canonical)
+            if existing is not None:
+                raise DuplicateSubscriptionError(existing.id)
+            if await self._count(s, destination_id) >= limit:
+                raise SubscriptionLimitError(limit)
+            insert = _insert_for(s)
+            new_id = await s.scalar(
+                insert(SubscriptionRow)
+                .values(
+                    destination_id=destination_id,
+                    query=query,
+                    canonical=canonical,
+                    created_by=created_by,
+                    created_at=now,
+                )
+                .on_conflict_do_nothing(index_elements=["destination_id", "canonical"])
+                .returning(SubscriptionRow.id)
+            )
+        if new_id is None:  # another request saved the same query in between
+            raced = await self.find_by_canonical(destination_id, canonical)
+            raise DuplicateSubscriptionError(raced.id if raced else 0)
+        row = await self.get(new_id)
+        assert row is not None
+        return row
+
+    async def remove(self, subscription_id: int, destination_id: int) -> bool:
+        """Delete a subscription of this destination; False when there is none."""
+        async with self._sessions.begin() as s:
+            result = await s.execute(
+                delete(SubscriptionRow).where(
+                    SubscriptionRow.id == subscription_id,
+                    SubscriptionRow.destination_id == destination_id,
+                )
+            )
+            return bool(result.rowcount)
+
+    async def get(self, subscription_id: int) -> SubscriptionRow | None:
+        async with self._sessions() as s:
+            return await s.get(SubscriptionRow, subscription_id)
+
+    async def list_for(self, destination_id: int) -> list[SubscriptionRow]:
+        """Subscriptions of one destination, oldest first."""
+        async with self._sessions() as s:
+            stmt = (
+                select(SubscriptionRow)
+                .where(SubscriptionRow.destination_id == destination_id)
+                .order_by(SubscriptionRow.id)
+            )
+            return list((await s.scalars(stmt)).all())
+
+    async def count_for(self, destination_id: int) -> int:
+        async with self._sessions() as s:
+            return await self._count(s, destination_id)
+
+    async def count_personal(self, platform: str, user_id: str) -> int:
+        """How many subscriptions a user holds for their own DMs."""
+        async with self._sessions() as s:
+            stmt = (
+                select(func.count())
+                .select_from(SubscriptionRow)
+                .join(DestinationRow)
+                .where(
+                    DestinationRow.platform == platform,
+                    DestinationRow.kind == USER,
+                    DestinationRow.external_id == user_id,
+                )
+            )
+            return int(await s.scalar(stmt) or 0)
+
+    async def find_by_canonical(
+        self, destination_id: int, canonical: str
+    ) -> SubscriptionRow | None:
+        async with self._sessions() as s:
+            return await self._find(s, destination_id, canonical)
+
+    async def all_active(self) -> list[SubscriptionRow]:
+        """Subscriptions of destinations neither paused nor disabled, with `.destination` loaded."""
+        async with self._sessions() as s:
+            stmt = (
+                select(SubscriptionRow)
+                .join(DestinationRow)
+                .where(DestinationRow.paused.is_(False), DestinationRow.disabled_reason.is_(None))
+                .options(joinedload(SubscriptionRow.destination))
+                .order_by(SubscriptionRow.id)
+            )
+            return list((await s.scalars(stmt)).unique().all())
+
+    @staticmethod
+    async def _find(s: AsyncSession, destination_id: int, canonical: str) -> SubscriptionRow | None:
+        return await s.scalar(
+            select(SubscriptionRow).where(
+                SubscriptionRow.destination_id == destination_id,
+                SubscriptionRow.canonical == canonical,
+            )
+        )
+
+    @staticmethod
+    async def _count(s: AsyncSession, destination_id: int) -> int:
+        stmt = (
+            select(func.count())
+            .select_from(SubscriptionRow)
+            .where(SubscriptionRow.destination_id == destination_id)
+        )
+        return int(await s.scalar(stmt) or 0)

@@ -1,0 +1,379 @@
+"""A local fake of Slack's Web API, Socket Mode WebSocket and response_url, for real slack_sdk.
+
+It speaks the wire protocol slack_sdk and slack-bolt use (see
+`/work/shared/specs/discord-slack-test-servers.md`, part B): arguments arrive in the query
+string, a form body or a JSON body; errors are HTTP 200 with `ok: false`; rate limits are 429
+with an integer `Retry-After`. Every call is recorded, failures can be scripted, and Slack's
+message limits are enforced so that adapter bugs fail loudly instead of being truncated.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import itertools
+import json
+import time
+import urllib.parse
+import uuid
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+BOT_TOKEN = "xoxb-fake-bot-token"
+APP_TOKEN = "xapp-fake-app-token"
+SIGNING_SECRET = "fake-signing-secret"
+TEAM_ID = "T0FAKE"
+BOT_USER_ID = "U0BOT"
+APP_ID = "A0FAKE"
+
+MAX_BLOCKS = 50
+MAX_SECTION_TEXT = 3000
+MAX_TEXT = 40_000
+MAX_HEADER_TEXT = 150
+MAX_ACTION_ELEMENTS = 25
+MAX_CONTEXT_ELEMENTS = 10
+# Slack's undocumented cap on all the text in a message's blocks (bolt-js #2509: ~12-13k).
+MAX_BLOCKS_CHARS = 12_000
+
+
+@dataclass(frozen=True)
+class Call:
+    """One Web API request as the fake received it."""
+
+    method: str  # e.g. "chat.postMessage"
+    args: dict[str, Any]  # query string, form body and JSON body merged
+    headers: dict[str, str]
+    http_method: str
+
+
+@dataclass
+class Failure:
+    """A scripted answer for the next call(s) of a method."""
+
+    error: str
+    status: int = 200
+    retry_after: int | None = None
+    times: int = 1
+    after: int = 0  # let this many calls succeed first
+
+
+@dataclass
+class SocketEnvelope:
+    """An envelope pushed over Socket Mode and the client's ack for it."""
+
+    envelope_id: str
+    type: str
+    payload: dict[str, Any]
+    ack: asyncio.Future[dict[str, Any]] = field(repr=False)
+
+
+def sign(body: str, secret: str = SIGNING_SECRET, timestamp: int | None = None) -> dict[str, str]:
+    """Return the headers Slack adds to a request it sends to an app (HMAC-SHA256, v0)."""
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    base = f"v0:{ts}:{body}".encode()
+    sig = "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+    return {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Slack-Request-Timestamp": ts,
+        "X-Slack-Signature": sig,
+    }
+
+
+class FakeSlack:
+    """Slack's side of the conversation, on 127.0.0.1 with an ephemeral port."""
+
+    def __init__(
+        self, *, bot_token: str = BOT_TOKEN, app_token: str = APP_TOKEN, team_id: str = TEAM_ID
+    ) -> None:
+        self.bot_token = bot_token
+        self.app_token = app_token
+        self.team_id = team_id
+        self.calls: list[Call] = []
+        self.responses: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self.messages: list[dict[str, Any]] = []  # every message chat.postMessage accepted
+        self.users: dict[str, dict[str, Any]] = {}
+        self.sockets: list[web.WebSocketResponse] = []
+        self.socket_connected = asyncio.Event()
+        self._failures: dict[str, deque[Failure]] = defaultdict(deque)
+        self._pending_acks: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._ts = itertools.count(100)
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> FakeSlack:
+        """Bind to an ephemeral port on 127.0.0.1 and serve."""
+        app = web.Application()
+        app.router.add_route("*", "/api/{method}", self._api)
+        app.router.add_post("/response/{key}", self._response_url)
+        app.router.add_get("/link", self._socket)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        return self
+
+    async def stop(self) -> None:
+        """Close every socket and the server."""
+        for ws in list(self.sockets):
+            await ws.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def api_url(self) -> str:
+        """The value for `AsyncWebClient(base_url=...)` / `SLACK_API_URL`."""
+        return f"{self.url}/api/"
+
+    def response_url(self, key: str) -> str:
+        """A response_url for a slash command; `respond()` payloads land in `responses[key]`."""
+        return f"{self.url}/response/{key}"
+
+    # -- scripting and inspection ----------------------------------------------------------
+
+    def fail(
+        self, method: str, error: str, *, status: int = 200, retry_after: int | None = None,
+        times: int = 1, after: int = 0,
+    ) -> None:
+        """Answer `times` calls of `method` with `error`, after `after` successful ones."""
+        self._failures[method].append(Failure(error, status, retry_after, times, after))
+
+    def calls_to(self, method: str) -> list[Call]:
+        """Return the recorded calls of one Web API method."""
+        return [c for c in self.calls if c.method == method]
+
+    def add_user(self, user_id: str, **fields: Any) -> None:
+        """Make `users.info` know a user (e.g. `is_admin=True`)."""
+        self.users[user_id] = {"id": user_id, "team_id": self.team_id, "name": user_id.lower(),
+                               "deleted": False, "is_admin": False, "is_owner": False,
+                               "is_primary_owner": False, "is_bot": False, **fields}
+
+    def slash_command_form(
+        self, text: str, *, user_id: str = "U100", channel_id: str = "C100",
+        channel_name: str = "general", key: str | None = None, command: str = "/papers",
+    ) -> dict[str, str]:
+        """Return the form fields Slack posts for a slash command."""
+        key = key or uuid.uuid4().hex
+        return {
+            "token": "deprecated-verification-token",
+            "team_id": self.team_id,
+            "team_domain": "fake",
+            "channel_id": channel_id,
+            "channel_name": channel_name,
+            "user_id": user_id,
+            "user_name": user_id.lower(),
+            "command": command,
+            "text": text,
+            "api_app_id": APP_ID,
+            "is_enterprise_install": "false",
+            "response_url": self.response_url(key),
+            "trigger_id": f"trigger.{key}",
+        }
+
+    async def wait_responses(self, key: str, n: int = 1, wait: float = 5.0) -> list[dict]:
+        """Wait until `n` respond() payloads arrived at `response_url(key)`."""
+        deadline = time.monotonic() + wait
+        while len(self.responses[key]) < n:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{len(self.responses[key])} of {n} responses for {key}")
+            await asyncio.sleep(0.01)
+        return self.responses[key]
+
+    async def push(self, type_: str, payload: dict[str, Any], wait: float = 5.0) -> dict:
+        """Send a Socket Mode envelope to the connected app and return its ack."""
+        await asyncio.wait_for(self.socket_connected.wait(), wait)
+        envelope_id = str(uuid.uuid4())
+        fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._pending_acks[envelope_id] = fut
+        envelope = {"envelope_id": envelope_id, "type": type_, "payload": payload,
+                    "accepts_response_payload": type_ != "events_api", "retry_attempt": 0,
+                    "retry_reason": ""}
+        await self.sockets[-1].send_str(json.dumps(envelope))
+        return await asyncio.wait_for(fut, wait)
+
+    # -- Web API -------------------------------------------------------------------------
+
+    async def _args(self, request: web.Request) -> dict[str, Any]:
+        args: dict[str, Any] = dict(request.query)
+        if request.can_read_body:
+            ctype = request.content_type
+            if ctype == "application/json":
+                args.update(await request.json())
+            elif ctype == "application/x-www-form-urlencoded":
+                args.update(dict(await request.post()))
+        return args
+
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        args = await self._args(request)
+        self.calls.append(Call(method, args, dict(request.headers), request.method))
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        if method == "apps.connections.open":
+            if not token.startswith("xapp-"):
+                return _error("not_allowed_token_type")
+            if token != self.app_token:
+                return _error("invalid_auth")
+        elif token != self.bot_token:
+            return _error("invalid_auth" if token else "not_authed")
+        scripted = self._take_failure(method)
+        if scripted is not None:
+            return scripted
+        handler = getattr(self, "_m_" + method.replace(".", "_"), None)
+        if handler is None:
+            return _error("unknown_method")
+        return await handler(args)
+
+    def _take_failure(self, method: str) -> web.Response | None:
+        queue = self._failures.get(method)
+        if not queue:
+            return None
+        failure = queue[0]
+        if failure.after > 0:
+            failure.after -= 1
+            return None
+        failure.times -= 1
+        if failure.times <= 0:
+            queue.popleft()
+        headers = {}
+        if failure.retry_after is not None:
+            headers["Retry-After"] = str(failure.retry_after)
+        if failure.status >= 500:
+            return web.Response(status=failure.status, text=failure.error, headers=headers)
+        return _error(failure.error, status=failure.status, headers=headers)
+
+    async def _m_auth_test(self, args: dict[str, Any]) -> web.Response:
+        return _ok(url="https://fake.slack.com/", team="Fake", user="paperbot",
+                   team_id=self.team_id, user_id=BOT_USER_ID, bot_id="B0BOT",
+                   is_enterprise_install=False)
+
+    async def _m_apps_connections_open(self, args: dict[str, Any]) -> web.Response:
+        return _ok(url=f"ws://127.0.0.1:{self.port}/link?ticket={uuid.uuid4().hex}")
+
+    async def _m_conversations_open(self, args: dict[str, Any]) -> web.Response:
+        users = str(args.get("users", ""))
+        if not users:
+            return _error("users_list_not_supplied")
+        user_id = users.split(",")[0]
+        if user_id in self.users and self.users[user_id].get("deleted"):
+            return _error("user_disabled")
+        return _ok(no_op=True, already_open=True, channel={"id": "D" + user_id.lstrip("UW")})
+
+    async def _m_users_info(self, args: dict[str, Any]) -> web.Response:
+        user = self.users.get(str(args.get("user", "")))
+        if user is None:
+            return _error("user_not_found")
+        return _ok(user=user)
+
+    async def _m_chat_postMessage(self, args: dict[str, Any]) -> web.Response:
+        channel = args.get("channel")
+        if not channel:
+            return _error("channel_not_found")
+        problem = _check_message(args)
+        if problem is not None:
+            return _error(problem)
+        ts = f"{int(time.time())}.{next(self._ts):06d}"
+        message = {"type": "message", "user": BOT_USER_ID, "bot_id": "B0BOT", "ts": ts,
+                   "text": args.get("text", ""), "blocks": args.get("blocks", [])}
+        self.messages.append({**message, "channel": channel})
+        return _ok(channel=channel, ts=ts, message=message)
+
+    # -- response_url and Socket Mode ----------------------------------------------------
+
+    async def _response_url(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        problem = _check_message(body)
+        if problem is not None:
+            return web.Response(status=400, text=problem)
+        self.responses[request.match_info["key"]].append(body)
+        return web.Response(text="ok")
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(autoping=True)
+        await ws.prepare(request)
+        self.sockets.append(ws)
+        await ws.send_str(json.dumps({
+            "type": "hello", "num_connections": len(self.sockets),
+            "debug_info": {"host": "applink-fake", "approximate_connection_time": 18060},
+            "connection_info": {"app_id": APP_ID},
+        }))
+        self.socket_connected.set()
+        try:
+            async for msg in ws:
+                if msg.type != WSMsgType.TEXT:
+                    continue
+                data = json.loads(msg.data)
+                fut = self._pending_acks.pop(data.get("envelope_id", ""), None)
+                if fut is not None and not fut.done():
+                    fut.set_result(data)
+        finally:
+            self.sockets.remove(ws)
+            if not self.sockets:
+                self.socket_connected.clear()
+        return ws
+
+
+def _check_message(args: dict[str, Any]) -> str | None:
+    """Return Slack's error code for a message over its limits, else None."""
+    if len(str(args.get("text") or "")) > MAX_TEXT:
+        return "msg_too_long"
+    blocks = args.get("blocks") or []
+    if isinstance(blocks, str):
+        blocks = json.loads(blocks)
+    if len(blocks) > MAX_BLOCKS:
+        return "invalid_blocks"
+    action_ids: list[str] = []
+    total = 0
+    for block in blocks:
+        for element in block.get("elements") or []:
+            total += len(element.get("text", "") if element.get("type") == "mrkdwn" else "")
+            if element.get("type") == "button":
+                action_ids.append(element.get("action_id", ""))
+                if len(element["text"]["text"]) > 75 or len(element.get("url", "")) > 3000:
+                    return "invalid_blocks"
+        text = (block.get("text") or {}).get("text", "")
+        total += len(text)
+        if not _block_ok(block, text):
+            return "invalid_blocks"
+    if len(action_ids) != len(set(action_ids)):
+        return "invalid_blocks"  # action_id must be unique within a message
+    if total > MAX_BLOCKS_CHARS:
+        return "msg_blocks_too_long"
+    return None
+
+
+def _block_ok(block: dict[str, Any], text: str) -> bool:
+    kind = block.get("type")
+    n_elements = len(block.get("elements") or [])
+    if kind == "section":
+        fields = block.get("fields") or []
+        return (bool(text) or bool(fields)) and len(text) <= MAX_SECTION_TEXT and len(fields) <= 10
+    if kind == "header":
+        return 0 < len(text) <= MAX_HEADER_TEXT
+    if kind == "actions":
+        return 0 < n_elements <= MAX_ACTION_ELEMENTS
+    if kind == "context":
+        return 0 < n_elements <= MAX_CONTEXT_ELEMENTS
+    return kind in ("divider", "image", "rich_text", "markdown")
+
+
+def _ok(**fields: Any) -> web.Response:
+    return web.json_response({"ok": True, **fields})
+
+
+def _error(error: str, *, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    return web.json_response({"ok": False, "error": error}, status=status, headers=headers)
+
+
+def form_body(form: dict[str, str]) -> str:
+    """Encode slash-command fields the way Slack does (sign exactly these bytes)."""
+    return urllib.parse.urlencode(form)

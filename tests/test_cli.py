@@ -1,0 +1,179 @@
+"""The `paperbot` command line, run as a user would: a real process, real files, real HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.fakes.arxiv_server import FakeArxiv
+from tests.fakes.hf_server import FakeHF
+from tests.helpers import daily_item
+
+ROOT = Path(__file__).resolve().parents[1]
+TITLE = "Deliberation in Latent Space via Differentiable Cache Augmentation"
+
+
+async def paperbot(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, stdin: str | None = None
+) -> tuple[int, str, str]:
+    full_env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "DATABASE_URL": f"sqlite+aiosqlite:///{cwd / 'bot.sqlite3'}",
+        "LOG_LEVEL": "WARNING",
+        **(env or {}),
+    }
+    for var in ("DISCORD_TOKEN", "SLACK_BOT_TOKEN", "PAPERS_SOURCE"):
+        if var not in (env or {}):
+            full_env.pop(var, None)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "adapters.cli",
+        *args,
+        cwd=cwd,
+        env=full_env,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(stdin.encode() if stdin else None), 120)
+    return proc.returncode or 0, out.decode(), err.decode()
+
+
+@pytest.fixture
+def saved_days(tmp_path: Path) -> list[Path]:
+    """Two saved daily_papers responses, as `GET /api/daily_papers?date=` returns them."""
+    days = {
+        "2025-01-06": [
+            daily_item(
+                "2501.02001",
+                "Sparse Rehearsal for Small Language Models",
+                day="2025-01-06",
+                upvotes=40,
+            ),
+            daily_item(
+                "2501.02002", "Latent Diffusion for Protein Folding", day="2025-01-06", upvotes=12
+            ),
+        ],
+        "2025-01-07": [
+            daily_item("2501.03001", TITLE, day="2025-01-07", upvotes=77),
+            # featured again a day later: still one row
+            daily_item(
+                "2501.02002", "Latent Diffusion for Protein Folding", day="2025-01-07", upvotes=15
+            ),
+            {"paper": {"id": "broken"}},  # malformed: skipped, the rest ingested
+        ],
+    }
+    paths = []
+    for day, items in days.items():
+        path = tmp_path / f"{day}.json"
+        path.write_text(json.dumps(items), encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+async def test_ingest_from_files_is_an_upsert(tmp_path: Path, saved_days: list[Path]) -> None:
+    files = [str(p) for p in saved_days]
+    code, out, err = await paperbot("ingest", "--from-file", *files, cwd=tmp_path)
+    assert code == 0, err
+    assert "3 papers stored" in out
+    assert "1 malformed skipped" in out
+    code, out, err = await paperbot("ingest", "--from-file", *files, cwd=tmp_path)
+    assert code == 0, err
+    assert "0 new" in out and "3 papers stored" in out
+
+    code, out, _ = await paperbot("papers", "--date", "2025-01-07", "--json", cwd=tmp_path)
+    listed = json.loads(out)
+    assert [p["id"] for p in listed] == ["2501.03001", "2501.02002"]
+    assert listed[1]["upvotes"] == 15
+    assert listed[1]["featured_on"] == ["2025-01-06", "2025-01-07"]
+
+
+async def test_lookup_json_finds_a_title_with_two_typos(
+    tmp_path: Path, saved_days: list[Path]
+) -> None:
+    await paperbot("ingest", "--from-file", *map(str, saved_days), cwd=tmp_path)
+    code, out, err = await paperbot(
+        "lookup",
+        "Deliberaton in Latent Spase via Differentiable Cache Augmentation",
+        "--json",
+        cwd=tmp_path,
+    )
+    assert code == 0, err
+    found = json.loads(out)
+    assert found[0]["id"] == "2501.03001"
+    assert set(found[0]) >= {"id", "title", "authors", "upvotes", "url"}
+    assert found[0]["url"] == "https://huggingface.co/papers/2501.03001"
+
+
+async def test_lookup_falls_back_to_hf_search_then_arxiv(tmp_path: Path) -> None:
+    async with FakeHF() as hf, FakeArxiv() as arxiv:
+        env = {"HF_API_URL": hf.url, "ARXIV_API_URL": arxiv.url}
+        code, out, err = await paperbot(
+            "lookup", "nonsense query xyz", "--json", cwd=tmp_path, env=env
+        )
+        assert code == 1, err
+        assert json.loads(out) == []
+        assert hf.paths() == ["/api/papers/search"]
+        assert hf.requests[0].query["q"] == "nonsense query xyz"
+        assert len(arxiv.hits) == 1 and "ti:" in arxiv.hits[0].query["search_query"]
+
+
+async def test_lookup_by_id_asks_hugging_face_and_stores_the_paper(tmp_path: Path) -> None:
+    async with FakeHF() as hf:
+        item = daily_item("2412.17747", TITLE, day="2024-12-24", upvotes=9)
+        hf.papers["2412.17747"] = {**item["paper"], "numComments": 0}  # type: ignore[dict-item]
+        env = {"HF_API_URL": hf.url}
+        code, out, err = await paperbot("lookup", "2412.17747v2", "--json", cwd=tmp_path, env=env)
+        assert code == 0, err
+        assert json.loads(out)[0]["title"] == TITLE
+        code, out, err = await paperbot("lookup", "2412.17747", cwd=tmp_path, env=env)
+        assert out.startswith("2412.17747\t")
+        assert hf.paths() == ["/api/papers/2412.17747"]  # the second look-up was local
+
+
+async def test_ingest_a_missing_file_is_a_clear_error(tmp_path: Path) -> None:
+    code, _, err = await paperbot("ingest", "--from-file", "nope.json", cwd=tmp_path)
+    assert code == 2
+    assert err.strip() == "paperbot: no such file: nope.json"
+
+
+async def test_ingest_dates_from_the_api(tmp_path: Path) -> None:
+    async with FakeHF() as hf:
+        hf.days["2025-01-06"] = [daily_item("2501.02001", "Sparse Rehearsal", day="2025-01-06")]
+        hf.days["2025-01-07"] = [daily_item("2501.03001", TITLE, day="2025-01-07")]
+        env = {"HF_API_URL": hf.url, "HF_TOKEN": "hf_test_token"}
+        code, out, err = await paperbot(
+            "ingest", "--since", "2025-01-05", "--until", "2025-01-07", cwd=tmp_path, env=env
+        )
+        assert code == 0, err
+        assert "2 papers stored" in out
+        assert [r.query["date"] for r in hf.requests] == ["2025-01-05", "2025-01-06", "2025-01-07"]
+        assert all(r.headers["Authorization"] == "Bearer hf_test_token" for r in hf.requests)
+        assert "hf_test_token" not in out + err
+
+
+async def test_ingest_refuses_a_future_date(tmp_path: Path) -> None:
+    code, _, err = await paperbot("ingest", "--date", "2999-01-01", cwd=tmp_path)
+    assert code == 2
+    assert "in the future" in err
+
+
+async def test_offline_console_demo(tmp_path: Path) -> None:
+    lines = (
+        "/papers today\n/paper deliberation in latent space\n/paper 2412.17747\n"
+        "/paper nonsense query xyz\n"
+    )
+    code, out, err = await paperbot("run", cwd=tmp_path, stdin=lines)
+    assert code == 0, err
+    blocks = out.split("\n> ")
+    assert "76 papers" in blocks[0] and TITLE in blocks[0]
+    assert blocks[1].startswith("/paper deliberation in latent space\n━━ " + TITLE)
+    assert "not in the local database" in blocks[2]
+    assert "No paper matches 'nonsense query xyz'" in blocks[3]

@@ -1,0 +1,214 @@
+"""The batch engine agrees with the naive reference evaluator, and /why agrees with both."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from bot.explain import explain, render_explanation
+from bot.matching import Match, MatchEngine, Reason, match_batch, matches
+from bot.papers import Paper
+from bot.query import QueryError, parse_query
+from tests.reference_matcher import reference_batch, reference_match
+
+WORDS = [
+    "ai", "rain", "explainability", "llm", "LLMs", "RAG", "rag", "ViT", "RL", "rl",
+    "diffusion", "difusion", "diffusions", "self-supervised", "selfsupervised", "self",
+    "supervised", "multimodal", "multi-modal", "modal", "model", "models", "chain-of-thought",
+    "chain", "of", "thought", "thoughts", "transformer", "trasnformer", "study", "studies",
+    "analysis", "analyses", "bias", "biases", "class", "classes", "GPT-4", "gpt4", "4",
+    "video", "learning", "LoRA", "lora", "graph", "grape", "policy", "policies", "Naïve",
+]  # fmt: skip
+SEPARATORS = [" ", " ", " ", "-", "", ", ", ". ", " (", ") ", "\n  ", "'s "]
+AUTHORS = [
+    "Yann LeCun", "Y. LeCun", "LeCun, Yann", "Yoshua Bengio", "Y. Bengio", "Ana García-Pérez",
+    "Laurens van der Maaten", "J. Smith", "John Smith", "Adam John Smith", "Jean-Baptiste Alayrac",
+]  # fmt: skip
+QUERY_NAMES = [*AUTHORS, "LeCun", "J. LeCun", "Yann André LeCun", "Garcia-Perez", "Maaten", "J.-B. Alayrac"]
+
+
+@st.composite
+def texts(draw: st.DrawFn, max_words: int = 10) -> str:
+    parts = draw(st.lists(st.sampled_from(WORDS), max_size=max_words))
+    out = ""
+    for i, word in enumerate(parts):
+        out += (draw(st.sampled_from(SEPARATORS)) if i else "") + word
+    return out
+
+
+@st.composite
+def papers(draw: st.DrawFn) -> list[Paper]:
+    n = draw(st.integers(1, 8))
+    return [
+        Paper(
+            id=f"p{i}",
+            title=draw(texts(6)),
+            abstract=draw(texts(14)),
+            authors=tuple(draw(st.lists(st.sampled_from(AUTHORS), max_size=3))),
+            upvotes=draw(st.integers(0, 20)),
+            ai_keywords=tuple(draw(st.lists(texts(3), max_size=3))),
+        )
+        for i in range(n)
+    ]
+
+
+def _word(draw: st.DrawFn) -> str:
+    word = draw(st.sampled_from(WORDS))
+    return draw(st.sampled_from([word, word.lower(), word.upper(), word.capitalize()]))
+
+
+@st.composite
+def leaves(draw: st.DrawFn) -> str:
+    kind = draw(st.integers(0, 5))
+    if kind == 0:
+        return _word(draw)
+    if kind == 1:
+        return '"' + " ".join(_word(draw) for _ in range(draw(st.integers(1, 3)))) + '"'
+    if kind == 2:
+        field = draw(st.sampled_from(["title", "abstract", "keyword", "Title"]))
+        return f"{field}:{draw(leaves())}" if draw(st.booleans()) else f"{field}:{_word(draw)}"
+    if kind == 3:
+        return f'author:"{draw(st.sampled_from(QUERY_NAMES))}"'
+    if kind == 4:
+        op = draw(st.sampled_from([">=", ">", "<=", "<", "="]))
+        return f"upvotes{op}{draw(st.integers(0, 20))}"
+    return _word(draw) + "-" + _word(draw)
+
+
+def _combine(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    return st.one_of(
+        st.tuples(children, children).map(lambda t: f"{t[0]} {t[1]}"),
+        st.tuples(children, children).map(lambda t: f"({t[0]} OR {t[1]})"),
+        st.tuples(children, children).map(lambda t: f"{t[0]} or {t[1]}"),
+        children.map(lambda c: f"-{c}" if c[0] not in "-(" else f"NOT {c}"),
+        children.map(lambda c: f"NOT ({c})"),
+        children.map(lambda c: f"({c})"),
+    )
+
+
+query_texts = st.recursive(leaves(), _combine, max_leaves=8)
+
+
+def _parse_or_reject(text: str):  # noqa: ANN202 - Query
+    try:
+        return parse_query(text)
+    except QueryError:
+        assume(False)
+        raise
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(batch=papers(), qtexts=st.lists(query_texts, min_size=1, max_size=6))
+def test_engine_equals_reference(batch: list[Paper], qtexts: list[str]) -> None:
+    subs = [(i, _parse_or_reject(t)) for i, t in enumerate(qtexts)]
+    assert match_batch(batch, subs) == reference_batch(batch, subs)
+
+
+@settings(max_examples=200, deadline=None)
+@given(batch=papers(), qtext=query_texts)
+def test_canonical_form_keeps_meaning(batch: list[Paper], qtext: str) -> None:
+    query = _parse_or_reject(qtext)
+    again = parse_query(str(query))
+    assert str(again) == str(query)
+    engine = MatchEngine([(1, query), (2, again)])
+    result = engine.match_batch(batch)
+    assert result.get(1) == result.get(2)
+
+
+@settings(max_examples=200, deadline=None)
+@given(batch=papers(), qtext=query_texts)
+def test_explain_agrees_with_engine(batch: list[Paper], qtext: str) -> None:
+    query = _parse_or_reject(qtext)
+    for paper in batch:
+        verdict = explain(query, paper)
+        assert verdict.matched == matches(query, paper)
+        ref = reference_match(query, paper)
+        assert verdict.matched == (ref is not None)
+        found = {(t.term, h.field) for t in verdict.terms if not t.negated for h in t.hits}
+        if ref is not None:
+            assert {(r.term, r.field) for r in ref.reasons} == found
+
+
+def _paper(pid: str, title: str, abstract: str = "", **kw: object) -> Paper:
+    return Paper(id=pid, title=title, abstract=abstract, **kw)  # type: ignore[arg-type]
+
+
+def test_reasons_name_terms_and_fields() -> None:
+    paper = _paper(
+        "2401.00001",
+        "Self-Supervised Diffusion",
+        "We study LLMs.",
+        authors=("Yann LeCun",),
+        upvotes=12,
+        ai_keywords=("diffusion model",),
+    )
+    query = parse_query('diffusion LLM -video author:"Y. LeCun" upvotes>=10')
+    result = match_batch([paper], [(7, query)])
+    assert result == {
+        7: [
+            Match(
+                "2401.00001",
+                (
+                    Reason('author:"y lecun"', "author"),
+                    Reason("diffusion", "title"),
+                    Reason("diffusion", "keyword"),
+                    Reason("llm", "abstract"),
+                    Reason("upvotes>=10", "upvotes"),
+                ),
+            )
+        ]
+    }
+
+
+def test_or_reports_only_the_branch_found() -> None:
+    paper = _paper("a", "Rain removal")
+    result = match_batch([paper], [(1, parse_query("ai OR rain"))])
+    assert result[1][0].reasons == (Reason("rain", "title"),)
+
+
+def test_compiled_engine_is_reused_and_results_are_independent_lists() -> None:
+    engine = MatchEngine([(1, parse_query("diffusion")), (2, parse_query("Diffusion"))])
+    first = engine.match_batch([_paper("a", "Diffusion"), _paper("b", "GANs")])
+    second = engine.match_batch([_paper("c", "Latent diffusions")])
+    assert [m.paper_id for m in first[1]] == ["a"] and first[1] == first[2]
+    first[1].clear()
+    assert first[2] != [] and [m.paper_id for m in second[2]] == ["c"]
+
+
+def test_subscriptions_without_matches_are_left_out() -> None:
+    result = match_batch([_paper("a", "Video")], [(1, parse_query("audio")), (2, parse_query("video"))])
+    assert list(result) == [2]
+
+
+def test_empty_inputs() -> None:
+    assert match_batch([], [(1, parse_query("x"))]) == {}
+    assert match_batch([_paper("a", "x")], []) == {}
+
+
+def test_matching_from_threads_is_deterministic() -> None:
+    queries = ["diffusion", "LLM agents", '"chain of thought"', "difusion -video", "RAG OR RL"]
+    engine = MatchEngine([(i, parse_query(q)) for i, q in enumerate(queries)])
+    batch = [
+        _paper(f"p{i}", f"Diffusion {i}", "LLM agents use chain-of-thought and RAG. video" * (i % 2))
+        for i in range(40)
+    ]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda _: engine.match_batch(batch), range(8)))
+    assert all(r == results[0] for r in results)
+    assert results[0] == reference_batch(batch, [(i, parse_query(q)) for i, q in enumerate(queries)])
+
+
+def test_explain_renders_each_term_safely() -> None:
+    paper = _paper("2401.00002", "Diffusion <!channel> @everyone video", upvotes=3)
+    text = render_explanation(explain(parse_query("diffusion -video upvotes>=10"), paper))
+    assert text.splitlines() == [
+        "Paper 2401.00002 does not match -video diffusion upvotes>=10",
+        '  ✓ diffusion: found in title "Diffusion"',
+        '  ✗ NOT video: found in title "video"',
+        "  ✗ upvotes>=10: not found",
+    ]
+    phrase = explain(parse_query('"channel everyone"'), paper)
+    assert phrase.matched
+    assert "<" not in render_explanation(phrase) and "@" not in render_explanation(phrase)

@@ -1,0 +1,196 @@
+"""Dialogues with the core: /help, /paper and /papers, offline on the bundled sample and on
+stored Hugging Face papers."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from bot.app import App
+from bot.ingest import ingest_day
+from bot.messages import Fields, Notice, PaperCard, PaperList, Tone
+from bot.sources.huggingface import parse_daily_items
+from tests.helpers import FakeClock, TestBot, daily_item
+
+DELIBERATION = "Deliberation in Latent Space via Differentiable Cache Augmentation"
+
+
+@pytest.fixture
+async def sample_bot(bot: TestBot) -> TestBot:
+    await ingest_day(bot.app, bot.app.clock().date())
+    return bot
+
+
+async def stored(app: App, *items: dict[str, object]) -> None:
+    papers, skipped = parse_daily_items(list(items), None)
+    assert skipped == 0
+    await app.papers.upsert(papers)
+
+
+async def test_papers_today_lists_the_sample_by_upvotes(sample_bot: TestBot) -> None:
+    [reply] = await sample_bot.say("/papers today")
+    assert isinstance(reply, PaperList)
+    assert reply.title == "Daily Papers — Tuesday 2024-12-24 (76 papers)"
+    assert len(reply.items) == 10
+    assert reply.items[0].paper.title == DELIBERATION
+    assert reply.footer == "and 66 more — /papers 2024-12-24 76"
+
+
+async def test_papers_with_a_limit_alone_means_today(sample_bot: TestBot) -> None:
+    [reply] = await sample_bot.say("/papers 25")
+    assert isinstance(reply, PaperList)
+    assert len(reply.items) == 25
+
+
+async def test_paper_by_title_words_shows_the_card(sample_bot: TestBot) -> None:
+    [reply] = await sample_bot.say("/paper deliberation in latent space")
+    assert isinstance(reply, PaperCard)
+    assert reply.paper.title == DELIBERATION
+    assert reply.paper.arxiv_id is None  # the sample invents no ids
+
+
+async def test_paper_by_title_with_typos(sample_bot: TestBot) -> None:
+    [reply] = await sample_bot.say("/paper Deliberaton in Latnt Space via Diferentiable Cache")
+    assert isinstance(reply, PaperCard)
+    assert reply.paper.title == DELIBERATION
+
+
+async def test_paper_by_sample_id(sample_bot: TestBot) -> None:
+    [reply] = await sample_bot.say("/paper sample-02")
+    assert isinstance(reply, PaperCard)
+    assert reply.paper.title.startswith("SelfPose3d")
+
+
+async def test_unknown_arxiv_id_offline_says_so(sample_bot: TestBot) -> None:
+    [reply] = await sample_bot.say("/paper 2412.17747")
+    assert isinstance(reply, Notice)
+    assert reply.tone == Tone.WARNING
+    assert "2412.17747 is not in the local database" in reply.text
+    assert "offline" in reply.text
+
+
+async def test_nonsense_query_gets_a_helpful_no_match(sample_bot: TestBot) -> None:
+    [reply] = await sample_bot.say("/paper nonsense query xyz")
+    assert isinstance(reply, Notice)
+    assert "No paper matches 'nonsense query xyz'" in reply.text
+    assert "/papers today" in reply.text
+
+
+async def test_stored_paper_by_id_version_and_urls(bot: TestBot) -> None:
+    await stored(bot.app, daily_item("2412.17747", DELIBERATION, day="2024-12-24", upvotes=30))
+    for ref in (
+        "2412.17747",
+        "2412.17747v3",
+        "arXiv:2412.17747",
+        "https://arxiv.org/abs/2412.17747v1",
+        "https://arxiv.org/pdf/2412.17747",
+        "https://huggingface.co/papers/2412.17747",
+    ):
+        [reply] = await bot.say(f"/paper {ref}")
+        assert isinstance(reply, PaperCard), ref
+        assert reply.paper.id == "2412.17747"
+        assert reply.paper.hf_url == "https://huggingface.co/papers/2412.17747"
+        assert reply.paper.featured_on == (date(2024, 12, 24),)
+
+
+async def test_ambiguous_title_offers_a_short_list(bot: TestBot) -> None:
+    await stored(
+        bot.app,
+        daily_item("2501.00001", "Scaling Laws for Sparse Mixture of Experts", day="2024-12-23"),
+        daily_item("2501.00002", "Scaling Laws for Dense Mixture of Experts", day="2024-12-23"),
+    )
+    [reply] = await bot.say("/paper scaling laws mixture of experts")
+    assert isinstance(reply, PaperList)
+    assert {i.paper.id for i in reply.items} == {"2501.00001", "2501.00002"}
+    assert reply.ephemeral
+
+
+async def test_papers_for_a_stored_day_ranks_by_upvotes(bot: TestBot, clock: FakeClock) -> None:
+    await stored(
+        bot.app,
+        daily_item("2412.00001", "Low", day="2024-12-20", upvotes=3),
+        daily_item("2412.00002", "High", day="2024-12-20", upvotes=90),
+        daily_item("2412.00003", "Other day", day="2024-12-19", upvotes=99),
+    )
+    [reply] = await bot.say("/papers 2024-12-20")
+    assert isinstance(reply, PaperList)
+    assert [i.paper.id for i in reply.items] == ["2412.00002", "2412.00001"]
+    assert reply.footer is None
+
+
+async def test_empty_day_points_to_the_latest_list(bot: TestBot) -> None:
+    await stored(bot.app, daily_item("2412.00002", "High", day="2024-12-20"))
+    [reply] = await bot.say("/papers 2024-12-21")
+    assert isinstance(reply, Notice)
+    assert reply.text == (
+        "No Daily Papers for Saturday 2024-12-21 yet (Daily Papers has no list on weekends). "
+        "The latest day with papers is 2024-12-20: try /papers 2024-12-20."
+    )
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("/papers 2024-13-01", "'2024-13-01' is not a day; use today, yesterday or YYYY-MM-DD."),
+        ("/papers 2024-12-25", "2024-12-25 is in the future; Daily Papers has no list for it yet."),
+        ("/papers today 0", "limit must be at least 1."),
+        ("/papers today many", "limit must be a whole number, not 'many'."),
+        ("/papers 500", "limit must be from 1 to 100."),
+        ("/papers today 5 extra", "Too many arguments: 'extra'."),
+        ("/paper", "Missing query: an arXiv id, an arXiv or Hugging Face link, or title words."),
+    ],
+)
+async def test_bad_arguments_name_the_problem_and_show_usage(
+    bot: TestBot, line: str, message: str
+) -> None:
+    [reply] = await bot.say(line)
+    assert isinstance(reply, Notice)
+    assert reply.tone == Tone.ERROR
+    assert reply.text == message
+    assert reply.usage is not None and reply.usage.startswith("/paper")
+    assert reply.ephemeral
+
+
+async def test_help_lists_every_command_with_usage(bot: TestBot) -> None:
+    [reply] = await bot.say("/help")
+    assert isinstance(reply, Fields)
+    usages = [name for name, _ in reply.rows]
+    for command in bot.core.registry.all():
+        assert f"/{command.usage}" in usages
+
+
+async def test_help_for_one_command_shows_examples(bot: TestBot) -> None:
+    [reply] = await bot.say("/help paper")
+    assert isinstance(reply, Fields)
+    [(usage, detail)] = reply.rows
+    assert usage == "/paper <arXiv id | URL | title words>"
+    assert "Examples: /paper 2412.17747" in detail
+
+
+async def test_unknown_command_and_unknown_help_topic(bot: TestBot) -> None:
+    [reply] = await bot.say("/frobnicate now")
+    assert isinstance(reply, Notice) and reply.tone == Tone.ERROR
+    assert reply.text.startswith("Unknown command 'frobnicate'.")
+    assert "Try /help." in reply.text
+    [reply] = await bot.say("/help frobnicate")
+    assert isinstance(reply, Notice) and reply.text == "There is no command 'frobnicate'."
+
+
+async def test_empty_line_shows_help(bot: TestBot) -> None:
+    [reply] = await bot.say("/")
+    assert isinstance(reply, Fields)
+
+
+async def test_a_crashing_command_answers_with_a_short_apology(
+    bot: TestBot, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def boom(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("database on fire: password=hunter2")
+
+    monkeypatch.setattr(bot.app.papers, "featured_on", boom)
+    [reply] = await bot.say("/papers 2024-12-20")
+    assert isinstance(reply, Notice) and reply.tone == Tone.ERROR
+    assert reply.text.startswith("Sorry, something went wrong")
+    assert "hunter2" not in reply.text
+    assert "command 'papers' failed" in caplog.text

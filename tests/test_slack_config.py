@@ -1,0 +1,65 @@
+"""SLACK_* environment variables: modes, defaults, and one-line errors for bad values."""
+
+from __future__ import annotations
+
+import pytest
+
+from adapters.slack.config import DEFAULT_API_URL, load_slack_config
+from bot.settings import ConfigError
+
+BOT = {"SLACK_BOT_TOKEN": "xoxb-1"}
+
+
+def test_not_configured_without_a_bot_token() -> None:
+    assert load_slack_config({}) is None
+    assert load_slack_config({"DISCORD_TOKEN": "x"}) is None
+
+
+def test_socket_mode_with_an_app_token() -> None:
+    config = load_slack_config({**BOT, "SLACK_APP_TOKEN": "xapp-1", "SLACK_SIGNING_SECRET": "s"})
+    assert config is not None and config.mode == "socket"
+    assert config.api_url == DEFAULT_API_URL and config.command == "/papers"
+    assert not config.restricted
+
+
+def test_http_mode_with_a_signing_secret_and_defaults() -> None:
+    config = load_slack_config({**BOT, "SLACK_SIGNING_SECRET": "s"})
+    assert config is not None and config.mode == "http"
+    assert config.http_port == 3000 and config.http_host == "0.0.0.0"
+
+
+def test_tokens_are_not_in_the_repr() -> None:
+    config = load_slack_config({**BOT, "SLACK_APP_TOKEN": "xapp-secret"})
+    assert "xoxb" not in repr(config) and "xapp" not in repr(config)
+
+
+def test_overrides() -> None:
+    config = load_slack_config({
+        **BOT, "SLACK_SIGNING_SECRET": "s", "SLACK_HTTP_PORT": "8080",
+        "SLACK_API_URL": "http://127.0.0.1:9/api", "SLACK_COMMAND": "/hfpapers",
+        "SLACK_CHANNEL_ADMINS": "U123ABC, W999, admins",
+    })
+    assert config is not None
+    assert config.http_port == 8080 and config.api_url == "http://127.0.0.1:9/api/"
+    assert config.command == "/hfpapers"
+    assert config.channel_admins == {"U123ABC", "W999"} and config.workspace_admins_manage
+
+
+@pytest.mark.parametrize("env,variable", [
+    ({"SLACK_APP_TOKEN": "xapp-1"}, "SLACK_BOT_TOKEN"),
+    ({"SLACK_BOT_TOKEN": "xapp-1", "SLACK_APP_TOKEN": "xapp-1"}, "SLACK_BOT_TOKEN"),
+    ({**BOT}, "SLACK_APP_TOKEN"),
+    ({**BOT, "SLACK_APP_TOKEN": "xoxb-2"}, "SLACK_APP_TOKEN"),
+    ({**BOT, "SLACK_SIGNING_SECRET": "s", "SLACK_HTTP_PORT": "http"}, "SLACK_HTTP_PORT"),
+    ({**BOT, "SLACK_SIGNING_SECRET": "s", "SLACK_HTTP_PORT": "70000"}, "SLACK_HTTP_PORT"),
+    ({**BOT, "SLACK_SIGNING_SECRET": "s", "SLACK_API_URL": "slack.com"}, "SLACK_API_URL"),
+    ({**BOT, "SLACK_SIGNING_SECRET": "s", "SLACK_CHANNEL_ADMINS": "@alice"},
+     "SLACK_CHANNEL_ADMINS"),
+    ({**BOT, "SLACK_SIGNING_SECRET": "s", "SLACK_COMMAND": "papers"}, "SLACK_COMMAND"),
+])
+def test_bad_values_name_the_variable(env: dict[str, str], variable: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        load_slack_config(env)
+    message = str(err.value)
+    assert message.startswith(f"{variable}: expected ")
+    assert "\n" not in message

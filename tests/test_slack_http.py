@@ -1,0 +1,303 @@
+"""The Slack adapter in HTTP mode: real slack-bolt behind aiohttp, signed requests from a fake Slack."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from adapters.slack import SlackAdapter, build_slack_adapter
+from bot.app import App, build_app
+from bot.commands import build_registry
+from bot.commands.context import Context
+from bot.commands.registry import Arg, Command, Registry
+from bot.core import Core
+from bot.messages import Notice, Place, Reply, User
+from bot.papers import Paper
+from bot.settings import load_settings
+from tests.fakes.slack_server import BOT_TOKEN, SIGNING_SECRET, FakeSlack, form_body, sign
+from tests.helpers import FakeClock
+
+TODAY = datetime(2024, 12, 24, 10, 0, tzinfo=UTC)
+
+
+class CountingCore(Core):
+    """The real core, counting how often an adapter called it."""
+
+    calls = 0
+
+    async def handle_text(self, line: str, user: User, place: Place, **kw: Any) -> list[Reply]:
+        self.calls += 1
+        return await super().handle_text(line, user, place, **kw)
+
+
+async def _slow(ctx: Context, args: dict[str, Any]) -> list[Reply]:
+    await asyncio.sleep(1.5)
+    return [Notice("slow answer")]
+
+
+async def _channel_setting(ctx: Context, args: dict[str, Any]) -> list[Reply]:
+    return [Notice(f"set {args['value']} by {ctx.user.id} in {ctx.place.id}")]
+
+
+def registry() -> Registry:
+    """The real registry plus two stand-ins: a slow command and a channel setting."""
+    reg = build_registry()
+    reg.add(Command(name="slowpoke", help="Answer after 1.5 s.", usage="slowpoke",
+                    handler=_slow, slow=True))
+    reg.add(Command(name="channelset", help="Change a channel setting.", usage="channelset <value>",
+                    handler=_channel_setting, args=(Arg("value", "A value"),),
+                    manages_channel=True))
+    return reg
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[FakeSlack]:
+    fake = await FakeSlack().start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture
+async def papers_app(sqlite_template: Path, tmp_path: Path) -> AsyncIterator[App]:
+    path = tmp_path / "paperbot.sqlite3"
+    shutil.copy(sqlite_template, path)
+    settings = load_settings({"DATABASE_URL": f"sqlite+aiosqlite:///{path}"})
+    application = build_app(settings, source_name="sample", clock=FakeClock(TODAY))
+    yield application
+    await application.close()
+
+
+@pytest.fixture
+def core(papers_app: App) -> CountingCore:
+    return CountingCore(papers_app, registry())
+
+
+async def start_http(core: Core, slack: FakeSlack, **env: str) -> SlackAdapter:
+    adapter = build_slack_adapter(core, {
+        "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": slack.api_url, "SLACK_HTTP_HOST": "127.0.0.1", "SLACK_HTTP_PORT": "0",
+        **env,
+    })
+    assert adapter is not None
+    await adapter.connect()
+    return adapter
+
+
+@pytest.fixture
+async def bot(core: CountingCore, slack: FakeSlack) -> AsyncIterator[SlackAdapter]:
+    adapter = await start_http(core, slack)
+    yield adapter
+    await adapter.stop()
+
+
+async def post(adapter: SlackAdapter, body: str, headers: dict[str, str]) -> tuple[int, str]:
+    async with aiohttp.ClientSession() as session:
+        url = f"http://127.0.0.1:{adapter.port}/slack/events"
+        async with session.post(url, data=body.encode(), headers=headers) as resp:
+            return resp.status, await resp.text()
+
+
+async def slash(
+    adapter: SlackAdapter, slack: FakeSlack, text: str, n: int = 1, **form: str
+) -> list[dict[str, Any]]:
+    """Send a signed /papers command; check the ack; return the respond() payloads."""
+    key = f"k{time.monotonic_ns()}"
+    body = form_body(slack.slash_command_form(text, key=key, **form))
+    started = time.monotonic()
+    status, text_body = await post(adapter, body, sign(body))
+    assert status == 200 and text_body == ""  # an empty ack; the answer comes via response_url
+    assert time.monotonic() - started < 3
+    return await slack.wait_responses(key, n)
+
+
+def all_text(payload: dict[str, Any]) -> str:
+    return json.dumps(payload, ensure_ascii=False)
+
+
+def section_texts(payload: dict[str, Any]) -> list[str]:
+    return [b["text"]["text"] for b in payload["blocks"] if b["type"] == "section"]
+
+
+async def test_today_lists_papers_in_channel(bot: SlackAdapter, slack: FakeSlack) -> None:
+    [answer] = await slash(bot, slack, "today")
+    assert answer["response_type"] == "in_channel"
+    assert answer["replace_original"] is False
+    texts = section_texts(answer)
+    assert "Daily Papers" in texts[0] and "2024-12-24" in texts[0]
+    assert texts[1].startswith("*1. ") and ":arrow_up_small:" in texts[1]
+    assert "Daily Papers" in answer["text"]  # the notification fallback
+    assert len(answer["blocks"]) <= 50
+
+
+async def test_shortcuts_mean_the_papers_command(bot: SlackAdapter, slack: FakeSlack) -> None:
+    [via_shortcut] = await slash(bot, slack, "2024-12-24")
+    [explicit] = await slash(bot, slack, "papers 2024-12-24")
+    assert via_shortcut["blocks"] == explicit["blocks"]
+    assert "2024-12-24" in section_texts(via_shortcut)[0]
+
+
+async def test_help_is_generated_from_the_registry(
+    bot: SlackAdapter, slack: FakeSlack, core: Core
+) -> None:
+    for text in ("", "help"):
+        [answer] = await slash(bot, slack, text)
+        assert answer["response_type"] == "ephemeral"
+        joined = "\n".join(section_texts(answer))
+        for command in core.registry.all():
+            usage = command.usage.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            assert f"/papers {usage}" in joined
+
+
+async def test_unknown_subcommand_answers_with_the_help(
+    bot: SlackAdapter, slack: FakeSlack
+) -> None:
+    error, help_ = await slash(bot, slack, "frobnicate now", n=2)
+    assert error["response_type"] == "ephemeral"
+    assert "Unknown subcommand 'frobnicate'" in section_texts(error)[0]
+    assert "/papers help" in all_text(help_)
+
+
+async def test_usage_error_is_ephemeral_with_usage(bot: SlackAdapter, slack: FakeSlack) -> None:
+    [answer] = await slash(bot, slack, "papers 2024-13-45")
+    assert answer["response_type"] == "ephemeral"
+    assert section_texts(answer)[0].startswith(":x: ")
+    context = answer["blocks"][-1]
+    assert context["type"] == "context"
+    assert "Usage: `/papers papers [today | yesterday | YYYY-MM-DD] [limit]`" in \
+        context["elements"][0]["text"]
+
+
+async def test_paper_card_with_link_buttons(
+    bot: SlackAdapter, slack: FakeSlack, papers_app: App
+) -> None:
+    await papers_app.papers.upsert([Paper(
+        id="2412.17747", title="Deliberation in Latent Space", authors=("A. Liu", "B. Chen"),
+        abstract="We augment a frozen LLM with a coprocessor.", upvotes=42,
+        github_repo="example/latent", featured_on=(TODAY.date(),))])
+    [card] = await slash(bot, slack, "paper 2412.17747")
+    assert card["response_type"] == "in_channel"
+    head = card["blocks"][0]["text"]["text"]
+    assert head.startswith("*<https://huggingface.co/papers/2412.17747|Deliberation in Latent Space>*")
+    assert "A. Liu, B. Chen" in head and "42 upvotes" in head and "coprocessor" in head
+    [actions] = [b for b in card["blocks"] if b["type"] == "actions"]
+    urls = {e["text"]["text"]: e["url"] for e in actions["elements"]}
+    assert urls == {
+        "Hugging Face": "https://huggingface.co/papers/2412.17747",
+        "arXiv": "https://arxiv.org/abs/2412.17747",
+        "PDF": "https://arxiv.org/pdf/2412.17747",
+        "GitHub": "https://github.com/example/latent",
+    }
+
+
+async def test_mentions_in_titles_are_escaped(
+    bot: SlackAdapter, slack: FakeSlack, papers_app: App
+) -> None:
+    await papers_app.papers.upsert([Paper(
+        id="2412.00001", title="Ping <!channel> & <@U123> <https://evil|click>",
+        authors=("<!here>",), upvotes=1, featured_on=(TODAY.date(),))])
+    [card] = await slash(bot, slack, "paper 2412.00001")
+    raw = all_text(card)
+    for unsafe in ("<!channel>", "<@U123>", "<!here>", "<https://evil"):
+        assert unsafe not in raw
+    head = card["blocks"][0]["text"]["text"]
+    assert "Ping &lt;!channel&gt; &amp; &lt;@U123&gt;" in head
+    assert "&lt;!channel&gt;" in card["text"]
+
+
+async def test_registry_examples_all_reach_their_command(
+    bot: SlackAdapter, slack: FakeSlack, core: Core
+) -> None:
+    """Every example the registry advertises works as `/papers <example>` (none unknown)."""
+    examples = [e for c in core.registry.all() for e in c.examples]
+    assert examples
+    for example in examples:
+        answers = await slash(bot, slack, example)
+        assert "Unknown subcommand" not in all_text(answers[0]), example
+
+
+async def test_ack_comes_before_a_slow_answer(bot: SlackAdapter, slack: FakeSlack) -> None:
+    body = form_body(slack.slash_command_form("slowpoke", key="slow"))
+    started = time.monotonic()
+    status, _ = await post(bot, body, sign(body))
+    acked = time.monotonic() - started
+    assert status == 200 and acked < 1.0
+    assert slack.responses["slow"] == []  # the answer is still being computed
+    [answer] = await slack.wait_responses("slow")
+    assert "slow answer" in section_texts(answer)[0]
+
+
+@pytest.mark.parametrize("tamper", ["signature", "old_timestamp", "other_secret"])
+async def test_unsigned_or_stale_requests_are_rejected(
+    bot: SlackAdapter, slack: FakeSlack, core: CountingCore, tamper: str
+) -> None:
+    body = form_body(slack.slash_command_form("today", key="forged"))
+    if tamper == "signature":
+        headers = sign(body)
+        headers["X-Slack-Signature"] = "v0=" + "0" * 64
+    elif tamper == "old_timestamp":
+        headers = sign(body, timestamp=int(time.time()) - 6 * 60)
+    else:
+        headers = sign(body, secret="not-the-secret")
+    status, text = await post(bot, body, headers)
+    assert status == 401 and json.loads(text) == {"error": "invalid request"}
+    await asyncio.sleep(0.2)
+    assert core.calls == 0
+    assert slack.responses["forged"] == []
+    assert slack.calls == [c for c in slack.calls if c.method == "auth.test"]
+
+
+async def test_anyone_may_manage_a_channel_by_default(bot: SlackAdapter, slack: FakeSlack) -> None:
+    [answer] = await slash(bot, slack, "channelset on", user_id="U100")
+    assert "set on by U100 in C100" in section_texts(answer)[0]
+    assert slack.calls_to("users.info") == []
+
+
+async def test_channel_admins_restrict_channel_settings(
+    core: CountingCore, slack: FakeSlack
+) -> None:
+    slack.add_user("U100")
+    slack.add_user("U300", is_admin=True)
+    adapter = await start_http(core, slack, SLACK_CHANNEL_ADMINS="U200, admins")
+    try:
+        [denied] = await slash(adapter, slack, "channelset on", user_id="U100")
+        assert denied["response_type"] == "ephemeral"
+        assert "Only people who may manage this channel" in section_texts(denied)[0]
+        [listed] = await slash(adapter, slack, "channelset a", user_id="U200")
+        assert "set a by U200" in section_texts(listed)[0]
+        [admin] = await slash(adapter, slack, "channelset b", user_id="U300")
+        assert "set b by U300" in section_texts(admin)[0]
+        [dm] = await slash(adapter, slack, "channelset c", user_id="U100", channel_id="D100",
+                           channel_name="directmessage")
+        assert "set c by U100 in D100" in section_texts(dm)[0]
+        # Reading needs no permission, and costs no users.info call.
+        calls = len(slack.calls_to("users.info"))
+        await slash(adapter, slack, "help", user_id="U100")
+        assert len(slack.calls_to("users.info")) == calls
+    finally:
+        await adapter.stop()
+
+
+async def test_link_button_clicks_are_acknowledged(bot: SlackAdapter, slack: FakeSlack) -> None:
+    payload = {"type": "block_actions", "team": {"id": slack.team_id}, "user": {"id": "U100"},
+               "api_app_id": "A0FAKE", "token": "t", "trigger_id": "t.1",
+               "channel": {"id": "C100"}, "container": {"type": "message"},
+               "actions": [{"action_id": "paperbot_link_1", "type": "button",
+                            "block_id": "b", "action_ts": "1"}]}
+    body = form_body({"payload": json.dumps(payload)})
+    status, _ = await post(bot, body, sign(body))
+    assert status == 200
+
+
+async def test_health_endpoint(bot: SlackAdapter) -> None:
+    async with aiohttp.ClientSession() as session, \
+            session.get(f"http://127.0.0.1:{bot.port}/healthz") as resp:
+        assert resp.status == 200 and await resp.text() == "ok"

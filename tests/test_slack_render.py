@@ -1,0 +1,104 @@
+"""Block Kit rendering: escaping, links, limits and splitting."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from adapters.slack.render import (
+    MAX_BLOCKS,
+    MAX_MESSAGE_CHARS,
+    MAX_SECTION_TEXT,
+    escape,
+    link,
+    render,
+    safe_url,
+)
+from bot.messages import Fields, Notice, PaperCard, PaperItem, PaperList, Tone
+from bot.papers import Paper
+from tests.fakes.slack_server import _check_message
+
+ITEM = re.compile(r"^\*(\d+)\. ")
+
+
+def test_escape_only_the_three_control_characters() -> None:
+    assert escape("a & b < c > d *e* _f_") == "a &amp; b &lt; c &gt; d *e* _f_"
+    assert escape("&lt;") == "&amp;lt;"  # already-escaped text stays literal
+
+
+def test_links_cannot_be_broken_out_of() -> None:
+    assert safe_url("javascript:alert(1)") is None
+    assert safe_url("https://x.org/a|b>c d") == "https://x.org/a%7Cb%3Ec%20d"
+    assert link("https://x.org/p", "A <b> | c") == "<https://x.org/p|A &lt;b&gt; | c>"
+    assert link(None, "plain <!here>") == "plain &lt;!here&gt;"
+
+
+def test_notice_tone_and_usage() -> None:
+    [msg] = render(Notice("Missing query.", tone=Tone.ERROR, usage="/papers subscribe <query>"))
+    assert msg["blocks"][0]["text"]["text"] == ":x: Missing query."
+    assert msg["blocks"][1] == {"type": "context", "elements": [
+        {"type": "mrkdwn", "text": "Usage: `/papers subscribe &lt;query&gt;`", "verbatim": True}]}
+    assert msg["text"] == "Missing query.\nUsage: /papers subscribe &lt;query&gt;"
+
+
+def test_card_without_arxiv_id_has_no_dead_links() -> None:
+    [msg] = render(PaperCard(Paper(id="sample-03", title="A sample"), note="From the sample"))
+    assert msg["blocks"][0]["text"]["text"].startswith("*A sample*")
+    assert [b["type"] for b in msg["blocks"]] == ["section", "context"]
+
+
+def test_card_abstract_is_clipped_at_a_word() -> None:
+    [msg] = render(PaperCard(Paper(id="2401.00001", title="T", abstract="word " * 1000)))
+    text = msg["blocks"][0]["text"]["text"]
+    assert len(text) < 1000 and text.endswith("word…")
+
+
+def test_empty_list_shows_its_empty_text() -> None:
+    [msg] = render(PaperList(title="Digest", items=(), empty_text="Nothing matched today."))
+    assert [b["text"]["text"] for b in msg["blocks"]] == ["*Digest*", "Nothing matched today."]
+
+
+def test_long_fields_are_chunked_into_sections() -> None:
+    rows = tuple((f"subscription {i}", "x" * 200) for i in range(100))
+    messages = render(Fields(title="Status", rows=rows))
+    sections = [b for m in messages for b in m["blocks"] if b["type"] == "section"]
+    assert all(len(b["text"]["text"]) <= MAX_SECTION_TEXT for b in sections)
+    joined = "\n".join(b["text"]["text"] for b in sections)
+    assert all(f"*subscription {i}:*" in joined for i in range(100))
+
+
+def test_help_rows_show_usage_as_code() -> None:
+    [msg] = render(Fields(title="Help", rows=(("/papers paper <id>", "Show one paper."),)))
+    assert msg["blocks"][1]["text"]["text"] == "`/papers paper &lt;id&gt;` — Show one paper."
+
+
+def _paper(n: int, title: str) -> Paper:
+    return Paper(id=f"2412.{n:05d}", title=title, authors=("X",), abstract="y" * 500,
+                 upvotes=n, github_repo="a/b")
+
+
+@given(
+    titles=st.lists(st.text(min_size=1, max_size=400), min_size=0, max_size=130),
+    reasons=st.lists(st.text(max_size=80), max_size=4),
+)
+def test_any_list_splits_within_slack_limits(titles: list[str], reasons: list[str]) -> None:
+    items = tuple(PaperItem(_paper(i, t), reasons=tuple(reasons)) for i, t in enumerate(titles))
+    messages = render(PaperList(title="Digest <!channel>", items=items, footer="more"))
+    for msg in messages:
+        assert _check_message(msg) is None  # the fake Slack's limits accept every part
+        assert len(msg["blocks"]) <= MAX_BLOCKS
+        assert 0 < len(msg["text"]) <= 3000
+        assert sum(len(json.dumps(b)) for b in msg["blocks"]) < 3 * MAX_MESSAGE_CHARS
+        assert "<!channel>" not in json.dumps(msg)
+    numbers = [int(m.group(1)) for msg in messages for b in msg["blocks"]
+               if b["type"] == "section" and (m := ITEM.match(b["text"]["text"]))]
+    assert numbers == list(range(1, len(titles) + 1))
+
+
+@given(st.text(max_size=200))
+def test_no_text_can_produce_a_mention(text: str) -> None:
+    rendered = json.dumps(render(Notice(text)) + render(PaperCard(_paper(1, text or "t"))))
+    assert "<!" not in rendered and "<@" not in rendered and "<#" not in rendered
