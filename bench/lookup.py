@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import glob
+import itertools
 import json
 import random
 import statistics
@@ -25,12 +26,12 @@ from rapidfuzz import fuzz, process, utils
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.lookup import TitleIndex  # noqa: E402
-from bot.lookup.text import title_forms  # noqa: E402
+from bot.lookup import TitleIndex
+from bot.lookup.text import title_forms
 
 DATA = "/work/shared/data/hf-daily-papers/*.json"
 SEED = 20261130
-SYLLABLES = "ka lo ri ven tor mi sa qu el dra phi zen vo lux cor nia tra gen mo syn".split()
+SYLLABLES = ("ka", "lo", "ri", "ven", "tor", "mi", "sa", "qu", "el", "dra", "phi", "zen", "vo")
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
 
@@ -50,7 +51,7 @@ def generated_titles(real: list[str], count: int, rng: random.Random) -> list[st
     bodies = [t.partition(":")[2].strip() or t for t in real]
     for body in bodies:
         words = ["<s>", *body.split(), "</s>"]
-        for a, b in zip(words, words[1:], strict=False):
+        for a, b in itertools.pairwise(words):
             chain[a].append(b)
     # Neither a whole title nor a head, subtitle or name may repeat one seen before.
     taken = {p for t in real for p in _parts(t)}
@@ -108,13 +109,14 @@ def maybe_lower(text: str, rng: random.Random) -> str:
 
 def make_queries(
     targets: list[tuple[str, str]], pool: list[str], per_kind: int, rng: random.Random
-) -> dict[str, list[tuple[str, str]]]:
-    """Return (query, paper id) pairs for each kind of noise, targeting real titles."""
+) -> tuple[dict[str, list[tuple[str, str]]], dict[str, int]]:
+    """Return (query, paper id) pairs for each kind of noise, and the ambiguous ones skipped."""
     parts_count: dict[str, int] = defaultdict(int)
     for title in pool:
         for part in _parts(title):
             parts_count[part] += 1
     kinds: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    skipped: dict[str, int] = defaultdict(int)
     order = targets[:]
     rng.shuffle(order)
     for paper_id, title in order:
@@ -137,11 +139,13 @@ def make_queries(
             kinds["first words, lower"].append((" ".join(words[:n]).lower(), paper_id))
         # A subtitle or name shared by two titles ("A Survey", "ATLAS") has no one answer.
         tail = title.partition(":")[2].strip()
-        if tail and len(tail.split()) >= 3 and parts_count[forms.tail] == 1:
-            if len(kinds["subtitle only"]) < per_kind:
-                kinds["subtitle only"].append((tail, paper_id))
+        unique_tail = tail and parts_count[forms.tail] == 1
+        skipped["subtitles"] += bool(tail) and not unique_tail
+        if unique_tail and len(tail.split()) >= 3 and len(kinds["subtitle only"]) < per_kind:
+            kinds["subtitle only"].append((tail, paper_id))
         short = title.partition(":")[0] if forms.head else title.split()[0]
         short_fold = forms.head or forms.name
+        skipped["names"] += bool(short_fold) and parts_count[short_fold] > 1
         if (
             short_fold
             and len(short.split()) == 1
@@ -150,7 +154,7 @@ def make_queries(
             and len(kinds["name only"]) < per_kind
         ):
             kinds["name only"].append((maybe_lower(short, rng), paper_id))
-    return dict(kinds)
+    return dict(kinds), dict(skipped)
 
 
 def gibberish(count: int, rng: random.Random) -> list[str]:
@@ -178,9 +182,7 @@ def timed(fn: Callable[[str], object], query: str) -> tuple[object, float]:
     return result, (time.perf_counter() - start) * 1000
 
 
-def run_size(
-    size: int, real: dict[str, str], extra: list[str], args: argparse.Namespace
-) -> None:
+def run_size(size: int, real: dict[str, str], extra: list[str], args: argparse.Namespace) -> None:
     rng = random.Random(SEED + size)
     entries = list(real.items()) + [(f"gen-{i}", t) for i, t in enumerate(extra)]
     entries = entries[:size]
@@ -195,7 +197,11 @@ def run_size(
     del traced
     print(f"\n### {size:,} titles ({len(real):,} real + {size - len(real):,} generated)")
     print(f"build {build_s:.2f} s, index memory {mem_mb:.0f} MiB (tracemalloc)")
-    kinds = make_queries(list(real.items()), titles, args.per_kind, rng)
+    kinds, skipped = make_queries(list(real.items()), titles, args.per_kind, rng)
+    print(
+        f"real titles whose subtitle / name is shared with another title, so never a target: "
+        f"{skipped.get('subtitles', 0)} / {skipped.get('names', 0)}"
+    )
     baseline_n = args.baseline_10k if size <= 10_000 else args.baseline_100k
     print(
         f"queries per kind: {args.per_kind} (index); baseline on the first {baseline_n} "
@@ -250,16 +256,27 @@ def run_size(
     )
     junk = gibberish(args.per_kind, rng)
     any_hit = alone = 0
+    junk_lat: list[float] = []
     for query in junk:
-        result = index.lookup(query)
+        result, ms = timed(index.lookup, query)
+        junk_lat.append(ms)
         any_hit += bool(result.hits)
         alone += result.best is not None
         if args.misses and result.best is not None:
             print(f"SHOWN for junk {query!r}: {result.best}", file=sys.stderr)
     print(
         f"no-match queries ({len(junk)}, e.g. 'nonsense query xyz'): any hit "
-        f"{100 * any_hit / len(junk):.1f} %, shown alone {100 * alone / len(junk):.1f} %"
+        f"{100 * any_hit / len(junk):.1f} %, shown alone {100 * alone / len(junk):.1f} %, "
+        f"p50 {statistics.median(junk_lat):.1f} ms, p95 {pct(junk_lat, 95):.1f} ms"
     )
+    # The ingest job replaces titles in place: time a remove and a re-add of real titles.
+    start = time.perf_counter()
+    updated = list(real.items())[:500]
+    for paper_id, title in updated:
+        index.remove(paper_id)
+        index.add(paper_id, title)
+    per_update = (time.perf_counter() - start) * 1000 / len(updated)
+    print(f"update (remove + add one title): {per_update:.2f} ms each")
 
 
 def main() -> None:
@@ -276,7 +293,8 @@ def main() -> None:
     need = max(args.sizes) - len(real)
     start = time.perf_counter()
     extra = generated_titles(list(real.values()), max(0, need), rng)
-    print(f"{len(real):,} real titles; generated {len(extra):,} in {time.perf_counter() - start:.1f} s")
+    took = time.perf_counter() - start
+    print(f"{len(real):,} real titles; generated {len(extra):,} in {took:.1f} s")
     for size in args.sizes:
         run_size(size, real, extra, args)
 

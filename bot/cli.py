@@ -76,9 +76,30 @@ def _parser() -> argparse.ArgumentParser:
     lst.add_argument("--limit", type=int, default=100)
     lst.add_argument("--json", action="store_true")
 
+    sea = sub.add_parser(
+        "search",
+        help="dry-run a subscription query over stored papers (exit 1 when none match)",
+    )
+    sea.add_argument("query", nargs="+", help="the query, e.g. '\"flow matching\" -video'")
+    span = sea.add_mutually_exclusive_group()
+    span.add_argument(
+        "--days", type=int, default=7, help="papers featured in the last N days (default 7)"
+    )
+    span.add_argument("--all", action="store_true", help="search every stored paper")
+    sea.add_argument("--json", action="store_true", help="print a JSON array, most upvoted first")
+
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_cmd", required=True, metavar="ACTION")
     db_sub.add_parser("upgrade", help="apply schema migrations")
+
+    dig = sub.add_parser("digest", help="deliver digests and alerts without a running bot")
+    dig_sub = dig.add_subparsers(dest="digest_cmd", required=True, metavar="ACTION")
+    dig_run = dig_sub.add_parser(
+        "run", help="poll the paper source, post every due digest and alert, then exit (cron)"
+    )
+    dig_run.add_argument(
+        "--no-ingest", action="store_true", help="do not poll the paper source first"
+    )
     return p
 
 
@@ -126,9 +147,11 @@ async def _dispatch(args: argparse.Namespace, settings: Settings, platforms: Pla
     try:
         handler: Callable[..., Any] = {
             "run": _run,
+            "digest": _digest,
             "ingest": _ingest,
             "lookup": _lookup,
             "papers": _papers,
+            "search": _search,
         }[args.cmd]
         return await handler(args, app, platforms, env)
     finally:
@@ -153,7 +176,11 @@ async def _run(
         ", ".join(a.platform for a in adapters),
         "Hugging Face" if app.online else "the bundled sample",
     )
+    from bot.scheduler import DeliveryScheduler
+
+    scheduler = DeliveryScheduler(app, {a.platform: a for a in adapters})
     tasks = [asyncio.create_task(a.start(), name=f"adapter-{a.platform}") for a in adapters]
+    await scheduler.start()
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -161,6 +188,7 @@ async def _run(
             loop.add_signal_handler(sig, stop.set)
     stopper = asyncio.create_task(stop.wait())
     done, _ = await asyncio.wait([*tasks, stopper], return_when=asyncio.FIRST_COMPLETED)
+    await scheduler.stop()
     for a in adapters:
         await a.stop()
     for t in [*tasks, stopper]:
@@ -171,6 +199,33 @@ async def _run(
     for t in failed:
         print(f"paperbot: {t.get_name()} stopped: {t.exception()}", file=sys.stderr)
     return 1 if failed else 0
+
+
+async def _digest(
+    args: argparse.Namespace, app: App, platforms: Platforms, env: dict[str, str]
+) -> int:
+    """One delivery round for cron: ingest, sweep, drain the outbox, exit."""
+    from bot.scheduler import DeliveryScheduler
+
+    adapters = platforms.build(Core(app, build_registry()), env)
+    scheduler = DeliveryScheduler(app, {a.platform: a for a in adapters})
+    # Chat adapters must log in before they can post; the console posts to stdout as is.
+    online = [a for a in adapters if a.platform != "console"]
+    tasks = [asyncio.create_task(a.start(), name=f"adapter-{a.platform}") for a in online]
+    try:
+        swept, sent = await scheduler.run_once(ingest=not args.no_ingest)
+    finally:
+        for a in online:
+            await a.stop()
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    print(
+        f"digest run: {swept.queued} queued, {swept.waiting} waiting for papers, "
+        f"{swept.skipped} skipped; {sent.sent} sent, {sent.retried} to retry, "
+        f"{sent.disabled} destinations disabled"
+    )
+    return 0
 
 
 def _progress(done: int, total: int, label: str) -> None:
@@ -253,3 +308,30 @@ async def _papers(
         for p in papers:
             print(f"{p.id}\t▲{p.upvotes}\t{p.title}")
     return 0
+
+
+async def _search(
+    args: argparse.Namespace, app: App, platforms: Platforms, env: dict[str, str]
+) -> int:
+    from bot.commands.search import reason_lines, recent_papers, search_papers
+    from bot.query import QueryError, parse_query
+
+    try:
+        query = parse_query(" ".join(args.query))
+    except QueryError as exc:
+        print(f"paperbot: {exc}; a valid query looks like: {exc.example}", file=sys.stderr)
+        return 2
+    if not args.all and args.days < 1:
+        print("paperbot: --days must be at least 1", file=sys.stderr)
+        return 2
+    papers = await (app.papers.all_papers() if args.all else recent_papers(app, args.days))
+    found = await search_papers(papers, query)
+    if args.json:
+        out = [{**p.to_json(), "reasons": list(reason_lines(m.reasons))} for p, m in found]
+        print(json.dumps(out, ensure_ascii=False, indent=2))
+    else:
+        for p, m in found:
+            print(f"{p.id}\t▲{p.upvotes}\t{p.title}\t{'; '.join(reason_lines(m.reasons))}")
+        where = "stored papers" if args.all else f"papers of the last {args.days} days"
+        print(f"{len(found)} of {len(papers)} {where} match {str(query)!r}", file=sys.stderr)
+    return 0 if found else 1

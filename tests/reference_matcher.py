@@ -28,7 +28,12 @@ def _one_edit(a: str, b: str) -> bool:
     if len(a) != len(b):
         return False
     diff = [i for i in range(len(a)) if a[i] != b[i]]
-    return len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
+    return (
+        len(diff) == 2
+        and diff[1] == diff[0] + 1
+        and a[diff[0]] == b[diff[1]]
+        and a[diff[1]] == b[diff[0]]
+    )
 
 
 def _word_ok(q: str, fuzzy: bool, w: str) -> bool:
@@ -44,7 +49,8 @@ def text_found(leaf: Text, paper: Paper, field: str) -> bool:
             for i in range(len(stems)):
                 window = stems[i : i + n]
                 if len(window) == n and all(
-                    _word_ok(q, f, w) for q, f, w in zip(leaf.tokens, leaf.fuzzy, window)
+                    _word_ok(q, f, w)
+                    for q, f, w in zip(leaf.tokens, leaf.fuzzy, window, strict=True)
                 ):
                     return True
                 for m in (1, 2, 3):
@@ -62,7 +68,7 @@ def same_person(q: PersonName, a: PersonName) -> bool:
         return False
     short, long = sorted((q.given, a.given), key=len)
     return any(
-        all(_given_ok(s, long[j]) for s, j in zip(short, picks))
+        all(_given_ok(s, long[j]) for s, j in zip(short, picks, strict=True))
         for picks in itertools.combinations(range(len(long)), len(short))
     )
 

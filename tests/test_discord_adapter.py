@@ -17,10 +17,9 @@ from bot.commands.errors import CommandError
 from bot.commands.registry import Arg, Command, Registry
 from bot.core import Core
 from bot.ingest import ingest_day
-from bot.messages import Fields, Notice, Reply, Tone
+from bot.messages import Fields, Notice, Reply
 from bot.settings import load_settings
 from bot.sources.huggingface import parse_daily_items
-from tests.helpers import FakeClock, daily_item
 from tests.discord_helpers import embed_titles, env_for, running_adapter
 from tests.fakes.discord_server import (
     ALL_PERMISSIONS,
@@ -28,6 +27,7 @@ from tests.fakes.discord_server import (
     EVERYONE_PERMISSIONS,
     FakeDiscord,
 )
+from tests.helpers import FakeClock, daily_item
 
 MANAGE_CHANNELS = 1 << 4
 
@@ -83,33 +83,73 @@ async def _search(ctx: Any, args: dict[str, Any]) -> list[Reply]:
     return [Notice(f"Found nothing for {args['query']} after a long look.")]
 
 
+async def _several(ctx: Any, args: dict[str, Any]) -> list[Reply]:
+    return [
+        Notice("Saved."),
+        Fields("Details", (("a", "1"),)),
+        Notice("Only you see this.", ephemeral=True),
+    ]
+
+
 async def _subs(ctx: Any, prefix: str) -> list[tuple[str, str]]:
     subs = [("#1 diffusion", "1"), ("#2 protein folding", "2"), ("#3 diffusion models", "3")]
     return [(label, value) for label, value in subs if prefix.lower() in label]
 
 
 def standin_registry() -> Registry:
-    reg = Registry([
-        Command("subscribe", "Subscribe a channel or your DMs to a topic.", "subscribe <query>",
-                _echo, args=(Arg("query", "Words, an author or a category", rest=True),
-                             Arg("where", "here or dm", required=False, kind="choice",
-                                 choices=("here", "dm"))),
-                manages_channel=True),
-        Command("unsubscribe", "Remove a subscription.", "unsubscribe <id>", _echo,
+    reg = Registry(
+        [
+            Command(
+                "subscribe",
+                "Subscribe a channel or your DMs to a topic.",
+                "subscribe <query>",
+                _echo,
+                args=(
+                    Arg("query", "Words, an author or a category", rest=True),
+                    Arg(
+                        "where", "here or dm", required=False, kind="choice", choices=("here", "dm")
+                    ),
+                ),
+                manages_channel=True,
+            ),
+            Command(
+                "unsubscribe",
+                "Remove a subscription.",
+                "unsubscribe <id>",
+                _echo,
                 args=(Arg("id", "The subscription", autocomplete="subscription"),),
-                manages_channel=True),
-        Command("digest time", "Set when the daily digest is posted here. " + "x" * 120,
-                "digest time <HH:MM> [zone]", _echo,
-                args=(Arg("time", "HH:MM"), Arg("zone", "IANA zone", required=False,
-                                                autocomplete="timezone")),
-                manages_channel=True),
-        Command("digest max", "Cap the digest.", "digest max <n>", _echo,
-                args=(Arg("count", "How many papers", kind="int", min_value=1,
-                          max_value=50),), manages_channel=True),
-        Command("status", "Show this place's settings.", "status", _echo, ephemeral=True),
-        Command("search", "Search stored papers.", "search <words>", _search,
-                args=(Arg("query", "Words", rest=True),)),
-    ])
+                manages_channel=True,
+            ),
+            Command(
+                "digest time",
+                "Set when the daily digest is posted here. " + "x" * 120,
+                "digest time <HH:MM> [zone]",
+                _echo,
+                args=(
+                    Arg("time", "HH:MM"),
+                    Arg("zone", "IANA zone", required=False, autocomplete="timezone"),
+                ),
+                manages_channel=True,
+            ),
+            Command(
+                "digest max",
+                "Cap the digest.",
+                "digest max <n>",
+                _echo,
+                args=(Arg("count", "How many papers", kind="int", min_value=1, max_value=50),),
+                manages_channel=True,
+            ),
+            Command("status", "Show this place's settings.", "status", _echo, ephemeral=True),
+            Command("several", "Answer three times.", "several", _several),
+            Command(
+                "search",
+                "Search stored papers.",
+                "search <words>",
+                _search,
+                args=(Arg("query", "Words", rest=True),),
+            ),
+        ]
+    )
     reg.add_completer("subscription", _subs)
     return reg
 
@@ -129,39 +169,60 @@ async def test_login_syncs_every_registry_command(fake: FakeDiscord, bot: Discor
     registry = build_registry()
     synced = {c["name"]: c for c in fake.synced["global"]}
     assert set(synced) == set(registry.groups())
-    for command in registry.all():
-        payload = synced[command.name]
-        assert payload["description"] == command.help[:100]
-        assert [o["name"] for o in payload.get("options", [])] == [
-            a.name for a in sorted(command.args, key=lambda a: not a.required)
-        ]
-        for arg, option in zip(
-            sorted(command.args, key=lambda a: not a.required), payload.get("options", []),
-            strict=True,
-        ):
-            assert option["description"] == arg.description[:100]
-            assert option.get("required", False) == arg.required
-            assert option["type"] == (4 if arg.kind == "int" else 3)
-            if arg.min_value is not None:
-                assert option["min_value"] == arg.min_value
-        expected_perm = str(MANAGE_CHANNELS) if command.manages_channel else None
-        assert perm(payload) == expected_perm
+    for group, commands in registry.groups().items():
+        top = synced[group]
+        if len(commands) > 1:  # a slash command group: every manager command, or no default
+            expected = str(MANAGE_CHANNELS) if all(c.manages_channel for c in commands) else None
+            assert perm(top) == expected
+            assert {o["name"] for o in top["options"]} == {c.words[-1] for c in commands}
+        for command in commands:
+            if len(commands) > 1:
+                [payload] = [o for o in top["options"] if o["name"] == command.words[-1]]
+                assert payload["type"] == 1  # subcommand
+            else:
+                payload = top
+                expected = str(MANAGE_CHANNELS) if command.manages_channel else None
+                assert perm(payload) == expected
+            assert payload["description"] == _fit(command.help)
+            args = sorted(command.args, key=lambda a: not a.required)
+            options = payload.get("options", [])
+            assert [o["name"] for o in options] == [a.name for a in args]
+            for arg, option in zip(args, options, strict=True):
+                assert option["description"] == _fit(arg.description)
+                assert option.get("required", False) == arg.required
+                assert option["type"] == (4 if arg.kind == "int" else 3)
+                if arg.min_value is not None:
+                    assert option["min_value"] == arg.min_value
+                if arg.kind == "choice" and len(arg.choices) <= 25 and not arg.autocomplete:
+                    assert [c["value"] for c in option["choices"]] == list(arg.choices)
+                if arg.autocomplete:
+                    assert option["autocomplete"] is True
     assert fake.identifies[0]["intents"] & ((1 << 1) | (1 << 8) | (1 << 15)) == 0  # unprivileged
+
+
+def _fit(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= 100 else text[:99].rstrip() + "…"
 
 
 async def test_sync_shapes_groups_choices_permissions_and_autocomplete(
     fake: FakeDiscord, standin: DiscordAdapter
 ) -> None:
     synced = {c["name"]: c for c in fake.synced["global"]}
-    assert sorted(synced) == ["digest", "search", "status", "subscribe", "unsubscribe"]
+    assert sorted(synced) == ["digest", "search", "several", "status", "subscribe", "unsubscribe"]
     digest = synced["digest"]
     assert perm(digest) == str(MANAGE_CHANNELS)
     subs = {o["name"]: o for o in digest["options"]}
     assert set(subs) == {"time", "max"} and all(o["type"] == 1 for o in subs.values())
     assert len(subs["time"]["description"]) == 100 and subs["time"]["description"].endswith("…")
     zone = subs["time"]["options"][1]
-    assert zone == {"type": 3, "name": "zone", "description": "IANA zone", "required": False,
-                    "autocomplete": True}
+    assert zone == {
+        "type": 3,
+        "name": "zone",
+        "description": "IANA zone",
+        "required": False,
+        "autocomplete": True,
+    }
     count = subs["max"]["options"][0]
     assert (count["type"], count["min_value"], count["max_value"]) == (4, 1, 50)
     where = synced["subscribe"]["options"][1]
@@ -189,21 +250,27 @@ async def test_guild_id_syncs_to_that_guild(fake: FakeDiscord) -> None:
 async def test_options_and_subcommands_reach_the_core(
     fake: FakeDiscord, standin: DiscordAdapter
 ) -> None:
-    token = await fake.interact(fake.interaction(
-        "digest", {"time": "09:30", "zone": "Europe/Berlin"}, sub=["time"],
-        permissions=MANAGE_CHANNELS | EVERYONE_PERMISSIONS,
-    ))
+    token = await fake.interact(
+        fake.interaction(
+            "digest",
+            {"time": "09:30", "zone": "Europe/Berlin"},
+            sub=["time"],
+            permissions=MANAGE_CHANNELS | EVERYONE_PERMISSIONS,
+        )
+    )
     [msg] = await fake.wait_reply(token)
     embed = msg["embeds"][0]
     assert embed["title"] == "digest time in channel by alice"
     assert [(f["name"], f["value"]) for f in embed["fields"]] == [
-        ("time", "09:30"), ("zone", "Europe/Berlin")
+        ("time", "09:30"),
+        ("zone", "Europe/Berlin"),
     ]
     assert not msg["flags"] & EPHEMERAL
     assert msg["allowed_mentions"] == {"parse": []}
 
-    token = await fake.interact(fake.interaction(
-        "digest", {"count": 12}, sub=["max"], permissions=ALL_PERMISSIONS))
+    token = await fake.interact(
+        fake.interaction("digest", {"count": 12}, sub=["max"], permissions=ALL_PERMISSIONS)
+    )
     [msg] = await fake.wait_reply(token)
     assert msg["embeds"][0]["fields"] == [{"name": "count", "value": "12", "inline": False}]
 
@@ -211,8 +278,9 @@ async def test_options_and_subcommands_reach_the_core(
 async def test_non_admin_changing_channel_settings_is_refused(
     fake: FakeDiscord, standin: DiscordAdapter
 ) -> None:
-    token = await fake.interact(fake.interaction(
-        "subscribe", {"query": "diffusion"}, permissions=EVERYONE_PERMISSIONS))
+    token = await fake.interact(
+        fake.interaction("subscribe", {"query": "diffusion"}, permissions=EVERYONE_PERMISSIONS)
+    )
     [msg] = await fake.wait_reply(token)
     assert msg["flags"] & EPHEMERAL
     assert msg["embeds"] == []
@@ -222,8 +290,9 @@ async def test_non_admin_changing_channel_settings_is_refused(
 async def test_in_a_dm_everyone_manages_their_own_settings(
     fake: FakeDiscord, standin: DiscordAdapter
 ) -> None:
-    token = await fake.interact(fake.interaction(
-        "subscribe", {"query": "diffusion", "where": "dm"}, dm=True, permissions=0))
+    token = await fake.interact(
+        fake.interaction("subscribe", {"query": "diffusion", "where": "dm"}, dm=True, permissions=0)
+    )
     [msg] = await fake.wait_reply(token)
     assert msg["embeds"][0]["title"] == "subscribe in dm by alice"
 
@@ -238,29 +307,56 @@ async def test_ephemeral_command_answers_privately(
 
 async def test_bad_option_gets_usage_privately(fake: FakeDiscord, standin: DiscordAdapter) -> None:
     # Discord enforces the range in its UI; the core still validates what arrives.
-    token = await fake.interact(fake.interaction(
-        "digest", {"count": 99}, sub=["max"], permissions=ALL_PERMISSIONS))
+    token = await fake.interact(
+        fake.interaction("digest", {"count": 99}, sub=["max"], permissions=ALL_PERMISSIONS)
+    )
     [msg] = await fake.wait_reply(token)
     assert msg["flags"] & EPHEMERAL
     assert msg["content"] == "❌ count must be at most 50.\nUsage: `/digest max <n>`"
 
 
+async def test_several_replies_become_response_and_follow_ups(
+    fake: FakeDiscord, standin: DiscordAdapter
+) -> None:
+    token = await fake.interact(fake.interaction("several"))
+    msgs = await fake.wait_reply(token, count=3)
+    assert [(m["content"], m["flags"] & EPHEMERAL) for m in msgs] == [
+        ("Saved.", 0),
+        ("", 0),
+        ("Only you see this.", EPHEMERAL),
+    ]
+    assert msgs[1]["embeds"][0]["title"] == "Details"
+    assert len(fake.requests_to("POST", rf"/webhooks/{fake.app_id}/{token}")) == 2
+
+
 async def test_subscription_autocomplete_asks_the_core(
     fake: FakeDiscord, standin: DiscordAdapter
 ) -> None:
-    token = await fake.interact(fake.interaction(
-        "unsubscribe", {"id": "diff"}, kind=4, focused="id", permissions=ALL_PERMISSIONS))
+    token = await fake.interact(
+        fake.interaction(
+            "unsubscribe", {"id": "diff"}, kind=4, focused="id", permissions=ALL_PERMISSIONS
+        )
+    )
     [msg] = await fake.wait_until(lambda: fake.interaction_messages.get(token))
-    assert msg["choices"] == [{"name": "#1 diffusion", "value": "1"},
-                              {"name": "#3 diffusion models", "value": "3"}]
+    assert msg["choices"] == [
+        {"name": "#1 diffusion", "value": "1"},
+        {"name": "#3 diffusion models", "value": "3"},
+    ]
 
 
 async def test_timezone_autocomplete_filters_iana_zones(
     fake: FakeDiscord, standin: DiscordAdapter
 ) -> None:
-    token = await fake.interact(fake.interaction(
-        "digest", {"time": "09:00", "zone": "berl"}, sub=["time"], kind=4, focused="zone",
-        permissions=ALL_PERMISSIONS))
+    token = await fake.interact(
+        fake.interaction(
+            "digest",
+            {"time": "09:00", "zone": "berl"},
+            sub=["time"],
+            kind=4,
+            focused="zone",
+            permissions=ALL_PERMISSIONS,
+        )
+    )
     [msg] = await fake.wait_until(lambda: fake.interaction_messages.get(token))
     assert msg["choices"][0] == {"name": "Europe/Berlin", "value": "Europe/Berlin"}
     assert all("berl" in c["value"].lower() for c in msg["choices"])
@@ -273,16 +369,21 @@ async def test_paper_defers_then_answers_with_a_card(
     fake: FakeDiscord, bot: DiscordAdapter, sample_app: App
 ) -> None:
     item = daily_item(
-        "2412.17747", "Deliberation @everyone in *Latent* Space", day="2024-12-24",
+        "2412.17747",
+        "Deliberation @everyone in *Latent* Space",
+        day="2024-12-24",
         authors=("Ada Lovelace", "Alan Turing", "Grace Hopper", "Edsger Dijkstra"),
-        upvotes=42, github="https://github.com/example/deliberation",
+        upvotes=42,
+        github="https://github.com/example/deliberation",
     )
     papers, _ = parse_daily_items([item], None)
     await sample_app.papers.upsert(papers)
 
     token = await fake.interact(fake.interaction("paper", {"query": "arXiv:2412.17747"}))
     [msg] = await fake.wait_reply(token)
-    assert fake.callbacks[fake.interaction_id(token)][0]["type"] == 5  # deferred first: /paper is slow
+    assert (
+        fake.callbacks[fake.interaction_id(token)][0]["type"] == 5
+    )  # deferred first: /paper is slow
     [embed] = msg["embeds"]
     assert embed["title"] == "Deliberation @\u200beveryone in \\*Latent\\* Space"
     assert embed["url"] == "https://huggingface.co/papers/2412.17747"
@@ -349,28 +450,31 @@ async def test_help_is_private_and_lists_commands(fake: FakeDiscord, bot: Discor
 REGISTRY = build_registry()
 
 
-@pytest.mark.parametrize("name", [c.name for c in REGISTRY.all() if c.examples])
+def _runnable(command: Command) -> bool:
+    return bool(command.examples) or not any(a.required for a in command.args)
+
+
+@pytest.mark.parametrize("name", [c.name for c in REGISTRY.all() if _runnable(c)])
 async def test_every_registered_command_answers(
     fake: FakeDiscord, bot: DiscordAdapter, sample_app: App, name: str
 ) -> None:
-    """Each command's first example, sent as an interaction, gets a sensible answer."""
+    """Each command (with its first example's arguments) gets a sensible answer."""
     command = REGISTRY.get(name)
     assert command is not None
-    found = REGISTRY.resolve(command.examples[0])
-    assert found is not None and found[0] is command
-    args = command.parse_text(found[1])
+    args: dict[str, Any] = {}
+    if command.examples:
+        found = REGISTRY.resolve(command.examples[0])
+        assert found is not None and found[0] is command
+        args = command.parse_text(found[1])
     words = command.words
-    payload = fake.interaction(words[0], args, sub=list(words[1:]) or None,
-                               permissions=ALL_PERMISSIONS)
+    payload = fake.interaction(
+        words[0], args, sub=list(words[1:]) or None, permissions=ALL_PERMISSIONS
+    )
     token = await fake.interact(payload)
-    msgs = await fake.wait_reply(token, timeout=10)
+    msgs = await fake.wait_reply(token, within=10)
     assert msgs and all(m.get("content") or m.get("embeds") for m in msgs)
-    assert not any("went wrong" in (m.get("content") or "") for m in msgs)
+    assert not any("went wrong" in (m.get("content") or "") for m in msgs), msgs
     for m in msgs:
         assert m["allowed_mentions"] == {"parse": []}
-        if command.ephemeral:
+        if command.ephemeral or (m.get("content") or "").startswith("❌"):
             assert m["flags"] & EPHEMERAL
-
-
-def _is_error(reply: Reply) -> bool:
-    return isinstance(reply, Notice) and reply.tone is Tone.ERROR

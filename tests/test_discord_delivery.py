@@ -41,13 +41,18 @@ async def adapter(fake: FakeDiscord) -> AsyncIterator[DiscordAdapter]:
 
 def paper(n: int, *, title: str | None = None, abstract: str = "We study things.") -> Paper:
     return Paper(
-        id=f"2501.{n:05d}", title=title or f"Paper number {n}", abstract=abstract,
-        authors=("Ada Lovelace", "Alan Turing"), upvotes=100 - n,
+        id=f"2501.{n:05d}",
+        title=title or f"Paper number {n}",
+        abstract=abstract,
+        authors=("Ada Lovelace", "Alan Turing"),
+        upvotes=100 - n,
     )
 
 
 def digest(count: int, **kwargs: Any) -> PaperList:
-    items = tuple(PaperItem(paper(i, **kwargs), reasons=("diffusion",)) for i in range(1, count + 1))
+    items = tuple(
+        PaperItem(paper(i, **kwargs), reasons=("diffusion",)) for i in range(1, count + 1)
+    )
     return PaperList("Your daily digest — 2025-01-15", items, footer="and 3 more — try /search x")
 
 
@@ -59,14 +64,13 @@ def posts(fake: FakeDiscord, channel_id: str) -> list[Any]:
     return fake.requests_to("POST", rf"/channels/{channel_id}/messages")
 
 
-async def test_channel_digest_is_posted_with_embeds(fake: FakeDiscord, adapter: DiscordAdapter
-                                                    ) -> None:
+async def test_channel_digest_is_posted_with_embeds(
+    fake: FakeDiscord, adapter: DiscordAdapter
+) -> None:
     result = await adapter.send(channel(fake), digest(3), key="digest:42")
     [msg] = fake.messages[fake.channel_id]
     assert result.message_ids == (msg["id"],) and result.address is None
-    assert msg["content"] == (
-        "**Your daily digest — 2025-01-15**\nand 3 more — try /search x"
-    )
+    assert msg["content"] == ("**Your daily digest — 2025-01-15**\nand 3 more — try /search x")
     assert embed_titles(msg) == ["1. Paper number 1", "2. Paper number 2", "3. Paper number 3"]
     first = msg["embeds"][0]
     assert first["url"] == "https://huggingface.co/papers/2501.00001"
@@ -89,18 +93,23 @@ async def test_dm_alert_opens_the_dm_once_and_returns_its_id(
     assert embed_titles(fake.messages[dm][0]) == ["1. Paper number 1"]
 
     # The core remembers the address; the adapter goes straight to the channel.
-    again = await adapter.send(Destination("discord", "user", user, address=dm),
-                               Notice("Alerts are on."), key="alert:2")
+    again = await adapter.send(
+        Destination("discord", "user", user, address=dm), Notice("Alerts are on."), key="alert:2"
+    )
     assert again.address == dm
     assert len(fake.requests_to("POST", "/users/@me/channels")) == 1
     assert fake.messages[dm][1]["content"] == "Alerts are on."
 
 
-async def test_stale_dm_address_opens_a_fresh_dm(fake: FakeDiscord, adapter: DiscordAdapter
-                                                 ) -> None:
+async def test_stale_dm_address_opens_a_fresh_dm(
+    fake: FakeDiscord, adapter: DiscordAdapter
+) -> None:
     user = fake.alice["id"]
-    result = await adapter.send(Destination("discord", "user", user, address="1999999999999999999"),
-                                Notice("hello"), key="alert:3")
+    result = await adapter.send(
+        Destination("discord", "user", user, address="1999999999999999999"),
+        Notice("hello"),
+        key="alert:3",
+    )
     assert result.address == fake.dm_channel(user)
     assert fake.messages[result.address][0]["content"] == "hello"
 
@@ -156,8 +165,9 @@ async def test_deleted_channel_is_permanent(fake: FakeDiscord, adapter: DiscordA
 async def test_closed_dms_are_permanent(fake: FakeDiscord, adapter: DiscordAdapter) -> None:
     fake.script("POST", r"/channels/\d+/messages", cannot_dm())
     with pytest.raises(DeliveryError) as err:
-        await adapter.send(Destination("discord", "user", fake.alice["id"]), digest(1),
-                           key="alert:closed")
+        await adapter.send(
+            Destination("discord", "user", fake.alice["id"]), digest(1), key="alert:closed"
+        )
     assert err.value.permanent
     assert err.value.reason == "this user does not accept DMs from the bot"
 

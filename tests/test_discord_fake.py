@@ -13,9 +13,11 @@ from discord import app_commands
 from tests.fakes.discord_server import EPHEMERAL, FakeDiscord, rate_limited
 
 
-@pytest.fixture
-async def fake(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeDiscord]:
-    async with FakeDiscord() as server:
+@pytest.fixture(params=[False, True], ids=["text", "zlib-stream"])
+async def fake(
+    monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> AsyncIterator[FakeDiscord]:
+    async with FakeDiscord(compress=request.param) as server:
         monkeypatch.setattr(discord.http.Route, "BASE", server.base_url)
         monkeypatch.setattr(
             discord.gateway.DiscordWebSocket, "DEFAULT_GATEWAY", yarl.URL(server.gateway_url)
@@ -46,8 +48,11 @@ async def test_discord_py_logs_in_syncs_and_answers_an_interaction(fake: FakeDis
     try:
         await asyncio.wait_for(client.ready.wait(), 5)
         paths = [r.path for r in fake.requests]
-        assert paths[:3] == ["/users/@me", "/oauth2/applications/@me",
-                             f"/applications/{fake.app_id}/commands"]
+        assert paths[:3] == [
+            "/users/@me",
+            "/oauth2/applications/@me",
+            f"/applications/{fake.app_id}/commands",
+        ]
         assert [c["name"] for c in fake.synced["global"]] == ["echo"]
         assert fake.identifies[0]["token"] == fake.token
         assert client.get_guild(int(fake.guild_id)) is not None

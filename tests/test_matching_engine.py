@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from bot.explain import explain, render_explanation
 from bot.matching import Match, MatchEngine, Reason, match_batch, matches
 from bot.papers import Paper
-from bot.query import QueryError, parse_query
+from bot.query import Query, QueryError, parse_query
 from tests.reference_matcher import reference_batch, reference_match
 
 WORDS = [
@@ -26,7 +26,15 @@ AUTHORS = [
     "Yann LeCun", "Y. LeCun", "LeCun, Yann", "Yoshua Bengio", "Y. Bengio", "Ana García-Pérez",
     "Laurens van der Maaten", "J. Smith", "John Smith", "Adam John Smith", "Jean-Baptiste Alayrac",
 ]  # fmt: skip
-QUERY_NAMES = [*AUTHORS, "LeCun", "J. LeCun", "Yann André LeCun", "Garcia-Perez", "Maaten", "J.-B. Alayrac"]
+QUERY_NAMES = [
+    *AUTHORS,
+    "LeCun",
+    "J. LeCun",
+    "Yann André LeCun",
+    "Garcia-Perez",
+    "Maaten",
+    "J.-B. Alayrac",
+]
 
 
 @st.composite
@@ -91,7 +99,14 @@ def _combine(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
 query_texts = st.recursive(leaves(), _combine, max_leaves=8)
 
 
-def _parse_or_reject(text: str):  # noqa: ANN202 - Query
+def _parse_or_none(text: str) -> Query | None:
+    try:
+        return parse_query(text)
+    except QueryError:
+        return None
+
+
+def _parse_or_reject(text: str):
     try:
         return parse_query(text)
     except QueryError:
@@ -99,10 +114,13 @@ def _parse_or_reject(text: str):  # noqa: ANN202 - Query
         raise
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(batch=papers(), qtexts=st.lists(query_texts, min_size=1, max_size=6))
 def test_engine_equals_reference(batch: list[Paper], qtexts: list[str]) -> None:
-    subs = [(i, _parse_or_reject(t)) for i, t in enumerate(qtexts)]
+    # Drop the invalid queries (e.g. only exclusions) rather than the whole example, so that
+    # a list of six rarely gets rejected as a whole.
+    subs = [(i, q) for i, t in enumerate(qtexts) if (q := _parse_or_none(t)) is not None]
+    assume(subs)
     assert match_batch(batch, subs) == reference_batch(batch, subs)
 
 
@@ -168,17 +186,33 @@ def test_or_reports_only_the_branch_found() -> None:
     assert result[1][0].reasons == (Reason("rain", "title"),)
 
 
-def test_compiled_engine_is_reused_and_results_are_independent_lists() -> None:
-    engine = MatchEngine([(1, parse_query("diffusion")), (2, parse_query("Diffusion"))])
-    first = engine.match_batch([_paper("a", "Diffusion"), _paper("b", "GANs")])
+def test_compiled_engine_is_reused_across_batches() -> None:
+    engine = MatchEngine([(1, parse_query("diffusion")), (2, parse_query("Diffusion GAN"))])
+    first = engine.match_batch([_paper("a", "Diffusion"), _paper("b", "GANs and diffusion")])
     second = engine.match_batch([_paper("c", "Latent diffusions")])
-    assert [m.paper_id for m in first[1]] == ["a"] and first[1] == first[2]
-    first[1].clear()
-    assert first[2] != [] and [m.paper_id for m in second[2]] == ["c"]
+    assert first[1].paper_ids == ["a", "b"] and first[2].paper_ids == ["b"]
+    assert second == {1: [Match("c", (Reason("diffusion", "title"),))]}
+
+
+def test_match_list_reads_like_a_list() -> None:
+    batch = [_paper(f"p{i}", "diffusion" if i % 2 else "video") for i in range(10)]
+    found = match_batch(batch, [(1, parse_query("diffusion"))])[1]
+    assert len(found) == 5 and found[0].paper_id == "p1" and found[-1].paper_id == "p9"
+    assert [m.paper_id for m in found[1:3]] == ["p3", "p5"]
+    assert [m.paper_id for m in found[:2]] == ["p1", "p3"] and found[:0] == []
+    assert (
+        found[:] == list(found)
+        and found[:-3] == list(found)[:-3]
+        and found[::2] == list(found)[::2]
+    )
+    assert list(found) == found and found == list(found)
+    assert found[2].reasons == (Reason("diffusion", "title"),)
 
 
 def test_subscriptions_without_matches_are_left_out() -> None:
-    result = match_batch([_paper("a", "Video")], [(1, parse_query("audio")), (2, parse_query("video"))])
+    result = match_batch(
+        [_paper("a", "Video")], [(1, parse_query("audio")), (2, parse_query("video"))]
+    )
     assert list(result) == [2]
 
 
@@ -191,13 +225,17 @@ def test_matching_from_threads_is_deterministic() -> None:
     queries = ["diffusion", "LLM agents", '"chain of thought"', "difusion -video", "RAG OR RL"]
     engine = MatchEngine([(i, parse_query(q)) for i, q in enumerate(queries)])
     batch = [
-        _paper(f"p{i}", f"Diffusion {i}", "LLM agents use chain-of-thought and RAG. video" * (i % 2))
+        _paper(
+            f"p{i}", f"Diffusion {i}", "LLM agents use chain-of-thought and RAG. video" * (i % 2)
+        )
         for i in range(40)
     ]
     with ThreadPoolExecutor(max_workers=4) as pool:
         results = list(pool.map(lambda _: engine.match_batch(batch), range(8)))
     assert all(r == results[0] for r in results)
-    assert results[0] == reference_batch(batch, [(i, parse_query(q)) for i, q in enumerate(queries)])
+    assert results[0] == reference_batch(
+        batch, [(i, parse_query(q)) for i, q in enumerate(queries)]
+    )
 
 
 def test_explain_renders_each_term_safely() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from adapters.slack.config import DEFAULT_API_URL, load_slack_config
@@ -34,32 +36,57 @@ def test_tokens_are_not_in_the_repr() -> None:
 
 
 def test_overrides() -> None:
-    config = load_slack_config({
-        **BOT, "SLACK_SIGNING_SECRET": "s", "SLACK_HTTP_PORT": "8080",
-        "SLACK_API_URL": "http://127.0.0.1:9/api", "SLACK_COMMAND": "/hfpapers",
-        "SLACK_CHANNEL_ADMINS": "U123ABC, W999, admins",
-    })
+    config = load_slack_config(
+        {
+            **BOT,
+            "SLACK_SIGNING_SECRET": "s",
+            "SLACK_HTTP_PORT": "8080",
+            "SLACK_API_URL": "http://127.0.0.1:9/api",
+            "SLACK_COMMAND": "/hfpapers",
+            "SLACK_CHANNEL_ADMINS": "U123ABC, W999, admins",
+        }
+    )
     assert config is not None
     assert config.http_port == 8080 and config.api_url == "http://127.0.0.1:9/api/"
     assert config.command == "/hfpapers"
     assert config.channel_admins == {"U123ABC", "W999"} and config.workspace_admins_manage
 
 
-@pytest.mark.parametrize("env,variable", [
-    ({"SLACK_APP_TOKEN": "xapp-1"}, "SLACK_BOT_TOKEN"),
-    ({"SLACK_BOT_TOKEN": "xapp-1", "SLACK_APP_TOKEN": "xapp-1"}, "SLACK_BOT_TOKEN"),
-    ({**BOT}, "SLACK_APP_TOKEN"),
-    ({**BOT, "SLACK_APP_TOKEN": "xoxb-2"}, "SLACK_APP_TOKEN"),
-    ({**BOT, "SLACK_SIGNING_SECRET": "s", "SLACK_HTTP_PORT": "http"}, "SLACK_HTTP_PORT"),
-    ({**BOT, "SLACK_SIGNING_SECRET": "s", "SLACK_HTTP_PORT": "70000"}, "SLACK_HTTP_PORT"),
-    ({**BOT, "SLACK_SIGNING_SECRET": "s", "SLACK_API_URL": "slack.com"}, "SLACK_API_URL"),
-    ({**BOT, "SLACK_SIGNING_SECRET": "s", "SLACK_CHANNEL_ADMINS": "@alice"},
-     "SLACK_CHANNEL_ADMINS"),
-    ({**BOT, "SLACK_SIGNING_SECRET": "s", "SLACK_COMMAND": "papers"}, "SLACK_COMMAND"),
-])
+@pytest.mark.parametrize(
+    "env,variable",
+    [
+        ({"SLACK_APP_TOKEN": "xapp-1"}, "SLACK_BOT_TOKEN"),
+        ({"SLACK_BOT_TOKEN": "xapp-1", "SLACK_APP_TOKEN": "xapp-1"}, "SLACK_BOT_TOKEN"),
+        ({**BOT}, "SLACK_APP_TOKEN"),
+        ({**BOT, "SLACK_APP_TOKEN": "xoxb-2"}, "SLACK_APP_TOKEN"),
+        ({**BOT, "SLACK_SIGNING_SECRET": "s", "SLACK_HTTP_PORT": "http"}, "SLACK_HTTP_PORT"),
+        ({**BOT, "SLACK_SIGNING_SECRET": "s", "SLACK_HTTP_PORT": "70000"}, "SLACK_HTTP_PORT"),
+        ({**BOT, "SLACK_SIGNING_SECRET": "s", "SLACK_API_URL": "slack.com"}, "SLACK_API_URL"),
+        (
+            {**BOT, "SLACK_SIGNING_SECRET": "s", "SLACK_CHANNEL_ADMINS": "@alice"},
+            "SLACK_CHANNEL_ADMINS",
+        ),
+        ({**BOT, "SLACK_SIGNING_SECRET": "s", "SLACK_COMMAND": "papers"}, "SLACK_COMMAND"),
+    ],
+)
 def test_bad_values_name_the_variable(env: dict[str, str], variable: str) -> None:
     with pytest.raises(ConfigError) as err:
         load_slack_config(env)
     message = str(err.value)
     assert message.startswith(f"{variable}: expected ")
     assert "\n" not in message
+
+
+def test_manifest_declares_the_command_and_the_scopes_the_adapter_uses() -> None:
+    manifest = (Path(__file__).parent.parent / "adapters/slack/manifest.yml").read_text()
+    assert "- command: /papers\n" in manifest
+    scopes = {
+        line.split("#")[0].strip()[2:]
+        for line in manifest.splitlines()
+        if line.startswith("      - ")
+    }
+    # commands: /papers; chat:write: chat.postMessage; im:write: conversations.open;
+    # users:read: users.info for SLACK_CHANNEL_ADMINS=admins.
+    assert scopes == {"commands", "chat:write", "im:write", "users:read"}
+    assert "socket_mode_enabled: true" in manifest
+    assert "home_tab_enabled: false" in manifest

@@ -33,8 +33,11 @@ async def test_auth_test_and_post_message_are_recorded(slack: FakeSlack) -> None
     web = client(slack)
     auth = await web.auth_test()
     assert auth["team_id"] == slack.team_id and auth["user_id"]
-    sent = await web.chat_postMessage(channel="C1", text="hi", blocks=[
-        {"type": "section", "text": {"type": "mrkdwn", "text": "hi"}}])
+    sent = await web.chat_postMessage(
+        channel="C1",
+        text="hi",
+        blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": "hi"}}],
+    )
     assert sent["channel"] == "C1" and sent["ts"]
     call = slack.calls_to("chat.postMessage")[0]
     assert call.args["text"] == "hi" and call.args["blocks"][0]["type"] == "section"
@@ -115,7 +118,8 @@ async def test_socket_mode_hello_envelope_and_ack(slack: FakeSlack) -> None:
     async def on_request(c: SocketModeClient, req: SocketModeRequest) -> None:
         seen.append(req)
         await c.send_socket_mode_response(
-            SocketModeResponse(envelope_id=req.envelope_id, payload={"text": "Got it"}))
+            SocketModeResponse(envelope_id=req.envelope_id, payload={"text": "Got it"})
+        )
 
     sm.socket_mode_request_listeners.append(on_request)  # type: ignore[arg-type]
     await sm.connect()
@@ -123,8 +127,10 @@ async def test_socket_mode_hello_envelope_and_ack(slack: FakeSlack) -> None:
         ack = await slack.push("slash_commands", slack.slash_command_form("today"))
         assert ack["payload"] == {"text": "Got it"}
         assert seen[0].type == "slash_commands" and seen[0].payload["text"] == "today"
-        assert slack.calls_to("apps.connections.open")[0].headers["Authorization"] == \
-            f"Bearer {APP_TOKEN}"
+        assert (
+            slack.calls_to("apps.connections.open")[0].headers["Authorization"]
+            == f"Bearer {APP_TOKEN}"
+        )
     finally:
         await sm.close()
 

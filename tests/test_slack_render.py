@@ -39,8 +39,12 @@ def test_links_cannot_be_broken_out_of() -> None:
 def test_notice_tone_and_usage() -> None:
     [msg] = render(Notice("Missing query.", tone=Tone.ERROR, usage="/papers subscribe <query>"))
     assert msg["blocks"][0]["text"]["text"] == ":x: Missing query."
-    assert msg["blocks"][1] == {"type": "context", "elements": [
-        {"type": "mrkdwn", "text": "Usage: `/papers subscribe &lt;query&gt;`", "verbatim": True}]}
+    assert msg["blocks"][1] == {
+        "type": "context",
+        "elements": [
+            {"type": "mrkdwn", "text": "Usage: `/papers subscribe &lt;query&gt;`", "verbatim": True}
+        ],
+    }
     assert msg["text"] == "Missing query.\nUsage: /papers subscribe &lt;query&gt;"
 
 
@@ -76,8 +80,14 @@ def test_help_rows_show_usage_as_code() -> None:
 
 
 def _paper(n: int, title: str) -> Paper:
-    return Paper(id=f"2412.{n:05d}", title=title, authors=("X",), abstract="y" * 500,
-                 upvotes=n, github_repo="a/b")
+    return Paper(
+        id=f"2412.{n:05d}",
+        title=title,
+        authors=("X",),
+        abstract="y" * 500,
+        upvotes=n,
+        github_repo="a/b",
+    )
 
 
 @given(
@@ -93,8 +103,12 @@ def test_any_list_splits_within_slack_limits(titles: list[str], reasons: list[st
         assert 0 < len(msg["text"]) <= 3000
         assert sum(len(json.dumps(b)) for b in msg["blocks"]) < 3 * MAX_MESSAGE_CHARS
         assert "<!channel>" not in json.dumps(msg)
-    numbers = [int(m.group(1)) for msg in messages for b in msg["blocks"]
-               if b["type"] == "section" and (m := ITEM.match(b["text"]["text"]))]
+    numbers = [
+        int(m.group(1))
+        for msg in messages
+        for b in msg["blocks"]
+        if b["type"] == "section" and (m := ITEM.match(b["text"]["text"]))
+    ]
     assert numbers == list(range(1, len(titles) + 1))
 
 
@@ -102,3 +116,9 @@ def test_any_list_splits_within_slack_limits(titles: list[str], reasons: list[st
 def test_no_text_can_produce_a_mention(text: str) -> None:
     rendered = json.dumps(render(Notice(text)) + render(PaperCard(_paper(1, text or "t"))))
     assert "<!" not in rendered and "<@" not in rendered and "<#" not in rendered
+
+
+def test_a_huge_notice_is_split_too() -> None:
+    messages = render(Notice("\n".join(f"line {i} " + "x" * 90 for i in range(3000))))
+    assert len(messages) > 1
+    assert all(_check_message(m) is None for m in messages)

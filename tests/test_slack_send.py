@@ -21,10 +21,15 @@ USER = Destination(platform="slack", kind="user", id="U500")
 
 
 def paper(n: int, title: str | None = None) -> Paper:
-    return Paper(id=f"2412.{n:05d}", title=title or f"Paper number {n} on diffusion models",
-                 authors=("Ada Lovelace", "Alan Turing", "Grace Hopper"),
-                 abstract="An abstract. " * 40, upvotes=1000 - n, github_repo=f"lab/repo{n}",
-                 featured_on=(date(2024, 12, 24),))
+    return Paper(
+        id=f"2412.{n:05d}",
+        title=title or f"Paper number {n} on diffusion models",
+        authors=("Ada Lovelace", "Alan Turing", "Grace Hopper"),
+        abstract="An abstract. " * 40,
+        upvotes=1000 - n,
+        github_repo=f"lab/repo{n}",
+        featured_on=(date(2024, 12, 24),),
+    )
 
 
 def digest(n: int, title: str = "Daily digest for #papers") -> PaperList:
@@ -41,8 +46,9 @@ async def slack() -> AsyncIterator[FakeSlack]:
 
 @pytest.fixture
 def sender(slack: FakeSlack) -> SlackSender:
-    config = load_slack_config({"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": "s",
-                                "SLACK_API_URL": slack.api_url})
+    config = load_slack_config(
+        {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": "s", "SLACK_API_URL": slack.api_url}
+    )
     assert config is not None
     return SlackSender(make_client(config))
 
@@ -61,7 +67,8 @@ async def test_channel_digest_is_one_message_with_blocks(
     items = [b for b in blocks if b["type"] == "section"][1:]
     assert len(items) == 5
     assert items[0]["text"]["text"].startswith(
-        "*1. <https://huggingface.co/papers/2412.00001|Paper number 1 on diffusion models>*")
+        "*1. <https://huggingface.co/papers/2412.00001|Paper number 1 on diffusion models>*"
+    )
     assert "<https://arxiv.org/pdf/2412.00001|PDF>" in items[0]["text"]["text"]
     assert "_matched: diffusion models_" in items[0]["text"]["text"]
     assert blocks[-1]["type"] == "context" and "and 3 more" in blocks[-1]["elements"][0]["text"]
@@ -114,8 +121,10 @@ async def test_not_in_channel_is_permanent_with_the_invite_hint(
     assert "/invite @paperbot" in err.value.reason
 
 
-@pytest.mark.parametrize("error", ["channel_not_found", "is_archived", "account_inactive",
-                                   "invalid_auth", "token_revoked"])
+@pytest.mark.parametrize(
+    "error",
+    ["channel_not_found", "is_archived", "account_inactive", "invalid_auth", "token_revoked"],
+)
 async def test_permanent_errors(sender: SlackSender, slack: FakeSlack, error: str) -> None:
     slack.fail("chat.postMessage", error)
     with pytest.raises(DeliveryError) as err:
@@ -147,9 +156,7 @@ async def test_unreachable_slack_is_transient(sender: SlackSender, slack: FakeSl
     assert err.value.permanent is False
 
 
-async def test_title_with_channel_mention_is_escaped(
-    sender: SlackSender, slack: FakeSlack
-) -> None:
+async def test_title_with_channel_mention_is_escaped(sender: SlackSender, slack: FakeSlack) -> None:
     items = (PaperItem(paper(1, title="Wake up <!channel> <!everyone> & <@U1>")),)
     await sender.send(CHANNEL, PaperList(title="<!here> digest", items=items), key="e1")
     args = slack.calls_to("chat.postMessage")[0].args

@@ -3,23 +3,44 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
 from adapters.slack import SlackAdapter, build_slack_adapter
 from bot.settings import ConfigError
 from tests.fakes.slack_server import APP_TOKEN, BOT_TOKEN, FakeSlack
-from tests.test_slack_http import CountingCore, core, papers_app, slack  # noqa: F401
-
-
-def env(slack: FakeSlack, **extra: str) -> dict[str, str]:
-    return {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": APP_TOKEN,
-            "SLACK_API_URL": slack.api_url, **extra}
+from tests.test_slack_http import CountingCore, make_app, registry
 
 
 @pytest.fixture
-async def bot(core: CountingCore, slack: FakeSlack) -> AsyncIterator[SlackAdapter]:  # noqa: F811
+async def slack() -> AsyncIterator[FakeSlack]:
+    fake = await FakeSlack().start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture
+async def core(sqlite_template: Path, tmp_path: Path) -> AsyncIterator[CountingCore]:
+    shutil.copy(sqlite_template, tmp_path / "paperbot.sqlite3")
+    app = make_app(tmp_path / "paperbot.sqlite3")
+    yield CountingCore(app, registry())
+    await app.close()
+
+
+def env(slack: FakeSlack, **extra: str) -> dict[str, str]:
+    return {
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_APP_TOKEN": APP_TOKEN,
+        "SLACK_API_URL": slack.api_url,
+        **extra,
+    }
+
+
+@pytest.fixture
+async def bot(core: CountingCore, slack: FakeSlack) -> AsyncIterator[SlackAdapter]:
     adapter = build_slack_adapter(core, env(slack))
     assert adapter is not None and adapter.config.mode == "socket"
     task = asyncio.create_task(adapter.start())
@@ -30,7 +51,9 @@ async def bot(core: CountingCore, slack: FakeSlack) -> AsyncIterator[SlackAdapte
 
 
 async def test_slash_command_over_socket_mode(
-    bot: SlackAdapter, slack: FakeSlack, core: CountingCore  # noqa: F811
+    bot: SlackAdapter,
+    slack: FakeSlack,
+    core: CountingCore,
 ) -> None:
     ack = await slack.push("slash_commands", slack.slash_command_form("today", key="sm1"))
     assert set(ack) == {"envelope_id"}  # an empty ack, within the 3 s
@@ -44,7 +67,8 @@ async def test_slash_command_over_socket_mode(
 
 
 async def test_socket_mode_reconnects_when_slack_asks(
-    bot: SlackAdapter, slack: FakeSlack  # noqa: F811
+    bot: SlackAdapter,
+    slack: FakeSlack,
 ) -> None:
     await slack.sockets[-1].send_json({"type": "disconnect", "reason": "refresh_requested"})
     deadline = asyncio.get_running_loop().time() + 10
@@ -59,7 +83,8 @@ async def test_socket_mode_reconnects_when_slack_asks(
 
 
 async def test_bad_app_token_stops_with_a_config_error(
-    core: CountingCore, slack: FakeSlack  # noqa: F811
+    core: CountingCore,
+    slack: FakeSlack,
 ) -> None:
     adapter = build_slack_adapter(core, env(slack, SLACK_APP_TOKEN="xapp-wrong"))
     assert adapter is not None
@@ -69,9 +94,10 @@ async def test_bad_app_token_stops_with_a_config_error(
 
 
 async def test_bad_bot_token_stops_with_a_config_error(
-    core: CountingCore, slack: FakeSlack  # noqa: F811
+    core: CountingCore,
+    slack: FakeSlack,
 ) -> None:
     adapter = build_slack_adapter(core, env(slack, SLACK_BOT_TOKEN="xoxb-wrong"))
     assert adapter is not None
-    with pytest.raises(ConfigError, match="SLACK_BOT_TOKEN.*invalid_auth"):
+    with pytest.raises(ConfigError, match=r"SLACK_BOT_TOKEN.*invalid_auth"):
         await asyncio.wait_for(adapter.start(), 5)

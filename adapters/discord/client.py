@@ -48,11 +48,17 @@ class _PaperbotMixin:
         except discord.HTTPException as exc:
             # A bot invited without the applications.commands scope cannot sync; keep running
             # so deliveries still work, and say how to fix it.
-            log.error("syncing app commands failed (%s); re-invite the bot with the "
-                      "applications.commands scope", exc)
+            log.error(
+                "syncing app commands failed (%s); re-invite the bot with the "
+                "applications.commands scope",
+                exc,
+            )
             return
-        log.info("synced %d app commands to %s", len(synced),
-                 f"guild {guild.id}" if guild else "all guilds (global)")
+        log.info(
+            "synced %d app commands to %s",
+            len(synced),
+            f"guild {guild.id}" if guild else "all guilds (global)",
+        )
 
     async def on_ready(self) -> None:
         user = getattr(self, "user", None)
@@ -98,8 +104,10 @@ class DiscordAdapter:
             "max_ratelimit_timeout": 30.0,
         }
         if config.sharded:
-            options.update(shard_count=config.shard_count,
-                           shard_ids=list(config.shard_ids) if config.shard_ids else None)
+            options.update(
+                shard_count=config.shard_count,
+                shard_ids=list(config.shard_ids) if config.shard_ids else None,
+            )
             self.client: discord.Client = ShardedPaperbotClient(**options)
         else:
             self.client = PaperbotClient(**options)
@@ -132,15 +140,18 @@ class DiscordAdapter:
         try:
             await asyncio.wait_for(self._logged_in.wait(), LOGIN_WAIT)
         except TimeoutError:
-            raise DeliveryError("the Discord client is not logged in yet",
-                                permanent=False, retry_after=30.0) from None
+            raise DeliveryError(
+                "the Discord client is not logged in yet", permanent=False, retry_after=30.0
+            ) from None
         return self.client.http
 
     async def send(self, destination: Destination, reply: Reply, *, key: str) -> SendResult:
         return await self.sender.send(destination, reply, key=key)
 
 
-def build_discord_adapter(core: Core, env: Mapping[str, str], **kwargs: Any) -> DiscordAdapter | None:
+def build_discord_adapter(
+    core: Core, env: Mapping[str, str], **kwargs: Any
+) -> DiscordAdapter | None:
     """The Discord adapter when DISCORD_TOKEN is set, else None; bad values raise ConfigError."""
     config = load_discord_config(env)
     return DiscordAdapter(core, config, **kwargs) if config is not None else None

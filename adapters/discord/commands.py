@@ -96,44 +96,77 @@ class CommandBuilder:
             kwargs = {} if defer_after is None else {"defer_after": defer_after}
             await run_command(core, interaction, command, options, **kwargs)
 
-        params = [inspect.Parameter("interaction", inspect.Parameter.POSITIONAL_OR_KEYWORD,
-                                    annotation=discord.Interaction)]
+        params = [
+            inspect.Parameter(
+                "interaction",
+                inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                annotation=discord.Interaction,
+            )
+        ]
         for pname, arg in by_param.items():
-            params.append(inspect.Parameter(
-                pname, inspect.Parameter.KEYWORD_ONLY, annotation=_annotation(arg),
-                default=inspect.Parameter.empty if arg.required else None,
-            ))
+            params.append(
+                inspect.Parameter(
+                    pname,
+                    inspect.Parameter.KEYWORD_ONLY,
+                    annotation=_annotation(arg),
+                    default=inspect.Parameter.empty if arg.required else None,
+                )
+            )
         callback.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
         f: Any = callback
         f.__discord_app_commands_param_description__ = {
             p: describe(a.description) for p, a in by_param.items()
         }
-        f.__discord_app_commands_param_rename__ = {p: option_name(a.name) for p, a in by_param.items()}
+        f.__discord_app_commands_param_rename__ = {
+            p: option_name(a.name) for p, a in by_param.items()
+        }
+        # Discord takes at most 25 fixed choices; longer lists are offered by autocomplete.
         f.__discord_app_commands_param_choices__ = {
-            p: [Choice(name=c, value=c) for c in a.choices[:25]]
-            for p, a in by_param.items() if a.kind == "choice" and a.choices
+            p: [Choice(name=c, value=c) for c in a.choices]
+            for p, a in by_param.items()
+            if _fixed_choices(a)
         }
         f.__discord_app_commands_param_autocomplete__ = {
-            p: self._completer(command, a) for p, a in by_param.items()
-            if a.autocomplete and not (a.kind == "choice" and a.choices)
+            p: self._completer(command, a)
+            for p, a in by_param.items()
+            if (a.autocomplete or a.choices) and not _fixed_choices(a)
         }
         return callback
 
     def _completer(
         self, command: Command, arg: Arg
-    ) -> Callable[[discord.Interaction, str], Awaitable[list[Choice[str]]]]:
+    ) -> Callable[[discord.Interaction, str], Awaitable[list[Choice[Any]]]]:
         core = self.core
 
-        async def complete(interaction: discord.Interaction, current: str) -> list[Choice[str]]:
+        async def complete(interaction: discord.Interaction, current: str) -> list[Choice[Any]]:
+            typed = str(current or "")
             if arg.autocomplete == "timezone":
-                return timezone_choices(str(current or ""))
-            options = {k: str(v) for k, v in interaction.namespace.__dict__.items()
-                       if v is not None and k != arg.name}
+                return timezone_choices(typed)
+            if arg.choices and not arg.autocomplete:
+                hits = [c for c in arg.choices if typed.lower() in c.lower()]
+                return [Choice(name=c, value=c) for c in hits[:25]]
+            options = {
+                k: str(v)
+                for k, v in interaction.namespace.__dict__.items()
+                if v is not None and k != arg.name
+            }
             incoming = incoming_of(interaction, command, options)
-            pairs = await core.complete(incoming, arg.name, str(current or ""))
-            return [Choice(name=describe(label), value=value[:100]) for label, value in pairs[:25]]
+            pairs = await core.complete(incoming, arg.name, typed)
+            choices: list[Choice[Any]] = []
+            for label, value in pairs[:25]:
+                if arg.kind == "int":
+                    if not value.lstrip("-").isdigit():
+                        continue  # an integer option only accepts whole numbers
+                    choices.append(Choice(name=describe(label), value=int(value)))
+                else:
+                    choices.append(Choice(name=describe(label), value=value[:100]))
+            return choices
 
         return complete
+
+
+def _fixed_choices(arg: Arg) -> bool:
+    return arg.kind == "choice" and 0 < len(arg.choices) <= 25 and not arg.autocomplete
 
 
 def _annotation(arg: Arg) -> Any:

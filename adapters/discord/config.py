@@ -94,10 +94,14 @@ def load_discord_config(env: Mapping[str, str]) -> DiscordConfig | None:
     return DiscordConfig(
         token=token,
         guild_id=_snowflake("DISCORD_GUILD_ID", guild) if guild else None,
-        api_base=_url("DISCORD_API_BASE", get("DISCORD_API_BASE") or DEFAULT_API_BASE,
-                      ("https://", "http://")).rstrip("/"),
-        gateway_url=_url("DISCORD_GATEWAY_URL", get("DISCORD_GATEWAY_URL") or DEFAULT_GATEWAY_URL,
-                         ("wss://", "ws://")),
+        api_base=_url(
+            "DISCORD_API_BASE", get("DISCORD_API_BASE") or DEFAULT_API_BASE, ("https://", "http://")
+        ).rstrip("/"),
+        gateway_url=_url(
+            "DISCORD_GATEWAY_URL",
+            get("DISCORD_GATEWAY_URL") or DEFAULT_GATEWAY_URL,
+            ("wss://", "ws://"),
+        ),
         shard_count=count,
         shard_ids=_shard_ids(ids_raw, count) if ids_raw and count is not None else None,
     )

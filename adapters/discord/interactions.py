@@ -29,8 +29,9 @@ def user_of(interaction: discord.Interaction) -> User:
     perms = interaction.permissions
     may_manage = interaction.guild_id is None or perms.manage_channels or perms.administrator
     u = interaction.user
-    return User(PLATFORM, str(u.id), name=u.display_name, can_manage_channel=may_manage,
-                raw=interaction)
+    return User(
+        PLATFORM, str(u.id), name=u.display_name, can_manage_channel=may_manage, raw=interaction
+    )
 
 
 def place_of(interaction: discord.Interaction) -> Place:
@@ -48,8 +49,14 @@ def place_of(interaction: discord.Interaction) -> Place:
 def incoming_of(
     interaction: discord.Interaction, command: Command, options: Mapping[str, str]
 ) -> Incoming:
-    return Incoming(command=command.name, user=user_of(interaction), place=place_of(interaction),
-                    options=dict(options), prefix="/", raw=interaction)
+    return Incoming(
+        command=command.name,
+        user=user_of(interaction),
+        place=place_of(interaction),
+        options=dict(options),
+        prefix="/",
+        raw=interaction,
+    )
 
 
 class Responder:
@@ -117,7 +124,10 @@ async def run_command(
     except Exception:
         log.exception(
             "answering /%s failed (guild=%s channel=%s user=%s)",
-            command.name, interaction.guild_id, interaction.channel_id, interaction.user.id,
+            command.name,
+            interaction.guild_id,
+            interaction.channel_id,
+            interaction.user.id,
         )
         try:
             await responder.send(Outgoing(SORRY, ephemeral=True))

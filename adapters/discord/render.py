@@ -47,9 +47,17 @@ def clip(text: str, limit: int) -> str:
     return cut + "…"
 
 
-def safe_text(text: str, limit: int) -> str:
-    """Escape plain text for a markdown field and fit it into `limit` characters."""
-    return clip(escape(clip(" ".join(text.split()), limit)), limit)
+def safe_text(text: str, limit: int, *, lines: bool = False) -> str:
+    """Escape plain text for a markdown field and fit it into `limit` characters.
+
+    Runs of whitespace collapse to one space (arXiv titles carry hard line breaks); with
+    `lines`, the line breaks the core meant are kept.
+    """
+    if lines:
+        text = "\n".join(" ".join(line.split()) for line in text.strip().splitlines())
+    else:
+        text = " ".join(text.split())
+    return clip(escape(clip(text, limit)), limit)
 
 
 def safe_url(url: str | None) -> str | None:
@@ -121,25 +129,37 @@ def paper_item(item: PaperItem, rank: int) -> discord.Embed:
 
 
 def fields_embeds(reply: Fields) -> list[discord.Embed]:
-    """A table of rows as embeds of at most 25 fields each."""
-    rows = list(reply.rows) or [("—", "nothing to show")]
+    """A table of rows as embeds of at most 25 fields and 6,000 characters each."""
+    rows = [
+        (safe_text(name, 256) or "—", safe_text(value, 1024, lines=True) or "—")
+        for name, value in reply.rows
+    ] or [("—", "nothing to show")]
+    footer = clip(reply.footer, 2048) if reply.footer else None
+    budget = MAX_EMBED_CHARS - 300 - len(footer or "")  # room for the title
+    chunks: list[list[tuple[str, str]]] = [[]]
+    size = 0
+    for name, value in rows:
+        n = len(name) + len(value)
+        if chunks[-1] and (len(chunks[-1]) >= 25 or size + n > budget):
+            chunks.append([])
+            size = 0
+        chunks[-1].append((name, value))
+        size += n
     embeds = []
-    for start in range(0, len(rows), 25):
-        title = safe_text(reply.title, 240) + (" (continued)" if start else "")
+    for i, chunk in enumerate(chunks):
+        title = safe_text(reply.title, 240) + (" (continued)" if i else "")
         embed = discord.Embed(title=title, colour=COLOUR)
-        for name, value in rows[start : start + 25]:
-            embed.add_field(
-                name=safe_text(name, 256) or "—", value=safe_text(value, 1024) or "—", inline=False
-            )
+        for name, value in chunk:
+            embed.add_field(name=name, value=value, inline=False)
         embeds.append(embed)
-    if reply.footer:
-        embeds[-1].set_footer(text=clip(reply.footer, 2048))
+    if footer:
+        embeds[-1].set_footer(text=footer)
     return embeds
 
 
 def notice_text(notice: Notice) -> str:
     """A notice as message content; the usage line goes in a code span."""
-    text = _TONE_MARK[notice.tone] + safe_text(notice.text, 1800)
+    text = _TONE_MARK[notice.tone] + safe_text(notice.text, 1800, lines=True)
     if notice.usage:
         text += "\nUsage: `" + clip(notice.usage.replace("`", "'"), 150) + "`"
     return text
@@ -170,17 +190,18 @@ def pack(
     for i, group in enumerate(groups):
         parts = [head if i == 0 else None, tail if i == len(groups) - 1 else None]
         content = "\n".join(p for p in parts if p) or None
-        out.append(Outgoing(clip(content, MAX_CONTENT) if content else None, tuple(group),
-                            ephemeral))
+        out.append(
+            Outgoing(clip(content, MAX_CONTENT) if content else None, tuple(group), ephemeral)
+        )
     return out
 
 
 def _list_parts(reply: PaperList) -> tuple[str, list[discord.Embed], str | None]:
     head = "**" + safe_text(reply.title, 250) + "**"
     embeds = [paper_item(item, i) for i, item in enumerate(reply.items, 1)]
-    tail = safe_text(reply.footer, 500) if reply.footer else None
+    tail = safe_text(reply.footer, 500, lines=True) if reply.footer else None
     if not embeds:
-        tail = "\n".join(x for x in (safe_text(reply.empty_text, 500), tail) if x)
+        tail = "\n".join(x for x in (safe_text(reply.empty_text, 500, lines=True), tail) if x)
     return head, embeds, tail
 
 

@@ -21,8 +21,7 @@ NONE = discord.AllowedMentions.none()
 # Discord error codes that mean "this will never work": the destination gets disabled.
 PERMANENT_REASONS = {
     50001: "the bot lost access to this channel (Missing Access)",
-    50013: "the bot lacks permission to post here (needs View Channel, Send Messages, "
-           "Embed Links)",
+    50013: "the bot lacks permission to post here (needs View Channel, Send Messages, Embed Links)",
     50007: "this user does not accept DMs from the bot",
     10003: "the channel no longer exists (Unknown Channel)",
     10013: "the user no longer exists (Unknown User)",
@@ -38,8 +37,9 @@ def nonce_for(key: str, index: int) -> str:
 def delivery_error(exc: BaseException) -> DeliveryError:
     """Classify a failed request: permanent ones disable the destination, others retry."""
     if isinstance(exc, discord.RateLimited):
-        return DeliveryError("rate limited by Discord", permanent=False,
-                             retry_after=exc.retry_after)
+        return DeliveryError(
+            "rate limited by Discord", permanent=False, retry_after=exc.retry_after
+        )
     if isinstance(exc, discord.DiscordServerError):
         return DeliveryError(f"Discord server error {exc.status}", permanent=False)
     if isinstance(exc, discord.HTTPException):
@@ -47,16 +47,20 @@ def delivery_error(exc: BaseException) -> DeliveryError:
             return DeliveryError(PERMANENT_REASONS[exc.code], permanent=True)
         if exc.status == 429:
             retry = exc.response.headers.get("Retry-After")
-            return DeliveryError("rate limited by Discord", permanent=False,
-                                 retry_after=float(retry) if retry else None)
+            return DeliveryError(
+                "rate limited by Discord",
+                permanent=False,
+                retry_after=float(retry) if retry else None,
+            )
         if exc.status in (408, 500, 502, 503, 504, 524):
             return DeliveryError(f"Discord answered {exc.status}", permanent=False)
         if exc.status == 403:
             return DeliveryError(f"Discord refused the post: {exc.text}", permanent=True)
         if exc.status == 404:
             return DeliveryError(f"not found on Discord: {exc.text}", permanent=True)
-        return DeliveryError(f"Discord rejected the message ({exc.status} {exc.code}: {exc.text})",
-                             permanent=True)
+        return DeliveryError(
+            f"Discord rejected the message ({exc.status} {exc.code}: {exc.text})", permanent=True
+        )
     if isinstance(exc, aiohttp.ClientError | asyncio.TimeoutError | OSError):
         return DeliveryError(f"could not reach Discord: {exc!r}", permanent=False)
     raise exc
@@ -92,23 +96,32 @@ class DiscordSender:
                     ids = await self._post_all(http, channel_id, messages, key)
                 return SendResult(tuple(ids), address=channel_id)
             if destination.kind != "channel":
-                raise DeliveryError(f"unknown destination kind {destination.kind!r}",
-                                    permanent=True)
+                raise DeliveryError(
+                    f"unknown destination kind {destination.kind!r}", permanent=True
+                )
             return SendResult(tuple(await self._post_all(http, destination.id, messages, key)))
         except DeliveryError:
             raise
         except Exception as exc:
             err = delivery_error(exc)
-            log.warning("discord send to %s %s failed (%s): %s", destination.kind,
-                        destination.id, "permanent" if err.permanent else "transient", err.reason)
+            log.warning(
+                "discord send to %s %s failed (%s): %s",
+                destination.kind,
+                destination.id,
+                "permanent" if err.permanent else "transient",
+                err.reason,
+            )
             raise err from exc
 
-    async def _post_all(self, http: discord.http.HTTPClient, channel_id: str,
-                        messages: list[Outgoing], key: str) -> list[str]:
+    async def _post_all(
+        self, http: discord.http.HTTPClient, channel_id: str, messages: list[Outgoing], key: str
+    ) -> list[str]:
         ids = []
         for i, out in enumerate(messages):
             params = handle_message_parameters(
-                content=out.content, embeds=list(out.embeds), nonce=nonce_for(key, i),
+                content=out.content,
+                embeds=list(out.embeds),
+                nonce=nonce_for(key, i),
                 allowed_mentions=NONE,
             )
             with params:

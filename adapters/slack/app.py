@@ -54,7 +54,7 @@ class SlackAdapter:
             # Socket Mode requests are not signed; HTTP requests always are verified.
             request_verification_enabled=config.mode == "http",
             name="paperbot",
-            logger=logging.getLogger("adapters.slack.bolt"),
+            logger=_bolt_logger(),
         )
         self.commands = SlashCommands(core, config, self.client)
         self.app.command(config.command)(self.commands)
@@ -74,15 +74,21 @@ class SlackAdapter:
             auth = await self.client.auth_test()
         except SlackApiError as exc:
             error = exc.response.get("error") if isinstance(exc.response.data, dict) else None
-            reason = error or f"HTTP {exc.response.status_code}"
-            raise ConfigError(f"SLACK_BOT_TOKEN: Slack rejected the bot token ({reason})") from None
+            if exc.response.status_code != 200 or not error:
+                raise  # Slack is down or rate-limiting: not a configuration problem
+            raise ConfigError(f"SLACK_BOT_TOKEN: Slack rejected the bot token ({error})") from None
         self.team_id = auth.get("team_id")
         if self.config.mode == "socket":
             await self._connect_socket()
         else:
             await self._serve_http()
-        log.info("slack connected to team %s (%s) in %s mode as %s", auth.get("team"),
-                 self.team_id, self.config.mode, auth.get("user"))
+        log.info(
+            "slack connected to team %s (%s) in %s mode as %s",
+            auth.get("team"),
+            self.team_id,
+            self.config.mode,
+            auth.get("user"),
+        )
 
     async def _connect_socket(self) -> None:
         handler = AsyncSocketModeHandler(self.app, app_token=self.config.app_token)
@@ -93,6 +99,8 @@ class SlackAdapter:
         except SlackApiError as exc:
             await handler.client.close()
             error = exc.response.get("error") if isinstance(exc.response.data, dict) else None
+            if exc.response.status_code != 200 or not error:
+                raise
             raise ConfigError(
                 f"SLACK_APP_TOKEN: Slack rejected the app-level token ({error}); it needs the "
                 "connections:write scope and Socket Mode enabled"
@@ -110,8 +118,9 @@ class SlackAdapter:
         await site.start()
         sockets = site._server.sockets if site._server else ()  # type: ignore[union-attr]
         self.port = sockets[0].getsockname()[1] if sockets else self.config.http_port
-        log.info("slack HTTP mode: listening on %s:%s%s", self.config.http_host, self.port,
-                 EVENTS_PATH)
+        log.info(
+            "slack HTTP mode: listening on %s:%s%s", self.config.http_host, self.port, EVENTS_PATH
+        )
 
     async def _events(self, request: web.Request) -> web.Response:
         # bolt checks the signature and timestamp (401 when either is wrong) before any listener.
@@ -145,13 +154,31 @@ class SlackAdapter:
         return await self.sender.send(destination, reply, key=key)
 
 
+class _DropTokenWarning(logging.Filter):
+    # AsyncApp falls back to os.environ["SLACK_BOT_TOKEN"] and then warns that our explicit
+    # client wins, which it should: the warning is noise at every start.
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("As you gave `client` as well")
+
+
+def _bolt_logger() -> logging.Logger:
+    logger = logging.getLogger("adapters.slack.bolt")
+    if not any(isinstance(f, _DropTokenWarning) for f in logger.filters):
+        logger.addFilter(_DropTokenWarning())
+    return logger
+
+
 async def _ack_only(ack: Any) -> None:
     await ack()
 
 
 async def _log_error(error: Exception, body: dict[str, Any]) -> None:
-    log.error("slack request failed (type=%s team=%s)", body.get("type"), body.get("team_id"),
-              exc_info=error)
+    log.error(
+        "slack request failed (type=%s team=%s)",
+        body.get("type"),
+        body.get("team_id"),
+        exc_info=error,
+    )
 
 
 async def _health(request: web.Request) -> web.Response:

@@ -33,6 +33,8 @@ MAX_RESPONSES = 5  # Slack accepts five respond() calls per response_url
 ADMIN_CACHE_SECONDS = 300.0
 _DAY_SHORTCUT = re.compile(r"^(today|yesterday|\d{4}-\d{2}-\d{2}|\d{1,3})(\s|$)", re.IGNORECASE)
 
+SORRY = "Sorry, something went wrong on our side. Please try again later."
+
 Respond = Callable[..., Awaitable[Any]]
 
 
@@ -50,8 +52,10 @@ def command_line(text: str, core: Core) -> tuple[str, bool]:
 
 def is_dm(payload: dict[str, Any]) -> bool:
     """Slash commands in a DM come from a D… channel (or `directmessage` in older payloads)."""
-    return str(payload.get("channel_id", "")).startswith("D") or \
-        payload.get("channel_name") == "directmessage"
+    return (
+        str(payload.get("channel_id", "")).startswith("D")
+        or payload.get("channel_name") == "directmessage"
+    )
 
 
 def is_personal(reply: Reply) -> bool:
@@ -69,45 +73,73 @@ class SlashCommands:
         self.prefix = f"{config.command} "
         self._admin_cache: dict[str, tuple[bool, float]] = {}
 
-    async def __call__(self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any],
-                       respond: Respond) -> None:
+    async def __call__(
+        self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any], respond: Respond
+    ) -> None:
         """Bolt listener for the slash command (bolt injects ack/body/respond by name)."""
         # Ack first, with no body: Slack wants an answer within 3 s and the core may be slow.
         await ack()
         try:
             messages = await self.answer(body)
         except Exception:
-            log.exception("slash command failed (team=%s channel=%s user=%s)",
-                          body.get("team_id"), body.get("channel_id"), body.get("user_id"))
-            messages = [{**render(Notice("Sorry, something went wrong on our side. Please try "
-                                         "again later.", tone=Tone.ERROR))[0],
-                         "response_type": "ephemeral"}]
+            log.exception(
+                "slash command failed (team=%s channel=%s user=%s)",
+                body.get("team_id"),
+                body.get("channel_id"),
+                body.get("user_id"),
+            )
+            messages = self.to_messages([Notice(SORRY, tone=Tone.ERROR)])
         for message in messages[:MAX_RESPONSES]:
             try:
-                await respond(**message, replace_original=False)
+                sent = await respond(
+                    **message, replace_original=False, unfurl_links=False, unfurl_media=False
+                )
             except (SlackApiError, SlackClientError, OSError) as exc:
                 log.warning("respond() failed (channel=%s): %s", body.get("channel_id"), exc)
+                return
+            if getattr(sent, "status_code", 200) != 200:
+                # The response_url expired (30 min) or Slack refused the blocks.
+                log.warning(
+                    "respond() got HTTP %s (channel=%s): %s",
+                    sent.status_code,
+                    body.get("channel_id"),
+                    getattr(sent, "body", ""),
+                )
                 return
 
     async def answer(self, body: dict[str, Any]) -> list[SlackMessage]:
         """Run the command in `body` and return the messages to respond with."""
         line, unknown = command_line(str(body.get("text", "")), self.core)
-        place = Place(platform=PLATFORM, id=str(body.get("channel_id", "")), is_dm=is_dm(body),
-                      workspace_id=body.get("team_id"), name=str(body.get("channel_name", "")),
-                      raw=body)
+        place = Place(
+            platform=PLATFORM,
+            id=str(body.get("channel_id", "")),
+            is_dm=is_dm(body),
+            workspace_id=body.get("team_id"),
+            name=str(body.get("channel_name", "")),
+            raw=body,
+        )
         found = self.core.resolve(line)
-        user = User(platform=PLATFORM, id=str(body.get("user_id", "")),
-                    name=str(body.get("user_name", "")),
-                    can_manage_channel=await self.can_manage(body, place,
-                                                             found[0] if found else None),
-                    raw=body)
-        log.info("/%s %r (team=%s channel=%s user=%s)", self.config.command.lstrip("/"), line,
-                 place.workspace_id, place.id, user.id)
+        user = User(
+            platform=PLATFORM,
+            id=str(body.get("user_id", "")),
+            name=str(body.get("user_name", "")),
+            can_manage_channel=await self.can_manage(body, place, found[0] if found else None),
+            raw=body,
+        )
+        log.info(
+            "/%s %r (team=%s channel=%s user=%s)",
+            self.config.command.lstrip("/"),
+            line,
+            place.workspace_id,
+            place.id,
+            user.id,
+        )
         if unknown:
             word = line.split()[0]
             replies: list[Reply] = [Notice(f"Unknown subcommand {word!r}.", tone=Tone.ERROR)]
-            replies += await self.core.handle_text("help", user, place, prefix=self.prefix,
-                                                   raw=body)
+            replies += await self.core.handle_text(
+                "help", user, place, prefix=self.prefix, raw=body
+            )
         else:
             replies = await self.core.handle_text(line, user, place, prefix=self.prefix, raw=body)
         return self.to_messages(replies)
@@ -120,8 +152,12 @@ class SlashCommands:
             out += [{**m, "response_type": kind} for m in render(reply)]
         if len(out) > MAX_RESPONSES:
             log.warning("answer of %d messages cut to %d", len(out), MAX_RESPONSES)
-            note = render(Notice("That answer is too long for one slash command; showing the "
-                                 "first part.", tone=Tone.WARNING))[0]
+            note = render(
+                Notice(
+                    "That answer is too long for one slash command; showing the first part.",
+                    tone=Tone.WARNING,
+                )
+            )[0]
             out = [*out[: MAX_RESPONSES - 1], {**note, "response_type": "ephemeral"}]
         return out
 

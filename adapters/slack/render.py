@@ -23,8 +23,12 @@ CARD_ABSTRACT = 700
 LIST_EXCERPT = 160
 MAX_TITLE = 250
 
-_TONE_ICON = {Tone.INFO: "", Tone.SUCCESS: ":white_check_mark: ", Tone.WARNING: ":warning: ",
-              Tone.ERROR: ":x: "}
+_TONE_ICON = {
+    Tone.INFO: "",
+    Tone.SUCCESS: ":white_check_mark: ",
+    Tone.WARNING: ":warning: ",
+    Tone.ERROR: ":x: ",
+}
 _UNSAFE_URL = re.compile(r"[\s<>|]")
 
 
@@ -84,12 +88,13 @@ def render(reply: Reply) -> list[SlackMessage]:
 
 def render_notice(notice: Notice) -> list[SlackMessage]:
     icon = _TONE_ICON.get(notice.tone, "")
-    blocks = [section(chunk) for chunk in _chunks(escape(notice.text).splitlines())]
+    text = notice.text.strip() or "…"
+    blocks = [section(chunk) for chunk in _chunks(escape(text).splitlines())]
     blocks[0]["text"]["text"] = (icon + blocks[0]["text"]["text"])[:MAX_SECTION_TEXT]
     if notice.usage:
         blocks.append(context(f"Usage: `{escape(notice.usage)}`"))
-    fallback = notice.text if not notice.usage else f"{notice.text}\nUsage: {notice.usage}"
-    return _pack(blocks, [], escape(clip_lines(fallback)))
+    fallback = text if not notice.usage else f"{text}\nUsage: {notice.usage}"
+    return _pack(blocks[:1], blocks[1:], escape(clip_lines(fallback)))
 
 
 def paper_meta(paper: Paper) -> str:
@@ -124,8 +129,13 @@ def render_card(card: PaperCard) -> SlackMessage:
     buttons = [
         _button(f"paperbot_link_{n}", label, url)
         for n, (label, url) in enumerate(
-            (("Hugging Face", paper.hf_url), ("arXiv", paper.arxiv_url), ("PDF", paper.pdf_url),
-             ("GitHub", paper.github_url), ("Project page", paper.project_page))
+            (
+                ("Hugging Face", paper.hf_url),
+                ("arXiv", paper.arxiv_url),
+                ("PDF", paper.pdf_url),
+                ("GitHub", paper.github_url),
+                ("Project page", paper.project_page),
+            )
         )
         if safe_url(url)
     ]
@@ -133,22 +143,31 @@ def render_card(card: PaperCard) -> SlackMessage:
         blocks.append({"type": "actions", "elements": buttons})
     if card.note:
         blocks.append(context(escape(card.note)))
-    return {"text": escape(clip(f"{paper.title} {paper.url or ''}", MAX_FALLBACK)),
-            "blocks": blocks}
+    return {
+        "text": escape(clip(f"{paper.title} {paper.url or ''}", MAX_FALLBACK)),
+        "blocks": blocks,
+    }
 
 
 def _button(action_id: str, label: str, url: str | None) -> Block:
     # Link buttons still send a block_actions request; the app acknowledges it (see app.py).
-    return {"type": "button", "action_id": action_id, "url": safe_url(url),
-            "text": {"type": "plain_text", "text": label, "emoji": False}}
+    return {
+        "type": "button",
+        "action_id": action_id,
+        "url": safe_url(url),
+        "text": {"type": "plain_text", "text": label, "emoji": False},
+    }
 
 
 def list_item(index: int, item: PaperItem) -> Block:
     paper = item.paper
     links = " · ".join(
         link(url, label)
-        for label, url in (("arXiv", paper.arxiv_url), ("PDF", paper.pdf_url),
-                           ("GitHub", paper.github_url))
+        for label, url in (
+            ("arXiv", paper.arxiv_url),
+            ("PDF", paper.pdf_url),
+            ("GitHub", paper.github_url),
+        )
         if safe_url(url)
     )
     lines = [f"*{index}. {paper_title(paper)}*"]
@@ -234,8 +253,10 @@ def _pack(
     messages: list[list[Block]] = [list(head)]
     for block in body:
         current = messages[-1]
-        if len(current) >= MAX_BLOCKS or sum(map(_size, current)) + _size(block) > \
-                MAX_MESSAGE_CHARS:
+        if (
+            len(current) >= MAX_BLOCKS
+            or sum(map(_size, current)) + _size(block) > MAX_MESSAGE_CHARS
+        ):
             cont = f"_{escape(clip(title, 500))} (continued)_" if title else "_(continued)_"
             messages.append([context(cont)])
         messages[-1].append(block)

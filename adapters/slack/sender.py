@@ -20,6 +20,8 @@ from bot.port import DeliveryError, Destination, SendResult
 
 log = logging.getLogger(__name__)
 
+MAX_PARTIAL = 1000  # split messages remembered as half-posted, awaiting their retry
+
 # Errors after which retrying cannot help: the destination is disabled with this reason,
 # which `status` shows to the people there.
 PERMANENT_ERRORS: dict[str, str] = {
@@ -82,6 +84,8 @@ class SlackSender:
         delivery layer allows at most that one duplicate here.
         """
         channel = await self._channel_for(destination)
+        if key not in self._posted and len(self._posted) >= MAX_PARTIAL:
+            self._posted.pop(next(iter(self._posted)))  # an item the delivery layer gave up on
         done = self._posted.setdefault(key, [])
         for message in render(reply)[len(done) :]:
             done.append(await self._post(channel, message, destination))
@@ -125,8 +129,11 @@ class SlackSender:
             raise _api_error(exc, destination) from exc
         except (TimeoutError, aiohttp.ClientError, SlackClientError) as exc:
             log.warning("slack %s %s: %s", destination.kind, destination.id, exc)
-            raise DeliveryError(f"Slack could not be reached ({type(exc).__name__})",
-                                permanent=False, retry_after=None) from exc
+            raise DeliveryError(
+                f"Slack could not be reached ({type(exc).__name__})",
+                permanent=False,
+                retry_after=None,
+            ) from exc
 
 
 def _api_error(exc: SlackApiError, destination: Destination) -> DeliveryError:
@@ -135,8 +142,9 @@ def _api_error(exc: SlackApiError, destination: Destination) -> DeliveryError:
     error = str(data.get("error") or f"HTTP {response.status_code}")
     log.warning("slack %s %s failed: %s", destination.kind, destination.id, error)
     if response.status_code == 429 or error == "ratelimited":
-        return DeliveryError("Slack rate limit", permanent=False,
-                             retry_after=_retry_after(response.headers))
+        return DeliveryError(
+            "Slack rate limit", permanent=False, retry_after=_retry_after(response.headers)
+        )
     if error in PERMANENT_ERRORS:
         return DeliveryError(f"{PERMANENT_ERRORS[error]} ({error})", permanent=True)
     # 5xx, `internal_error`, `fatal_error`, `service_unavailable`, and anything unknown: retry

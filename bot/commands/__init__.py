@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.commands import digest as digest_commands
 from bot.commands import help as help_commands
 from bot.commands import papers as paper_commands
 from bot.commands import search as search_commands
@@ -20,6 +21,7 @@ def build_registry() -> Registry:
         subscription_commands,
         search_commands,
         why_commands,
+        digest_commands,
         help_commands,
     ):
         for command in module.COMMANDS:

@@ -12,7 +12,6 @@ from bot.commands.context import Context
 from bot.commands.errors import CommandError, UsageError
 from bot.commands.registry import Arg, Command
 from bot.ingest import ingest_day, store
-from bot.lookup import Hit
 from bot.messages import Notice, PaperCard, PaperItem, PaperList, Reply, Tone
 from bot.papers import Paper, normalize_arxiv_id
 from bot.sources import SourceError
@@ -46,13 +45,13 @@ async def lookup_papers(app: App, query: str) -> Lookup:
             paper = await _fetch_by_id(app, arxiv_id)
         return Lookup([paper] if paper else [], confident=True)
     index = await app.title_index()
-    hits: list[Hit] = index.search(query, limit=5)
-    best = index.best_match(query)
-    if best is not None:
-        ids = [best.paper_id] + [h.paper_id for h in hits if h.paper_id != best.paper_id]
+    result = index.lookup(query, limit=5)
+    if result.best is not None:
+        ids = [result.best.paper_id]
+        ids += [h.paper_id for h in result.hits if h.paper_id != result.best.paper_id]
         return Lookup(await app.papers.get_many(ids), confident=True)
-    if hits:
-        papers = await app.papers.get_many([h.paper_id for h in hits])
+    if result.hits:
+        papers = await app.papers.get_many([h.paper_id for h in result.hits])
         return Lookup(papers, confident=len(papers) == 1)
     if not app.online:
         return Lookup([], confident=False)

@@ -63,12 +63,12 @@ async def search_papers(papers: Sequence[Paper], query: Query) -> list[tuple[Pap
 
 
 def reason_lines(reasons: Sequence[Reason]) -> tuple[str, ...]:
-    """Say which term matched in which field: "diffusion: title, abstract"."""
+    """Say which term matched in which field: "diffusion in title, abstract"."""
     by_term: dict[str, list[str]] = {}
     for r in reasons:
         by_term.setdefault(r.term, []).append(r.field)
     return tuple(
-        term if fields == ["upvotes"] else f"{term}: {', '.join(fields)}"
+        term if fields == ["upvotes"] else f"{term} in {', '.join(fields)}"
         for term, fields in by_term.items()
     )
 

@@ -10,6 +10,7 @@ members, so a channel's subscriptions are only ever changed by people who may ma
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any
 
 from bot.app import App
@@ -87,7 +88,9 @@ class _DmFlagCommand(Command):
 
     def parse_text(self, text: str) -> dict[str, Any]:
         rest, extra = split_dm_flag(text)
-        values = super().parse_text(rest)
+        # Typed, `where` is only ever the flag: "unsubscribe 1 2" has one argument too many.
+        positional = replace(self, args=tuple(a for a in self.args if a.name != WHERE.name))
+        values = Command.parse_text(positional, rest)
         return self.validate({**{k: str(v) for k, v in values.items()}, **extra})
 
 
@@ -171,7 +174,7 @@ async def unsubscribe_command(ctx: Context, args: dict[str, Any]) -> list[Reply]
         raise CommandError(f"Subscription #{sub_id} was just removed by someone else.")
     return [
         Notice(
-            f"Removed #{sub_id} (`{row.query}`) from {scope_name(dest)}'s subscriptions."
+            f"Removed #{sub_id} (`{row.query}`) from the subscriptions of {scope_name(dest)}."
             if dest.kind != USER
             else f"Removed your subscription #{sub_id} (`{row.query}`).",
             tone=Tone.SUCCESS,
@@ -213,9 +216,11 @@ async def subscriptions_command(ctx: Context, args: dict[str, Any]) -> list[Repl
     prefix = ctx.incoming.prefix
     destinations, subscriptions = repos(app)
     out: list[Reply] = []
+    channel_empty = False
     if not ctx.place.is_dm:
         channel = await destinations.find(ctx.user, ctx.place)
         rows = await subscriptions.list_for(channel.id) if channel else []
+        channel_empty = not rows
         if rows:
             assert channel is not None
             name = scope_name(channel)
@@ -242,12 +247,13 @@ async def subscriptions_command(ctx: Context, args: dict[str, Any]) -> list[Repl
             )
         ]
     flag = "" if ctx.place.is_dm else " [--dm]"
+    none_here = "This channel has no subscriptions. " if channel_empty else ""
     last = out[-1]
     assert isinstance(last, Fields)
     out[-1] = Fields(
         title=last.title,
         rows=last.rows,
-        footer=f"Remove one: {prefix}unsubscribe <id>{flag} · "
+        footer=f"{none_here}Remove one: {prefix}unsubscribe <id>{flag} · "
         f"See why a paper matches: {prefix}why <paper> #<id>",
         ephemeral=last.ephemeral,
     )

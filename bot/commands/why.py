@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
@@ -83,6 +84,27 @@ async def _paper(ctx: Context, text: str, sub: str | None) -> Paper | list[Reply
     ]
 
 
+def _explain_all(rows: list[SubscriptionRow], paper: Paper) -> list[tuple[bool, str, str]]:
+    """(matched, row name, term-by-term detail) for each subscription."""
+    results: list[tuple[bool, str, str]] = []
+    for row in rows:
+        query = parse_stored(row)
+        if isinstance(query, QueryError):
+            results.append((False, f"#{row.id} ✗ {row.query}", f"no longer a valid query: {query}"))
+            continue
+        explanation = explain(query, paper)
+        verdict = "✓ matches" if explanation.matched else "✗ does not match"
+        detail = render_explanation(explanation).splitlines()[1:]
+        results.append(
+            (
+                explanation.matched,
+                f"#{row.id} {verdict}: {row.query}",
+                "\n".join(line.strip() for line in detail) or "no terms",
+            )
+        )
+    return results
+
+
 async def why_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
     """Show which terms of a subscription matched a paper, in which field, or why not."""
     prefix = ctx.incoming.prefix
@@ -104,22 +126,8 @@ async def why_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
     paper = await _paper(ctx, args["paper"].strip(), str(sub_id) if sub_id else None)
     if not isinstance(paper, Paper):
         return paper
-    results: list[tuple[bool, str, str]] = []
-    for row in rows:
-        query = parse_stored(row)
-        if isinstance(query, QueryError):
-            results.append((False, f"#{row.id} ✗ {row.query}", f"no longer a valid query: {query}"))
-            continue
-        explanation = explain(query, paper)
-        verdict = "✓ matches" if explanation.matched else "✗ does not match"
-        detail = render_explanation(explanation).splitlines()[1:]
-        results.append(
-            (
-                explanation.matched,
-                f"#{row.id} {verdict}: {row.query}",
-                "\n".join(line.strip() for line in detail) or "no terms",
-            )
-        )
+    # Explaining re-tokenises the paper per subscription: CPU work, kept off the event loop.
+    results = await asyncio.to_thread(_explain_all, rows, paper)
     # Matching subscriptions first: those are what a reader asks about most.
     results.sort(key=lambda r: not r[0])
     shown = results[:MAX_ROWS]

@@ -172,26 +172,26 @@ class TitleIndex:
                 terms.append((df, math.log1p(total / df) * similarity * similarity, word))
         terms.sort()
         acc: dict[int, float] = {}
-        deferred: list[tuple[float, str]] = []
-        walked = 0
+        walked = rare = 0
         for df, weight, word in terms:
-            # Common words are only checked on titles the rarer words already found.
             if walked and walked + df > POSTING_BUDGET:
-                deferred.append((weight, word))
-                continue
+                break
             walked += df
+            rare += 1
+            if not acc:  # the rarest word may still be common: fill in C
+                acc = dict.fromkeys(self._postings[word], weight)
+                continue
             for slot in self._postings[word]:
                 acc[slot] = acc.get(slot, 0.0) + weight
+        # The commoner words only re-rank the titles the rarer words found: walking their
+        # postings would cost most of the query time and find titles that rank low anyway.
+        acc = _best(acc, 4 * CANDIDATES)
         entries = self._entries
-        for weight, word in deferred:
+        for _, weight, word in terms[rare:]:
             for slot in acc:
                 if word in entries[slot].forms.tokens:  # type: ignore[union-attr]
                     acc[slot] += weight
-        chosen = self._by_name.get(query.text.replace(" ", ""), [])[:CANDIDATES]
-        if len(acc) > CANDIDATES:
-            # Cut at the CANDIDATES-th best weight in C before ranking the rest in Python.
-            floor = heapq.nlargest(CANDIDATES, acc.values())[-1]
-            acc = {slot: weight for slot, weight in acc.items() if weight >= floor}
+        acc = _best(acc, CANDIDATES)
         n_words = len(query.tokens)
 
         def rank(slot: int) -> float:
@@ -199,6 +199,7 @@ class TitleIndex:
             size = len(entries[slot].forms.tokens)  # type: ignore[union-attr]
             return acc[slot] - 1e-3 * abs(size - n_words)
 
+        chosen = self._by_name.get(query.text.replace(" ", ""), [])[:CANDIDATES]
         chosen += [s for s in heapq.nlargest(CANDIDATES, acc, key=rank) if s not in chosen]
         return [entries[slot] for slot in chosen]  # type: ignore[misc]
 
@@ -207,6 +208,14 @@ class TitleIndex:
         if token in self._postings:
             return [(token, 1.0)]
         return self._vocab.similar(token)
+
+
+def _best(acc: dict[int, float], n: int) -> dict[int, float]:
+    """Keep the entries of `acc` weighing at least its n-th largest weight (ties stay)."""
+    if len(acc) <= n:
+        return acc
+    floor = heapq.nlargest(n, acc.values())[-1]  # in C, unlike a keyed sort
+    return {slot: weight for slot, weight in acc.items() if weight >= floor}
 
 
 def _confident(ranked: list[Hit]) -> Hit | None:

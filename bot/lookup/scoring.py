@@ -11,6 +11,8 @@ from bot.lookup.text import TitleForms
 # nothing of subtitles or names. Each view below answers one way people recall a title.
 SUBSET_FLOOR = 0.85  # a query that is a subset of the title's words scores 85–100 by coverage
 PREFIX_FLOOR = 0.9  # a query that starts the title (or its subtitle) scores 90–100 by coverage
+PASTED_FLOOR = 0.85  # a query that starts with the whole title scores 85–100 by coverage
+PASTED_MIN_RATIO = 1.5  # ...if it is at least this many times the title's length
 
 
 def score(query: str, forms: TitleForms) -> float:
@@ -32,6 +34,11 @@ def score(query: str, forms: TitleForms) -> float:
         if len(query) < len(part):
             prefix = fuzz.ratio(query, part[: len(query)])
             best = max(best, _by_coverage(prefix, len(query), len(part), PREFIX_FLOOR))
+    if len(query) >= PASTED_MIN_RATIO * len(full):
+        # A pasted title followed by more text (the abstract). Only when clearly longer: a
+        # query a word longer than one title is as likely the start of another.
+        pasted = fuzz.ratio(query[: len(full)], full)
+        best = max(best, pasted * (PASTED_FLOOR + (1 - PASTED_FLOOR) * len(full) / len(query)))
     return float(best)
 
 

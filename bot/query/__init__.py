@@ -31,13 +31,21 @@ Operators
   ``"or"``. A query must look for something: ``-video`` alone is an error.
 Fields
   ``title:``, ``abstract:`` (alias ``summary:``), ``keyword:`` (alias ``keywords:``; HF's
-  ai_keywords) and ``author:`` (alias ``authors:``) take a word, a "phrase" or a (group):
-  ``title:(diffusion OR flow)``. Unprefixed terms search title, abstract and keywords, not
-  authors. ``author:`` matches people: the surname must be equal and given names compatible,
-  an initial matching any name with that letter: ``author:LeCun``, ``author:"Yann LeCun"``
-  and ``author:"Y. LeCun"`` all match "Yann LeCun", and ``author:"Yann LeCun"`` matches
-  "Y. LeCun". "LeCun, Yann" order is understood; particles (van, de, ...) are ignored.
-  ``upvotes>=N`` (also ``>``, ``<=``, ``<``, ``=``) compares the paper's upvotes.
+  ai_keywords) and ``author:`` (alias ``authors:``) apply to the one word, "phrase" or
+  (group) that follows: ``title:(diffusion OR flow)``; ``author:Yann LeCun`` is
+  ``author:Yann`` AND ``LeCun``, so quote full names. Field names are case-insensitive;
+  an unknown one is an error with a suggestion. Unprefixed terms search title, abstract
+  and keywords, not authors.
+Authors
+  ``author:`` compares people: the surname must be equal (accents, case, hyphens and
+  apostrophes ignored; no typo tolerance) and the given names compatible, in order, an
+  initial matching any name with that letter, the shorter list fitting into the longer.
+  ``author:LeCun``, ``author:"Yann LeCun"`` and ``author:"Y. LeCun"`` all match "Yann
+  LeCun"; ``author:"Yann LeCun"`` matches "Y. LeCun"; ``author:"J. LeCun"`` does not.
+  "LeCun, Yann" order is understood; particles (van, der, de, ...) and Jr./II are ignored.
+Upvotes
+  ``upvotes>=N`` (also ``>``, ``<=``, ``<``, ``=``; spaces allowed around the operator)
+  compares the paper's upvotes.
 Safety
   No user text is ever compiled as a regex. A query has at most 300 characters, 30 terms
   and 5 levels of parentheses (`Limits`). A malformed query raises `QueryError`, whose

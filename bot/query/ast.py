@@ -77,8 +77,7 @@ class Not:
     child: Node
 
     def __str__(self) -> str:
-        inner = str(self.child)
-        return f"-({inner})" if isinstance(self.child, And | Or) else f"-{inner}"
+        return _render(self)[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +85,7 @@ class And:
     children: tuple[Node, ...]
 
     def __str__(self) -> str:
-        return " ".join(_canonical_children(self.children, And))
+        return _render(self)[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +93,7 @@ class Or:
     children: tuple[Node, ...]
 
     def __str__(self) -> str:
-        return " OR ".join(_canonical_children(self.children, Or))
+        return _render(self)[0]
 
 
 Node = Text | Author | Upvotes | Not | And | Or
@@ -142,13 +141,38 @@ def iter_leaves(node: Node, negated: bool = False) -> Iterator[tuple[Leaf, bool]
         yield node, negated
 
 
-def _canonical_children(children: tuple[Node, ...], kind: type) -> list[str]:
-    parts: set[str] = set()
-    for child in children:
-        text = str(child)
-        # OR binds tighter than AND, so only an AND inside an OR needs parentheses.
-        parts.add(f"({text})" if kind is Or and isinstance(child, And) else text)
-    return sorted(parts)
+_Rendered = tuple[str, type | None, dict[str, tuple[type | None, dict]]]
+
+
+def _render(node: Node) -> _Rendered:
+    """Return (text, top operator, operands) of the canonical form of `node`.
+
+    Nested ANDs (ORs) are flattened, duplicates dropped, operands sorted, double negations
+    removed, so equivalent spellings of a query render the same.
+    """
+    if isinstance(node, Not):
+        inner = _render(node.child)
+        text, top, sub = inner
+        if top is Not:
+            # A double negation, maybe hidden inside a group that collapsed to one operand.
+            return sub["inner"]
+        return (f"-({text})" if top else f"-{text}"), Not, {"inner": inner}
+    if not isinstance(node, And | Or):
+        return str(node), None, {}
+    kind = type(node)
+    items: dict[str, tuple[type | None, dict]] = {}
+    for child in node.children:
+        text, top, sub = _render(child)
+        if top is kind:
+            items.update(sub)
+        else:
+            items[text] = (top, sub)
+    if len(items) == 1:
+        [(text, (top, sub))] = items.items()
+        return text, top, sub
+    # OR binds tighter than AND, so only an AND inside an OR needs parentheses.
+    parts = sorted(f"({t})" if kind is Or and top is And else t for t, (top, _) in items.items())
+    return (" OR " if kind is Or else " ").join(parts), kind, items
 
 
 def _render_words(tokens: tuple[str, ...], fuzzy: tuple[bool, ...]) -> str:

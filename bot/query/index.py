@@ -10,7 +10,7 @@ from rapidfuzz.distance import OSA
 
 from bot.papers import Paper
 from bot.query.names import PersonName, parse_name
-from bot.query.text import MAX_CONCAT, TEXT_FIELDS, field_texts, tokenize
+from bot.query.text import MAX_CONCAT, TEXT_FIELDS, field_texts, stem_segments
 
 SEP = "\x00"  # between segments: no stem contains it, so no phrase or run-together crosses it
 
@@ -56,7 +56,6 @@ class FieldIndex:
     """One text field of every paper in the batch."""
 
     seqs: list[list[str]]  # per paper: stems, SEP between segments
-    positions: list[dict[str, list[int]]]  # per paper: stem -> indexes into seqs
     words: dict[str, int]  # stem -> papers holding it
     joined: dict[str, int]  # 2..MAX_CONCAT consecutive stems run together -> papers
 
@@ -67,8 +66,17 @@ class BatchIndex:
 
     size: int
     fields: dict[str, FieldIndex]
-    authors: dict[str, list[tuple[int, PersonName]]]  # surname -> (paper, name)
+    authors: dict[str, dict[tuple[str, ...], int]]  # surname -> given names -> papers
+    initials: dict[tuple[str, str], list[tuple[str, ...]]]  # (surname, initial) -> given names
     upvotes: list[int]
+
+    def people_to_check(self, name: PersonName) -> set[tuple[str, ...]]:
+        """Return the batch's given names under `name.surname` that could be compatible."""
+        # Compatible lists of given names share an initial, or one of them is empty.
+        found = set(self.initials.get((name.surname, ""), ()))
+        for initial in {g[0] for g in name.given}:
+            found.update(self.initials.get((name.surname, initial), ()))
+        return found
 
     @property
     def full(self) -> int:
@@ -87,30 +95,31 @@ def build_index(
     papers: Sequence[Paper], keys: frozenset[str], prefixes: frozenset[str]
 ) -> BatchIndex:
     """Index `papers`; `keys` are run-together terms to look for, `prefixes` their prefixes."""
-    fields = {f: FieldIndex([], [], defaultdict(int), defaultdict(int)) for f in TEXT_FIELDS}
-    authors: dict[str, list[tuple[int, PersonName]]] = defaultdict(list)
+    fields = {f: FieldIndex([], defaultdict(int), defaultdict(int)) for f in TEXT_FIELDS}
+    authors: dict[str, dict[tuple[str, ...], int]] = defaultdict(lambda: defaultdict(int))
     for p, paper in enumerate(papers):
         bit = 1 << p
         for name, strings in field_texts(paper).items():
             fx = fields[name]
             seq: list[str] = []
             for string in strings:
-                for segment in tokenize(string):
-                    seq.extend(t.stem for t in segment)
+                for segment in stem_segments(string):
+                    seq += segment
                     seq.append(SEP)
-            positions: dict[str, list[int]] = defaultdict(list)
-            for i, s in enumerate(seq):
-                positions[s].append(i)
-            for s in positions:
+            for s in set(seq):
                 fx.words[s] |= bit
             _index_joined(seq, fx.joined, bit, keys, prefixes)
             fx.seqs.append(seq)
-            fx.positions.append(positions)
         for author in paper.authors:
             parsed = parse_name(author)
             if parsed is not None:
-                authors[parsed.surname].append((p, parsed))
-    return BatchIndex(len(papers), fields, authors, [p.upvotes for p in papers])
+                authors[parsed.surname][parsed.given] |= bit
+    initials: dict[tuple[str, str], list[tuple[str, ...]]] = defaultdict(list)
+    for surname, people in authors.items():
+        for given in people:
+            for initial in {g[0] for g in given} or {""}:
+                initials[(surname, initial)].append(given)
+    return BatchIndex(len(papers), fields, authors, initials, [p.upvotes for p in papers])
 
 
 def _index_joined(
@@ -120,9 +129,11 @@ def _index_joined(
     n = len(seq)
     for i in range(n - 1):
         run = seq[i]
+        if run not in prefixes:
+            continue
         for j in range(i + 1, min(i + MAX_CONCAT, n)):
-            if run not in prefixes:
-                break
             run += seq[j]
             if run in keys:
                 joined[run] |= bit
+            if run not in prefixes:
+                break

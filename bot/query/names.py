@@ -13,7 +13,6 @@ _PARTICLES = frozenset(
 )
 _SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv"})
 _SPLIT_RE = re.compile(r"[\s.]+")
-_STRIP_RE = re.compile(r"[^\w]|_")
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,22 +28,21 @@ class PersonName:
 
 def parse_name(text: str) -> PersonName | None:
     """Parse a display name; None when it holds no letters or digits."""
-    text = fold(text)
     if "," in text:
         last, _, first = text.partition(",")
         text = f"{first} {last}"
-    parts = [p for p in _SPLIT_RE.split(text) if _STRIP_RE.sub("", p)]
-    while len(parts) > 1 and _STRIP_RE.sub("", parts[-1]) in _SUFFIXES:
+    # fold() keeps letters and digits only, so "O'Brien" -> "obrien", "García" -> "garcia".
+    parts = [p for p in _SPLIT_RE.split(text) if fold(p)]
+    while len(parts) > 1 and fold(parts[-1]) in _SUFFIXES:
         parts.pop()
     if not parts:
         return None
-    surname = _STRIP_RE.sub("", parts[-1])
     given: list[str] = []
     for part in parts[:-1]:
-        if part in _PARTICLES:
+        if fold(part) in _PARTICLES:
             continue  # "van der Maaten" is found by "Maaten"
-        given.extend(g for g in (_STRIP_RE.sub("", x) for x in part.split("-")) if g)
-    return PersonName(tuple(given), surname)
+        given.extend(g for g in (fold(x) for x in part.split("-")) if g)
+    return PersonName(tuple(given), fold(parts[-1]))
 
 
 def _given_match(a: str, b: str) -> bool:

@@ -37,7 +37,7 @@ def parse_query(text: str, limits: Limits = DEFAULT_LIMITS) -> Query:
     root = parser.parse()
     if _only_excludes(root):
         raise QueryError(
-            "The query only excludes words; add a word to look for",
+            "The query would match almost every paper; add a word it must contain",
             1,
             EXAMPLES["not"],
         )
@@ -45,13 +45,19 @@ def parse_query(text: str, limits: Limits = DEFAULT_LIMITS) -> Query:
 
 
 def _only_excludes(node: Node) -> bool:
+    return not _needs_term(node, negated=False)
+
+
+def _needs_term(node: Node, negated: bool) -> bool:
+    """Tell whether `node` (or its negation) can only hold when some term is present."""
     if isinstance(node, Not):
-        return True
-    if isinstance(node, And):
-        return all(_only_excludes(c) for c in node.children)
-    if isinstance(node, Or):
-        return any(_only_excludes(c) for c in node.children)
-    return False
+        return _needs_term(node.child, not negated)
+    if isinstance(node, And | Or):
+        # De Morgan: NOT (a AND b) behaves like an OR, NOT (a OR b) like an AND.
+        as_and = isinstance(node, And) != negated
+        needs = (_needs_term(c, negated) for c in node.children)
+        return any(needs) if as_and else all(needs)
+    return not negated
 
 
 class _Parser:

@@ -14,6 +14,7 @@ MIN_FUZZY_LEN = 5
 MAX_CONCAT = 3  # a term may be spelt as up to this many consecutive words run together
 
 _TOKEN_RE = re.compile(r"[^\W_]+")
+_SPLIT_RE = re.compile(r"([^\W_]+)")
 _BARRIER_CHARS = frozenset('.,;:!?()[]{}"')
 _APOSTROPHES = ("'", "’")
 # Irregular plurals the suffix rules would get wrong (stemming both sides keeps them equal).
@@ -38,11 +39,12 @@ class Token:
 
 
 def fold(word: str) -> str:
-    """Lower-case `word` and strip accents ("Schölkopf" -> "scholkopf")."""
-    if word.isascii():
+    """Lower-case `word`, strip accents and keep letters and digits ("Schölkopf" -> "scholkopf")."""
+    if word.isascii() and word.isalnum():
         return word.lower()
-    decomposed = unicodedata.normalize("NFKD", word)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+    # NFKD splits "é" into "e" + accent and "¼" into "1⁄4"; keep letters and digits only.
+    folded = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", word).casefold())
+    return "".join(c for c in folded if c.isalnum())
 
 
 def stem(word: str) -> str:
@@ -93,15 +95,42 @@ def tokenize(text: str) -> list[list[Token]]:
     for m in _TOKEN_RE.finditer(text):
         start, end = m.span()
         word = m.group()
+        stemmed = normalize_word(word)
+        if not stemmed:
+            continue  # nothing left after folding: part of the separator
         if prev_end >= 0:
             sep = text[prev_end:start]
             if sep in _APOSTROPHES and word in ("s", "S"):
                 continue  # possessive "model's" is "model"
             if sep != " " and _is_barrier(sep):
                 segments.append([])
-        segments[-1].append(Token(normalize_word(word), start, end))
+        segments[-1].append(Token(stemmed, start, end))
         prev_end = end
     return [s for s in segments if s]
+
+
+def stem_segments(text: str) -> list[list[str]]:
+    """Return just the stems of `tokenize(text)`, faster (the engine needs no positions)."""
+    parts = _SPLIT_RE.split(text)  # [sep, word, sep, word, ..., sep]
+    segments: list[list[str]] = []
+    current: list[str] = []
+    started = False
+    pending = ""  # skipped words count as separator text, as in tokenize()
+    for k in range(1, len(parts), 2):
+        sep, word = pending + parts[k - 1], parts[k]
+        stemmed = normalize_word(word)
+        if not stemmed or (started and sep in _APOSTROPHES and word in ("s", "S")):
+            pending = sep + word
+            continue
+        pending = ""
+        if started and sep != " " and _is_barrier(sep) and current:
+            segments.append(current)
+            current = []
+        current.append(stemmed)
+        started = True
+    if current:
+        segments.append(current)
+    return segments
 
 
 def words(text: str) -> list[tuple[str, str]]:
@@ -109,9 +138,12 @@ def words(text: str) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     prev_end = -1
     for m in _TOKEN_RE.finditer(text):
-        if prev_end >= 0 and text[prev_end : m.start()] in _APOSTROPHES and m.group() in ("s", "S"):
+        stemmed = normalize_word(m.group())
+        if not stemmed or (
+            prev_end >= 0 and text[prev_end : m.start()] in _APOSTROPHES and m.group() in ("s", "S")
+        ):
             continue
-        out.append((normalize_word(m.group()), m.group()))
+        out.append((stemmed, m.group()))
         prev_end = m.end()
     return out
 

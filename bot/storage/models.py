@@ -168,7 +168,8 @@ class DigestRunRow(Base):
     local_date: Mapped[date | None] = mapped_column(Date)
     window_start: Mapped[datetime]
     horizon: Mapped[datetime]
-    # "queued" (in the outbox) | "sent" | "empty" (nothing matched) | "skipped" (source down)
+    # "queued" (its message is in the outbox, which says when it was sent) | "empty" (nothing
+    # matched) | "skipped" (the paper source stayed down)
     status: Mapped[str] = mapped_column(String(12))
     listed: Mapped[int] = mapped_column(Integer, default=0)
     more: Mapped[int] = mapped_column(Integer, default=0)

@@ -210,6 +210,12 @@ class PaperRepo:
         async with self._sessions() as s:
             return [row_to_paper(r) for r in (await s.scalars(stmt)).all()]
 
+    async def all_papers(self) -> list[Paper]:
+        """Every stored paper, featured or not, most upvoted first."""
+        stmt = select(PaperRow).order_by(PaperRow.upvotes.desc(), PaperRow.id)
+        async with self._sessions() as s:
+            return [row_to_paper(r) for r in (await s.scalars(stmt)).all()]
+
     async def latest_day(self) -> date | None:
         async with self._sessions() as s:
             return await s.scalar(select(func.max(PaperFeature.day)))

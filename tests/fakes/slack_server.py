@@ -142,8 +142,14 @@ class FakeSlack:
     # -- scripting and inspection ----------------------------------------------------------
 
     def fail(
-        self, method: str, error: str, *, status: int = 200, retry_after: int | None = None,
-        times: int = 1, after: int = 0,
+        self,
+        method: str,
+        error: str,
+        *,
+        status: int = 200,
+        retry_after: int | None = None,
+        times: int = 1,
+        after: int = 0,
     ) -> None:
         """Answer `times` calls of `method` with `error`, after `after` successful ones."""
         self._failures[method].append(Failure(error, status, retry_after, times, after))
@@ -154,13 +160,27 @@ class FakeSlack:
 
     def add_user(self, user_id: str, **fields: Any) -> None:
         """Make `users.info` know a user (e.g. `is_admin=True`)."""
-        self.users[user_id] = {"id": user_id, "team_id": self.team_id, "name": user_id.lower(),
-                               "deleted": False, "is_admin": False, "is_owner": False,
-                               "is_primary_owner": False, "is_bot": False, **fields}
+        self.users[user_id] = {
+            "id": user_id,
+            "team_id": self.team_id,
+            "name": user_id.lower(),
+            "deleted": False,
+            "is_admin": False,
+            "is_owner": False,
+            "is_primary_owner": False,
+            "is_bot": False,
+            **fields,
+        }
 
     def slash_command_form(
-        self, text: str, *, user_id: str = "U100", channel_id: str = "C100",
-        channel_name: str = "general", key: str | None = None, command: str = "/papers",
+        self,
+        text: str,
+        *,
+        user_id: str = "U100",
+        channel_id: str = "C100",
+        channel_name: str = "general",
+        key: str | None = None,
+        command: str = "/papers",
     ) -> dict[str, str]:
         """Return the form fields Slack posts for a slash command."""
         key = key or uuid.uuid4().hex
@@ -195,9 +215,14 @@ class FakeSlack:
         envelope_id = str(uuid.uuid4())
         fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._pending_acks[envelope_id] = fut
-        envelope = {"envelope_id": envelope_id, "type": type_, "payload": payload,
-                    "accepts_response_payload": type_ != "events_api", "retry_attempt": 0,
-                    "retry_reason": ""}
+        envelope = {
+            "envelope_id": envelope_id,
+            "type": type_,
+            "payload": payload,
+            "accepts_response_payload": type_ != "events_api",
+            "retry_attempt": 0,
+            "retry_reason": "",
+        }
         await self.sockets[-1].send_str(json.dumps(envelope))
         return await asyncio.wait_for(fut, wait)
 
@@ -252,9 +277,15 @@ class FakeSlack:
         return _error(failure.error, status=failure.status, headers=headers)
 
     async def _m_auth_test(self, args: dict[str, Any]) -> web.Response:
-        return _ok(url="https://fake.slack.com/", team="Fake", user="paperbot",
-                   team_id=self.team_id, user_id=BOT_USER_ID, bot_id="B0BOT",
-                   is_enterprise_install=False)
+        return _ok(
+            url="https://fake.slack.com/",
+            team="Fake",
+            user="paperbot",
+            team_id=self.team_id,
+            user_id=BOT_USER_ID,
+            bot_id="B0BOT",
+            is_enterprise_install=False,
+        )
 
     async def _m_apps_connections_open(self, args: dict[str, Any]) -> web.Response:
         return _ok(url=f"ws://127.0.0.1:{self.port}/link?ticket={uuid.uuid4().hex}")
@@ -282,8 +313,14 @@ class FakeSlack:
         if problem is not None:
             return _error(problem)
         ts = f"{int(time.time())}.{next(self._ts):06d}"
-        message = {"type": "message", "user": BOT_USER_ID, "bot_id": "B0BOT", "ts": ts,
-                   "text": args.get("text", ""), "blocks": args.get("blocks", [])}
+        message = {
+            "type": "message",
+            "user": BOT_USER_ID,
+            "bot_id": "B0BOT",
+            "ts": ts,
+            "text": args.get("text", ""),
+            "blocks": args.get("blocks", []),
+        }
         self.messages.append({**message, "channel": channel})
         return _ok(channel=channel, ts=ts, message=message)
 
@@ -301,11 +338,16 @@ class FakeSlack:
         ws = web.WebSocketResponse(autoping=True)
         await ws.prepare(request)
         self.sockets.append(ws)
-        await ws.send_str(json.dumps({
-            "type": "hello", "num_connections": len(self.sockets),
-            "debug_info": {"host": "applink-fake", "approximate_connection_time": 18060},
-            "connection_info": {"app_id": APP_ID},
-        }))
+        await ws.send_str(
+            json.dumps(
+                {
+                    "type": "hello",
+                    "num_connections": len(self.sockets),
+                    "debug_info": {"host": "applink-fake", "approximate_connection_time": 18060},
+                    "connection_info": {"app_id": APP_ID},
+                }
+            )
+        )
         self.socket_connected.set()
         try:
             async for msg in ws:

@@ -1,0 +1,12 @@
+"""Delivery: daily digests and DM alerts, composed into an outbox and sent exactly once.
+
+- `timing`: local digest times (IANA zones, DST) and when a digest is due.
+- `digest`: matching a window of papers against subscriptions, ranking, capping, payloads.
+- `alerts`: instant DM alerts and the catch-up after a mute.
+- `sweep`: what is due now, claimed and recorded (run, ledger, outbox) in one transaction.
+- `outbox`: claiming, marking and retrying outbox items.
+- `sender`: draining the outbox through the adapters, with retries and rate limits.
+- `pacing`: spacing requests to a platform by its rate-limit answers.
+- `claims`: process identity and the one-ingester lock.
+- `status`: what `status` shows.
+"""

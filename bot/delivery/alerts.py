@@ -1,0 +1,60 @@
+"""DM alerts: instant alerts after each ingest, and one catch-up message when a mute ends."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from bot.delivery.digest import Occasion
+from bot.storage.models import DestinationRow
+
+INSTANT = "instant"
+DAILY = "daily"
+MAX_MUTE = timedelta(days=30)
+
+
+def _iso(t: datetime) -> str:
+    return t.strftime("%Y%m%dT%H%M%S")
+
+
+def mute_occasions(
+    d: DestinationRow,
+    now: datetime,
+    horizon: datetime,
+    latest_seen: datetime | None,
+    last_horizon: datetime | None,
+) -> list[Occasion] | None:
+    """What a muted or instant-alerts destination is owed now; None for ordinary digests.
+
+    While muted nothing is posted (and nothing recorded), so the window of the catch-up,
+    composed once the mute has ended, covers everything that matched meanwhile.
+    """
+    if d.muted_until is not None:
+        if d.muted_until > now:
+            return []
+        return [Occasion(d, f"catchup-{_iso(d.muted_until)}", "catchup", due_at=d.muted_until)]
+    if is_instant(d):
+        # One batched alert per ingest that brought something new since the last one; the
+        # slot names the ingest, so every process derives the same one and only one wins.
+        if latest_seen is not None and (last_horizon is None or latest_seen > last_horizon):
+            return [Occasion(d, f"alert-{_iso(horizon)}", "alert", due_at=horizon)]
+        return []
+    return None
+
+
+def is_instant(d: DestinationRow) -> bool:
+    return d.kind == "user" and d.alerts_mode == INSTANT
+
+
+def parse_duration(text: str) -> timedelta | None:
+    """Read "3d", "12h", "1w", "90m" (or "3 days"); None if it is not a duration."""
+    t = text.strip().lower().replace(" ", "")
+    units = {"m": "minutes", "min": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+    for suffix in ("minutes", "minute", "hours", "hour", "days", "day", "weeks", "week"):
+        if t.endswith(suffix):
+            t = t[: -len(suffix)] + suffix[0]
+            break
+    for unit in sorted(units, key=len, reverse=True):
+        if t.endswith(unit) and t[: -len(unit)].isdigit():
+            value = int(t[: -len(unit)])
+            return timedelta(**{units[unit]: value}) if value > 0 else None
+    return None

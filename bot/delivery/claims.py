@@ -1,0 +1,50 @@
+"""Who is who among several processes: a process identity, and the one-ingester lock."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+# An arbitrary constant naming paperbot's ingest among PostgreSQL advisory locks.
+INGEST_LOCK_KEY = 0x70617065  # "pape"
+
+
+def process_id() -> str:
+    """A name for this process in outbox claims: host, pid and a random tag."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+class IngestLock:
+    """Only one process ingests at a time.
+
+    On PostgreSQL this is a transaction-level advisory lock, held for the duration of the
+    ingest and released by the database even if the process dies. SQLite is the
+    single-process setup, so an in-process lock is enough there.
+    """
+
+    def __init__(self, engine: AsyncEngine):
+        self._engine = engine
+        self._local = asyncio.Lock()
+
+    @asynccontextmanager
+    async def hold(self) -> AsyncIterator[bool]:
+        """Yield True if this process may ingest now, False if another one is at it."""
+        if self._local.locked():
+            yield False
+            return
+        async with self._local:
+            if self._engine.dialect.name != "postgresql":
+                yield True
+                return
+            async with self._engine.begin() as conn:
+                got = await conn.scalar(
+                    text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": INGEST_LOCK_KEY}
+                )
+                yield bool(got)

@@ -1,0 +1,198 @@
+"""The outbox: composed messages waiting to be sent, claimed by one process at a time."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import raiseload
+
+from bot.storage.delivery_repo import FAILED, PENDING, SENT
+from bot.storage.models import DestinationRow, OutboxRow
+
+
+@dataclass(frozen=True)
+class SentItem:
+    item_id: int
+    destination_id: int
+    message_ids: Sequence[str]
+    address: str | None = None  # a DM channel the adapter opened, to remember
+
+
+@dataclass(frozen=True)
+class Claimed:
+    item: OutboxRow
+    destination: DestinationRow
+
+
+class OutboxRepo:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]):
+        self._sessions = sessions
+
+    async def claim(
+        self, owner: str, platforms: Sequence[str], now: datetime, lease: timedelta, limit: int
+    ) -> list[Claimed]:
+        """Take up to `limit` due items for this process; other processes skip them."""
+        due = and_(
+            OutboxRow.status == PENDING,
+            OutboxRow.next_attempt_at <= now,
+            OutboxRow.platform.in_(list(platforms)),
+            or_(OutboxRow.claimed_until.is_(None), OutboxRow.claimed_until < now),
+            OutboxRow.destination_id.in_(
+                select(DestinationRow.id).where(DestinationRow.disabled_reason.is_(None))
+            ),
+        )
+        pick = (
+            select(OutboxRow.id)
+            .where(due)
+            .order_by(OutboxRow.next_attempt_at, OutboxRow.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True, of=OutboxRow)
+        )
+        # One statement: PostgreSQL locks the picked rows (other processes skip them); SQLite
+        # runs it under its single writer lock, so no two workers can take the same item.
+        claim = (
+            update(OutboxRow)
+            .where(OutboxRow.id.in_(pick.scalar_subquery()))
+            .values(claimed_by=owner, claimed_until=now + lease)
+            .returning(OutboxRow)
+            .execution_options(synchronize_session=False)
+        )
+        async with self._sessions.begin() as s:
+            items = list((await s.scalars(claim)).all())
+            if not items:
+                return []
+            stmt = (
+                select(DestinationRow)
+                .where(DestinationRow.id.in_({i.destination_id for i in items}))
+                .options(raiseload(DestinationRow.subscriptions))
+            )
+            dests = {d.id: d for d in (await s.scalars(stmt)).all()}
+        ordered = sorted(items, key=lambda i: (i.next_attempt_at, i.id))
+        return [Claimed(i, dests[i.destination_id]) for i in ordered]
+
+    async def mark_sent(self, sent: Sequence[SentItem], now: datetime) -> None:
+        """Record that the platform accepted these items, with their message ids."""
+        if not sent:
+            return
+        async with self._sessions.begin() as s:
+            await s.execute(
+                update(OutboxRow),
+                [
+                    {
+                        "id": item.item_id,
+                        "status": SENT,
+                        "sent_at": now,
+                        "message_ids": list(item.message_ids),
+                        "claimed_by": None,
+                        "claimed_until": None,
+                        "last_error": None,
+                    }
+                    for item in sent
+                ],
+            )
+            for item in sent:
+                if item.address:
+                    await s.execute(
+                        update(DestinationRow)
+                        .where(DestinationRow.id == item.destination_id)
+                        .values(address=item.address)
+                    )
+
+    async def mark_retry(
+        self, item_id: int, error: str, next_at: datetime, *, give_up: bool = False
+    ) -> None:
+        async with self._sessions.begin() as s:
+            await s.execute(
+                update(OutboxRow)
+                .where(OutboxRow.id == item_id, OutboxRow.status == PENDING)
+                .values(
+                    status=FAILED if give_up else PENDING,
+                    attempts=OutboxRow.attempts + 1,
+                    next_attempt_at=next_at,
+                    last_error=error[:500],
+                    claimed_by=None,
+                    claimed_until=None,
+                )
+            )
+
+    async def disable(self, item_id: int, destination_id: int, reason: str, now: datetime) -> None:
+        """Disable a destination after a permanent failure; its item waits for re-enabling."""
+        async with self._sessions.begin() as s:
+            await s.execute(
+                update(OutboxRow)
+                .where(OutboxRow.id == item_id)
+                .values(
+                    attempts=OutboxRow.attempts + 1,
+                    last_error=reason[:500],
+                    claimed_by=None,
+                    claimed_until=None,
+                )
+            )
+            await s.execute(
+                update(DestinationRow)
+                .where(DestinationRow.id == destination_id)
+                .values(disabled_reason=reason[:500], disabled_at=now)
+            )
+
+    async def release(self, item_ids: Iterable[int]) -> None:
+        ids = list(item_ids)
+        if not ids:
+            return
+        async with self._sessions.begin() as s:
+            await s.execute(
+                update(OutboxRow)
+                .where(OutboxRow.id.in_(ids), OutboxRow.status == PENDING)
+                .values(claimed_by=None, claimed_until=None)
+            )
+
+    async def release_all(self) -> int:
+        """Free every claim: only safe when this is the only process (SQLite)."""
+        async with self._sessions.begin() as s:
+            result = await s.execute(
+                update(OutboxRow)
+                .where(OutboxRow.status == PENDING, OutboxRow.claimed_by.is_not(None))
+                .values(claimed_by=None, claimed_until=None)
+            )
+            return int(result.rowcount or 0)
+
+    async def retry_now(self, destination_id: int, now: datetime) -> None:
+        """Make a re-enabled destination's waiting items due at once."""
+        async with self._sessions.begin() as s:
+            await s.execute(
+                update(OutboxRow)
+                .where(OutboxRow.destination_id == destination_id, OutboxRow.status == PENDING)
+                .values(next_attempt_at=now)
+            )
+
+    async def last_sent(self, destination_id: int) -> OutboxRow | None:
+        stmt = (
+            select(OutboxRow)
+            .where(OutboxRow.destination_id == destination_id, OutboxRow.status == SENT)
+            .order_by(OutboxRow.sent_at.desc())
+            .limit(1)
+        )
+        async with self._sessions() as s:
+            return await s.scalar(stmt)
+
+    async def waiting(self, destination_id: int) -> list[OutboxRow]:
+        """Items not sent yet (pending or failed), oldest first."""
+        stmt = (
+            select(OutboxRow)
+            .where(
+                OutboxRow.destination_id == destination_id,
+                OutboxRow.status.in_([PENDING, FAILED]),
+            )
+            .order_by(OutboxRow.id)
+        )
+        async with self._sessions() as s:
+            return list((await s.scalars(stmt)).all())
+
+    async def counts(self) -> dict[str, int]:
+        """Outbox items by status (for tests, benchmarks and logs)."""
+        stmt = select(OutboxRow.status, func.count()).group_by(OutboxRow.status)
+        async with self._sessions() as s:
+            return {k: int(v) for k, v in (await s.execute(stmt)).all()}

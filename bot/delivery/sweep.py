@@ -1,0 +1,293 @@
+"""The due-digest sweep: decide what is due, compose it and record it in the outbox.
+
+Every process may sweep at any time: what has been done lives in the database (one digest
+run per destination and slot, claimed by inserting it), never in a scheduler's memory.
+
+When are "the day's papers in"? A digest waits until the paper source has answered a poll
+no earlier than one ingest interval before the digest time (`last_ingest` in the state
+table, written after a successful poll). While the source is down the digest waits, up to
+`source_grace_hours` after its time; then that day's slot is recorded as skipped and its
+papers go into the next digest, whose window starts where the last posted one ended.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bot.app import App
+from bot.delivery.alerts import is_instant, mute_occasions
+from bot.delivery.digest import (
+    Candidates,
+    Occasion,
+    QueryCache,
+    digest_payload,
+    match_destinations,
+    rank,
+)
+from bot.delivery.timing import due_slots
+from bot.messages import PaperItem, PaperList, Reply
+from bot.papers import Paper
+from bot.storage.delivery_repo import DeliveryRepo, PayloadBuilder, Recorded, RunPlan
+from bot.storage.models import DestinationRow
+from bot.storage.state_repo import StateRepo
+
+log = logging.getLogger(__name__)
+
+FIRST_WINDOW = timedelta(hours=24)  # a first digest looks back this far before set-up
+LONGEST_WINDOW = timedelta(days=7)  # after a long pause, only the last week counts
+DIGEST_KINDS = ("digest", "now")
+RECORD_BATCH = 200  # runs claimed and recorded per transaction
+
+
+@dataclass
+class SweepReport:
+    recorded: list[Recorded] = field(default_factory=list)
+    waiting: int = 0  # digests waiting for the paper source
+    skipped: int = 0  # digests given up after the source grace
+    taken: int = 0  # slots another process (or an earlier sweep) claimed first
+
+    @property
+    def queued(self) -> int:
+        return sum(1 for r in self.recorded if r.outbox_id is not None)
+
+
+async def ingest_horizon(app: App, now: datetime) -> tuple[datetime, datetime | None]:
+    """(horizon, last successful poll): windows end at the last complete ingest."""
+    at = _stamp(await StateRepo(app.sessions).get("last_ingest"))
+    return (now, None) if at is None else (min(at, now), at)
+
+
+async def source_failing(app: App) -> bool:
+    """Whether the last poll of the paper source failed (not merely: none happened yet)."""
+    state = StateRepo(app.sessions)
+    ok, err = _stamp(await state.get("last_ingest")), _stamp(await state.get("ingest_error"))
+    return err is not None and (ok is None or err > ok)
+
+
+def _stamp(state: dict[str, Any] | None) -> datetime | None:
+    if not state or "at" not in state:
+        return None
+    at = datetime.fromisoformat(state["at"])
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at
+
+
+def _iso(t: datetime) -> str:
+    return t.astimezone(UTC).strftime("%Y%m%dT%H%M%S")
+
+
+class Sweeper:
+    """Composes due digests, alerts and catch-ups for every destination."""
+
+    def __init__(self, app: App):
+        self.app = app
+        self.repo = DeliveryRepo(app.sessions)
+        self.queries = QueryCache()
+
+    async def sweep(self) -> SweepReport:
+        """Record everything due now; the sender posts it."""
+        app, now = self.app, self.app.clock()
+        settings = app.settings
+        report = SweepReport()
+        horizon, last_ok = await ingest_horizon(app, now)
+        destinations = await self.repo.active_destinations()
+        reach = timedelta(hours=max(settings.catch_up_hours, settings.source_grace_hours))
+        grace = timedelta(hours=settings.source_grace_hours)
+        fresh_after = timedelta(minutes=settings.ingest_interval_minutes + 1)
+        daily: list[Occasion] = []
+        special: list[DestinationRow] = []  # muted, or instant alerts
+        for d in destinations:
+            if d.muted_until is not None or is_instant(d):
+                special.append(d)
+                continue
+            for day, at in due_slots(
+                now, d.digest_time, d.timezone, weekdays_only=d.weekdays_only, window=reach
+            ):
+                daily.append(Occasion(d, day.isoformat(), "digest", day, at))
+        last = await self.repo.last_horizons(
+            [d.id for d in special] + [o.destination.id for o in daily]
+        )
+        latest = await self.repo.latest_seen(horizon) if special else None
+        occasions: list[Occasion] = []
+        for d in special:
+            occasions.extend(mute_occasions(d, now, horizon, latest, last.get(d.id)) or [])
+        taken = await self.repo.taken_slots(
+            (o.destination.id, o.slot) for o in [*occasions, *daily]
+        )
+        skips: list[Occasion] = []
+        for o in daily:
+            if (o.destination.id, o.slot) in taken:
+                continue
+            assert o.due_at is not None
+            if last_ok is not None and last_ok >= o.due_at - fresh_after:
+                occasions.append(o)
+            elif now > o.due_at + grace and await self._failing():
+                # Only a failing source gives a digest up; after a downtime, the first poll
+                # (moments away) decides.
+                skips.append(o)
+            else:
+                report.waiting += 1
+        for o in skips:
+            plan = self._plan(o, horizon, horizon, Candidates([], None))
+            if await self.repo.record_skip(plan, now):
+                report.skipped += 1
+                log.warning(
+                    "digest %s of destination %s skipped: no papers from the source since %s",
+                    o.slot,
+                    o.destination.id,
+                    last_ok,
+                )
+        todo = [o for o in occasions if (o.destination.id, o.slot) not in taken]
+        report.taken += len(occasions) - len(todo)
+        for o in occasions:
+            if o.kind == "catchup" and (o.destination.id, o.slot) in taken:
+                await self._unmute(o.destination)
+        await self._compose(todo, horizon, last, report)
+        if report.recorded or report.skipped:
+            log.info(
+                "sweep: %d queued, %d empty, %d skipped, %d waiting for papers, %d taken",
+                report.queued,
+                len(report.recorded) - report.queued,
+                report.skipped,
+                report.waiting,
+                report.taken,
+            )
+        return report
+
+    async def _failing(self) -> bool:
+        return await source_failing(self.app)
+
+    async def compose_now(self, destination: DestinationRow) -> Recorded | None:
+        """Record a digest of everything new for `destination`, to be posted at once."""
+        now = self.app.clock()
+        horizon, _ = await ingest_horizon(self.app, now)
+        last = await self.repo.last_horizons([destination.id])
+        report = SweepReport()
+        occasion = Occasion(destination, f"now-{_iso(now)}", "now", due_at=now)
+        await self._compose([occasion], horizon, last, report)
+        return report.recorded[0] if report.recorded else None
+
+    async def preview(self, destination: DestinationRow) -> Reply:
+        """What a digest posted now would list; records nothing."""
+        now = self.app.clock()
+        horizon, _ = await ingest_horizon(self.app, now)
+        last = await self.repo.last_horizons([destination.id])
+        occasion = Occasion(destination, "preview", "now", due_at=now)
+        [(_, cands)], papers = await self._candidates([occasion], horizon, last)
+        done = await self.repo.delivered(destination.id, [pid for pid, _ in cands.ranked])
+        fresh = [r for r in cands.ranked if r[0] not in done]
+        shown = fresh[: destination.digest_max]
+        more = len(fresh) - len(shown)
+        footer = f"and {more} more" if more else None
+        return PaperList(
+            title=f"Preview: the next digest would list {len(shown)} of {len(fresh)} papers",
+            items=tuple(PaperItem(papers[pid], reasons=why) for pid, why in shown),
+            footer=footer,
+            empty_text="Nothing new matches the subscriptions here since the last digest.",
+            ephemeral=True,
+        )
+
+    async def _candidates(
+        self, occasions: list[Occasion], horizon: datetime, last: dict[int, datetime]
+    ) -> tuple[list[tuple[datetime, Candidates]], dict[str, Paper]]:
+        """Each occasion's window start and ranked matches, and the papers they refer to."""
+        starts = [self._start(o.destination, horizon, last) for o in occasions]
+        seen = await self.repo.seen_between(min(starts, default=horizon), horizon)
+        papers = {p.id: p for p in await self.app.papers.get_many(sorted({p for p, _ in seen}))}
+        unique = {o.destination.id: o.destination for o in occasions}
+        hits = await match_destinations(list(papers.values()), unique.values(), self.queries)
+        out = []
+        for o, start in zip(occasions, starts, strict=True):
+            allowed = {pid for pid, t in seen if start < t <= horizon}
+            d = o.destination
+            out.append((start, rank(hits.get(d.id, ()), papers, allowed, d.min_upvotes)))
+        return out, papers
+
+    async def _compose(
+        self,
+        occasions: list[Occasion],
+        horizon: datetime,
+        last: dict[int, datetime],
+        report: SweepReport,
+    ) -> None:
+        if not occasions:
+            return
+        # One occasion per destination per sweep, the oldest first (yesterday's digest, if
+        # still due, before today's); the next sweep takes the next, starting where it ended.
+        first: dict[int, Occasion] = {}
+        for o in sorted(occasions, key=lambda o: o.due_at or horizon):
+            first.setdefault(o.destination.id, o)
+        todo = list(first.values())
+        # Processes sweeping at the same moment start at different places, so they rarely
+        # wait on each other's claims.
+        random.shuffle(todo)
+        planned, _ = await self._candidates(todo, horizon, last)
+        now = self.app.clock()
+        for i in range(0, len(todo), RECORD_BATCH):
+            batch = list(
+                zip(todo[i : i + RECORD_BATCH], planned[i : i + RECORD_BATCH], strict=True)
+            )
+            plans = [
+                (self._plan(o, start, horizon, c), self._builder(o, c)) for o, (start, c) in batch
+            ]
+            results = await self.repo.record_many(plans, now)
+            for (o, _), recorded in zip(batch, results, strict=True):
+                if recorded is None:
+                    report.taken += 1
+                    continue
+                last[o.destination.id] = horizon
+                report.recorded.append(recorded)
+                if o.kind == "catchup":
+                    await self._unmute(o.destination)
+
+    def _start(self, d: DestinationRow, horizon: datetime, last: dict[int, datetime]) -> datetime:
+        # The first digest also covers the day before the destination was set up.
+        start = last.get(d.id, min(d.created_at, horizon) - FIRST_WINDOW)
+        return max(start, horizon - LONGEST_WINDOW)
+
+    def _plan(self, o: Occasion, start: datetime, horizon: datetime, c: Candidates) -> RunPlan:
+        d = o.destination
+        return RunPlan(
+            destination_id=d.id,
+            platform=d.platform,
+            slot=o.slot,
+            kind=o.kind,
+            local_date=o.local_date,
+            window_start=start,
+            horizon=max(horizon, start),
+            cap=d.digest_max,
+            ranked=c.ranked,
+        )
+
+    def _builder(self, o: Occasion, c: Candidates) -> PayloadBuilder:
+        empty = None
+        if o.kind in DIGEST_KINDS and self.app.settings.post_empty_digests:
+            empty = "No new papers matched the subscriptions here since the last digest."
+
+        def build(listed: list[tuple[str, tuple[str, ...]]], more: int) -> dict[str, Any] | None:
+            return digest_payload(
+                _title(o, len(listed) + more), listed, more, c.busiest_query, empty_text=empty
+            )
+
+        return build
+
+    async def _unmute(self, d: DestinationRow) -> None:
+        from bot.storage.destinations_repo import DestinationRepo
+
+        if d.muted_until is not None:
+            await DestinationRepo(self.app.sessions).update(d.id, muted_until=None)
+            d.muted_until = None
+
+
+def _title(o: Occasion, total: int) -> str:
+    noun = "paper" if total == 1 else "papers"
+    if o.kind == "digest" and o.local_date is not None:
+        return f"Daily Papers digest — {o.local_date:%a %d %b %Y} ({total} {noun})"
+    if o.kind == "alert":
+        return f"New papers matching your subscriptions ({total})"
+    if o.kind == "catchup":
+        return f"While you were muted: {total} {noun} matched your subscriptions"
+    return f"Daily Papers digest ({total} {noun})"

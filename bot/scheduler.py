@@ -1,0 +1,159 @@
+"""The scheduler inside `paperbot run`: poll the paper source, sweep due digests, send.
+
+APScheduler only says *when* to look; *what* is due and what was done lives in the
+database, so restarts and several processes on one PostgreSQL need no coordination here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.app import App
+from bot.delivery.claims import IngestLock, process_id
+from bot.delivery.outbox import OutboxRepo
+from bot.delivery.sender import Sender, SendReport
+from bot.delivery.sweep import Sweeper, SweepReport
+from bot.ingest import days_between, ingest_day
+from bot.port import Adapter
+from bot.sources import SourceError
+from bot.storage.state_repo import StateRepo
+
+log = logging.getLogger(__name__)
+
+MAX_CATCH_UP_DAYS = 7  # after a long downtime, fetch at most this many past days
+
+
+@dataclass
+class IngestOutcome:
+    days: list[date] = field(default_factory=list)
+    new_features: int = 0
+    error: str | None = None
+
+
+class DeliveryScheduler:
+    """Owns the ingest job, the minute sweep and the outbox sender of one process."""
+
+    def __init__(self, app: App, adapters: Mapping[str, Adapter], *, owner: str | None = None):
+        self.app = app
+        self.owner = owner or process_id()
+        self.sweeper = Sweeper(app)
+        self.sender = Sender(app, adapters, owner=self.owner)
+        self.lock = IngestLock(app.engine)
+        self._scheduler: AsyncIOScheduler | None = None
+        self._stop = asyncio.Event()
+        self._sender_task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Catch up (ingest, then overdue digests) at once, then run on the intervals."""
+        if self.app.settings.is_sqlite:
+            # SQLite means one process: claims left by our previous life can be taken back
+            # at once instead of after their lease.
+            freed = await OutboxRepo(self.app.sessions).release_all()
+            if freed:
+                log.info("resuming %d outbox items claimed before a restart", freed)
+        now = datetime.now(UTC)
+        sched = AsyncIOScheduler(timezone=UTC)
+        common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 300}
+        sched.add_job(
+            self.ingest_job,
+            IntervalTrigger(minutes=self.app.settings.ingest_interval_minutes, timezone=UTC),
+            id="ingest",
+            next_run_time=now,
+            **common,
+        )
+        sched.add_job(
+            self.sweep_job,
+            IntervalTrigger(minutes=1, timezone=UTC),
+            id="sweep",
+            next_run_time=now + timedelta(seconds=1),
+            **common,
+        )
+        sched.start()
+        self._scheduler = sched
+        self._stop.clear()
+        self._sender_task = asyncio.create_task(self.sender.run(self._stop), name="outbox-sender")
+        log.info("scheduler started as %s", self.owner)
+
+    async def stop(self) -> None:
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
+            self._scheduler = None
+        self._stop.set()
+        if self._sender_task is not None:
+            try:
+                await asyncio.wait_for(self._sender_task, timeout=10)
+            except TimeoutError:
+                self._sender_task.cancel()
+                await asyncio.gather(self._sender_task, return_exceptions=True)
+            self._sender_task = None
+
+    async def ingest_job(self) -> None:
+        try:
+            outcome = await self.ingest_once()
+            if outcome is not None:
+                # Instant alerts, and digests that waited for papers, go out right away.
+                await self.sweep_job()
+        except Exception:
+            log.exception("ingest job failed")
+
+    async def sweep_job(self) -> None:
+        try:
+            report = await self.sweeper.sweep()
+            if report.queued:
+                self.sender.wake()
+        except Exception:
+            log.exception("digest sweep failed")
+
+    async def ingest_once(self) -> IngestOutcome | None:
+        """Poll today and yesterday (and days missed while down); None if another process is."""
+        async with self.lock.hold() as mine:
+            if not mine:
+                log.debug("another process is ingesting")
+                return None
+            state = StateRepo(self.app.sessions)
+            outcome = IngestOutcome(days=await self._days_to_poll(state))
+            try:
+                for day in outcome.days:
+                    stats = await ingest_day(self.app, day)
+                    outcome.new_features += len(stats.new_features)
+            except SourceError as exc:
+                outcome.error = str(exc)
+                await state.set(
+                    "ingest_error",
+                    {"at": self.app.clock().isoformat(), "error": outcome.error},
+                    now=self.app.clock(),
+                )
+                log.warning("paper source unavailable: %s (digests wait for it)", exc)
+                return outcome
+            today = self.app.clock().date()
+            await state.set(
+                "ingest_ok",
+                {"at": self.app.clock().isoformat(), "through": today.isoformat()},
+                now=self.app.clock(),
+            )
+            return outcome
+
+    async def _days_to_poll(self, state: StateRepo) -> list[date]:
+        today = self.app.clock().date()
+        first = today - timedelta(days=1)
+        ok = await state.get("ingest_ok")
+        if ok and ok.get("through"):
+            through = date.fromisoformat(ok["through"])
+            first = max(min(first, through), today - timedelta(days=MAX_CATCH_UP_DAYS))
+        return days_between(first, today)
+
+    async def run_once(self, *, ingest: bool = True) -> tuple[SweepReport, SendReport]:
+        """One ingest (unless told not to), one sweep, and the outbox drained: for cron."""
+        if self.app.settings.is_sqlite:
+            await OutboxRepo(self.app.sessions).release_all()
+        if ingest:
+            await self.ingest_once()
+        report = await self.sweeper.sweep()
+        return report, await self.sender.drain()

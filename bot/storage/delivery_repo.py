@@ -1,0 +1,309 @@
+"""Digest runs and the delivery ledger, recorded with their outbox items in one transaction."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import and_, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import selectinload
+
+from bot.storage.models import (
+    DeliveryRow,
+    DestinationRow,
+    DigestRunRow,
+    OutboxRow,
+    PaperFeature,
+)
+from bot.storage.papers_repo import _insert_for
+
+PENDING, SENT, FAILED = "pending", "sent", "failed"
+QUEUED, EMPTY, SKIPPED = "queued", "empty", "skipped"
+_CHUNK = 500
+
+# (listed [(paper id, reasons)], how many more matched) -> the outbox payload, or None to post
+# nothing.
+PayloadBuilder = Callable[[list[tuple[str, tuple[str, ...]]], int], "dict[str, Any] | None"]
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """What one run would record: a slot of a destination and its ranked candidates."""
+
+    destination_id: int
+    platform: str
+    slot: str
+    kind: str
+    local_date: date | None
+    window_start: datetime
+    horizon: datetime
+    cap: int
+    ranked: Sequence[tuple[str, tuple[str, ...]]]  # (paper id, reasons), best first
+
+
+@dataclass(frozen=True)
+class Recorded:
+    run_id: int
+    status: str
+    listed: int
+    more: int
+    outbox_id: int | None
+
+
+def new_key() -> str:
+    """A fresh idempotency key: short enough for a Discord nonce (25 characters)."""
+    return "pb" + secrets.token_hex(10)
+
+
+class DeliveryRepo:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]):
+        self._sessions = sessions
+
+    # --- reading what the sweep needs -------------------------------------------------------
+
+    async def active_destinations(self) -> list[DestinationRow]:
+        """Destinations that may get posts: not paused, not disabled, with subscriptions."""
+        stmt = (
+            select(DestinationRow)
+            .where(DestinationRow.paused.is_(False), DestinationRow.disabled_reason.is_(None))
+            .options(selectinload(DestinationRow.subscriptions))
+            .order_by(DestinationRow.id)
+        )
+        async with self._sessions() as s:
+            rows = list((await s.scalars(stmt)).all())
+        return [r for r in rows if r.subscriptions]
+
+    async def last_horizons(self, destination_ids: Iterable[int]) -> dict[int, datetime]:
+        """Where each destination's previous run ended (skipped runs do not count)."""
+        ids = sorted(set(destination_ids))
+        out: dict[int, datetime] = {}
+        async with self._sessions() as s:
+            for i in range(0, len(ids), _CHUNK):
+                stmt = (
+                    select(DigestRunRow.destination_id, func.max(DigestRunRow.horizon))
+                    .where(
+                        DigestRunRow.destination_id.in_(ids[i : i + _CHUNK]),
+                        DigestRunRow.status != SKIPPED,
+                    )
+                    .group_by(DigestRunRow.destination_id)
+                )
+                out.update({d: h for d, h in (await s.execute(stmt)).all()})
+        return out
+
+    async def taken_slots(self, wanted: Iterable[tuple[int, str]]) -> set[tuple[int, str]]:
+        """Which of these (destination id, slot) runs exist already."""
+        pairs = sorted(set(wanted))
+        out: set[tuple[int, str]] = set()
+        async with self._sessions() as s:
+            for i in range(0, len(pairs), _CHUNK):
+                chunk = pairs[i : i + _CHUNK]
+                stmt = select(DigestRunRow.destination_id, DigestRunRow.slot).where(
+                    DigestRunRow.destination_id.in_({d for d, _ in chunk}),
+                    DigestRunRow.slot.in_({slot for _, slot in chunk}),
+                )
+                out.update((d, slot) for d, slot in (await s.execute(stmt)).all())
+        return out & set(pairs)
+
+    async def seen_between(self, start: datetime, end: datetime) -> list[tuple[str, datetime]]:
+        """(paper id, seen at) of features first seen in (start, end]."""
+        stmt = select(PaperFeature.paper_id, PaperFeature.seen_at).where(
+            PaperFeature.seen_at > start, PaperFeature.seen_at <= end
+        )
+        async with self._sessions() as s:
+            return [(p, t) for p, t in (await s.execute(stmt)).all()]
+
+    async def latest_seen(self, end: datetime) -> datetime | None:
+        stmt = select(func.max(PaperFeature.seen_at)).where(PaperFeature.seen_at <= end)
+        async with self._sessions() as s:
+            return await s.scalar(stmt)
+
+    async def delivered(self, destination_id: int, paper_ids: Iterable[str]) -> set[str]:
+        ids = list(paper_ids)
+        async with self._sessions() as s:
+            return await _delivered(s, destination_id, ids)
+
+    # --- recording: claim, ledger and outbox in one transaction -----------------------------
+
+    async def record(self, plan: RunPlan, build: PayloadBuilder, now: datetime) -> Recorded | None:
+        """Claim one run's slot and record it; None if the slot was taken already."""
+        return (await self.record_many([(plan, build)], now))[0]
+
+    async def record_many(
+        self, plans: Sequence[tuple[RunPlan, PayloadBuilder]], now: datetime
+    ) -> list[Recorded | None]:
+        """Claim the runs' slots and record their ledger rows and outbox items, atomically.
+
+        A slot another process (or an earlier sweep) holds already yields None: inserting the
+        run is the claim, and the unique (destination, slot) decides who gets it.
+        """
+        if not plans:
+            return []
+        async with self._sessions.begin() as s:
+            insert = _insert_for(s)
+            ids = [p.destination_id for p, _ in plans]
+            done = await _delivered_many(s, ids, {pid for p, _ in plans for pid, _ in p.ranked})
+            picked: list[tuple[RunPlan, PayloadBuilder, list, int]] = []
+            # Rows are inserted in key order, so concurrent processes never deadlock.
+            for plan, build in sorted(plans, key=lambda pb: (pb[0].destination_id, pb[0].slot)):
+                seen = done.get(plan.destination_id, set())
+                fresh = [r for r in plan.ranked if r[0] not in seen]
+                picked.append((plan, build, fresh[: plan.cap], max(0, len(fresh) - plan.cap)))
+            rows = await s.execute(
+                insert(DigestRunRow)
+                .values(
+                    [
+                        {
+                            "destination_id": plan.destination_id,
+                            "slot": plan.slot,
+                            "kind": plan.kind,
+                            "local_date": plan.local_date,
+                            "window_start": plan.window_start,
+                            "horizon": plan.horizon,
+                            "status": QUEUED,
+                            "listed": len(listed),
+                            "more": more,
+                            "created_at": now,
+                        }
+                        for plan, _, listed, more in picked
+                    ]
+                )
+                .on_conflict_do_nothing(index_elements=["destination_id", "slot"])
+                .returning(DigestRunRow.destination_id, DigestRunRow.slot, DigestRunRow.id)
+            )
+            run_ids = {(d, slot): rid for d, slot, rid in rows.all()}
+            mine = [
+                (run_ids[(p.destination_id, p.slot)], p, b, listed, more)
+                for p, b, listed, more in picked
+                if (p.destination_id, p.slot) in run_ids
+            ]
+            ledger = [
+                {
+                    "destination_id": p.destination_id,
+                    "paper_id": pid,
+                    "run_id": rid,
+                    "created_at": now,
+                }
+                for rid, p, _, listed, _ in mine
+                for pid, _ in sorted(listed)
+            ]
+            inserted: set[tuple[int, str]] = set()
+            for i in range(0, len(ledger), _CHUNK):
+                result = await s.execute(
+                    insert(DeliveryRow)
+                    .values(ledger[i : i + _CHUNK])
+                    .on_conflict_do_nothing(index_elements=["destination_id", "paper_id"])
+                    .returning(DeliveryRow.destination_id, DeliveryRow.paper_id)
+                )
+                inserted.update((d, pid) for d, pid in result.all())
+            outbox: list[dict[str, Any]] = []
+            out: dict[int, Recorded] = {}
+            empty: list[int] = []
+            for rid, p, build, listed, more in mine:
+                # A concurrent run of the same destination (digest now) took these first.
+                listed = [r for r in listed if (p.destination_id, r[0]) in inserted]
+                payload = build(listed, more)
+                if payload is None:
+                    empty.append(rid)
+                    out[rid] = Recorded(rid, EMPTY, len(listed), more, None)
+                    continue
+                outbox.append(
+                    {
+                        "run_id": rid,
+                        "destination_id": p.destination_id,
+                        "platform": p.platform,
+                        "key": new_key(),
+                        "payload": payload,
+                        "status": PENDING,
+                        "attempts": 0,
+                        "next_attempt_at": now,
+                        "message_ids": [],
+                        "created_at": now,
+                    }
+                )
+                out[rid] = Recorded(rid, QUEUED, len(listed), more, None)
+            if outbox:
+                result = await s.execute(
+                    insert(OutboxRow).values(outbox).returning(OutboxRow.run_id, OutboxRow.id)
+                )
+                for rid, oid in result.all():
+                    r = out[rid]
+                    out[rid] = Recorded(rid, r.status, r.listed, r.more, oid)
+            if empty:
+                await s.execute(
+                    update(DigestRunRow).where(DigestRunRow.id.in_(empty)).values(status=EMPTY)
+                )
+        return [
+            out.get(run_ids[(p.destination_id, p.slot)])
+            if (p.destination_id, p.slot) in run_ids
+            else None
+            for p, _ in plans
+        ]
+
+    async def record_skip(self, plan: RunPlan, now: datetime) -> bool:
+        """Record that a slot was given up (the paper source stayed down); True if recorded."""
+        async with self._sessions.begin() as s:
+            insert = _insert_for(s)
+            result = await s.execute(
+                insert(DigestRunRow)
+                .values(
+                    destination_id=plan.destination_id,
+                    slot=plan.slot,
+                    kind=plan.kind,
+                    local_date=plan.local_date,
+                    window_start=plan.window_start,
+                    horizon=plan.horizon,
+                    status=SKIPPED,
+                    listed=0,
+                    more=0,
+                    created_at=now,
+                )
+                .on_conflict_do_nothing(index_elements=["destination_id", "slot"])
+            )
+            return bool(result.rowcount)
+
+    async def last_run(self, destination_id: int) -> DigestRunRow | None:
+        stmt = (
+            select(DigestRunRow)
+            .where(DigestRunRow.destination_id == destination_id)
+            .order_by(DigestRunRow.created_at.desc(), DigestRunRow.id.desc())
+            .limit(1)
+        )
+        async with self._sessions() as s:
+            return await s.scalar(stmt)
+
+
+async def _delivered_many(
+    s: AsyncSession, destination_ids: list[int], paper_ids: set[str]
+) -> dict[int, set[str]]:
+    """Which of `paper_ids` each destination has had already."""
+    out: dict[int, set[str]] = {}
+    if not paper_ids:
+        return out
+    papers = sorted(paper_ids)
+    dests = sorted(set(destination_ids))
+    for i in range(0, len(dests), _CHUNK):
+        for j in range(0, len(papers), _CHUNK):
+            stmt = select(DeliveryRow.destination_id, DeliveryRow.paper_id).where(
+                DeliveryRow.destination_id.in_(dests[i : i + _CHUNK]),
+                DeliveryRow.paper_id.in_(papers[j : j + _CHUNK]),
+            )
+            for d, pid in (await s.execute(stmt)).all():
+                out.setdefault(d, set()).add(pid)
+    return out
+
+
+async def _delivered(s: AsyncSession, destination_id: int, paper_ids: list[str]) -> set[str]:
+    out: set[str] = set()
+    for i in range(0, len(paper_ids), _CHUNK):
+        stmt = select(DeliveryRow.paper_id).where(
+            and_(
+                DeliveryRow.destination_id == destination_id,
+                DeliveryRow.paper_id.in_(paper_ids[i : i + _CHUNK]),
+            )
+        )
+        out.update((await s.scalars(stmt)).all())
+    return out

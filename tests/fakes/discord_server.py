@@ -1,0 +1,394 @@
+"""A local fake Discord: the REST routes and the Gateway that discord.py uses, on 127.0.0.1.
+
+Real, unmodified discord.py logs in against it, syncs its application commands, receives
+INTERACTION_CREATE events a test injects and answers them over the interaction webhooks. Every
+REST request is recorded; a test can script failures (429, 403, 404) for any route. The fake
+enforces Discord's message limits (10 embeds, 6,000 embed characters, ...) so that an adapter
+bug shows up as the 400 real Discord would send.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import web
+
+from tests.fakes.discord_gateway import FakeGateway
+from tests.fakes.discord_objects import (
+    ALL_PERMISSIONS,
+    EPHEMERAL,
+    EVERYONE_PERMISSIONS,
+    MANAGE_CHANNELS,
+    Recorded,
+    Scripted,
+    cannot_dm,
+    embed_length,
+    error,
+    json_response,
+    message_problems,
+    missing_access,
+    missing_permissions,
+    rate_limited,
+    server_error,
+    unknown_channel,
+)
+
+BODY: web.RequestKey[Any] = web.RequestKey("body", object)
+__all__ = [
+    "ALL_PERMISSIONS",
+    "EPHEMERAL",
+    "EVERYONE_PERMISSIONS",
+    "MANAGE_CHANNELS",
+    "FakeDiscord",
+    "Scripted",
+    "cannot_dm",
+    "embed_length",
+    "error",
+    "message_problems",
+    "missing_access",
+    "missing_permissions",
+    "rate_limited",
+    "server_error",
+    "unknown_channel",
+]
+
+
+class FakeDiscord(FakeGateway):
+    """Discord REST + Gateway on an ephemeral port; use `async with FakeDiscord() as fake`."""
+
+    def __init__(self, *, token: str = "fake-token", compress: bool = False) -> None:
+        super().__init__(token=token, compress=compress)
+        self.requests: list[Recorded] = []
+        self.synced: dict[str, list[dict[str, Any]]] = {}  # "global" or guild id -> payload
+        self.messages: dict[str, list[dict[str, Any]]] = {}  # channel id -> posted messages
+        # interaction token -> messages the interaction produced, in order (flags kept)
+        self.interaction_messages: dict[str, list[dict[str, Any]]] = {}
+        self.callbacks: dict[str, list[dict[str, Any]]] = {}  # interaction id -> bodies
+        self._tokens: dict[str, str] = {}  # interaction id -> token
+        self._token_channels: dict[str, str] = {}  # interaction token -> channel id
+        self._nonces: dict[tuple[str, str], dict[str, Any]] = {}
+        # (method, path, responses, requests to let through first)
+        self._scripts: list[tuple[str, re.Pattern[str], list[Scripted], list[int]]] = []
+        self._runner: web.AppRunner | None = None
+
+    # ----- lifecycle -------------------------------------------------------------------------
+
+    async def __aenter__(self) -> FakeDiscord:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def start(self) -> None:
+        app = web.Application(middlewares=[self._record])
+        app.router.add_get("/gateway", self._gateway)
+        api = "/api/v10"
+        r = app.router
+        r.add_get(api + "/users/@me", self._me)
+        r.add_get(api + "/oauth2/applications/@me", self._application)
+        r.add_get(api + "/applications/@me", self._application)
+        r.add_get(api + "/gateway", self._gateway_url)
+        r.add_get(api + "/gateway/bot", self._gateway_bot)
+        r.add_put(api + "/applications/{app}/commands", self._sync)
+        r.add_put(api + "/applications/{app}/guilds/{guild}/commands", self._sync)
+        r.add_get(api + "/applications/{app}/commands", self._get_commands)
+        r.add_get(api + "/applications/{app}/guilds/{guild}/commands", self._get_commands)
+        r.add_post(api + "/interactions/{iid}/{token}/callback", self._callback)
+        r.add_post(api + "/webhooks/{app}/{token}", self._followup)
+        r.add_patch(api + "/webhooks/{app}/{token}/messages/{mid}", self._edit)
+        r.add_get(api + "/webhooks/{app}/{token}/messages/{mid}", self._get_webhook_message)
+        r.add_delete(api + "/webhooks/{app}/{token}/messages/{mid}", self._delete)
+        r.add_post(api + "/channels/{cid}/messages", self._post_message)
+        r.add_post(api + "/users/@me/channels", self._open_dm)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    async def close(self) -> None:
+        for ws, _ in list(self._sockets):
+            await ws.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    # ----- test controls ---------------------------------------------------------------------
+
+    def script(self, method: str, path: str, *responses: Scripted, after: int = 0) -> None:
+        """Answer requests matching `method` and regex `path` with `responses`, in order.
+
+        The first `after` matching requests are served normally.
+        """
+        self._scripts.append((method.upper(), re.compile(path), list(responses), [after]))
+
+    def interaction_id(self, token: str) -> str:
+        return next(i for i, t in self._tokens.items() if t == token)
+
+    async def interact(self, payload: dict[str, Any]) -> str:
+        """Send an interaction to the bot; return its token."""
+        self._tokens[payload["id"]] = payload["token"]
+        self._token_channels[payload["token"]] = payload.get("channel_id", "0")
+        await self.dispatch("INTERACTION_CREATE", payload)
+        return payload["token"]
+
+    async def wait_until(self, predicate: Callable[[], Any], within: float = 5.0) -> Any:
+        """Wait until `predicate()` is truthy (re-checked after every request); return it."""
+        async with self._changed:
+            result = await asyncio.wait_for(self._changed.wait_for(predicate), within)
+        return result
+
+    async def wait_reply(
+        self, token: str, count: int = 1, within: float = 5.0
+    ) -> list[dict[str, Any]]:
+        """Wait for `count` finished (not loading) messages answering an interaction."""
+
+        def done() -> list[dict[str, Any]] | None:
+            msgs = self.interaction_messages.get(token, [])
+            ready = [m for m in msgs if not m.get("loading")]
+            return msgs if len(ready) >= count and len(ready) == len(msgs) else None
+
+        return await self.wait_until(done, within)
+
+    def requests_to(self, method: str, pattern: str) -> list[Recorded]:
+        rx = re.compile(pattern)
+        return [r for r in self.requests if r.method == method and rx.fullmatch(r.path)]
+
+    # ----- REST ------------------------------------------------------------------------------
+
+    @web.middleware
+    async def _record(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        if request.path == "/gateway":
+            return await handler(request)
+        body: Any = None
+        if request.can_read_body:
+            if request.content_type == "application/json":
+                body = await request.json()
+            elif request.content_type.startswith("multipart/"):
+                form = await request.post()
+                raw = form.get("payload_json")
+                body = json.loads(str(raw)) if raw is not None else None
+        request[BODY] = body
+        path = request.path.removeprefix("/api/v10")
+        self.requests.append(
+            Recorded(request.method, path, dict(request.query), body, dict(request.headers))
+        )
+        try:
+            for method, rx, queue, skip in self._scripts:
+                if method == request.method and queue and rx.fullmatch(path):
+                    if skip[0] > 0:
+                        skip[0] -= 1
+                        continue
+                    s = queue.pop(0)
+                    return json_response(s.body, s.status, s.headers)
+            authorized = request.headers.get("Authorization") == f"Bot {self.token}"
+            # Interaction callbacks and webhooks are authorised by their token in the path.
+            if not authorized and not path.startswith(("/interactions/", "/webhooks/")):
+                return json_response({"message": "401: Unauthorized", "code": 0}, 401)
+            return await handler(request)
+        finally:
+            async with self._changed:
+                self._changed.notify_all()
+
+    async def _me(self, request: web.Request) -> web.Response:
+        return json_response({**self.bot_user, "flags": 0, "verified": True, "mfa_enabled": False})
+
+    async def _application(self, request: web.Request) -> web.Response:
+        return json_response(
+            {
+                "id": self.app_id,
+                "name": "paperbot",
+                "description": "",
+                "icon": None,
+                "bot_public": True,
+                "bot_require_code_grant": False,
+                "owner": self.alice,
+                "verify_key": "00" * 32,
+                "flags": 0,
+                "interactions_endpoint_url": None,
+                "summary": "",
+                "team": None,
+            }
+        )
+
+    async def _gateway_url(self, request: web.Request) -> web.Response:
+        return json_response({"url": self.gateway_url})
+
+    async def _gateway_bot(self, request: web.Request) -> web.Response:
+        return json_response(
+            {
+                "url": self.gateway_url,
+                "shards": 1,
+                "session_start_limit": {
+                    "total": 1000,
+                    "remaining": 1000,
+                    "reset_after": 0,
+                    "max_concurrency": 1,
+                },
+            }
+        )
+
+    async def _sync(self, request: web.Request) -> web.Response:
+        scope = request.match_info.get("guild", "global")
+        payload = request[BODY]
+        self.synced[scope] = payload
+        out = [
+            {
+                **c,
+                "id": self.next_id(),
+                "application_id": self.app_id,
+                "version": "1",
+                **({"guild_id": scope} if scope != "global" else {}),
+            }
+            for c in payload
+        ]
+        return json_response(out)
+
+    async def _get_commands(self, request: web.Request) -> web.Response:
+        return json_response(self.synced.get(request.match_info.get("guild", "global"), []))
+
+    def _invalid(self, problems: list[str]) -> web.Response:
+        return json_response(
+            {"message": "Invalid Form Body", "code": 50035, "errors": {"problems": problems}}, 400
+        )
+
+    async def _callback(self, request: web.Request) -> web.Response:
+        iid, token = request.match_info["iid"], request.match_info["token"]
+        body = request[BODY] or {}
+        self.callbacks.setdefault(iid, []).append(body)
+        kind, data = body.get("type"), body.get("data") or {}
+        msgs = self.interaction_messages.setdefault(token, [])
+        channel = self._token_channels.get(token, "0")
+        if kind == 4:  # channel message
+            if problems := message_problems(data):
+                return self._invalid(problems)
+            msg = self.message_obj(channel, data, webhook=True)
+        elif kind == 5:  # deferred: a "thinking" message, finished by an edit of @original
+            msg = self.message_obj(
+                channel, {"content": ""}, flags=int(data.get("flags") or 0), webhook=True
+            )
+            msg["loading"] = True
+        elif kind == 7:  # edit of the component's message
+            if problems := message_problems(data):
+                return self._invalid(problems)
+            msg = self.message_obj(channel, data, webhook=True)
+            msg["edit_of_component"] = True
+        elif kind == 8:  # autocomplete result
+            msg = {"id": self.next_id(), "choices": data.get("choices", []), "autocomplete": True}
+        else:
+            msg = {"id": self.next_id(), "type": kind}
+        msgs.append(msg)
+        return json_response(
+            {
+                "interaction": {
+                    "id": iid,
+                    "type": 2,
+                    "response_message_id": msg["id"],
+                    "response_message_loading": kind == 5,
+                    "response_message_ephemeral": bool(int(msg.get("flags") or 0) & EPHEMERAL),
+                },
+                **({"resource": {"type": kind, "message": msg}} if "content" in msg else {}),
+            }
+        )
+
+    async def _followup(self, request: web.Request) -> web.Response:
+        token = request.match_info["token"]
+        data = request[BODY] or {}
+        if problems := message_problems(data):
+            return self._invalid(problems)
+        msgs = self.interaction_messages.setdefault(token, [])
+        loading = [m for m in msgs if m.get("loading")]
+        if loading:  # the first follow-up after a deferral replaces the "thinking" message
+            msg = loading[0]
+            msg.update(
+                content=data.get("content") or "",
+                embeds=data.get("embeds") or [],
+                components=data.get("components") or [],
+                allowed_mentions=data.get("allowed_mentions"),
+            )
+            msg.pop("loading")
+        else:
+            msg = self.message_obj(self._token_channels.get(token, "0"), data, webhook=True)
+            msgs.append(msg)
+        return json_response(msg)
+
+    def _find(self, token: str, mid: str) -> dict[str, Any] | None:
+        msgs = self.interaction_messages.get(token, [])
+        if mid == "@original":
+            return msgs[0] if msgs else None
+        return next((m for m in msgs if m["id"] == mid), None)
+
+    async def _edit(self, request: web.Request) -> web.Response:
+        token, mid = request.match_info["token"], request.match_info["mid"]
+        data = request[BODY] or {}
+        msg = self._find(token, mid)
+        if msg is None:
+            return json_response({"message": "Unknown Message", "code": 10008}, 404)
+        merged = {
+            **msg,
+            **{
+                k: v
+                for k, v in data.items()
+                if k in ("content", "embeds", "components", "allowed_mentions")
+            },
+        }
+        if problems := message_problems(merged):
+            return self._invalid(problems)
+        msg.update(merged)
+        msg.pop("loading", None)
+        return json_response(msg)
+
+    async def _get_webhook_message(self, request: web.Request) -> web.Response:
+        msg = self._find(request.match_info["token"], request.match_info["mid"])
+        return (
+            json_response(msg)
+            if msg
+            else json_response({"message": "Unknown Message", "code": 10008}, 404)
+        )
+
+    async def _delete(self, request: web.Request) -> web.Response:
+        token, mid = request.match_info["token"], request.match_info["mid"]
+        msg = self._find(token, mid)
+        if msg is None:
+            return json_response({"message": "Unknown Message", "code": 10008}, 404)
+        self.interaction_messages[token].remove(msg)
+        return web.Response(status=204)
+
+    async def _post_message(self, request: web.Request) -> web.Response:
+        cid = request.match_info["cid"]
+        if cid not in self.channels and cid not in self._dms.values():
+            return json_response({"message": "Unknown Channel", "code": 10003}, 404)
+        data = request[BODY] or {}
+        if problems := message_problems(data):
+            return self._invalid(problems)
+        nonce = data.get("nonce")
+        if nonce is not None and len(str(nonce)) > 25:
+            return self._invalid(["nonce longer than 25"])
+        if nonce is not None and data.get("enforce_nonce"):
+            seen = self._nonces.get((cid, str(nonce)))
+            if seen is not None:  # Discord returns the earlier message instead of posting again
+                return json_response(seen)
+        msg = self.message_obj(cid, data)
+        if nonce is not None:
+            self._nonces[(cid, str(nonce))] = msg
+        self.messages.setdefault(cid, []).append(msg)
+        return json_response(msg)
+
+    async def _open_dm(self, request: web.Request) -> web.Response:
+        uid = str((request[BODY] or {}).get("recipient_id"))
+        dm_id = self._dms.setdefault(uid, self.next_id())
+        return json_response(
+            {
+                "id": dm_id,
+                "type": 1,
+                "last_message_id": None,
+                "recipients": [self.user(uid, f"user{uid[-4:]}")],
+            }
+        )
+
+    def dm_channel(self, user_id: str) -> str | None:
+        return self._dms.get(user_id)
