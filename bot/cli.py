@@ -95,7 +95,11 @@ def _parser() -> argparse.ArgumentParser:
     dig = sub.add_parser("digest", help="deliver digests and alerts without a running bot")
     dig_sub = dig.add_subparsers(dest="digest_cmd", required=True, metavar="ACTION")
     dig_run = dig_sub.add_parser(
-        "run", help="poll the paper source, post every due digest and alert, then exit (cron)"
+        "run",
+        help="poll the paper source, post every due digest and alert, then exit (cron)",
+        description="One delivery round, for cron or a Kubernetes CronJob: poll Hugging Face "
+        "for today and yesterday, compose every digest and alert that is due, send them, exit. "
+        "Safe to run often and next to `paperbot run`: what is due is decided in the database.",
     )
     dig_run.add_argument(
         "--no-ingest", action="store_true", help="do not poll the paper source first"

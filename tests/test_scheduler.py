@@ -214,3 +214,17 @@ async def test_restart_after_the_grace_waits_for_the_first_poll_instead_of_skipp
     await h2.tick(utc(2025, 2, 3, 17, 1))
     assert [s.paper_ids for s in h.adapter.sent] == [["2501.00001"]]
     await h2.app.close()
+
+
+def test_local_times_in_dst_gaps_and_folds():
+    from bot.delivery.timing import at_local, next_digest
+
+    # 02:30 does not exist in Berlin on 2025-03-30: it is read as 03:30 CEST (01:30 UTC).
+    assert at_local(date(2025, 3, 30), "02:30", "Europe/Berlin") == utc(2025, 3, 30, 1, 30)
+    # 02:30 happens twice on 2025-10-26: the first one (CEST, 00:30 UTC) counts, once.
+    assert at_local(date(2025, 10, 26), "02:30", "Europe/Berlin") == utc(2025, 10, 26, 0, 30)
+    after = next_digest(utc(2025, 10, 26, 0, 31), "02:30", "Europe/Berlin", weekdays_only=False)
+    assert after == utc(2025, 10, 27, 1, 30)
+    # Weekdays only: Friday evening's next digest is Monday's.
+    friday = utc(2025, 1, 3, 18, 0)
+    assert next_digest(friday, "09:00", "UTC", weekdays_only=True) == utc(2025, 1, 6, 9, 0)

@@ -152,27 +152,26 @@ class DeliveryRepo:
                 seen = done.get(plan.destination_id, set())
                 fresh = [r for r in plan.ranked if r[0] not in seen]
                 picked.append((plan, build, fresh[: plan.cap], max(0, len(fresh) - plan.cap)))
+            # executemany form: compiled once and cached, sent in batches by the driver.
             rows = await s.execute(
                 insert(DigestRunRow)
-                .values(
-                    [
-                        {
-                            "destination_id": plan.destination_id,
-                            "slot": plan.slot,
-                            "kind": plan.kind,
-                            "local_date": plan.local_date,
-                            "window_start": plan.window_start,
-                            "horizon": plan.horizon,
-                            "status": QUEUED,
-                            "listed": len(listed),
-                            "more": more,
-                            "created_at": now,
-                        }
-                        for plan, _, listed, more in picked
-                    ]
-                )
                 .on_conflict_do_nothing(index_elements=["destination_id", "slot"])
-                .returning(DigestRunRow.destination_id, DigestRunRow.slot, DigestRunRow.id)
+                .returning(DigestRunRow.destination_id, DigestRunRow.slot, DigestRunRow.id),
+                [
+                    {
+                        "destination_id": plan.destination_id,
+                        "slot": plan.slot,
+                        "kind": plan.kind,
+                        "local_date": plan.local_date,
+                        "window_start": plan.window_start,
+                        "horizon": plan.horizon,
+                        "status": QUEUED,
+                        "listed": len(listed),
+                        "more": more,
+                        "created_at": now,
+                    }
+                    for plan, _, listed, more in picked
+                ],
             )
             run_ids = {(d, slot): rid for d, slot, rid in rows.all()}
             mine = [
@@ -191,12 +190,12 @@ class DeliveryRepo:
                 for pid, _ in sorted(listed)
             ]
             inserted: set[tuple[int, str]] = set()
-            for i in range(0, len(ledger), _CHUNK):
+            if ledger:
                 result = await s.execute(
                     insert(DeliveryRow)
-                    .values(ledger[i : i + _CHUNK])
                     .on_conflict_do_nothing(index_elements=["destination_id", "paper_id"])
-                    .returning(DeliveryRow.destination_id, DeliveryRow.paper_id)
+                    .returning(DeliveryRow.destination_id, DeliveryRow.paper_id),
+                    ledger,
                 )
                 inserted.update((d, pid) for d, pid in result.all())
             outbox: list[dict[str, Any]] = []
@@ -227,7 +226,7 @@ class DeliveryRepo:
                 out[rid] = Recorded(rid, QUEUED, len(listed), more, None)
             if outbox:
                 result = await s.execute(
-                    insert(OutboxRow).values(outbox).returning(OutboxRow.run_id, OutboxRow.id)
+                    insert(OutboxRow).returning(OutboxRow.run_id, OutboxRow.id), outbox
                 )
                 for rid, oid in result.all():
                     r = out[rid]
