@@ -121,7 +121,12 @@ def main(argv: Sequence[str] | None = None, platforms: Platforms = NO_PLATFORMS)
     except ConfigError as exc:
         print(f"paperbot: configuration error: {exc}", file=sys.stderr)
         return 2
-    configure_logging(settings.log_level)
+    level = settings.log_level
+    if "log_level" not in settings.model_fields_set and args.cmd == "run":
+        # The console demo shares the terminal with its logs: keep them to problems.
+        if not platforms.configured(dict(os.environ)):
+            level = "WARNING"
+    configure_logging(level)
     try:
         return asyncio.run(_dispatch(args, settings, platforms))
     except ConfigError as exc:
@@ -192,6 +197,9 @@ async def _run(
             loop.add_signal_handler(sig, stop.set)
     stopper = asyncio.create_task(stop.wait())
     done, _ = await asyncio.wait([*tasks, stopper], return_when=asyncio.FIRST_COMPLETED)
+    if any(t.get_name() == "adapter-console" and not t.exception() for t in done):
+        # End of piped input: post what commands such as "digest now" queued, then exit.
+        await scheduler.sender.drain()
     await scheduler.stop()
     for a in adapters:
         await a.stop()

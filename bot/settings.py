@@ -128,5 +128,12 @@ def configure_logging(level: str) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     # discord.py and aiohttp are chatty at INFO; their warnings still show.
-    for noisy in ("discord.gateway", "discord.client", "aiohttp.access"):
+    noisy_loggers = (
+        "discord.gateway",
+        "discord.client",
+        "aiohttp.access",
+        "apscheduler",
+        "alembic.runtime.migration",
+    )
+    for noisy in noisy_loggers:
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))

@@ -25,10 +25,9 @@ async def paperbot(
         **os.environ,
         "PYTHONPATH": str(ROOT),
         "DATABASE_URL": f"sqlite+aiosqlite:///{cwd / 'bot.sqlite3'}",
-        "LOG_LEVEL": "WARNING",
         **(env or {}),
     }
-    for var in ("DISCORD_TOKEN", "SLACK_BOT_TOKEN", "PAPERS_SOURCE"):
+    for var in ("DISCORD_TOKEN", "SLACK_BOT_TOKEN", "PAPERS_SOURCE", "LOG_LEVEL"):
         if var not in (env or {}):
             full_env.pop(var, None)
     proc = await asyncio.create_subprocess_exec(
@@ -141,7 +140,8 @@ async def test_lookup_by_id_asks_hugging_face_and_stores_the_paper(tmp_path: Pat
 async def test_ingest_a_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     code, _, err = await paperbot("ingest", "--from-file", "nope.json", cwd=tmp_path)
     assert code == 2
-    assert err.strip() == "paperbot: no such file: nope.json"
+    assert err.strip().splitlines()[-1] == "paperbot: no such file: nope.json"
+    assert "Traceback" not in err
 
 
 async def test_ingest_dates_from_the_api(tmp_path: Path) -> None:
@@ -177,3 +177,13 @@ async def test_offline_console_demo(tmp_path: Path) -> None:
     assert blocks[1].startswith("/paper deliberation in latent space\n━━ " + TITLE)
     assert "not in the local database" in blocks[2]
     assert "No paper matches 'nonsense query xyz'" in blocks[3]
+    assert "INFO" not in err  # the demo's terminal is not flooded with logs
+
+
+async def test_console_demo_posts_a_digest_queued_before_the_input_ends(tmp_path: Path) -> None:
+    lines = "/subscribe diffusion -audio\n/digest now\n"
+    code, out, err = await paperbot("run", cwd=tmp_path, stdin=lines)
+    assert code == 0, err
+    posted = out.split("[posted to #console]\n", 1)[1]
+    assert posted.startswith("== Daily Papers digest (16 papers)")
+    assert "Understanding Hallucinations in Diffusion Models" in posted

@@ -177,7 +177,7 @@ async def test_search_reply_counts_ranks_and_gives_reasons(papers_bot: TestBot) 
     [reply] = await papers_bot.say("/search diffusion OR reasoning")
     assert isinstance(reply, PaperList)
     assert reply.title == (
-        "`diffusion OR reasoning` matches 5 of 7 papers of the last 7 days, most upvoted first"
+        "“diffusion OR reasoning” matches 5 of 7 papers of the last 7 days, most upvoted first"
     )
     first = reply.items[0]
     assert first.paper.id == AGENTS.id
@@ -217,7 +217,7 @@ async def test_search_without_matches_suggests_what_to_do(papers_bot: TestBot) -
     [reply] = await papers_bot.say("/search protein folding")
     assert isinstance(reply, PaperList)
     assert reply.items == ()
-    assert reply.title.startswith("`protein folding` matches 0 of 7 papers")
+    assert reply.title.startswith("“protein folding” matches 0 of 7 papers")
     assert reply.empty_text.startswith("No paper matches. Loosen the query")
 
 

@@ -57,7 +57,7 @@ async def test_subscribe_a_channel_reports_id_scope_and_recent_matches(papers_bo
     assert reply.tone == Tone.SUCCESS
     assert not reply.ephemeral  # the channel sees what it is now subscribed to
     assert reply.text == (
-        "Subscribed #papers to `diffusion -audio` (#1). It would have matched 2 papers in the "
+        "Subscribed #papers to “diffusion -audio” (#1). It would have matched 2 papers in the "
         "last 7 days, e.g. “Latent Diffusion for Video”, “Consistency Distillation of "
         "Diffusion Policies”."
     )
@@ -76,7 +76,7 @@ async def test_subscribe_with_no_recent_match_says_so(papers_bot: TestBot) -> No
 async def test_subscribe_in_a_dm_is_personal(papers_bot: TestBot) -> None:
     reply = one(await papers_bot.say("/subscribe audio", user=MEMBER, place=DM))
     assert reply.tone == Tone.SUCCESS and reply.ephemeral
-    assert reply.text.startswith("Subscribed you personally to `audio` (#1).")
+    assert reply.text.startswith("Subscribed you personally to “audio” (#1).")
     assert "direct message" not in reply.text  # already in the DMs
     dest = await DestinationRepo(papers_bot.app.sessions).find(MEMBER, DM)
     assert dest is not None and (dest.kind, dest.external_id) == ("user", "U2")
@@ -89,7 +89,7 @@ async def test_a_member_subscribes_personally_in_a_channel_with_dm_flag(
     reply = one(await papers_bot.say(line, user=MEMBER))
     assert reply.tone == Tone.SUCCESS and reply.ephemeral
     assert reply.text == (
-        "Subscribed you personally to `video` (#1). It would have matched 1 paper in the last "
+        "Subscribed you personally to “video” (#1). It would have matched 1 paper in the last "
         "7 days, e.g. “Latent Diffusion for Video”. Matches will come by direct message."
     )
     repo = SubscriptionRepo(papers_bot.app.sessions)
@@ -105,7 +105,7 @@ async def test_where_dm_option_as_discord_sends_it(papers_bot: TestBot) -> None:
         options={"query": "video", "where": "dm"},
     )
     reply = one(await papers_bot.core.handle(incoming))
-    assert reply.text.startswith("Subscribed you personally to `video` (#1).")
+    assert reply.text.startswith("Subscribed you personally to “video” (#1).")
 
 
 async def test_a_member_cannot_subscribe_the_channel(papers_bot: TestBot) -> None:
@@ -124,7 +124,7 @@ async def test_duplicate_in_the_same_scope_is_refused_with_the_existing_id(
     reply = one(await papers_bot.say("/subscribe  NOT audio   Diffusion"))
     assert reply.tone == Tone.ERROR
     assert reply.text == (
-        "#papers is already subscribed to that query as #1 (`diffusion -audio`). "
+        "#papers is already subscribed to that query as #1 (“diffusion -audio”). "
         "Test it with /why <paper> #1."
     )
     # Another scope may hold the same query.
@@ -282,7 +282,7 @@ async def test_unsubscribe_a_channel_subscription(papers_bot: TestBot) -> None:
     one(await papers_bot.say("/subscribe diffusion -audio"))
     reply = one(await papers_bot.say("/unsubscribe 1"))
     assert reply.tone == Tone.SUCCESS and not reply.ephemeral
-    assert reply.text == "Removed #1 (`diffusion -audio`) from the subscriptions of #papers."
+    assert reply.text == "Removed #1 (“diffusion -audio”) from the subscriptions of #papers."
     reply = one(await papers_bot.say("/unsubscribe #1"))
     assert reply.tone == Tone.ERROR
     assert (
@@ -303,9 +303,9 @@ async def test_anyone_removes_their_own_personal_subscription(papers_bot: TestBo
     one(await papers_bot.say("/subscribe video", user=MEMBER, place=DM))
     reply = one(await papers_bot.say("/unsubscribe 1 --dm", user=MEMBER))
     assert reply.tone == Tone.SUCCESS and reply.ephemeral
-    assert reply.text == "Removed your subscription #1 (`audio`)."
+    assert reply.text == "Removed your subscription #1 (“audio”)."
     reply = one(await papers_bot.say("/unsubscribe 2", user=MEMBER, place=DM))
-    assert reply.text == "Removed your subscription #2 (`video`)."
+    assert reply.text == "Removed your subscription #2 (“video”)."
 
 
 async def test_nobody_removes_another_scopes_subscription(papers_bot: TestBot) -> None:

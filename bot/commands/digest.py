@@ -320,7 +320,7 @@ COMMANDS = [
     ),
     Command(
         name="mute",
-        help="Pause your DMs for a while (3d, 12h, 1w); `off` ends it. A catch-up follows.",
+        help="Pause your DMs for a while (3d, 12h, 1w); 'off' ends it. A catch-up follows.",
         usage="mute <3d | 12h | 1w | off>",
         handler=mute_command,
         args=(Arg("duration", "How long, e.g. 3d, 12h, 1w; or off"),),

@@ -110,7 +110,7 @@ async def search_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
     return [
         PaperList(
             title=(
-                f"`{query.text}` matches {len(found)} of {len(papers)} papers "
+                f"“{query.text}” matches {len(found)} of {len(papers)} papers "
                 f"of {period(days)}, most upvoted first"
             ),
             items=items,

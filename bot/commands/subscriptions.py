@@ -132,7 +132,7 @@ async def subscribe_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
         )
     except DuplicateSubscriptionError as exc:
         existing = await subscriptions.get(exc.existing_id)
-        shown = f" (`{existing.query}`)" if existing else ""
+        shown = f" (“{existing.query}”)" if existing else ""
         who = "You are" if dest.kind == USER else f"{scope_name(dest).capitalize()} is"
         raise CommandError(
             f"{who} already subscribed to that query as #{exc.existing_id}{shown}. "
@@ -148,7 +148,7 @@ async def subscribe_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
             f"{whose} {exc.limit} subscriptions. Remove one with {prefix}unsubscribe <id>{flag} "
             f"(list them with {prefix}subscriptions), or combine queries with OR."
         ) from None
-    text = f"Subscribed {scope_name(dest)} to `{row.query}` (#{row.id}). "
+    text = f"Subscribed {scope_name(dest)} to “{row.query}” (#{row.id}). "
     text += await preview(app, query)
     if dest.kind == USER and not ctx.place.is_dm:
         text += " Matches will come by direct message."
@@ -174,9 +174,9 @@ async def unsubscribe_command(ctx: Context, args: dict[str, Any]) -> list[Reply]
         raise CommandError(f"Subscription #{sub_id} was just removed by someone else.")
     return [
         Notice(
-            f"Removed #{sub_id} (`{row.query}`) from the subscriptions of {scope_name(dest)}."
+            f"Removed #{sub_id} (“{row.query}”) from the subscriptions of {scope_name(dest)}."
             if dest.kind != USER
-            else f"Removed your subscription #{sub_id} (`{row.query}`).",
+            else f"Removed your subscription #{sub_id} (“{row.query}”).",
             tone=Tone.SUCCESS,
             ephemeral=dest.kind == USER,
         )

@@ -12,13 +12,18 @@ import logging
 import re
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
-from types import TracebackType
-from typing import Self
 
 import aiohttp
 
 from bot.papers import Paper, normalize_arxiv_id, normalize_space
-from bot.sources.http import DEFAULT_USER_AGENT, HttpClient, Sleep, SourceError, Throttle
+from bot.sources.http import (
+    DEFAULT_USER_AGENT,
+    Closing,
+    HttpClient,
+    Sleep,
+    SourceError,
+    Throttle,
+)
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +99,7 @@ def title_query(text: str) -> str | None:
     return " AND ".join(f"ti:{w}" for w in words) if words else None
 
 
-class ArxivClient:
+class ArxivClient(Closing):
     """Look papers up on the arXiv export API, at most one request per `min_interval` seconds."""
 
     def __init__(
@@ -124,17 +129,6 @@ class ArxivClient:
             # arXiv sometimes answers an empty body to calls that come too fast.
             retry_empty_body=True,
         )
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     async def close(self) -> None:
         """Close the HTTP session."""

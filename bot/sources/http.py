@@ -92,7 +92,25 @@ class Throttle:
         self._lock.release()
 
 
-class HttpClient:
+class Closing:
+    """`async with` for clients: leaving the block closes them."""
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        raise NotImplementedError
+
+
+class HttpClient(Closing):
     """GET with timeouts, retries on timeouts/5xx/connection errors, and honoured 429 waits.
 
     Owns its aiohttp session unless one is passed in. 2xx and 404 come back as a `Response`;
@@ -126,17 +144,6 @@ class HttpClient:
         self._sleep = sleep
         self._throttle = throttle
         self._retry_empty_body = retry_empty_body
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     async def close(self) -> None:
         """Close the session if this client created it."""

@@ -13,13 +13,12 @@ import logging
 import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import aiohttp
 
 from bot.papers import Paper, normalize_arxiv_id, normalize_space
-from bot.sources.http import DEFAULT_USER_AGENT, HttpClient, Sleep, SourceError
+from bot.sources.http import DEFAULT_USER_AGENT, Closing, HttpClient, Sleep, SourceError
 
 log = logging.getLogger(__name__)
 
@@ -204,7 +203,7 @@ def parse_daily_items(items: list[Any], requested: date | None) -> tuple[list[Pa
     return list(papers.values()), skipped
 
 
-class HuggingFaceClient:
+class HuggingFaceClient(Closing):
     """Read Daily Papers, single papers and search results from the Hugging Face Hub API."""
 
     def __init__(
@@ -239,17 +238,6 @@ class HuggingFaceClient:
 
     def __repr__(self) -> str:
         return f"HuggingFaceClient(base_url={self._http.base_url!r})"  # never show the token
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     async def close(self) -> None:
         """Close the HTTP session."""
