@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -15,11 +15,15 @@ from bot.settings import Settings
 from bot.sources import PaperSource
 from bot.sources.arxiv import ArxivClient
 from bot.storage.db import make_engine, make_sessionmaker
+from bot.storage.destinations_repo import DestinationRepo
 from bot.storage.papers_repo import PaperRepo
+from bot.storage.state_repo import StateRepo
+from bot.storage.subscriptions_repo import SubscriptionRepo
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+MARK_MARGIN = timedelta(minutes=10)
 
 
 def utc_now() -> datetime:
@@ -34,20 +38,36 @@ class App:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     papers: PaperRepo
+    destinations: DestinationRepo
+    subscriptions: SubscriptionRepo
+    state: StateRepo
     source: PaperSource
     arxiv: ArxivClient | None  # None when offline
     online: bool
     clock: Clock = utc_now
     _index: TitleIndex | None = field(default=None, repr=False)
+    _index_mark: datetime | None = field(default=None, repr=False)
     _index_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
 
     async def title_index(self) -> TitleIndex:
-        """The in-memory title index, built from the database on first use."""
+        """The in-memory title index: built on first use, then kept current with the database.
+
+        Other processes (a cron `paperbot ingest`, a second bot) store papers too; they leave
+        a mark, and titles changed since the last mark seen are added before a look-up.
+        """
         async with self._index_lock:
+            mark = await self.papers.titles_mark()
             if self._index is None:
                 titles = await self.papers.titles()
                 self._index = await asyncio.to_thread(TitleIndex.build, titles)
                 log.info("title index built over %d papers", len(titles))
+            elif mark != self._index_mark:
+                # Processes' clocks may differ a little: look back a margin, re-adding is harmless.
+                since = self._index_mark - MARK_MARGIN if self._index_mark else None
+                titles = await self.papers.titles(changed_since=since)
+                await asyncio.to_thread(_add_titles, self._index, titles)
+                log.info("title index refreshed with %d changed titles", len(titles))
+            self._index_mark = mark
             return self._index
 
     async def index_titles(self, entries: list[tuple[str, str]]) -> None:
@@ -63,6 +83,11 @@ class App:
             if close is not None:
                 await close()
         await self.engine.dispose()
+
+
+def _add_titles(index: TitleIndex, entries: list[tuple[str, str]]) -> None:
+    for pid, title in entries:
+        index.add(pid, title)
 
 
 def resolve_source_name(settings: Settings, *, chat_configured: bool) -> str:
@@ -104,6 +129,9 @@ def build_app(
         engine=engine,
         sessions=sessions,
         papers=PaperRepo(sessions),
+        destinations=DestinationRepo(sessions, settings.default_timezone),
+        subscriptions=SubscriptionRepo(sessions),
+        state=StateRepo(sessions),
         source=source,
         arxiv=arxiv,
         online=online,

@@ -20,6 +20,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+
 from bot.app import App, build_app, resolve_source_name
 from bot.commands import build_registry
 from bot.core import Core
@@ -73,7 +76,7 @@ def _parser() -> argparse.ArgumentParser:
 
     lst = sub.add_parser("papers", help="list a day's Daily Papers")
     lst.add_argument("--date", default="today", help="today, yesterday or YYYY-MM-DD (UTC)")
-    lst.add_argument("--limit", type=int, default=100)
+    lst.add_argument("--limit", type=int, default=100, help="at most this many (1-100)")
     lst.add_argument("--json", action="store_true")
 
     sea = sub.add_parser(
@@ -122,26 +125,52 @@ def main(argv: Sequence[str] | None = None, platforms: Platforms = NO_PLATFORMS)
         print(f"paperbot: configuration error: {exc}", file=sys.stderr)
         return 2
     level = settings.log_level
-    if "log_level" not in settings.model_fields_set and args.cmd == "run":
-        # The console demo shares the terminal with its logs: keep them to problems.
-        if not platforms.configured(dict(os.environ)):
-            level = "WARNING"
+    # The console demo shares the terminal with its logs: keep them to problems.
+    if (
+        "log_level" not in settings.model_fields_set
+        and args.cmd == "run"
+        and not platforms.configured(dict(os.environ))
+    ):
+        level = "WARNING"
     configure_logging(level)
     try:
         return asyncio.run(_dispatch(args, settings, platforms))
     except ConfigError as exc:
         print(f"paperbot: configuration error: {exc}", file=sys.stderr)
         return 2
-    except SourceError as exc:
+    except (SourceError, DatabaseUnavailable) as exc:
         print(f"paperbot: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader left (`paperbot papers --json | head -1`): not an error worth a traceback.
+        # Point stdout at /dev/null so the interpreter's final flush does not fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+
+
+class DatabaseUnavailable(Exception):
+    """The database cannot be opened or reached; the message says where and why."""
+
+
+async def _upgrade(url: str) -> None:
+    """Migrate the database, turning "cannot connect" into one line without a traceback."""
+    try:
+        await upgrade(url)
+    except (DBAPIError, OSError) as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        shown = make_url(url).render_as_string(hide_password=True)
+        raise DatabaseUnavailable(
+            f"cannot open the database at {shown} ({reason}); "
+            "check DATABASE_URL and that the database is up."
+        ) from exc
 
 
 async def _dispatch(args: argparse.Namespace, settings: Settings, platforms: Platforms) -> int:
     if args.cmd == "db":
-        await upgrade(settings.database_url)
+        await _upgrade(settings.database_url)
         print("database is up to date")
         return 0
     env = dict(os.environ)
@@ -151,7 +180,7 @@ async def _dispatch(args: argparse.Namespace, settings: Settings, platforms: Pla
     source = resolve_source_name(settings, chat_configured=bool(chat) or args.cmd != "run")
     if args.cmd == "ingest" and not args.from_file:
         source = "huggingface"  # fetching days from the API means the API, whatever the default
-    await upgrade(settings.database_url)
+    await _upgrade(settings.database_url)
     app = build_app(settings, source_name=source)
     try:
         handler: Callable[..., Any] = {
@@ -288,10 +317,21 @@ async def _ingest(
 async def _lookup(
     args: argparse.Namespace, app: App, platforms: Platforms, env: dict[str, str]
 ) -> int:
+    from bot.commands.errors import CommandError
     from bot.commands.papers import lookup_papers
 
-    query = " ".join(args.query)
-    papers = (await lookup_papers(app, query)).papers
+    query = " ".join(args.query).strip()
+    if not query:
+        print(
+            "paperbot: give an arXiv id, an arXiv or Hugging Face URL, or title words",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        papers = (await lookup_papers(app, query)).papers
+    except CommandError as exc:
+        print(f"paperbot: {exc}", file=sys.stderr)
+        return 1
     if args.json:
         print(json.dumps([p.to_json() for p in papers], ensure_ascii=False, indent=2))
     else:
@@ -306,8 +346,11 @@ async def _papers(
     args: argparse.Namespace, app: App, platforms: Platforms, env: dict[str, str]
 ) -> int:
     from bot.commands.errors import UsageError
-    from bot.commands.papers import parse_day
+    from bot.commands.papers import MAX_LIMIT, parse_day
 
+    if not 1 <= args.limit <= MAX_LIMIT:
+        print(f"paperbot: --limit must be from 1 to {MAX_LIMIT}", file=sys.stderr)
+        return 2
     try:
         day = parse_day(args.date, app.clock().date())
     except UsageError as exc:
@@ -319,6 +362,13 @@ async def _papers(
     else:
         for p in papers:
             print(f"{p.id}\t▲{p.upvotes}\t{p.title}")
+    if not papers:
+        print(
+            f"paperbot: no Daily Papers stored for {day.strftime('%A')} {day.isoformat()}; "
+            f"fetch them with: paperbot ingest --date {day.isoformat()}",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 

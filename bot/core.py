@@ -75,7 +75,7 @@ class Core:
             text = "help"
         found = self.registry.resolve(text)
         if found is None:
-            return [self._unknown(text.split()[0], prefix)]
+            return [self._unknown(text.split()[0], prefix, text.split()[1:2])]
         command, rest = found
         return await self.handle(
             Incoming(
@@ -102,7 +102,16 @@ class Core:
             )
             return []
 
-    def _unknown(self, name: str, prefix: str) -> Notice:
+    def _unknown(self, name: str, prefix: str, action: list[str] | None = None) -> Notice:
+        group = self.registry.groups().get(name.lower(), [])
+        if group:  # "digest" alone, or "digest frobnicate": a group without a valid action
+            actions = ", ".join(c.name.split(" ", 1)[1] for c in group if " " in c.name)
+            head = f"has no action {action[0]!r}" if action else "needs an action"
+            return Notice(
+                f"{name.lower()} {head}: one of {actions}. Details: {prefix}help {name.lower()}.",
+                tone=Tone.ERROR,
+                ephemeral=True,
+            )
         names = ", ".join(sorted(self.registry.groups()))
         return Notice(
             f"Unknown command {name!r}. Commands: {names}. Try {prefix}help.",

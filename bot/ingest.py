@@ -13,7 +13,6 @@ from bot.app import App
 from bot.papers import Paper
 from bot.sources.huggingface import parse_daily_items
 from bot.storage.papers_repo import UpsertStats
-from bot.storage.state_repo import StateRepo
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +36,8 @@ class IngestReport:
 async def store(app: App, papers: list[Paper]) -> UpsertStats:
     """Upsert papers and keep the title index current."""
     stats = await app.papers.upsert(papers, now=app.clock())
-    if stats.new:
-        await app.index_titles([(p.id, p.title) for p in papers])
+    if stats.titles:
+        await app.index_titles(stats.titles)
     return stats
 
 
@@ -46,7 +45,7 @@ async def ingest_day(app: App, day: date) -> UpsertStats:
     """Fetch one day's list from the configured source and store it."""
     papers = await app.source.daily_papers(day)
     stats = await store(app, papers)
-    await StateRepo(app.sessions).set(
+    await app.state.set(
         "last_ingest",
         {"at": app.clock().isoformat(), "day": day.isoformat(), "papers": len(papers)},
         now=app.clock(),
@@ -81,9 +80,7 @@ async def ingest_files(
     paths = list(paths)
     for i, path in enumerate(paths, 1):
         try:
-            items = json.loads(path.read_text(encoding="utf-8"))
-            if not isinstance(items, list):
-                raise ValueError("expected a JSON array of daily_papers items")
+            items = _read_items(path)
         except (OSError, ValueError) as exc:
             report.errors.append(f"{path}: {exc}")
             continue
@@ -95,6 +92,21 @@ async def ingest_files(
         if progress:
             progress(i, len(paths), path.name)
     return report
+
+
+def _read_items(path: Path) -> list[object]:
+    """The items of a saved daily_papers response; ValueError says what else the file is."""
+    expected = "expected a saved GET /api/daily_papers response, a JSON array"
+    try:
+        items = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise ValueError(f"not UTF-8 text; {expected}") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not JSON (line {exc.lineno}, column {exc.colno}); {expected}") from None
+    if not isinstance(items, list):
+        kind = "a JSON object" if isinstance(items, dict) else f"a JSON {type(items).__name__}"
+        raise ValueError(f"{kind}, not an array; {expected}")
+    return items
 
 
 def _date_from_name(path: Path) -> date | None:

@@ -9,13 +9,21 @@ from datetime import date, datetime
 HF_PAPERS_URL = "https://huggingface.co/papers"
 ARXIV_ID_RE = re.compile(r"^(?:\d{4}\.\d{4,5}|[a-z\-]+(?:\.[A-Z]{2})?/\d{7})$")
 _VERSION_RE = re.compile(r"v\d+$")
+_WRAPPING = "()[]{}\"'“”‘’«».,;:!? "
 
 
 def normalize_arxiv_id(text: str) -> str | None:
     """Return the bare arXiv id in `text` (an id, `arXiv:` id or arxiv/HF URL), else None."""
-    s = text.strip().rstrip("/")
-    s = re.sub(r"^(?:https?://)?(?:www\.)?(?:export\.)?arxiv\.org/(?:abs|pdf|html)/", "", s)
-    s = re.sub(r"^(?:https?://)?(?:www\.)?huggingface\.co/papers/", "", s)
+    s = text.strip()
+    # Slack sends a pasted link as <url> or <url|label>; a link copied from a sentence
+    # brings brackets, quotes or a full stop along.
+    if s.startswith("<") and s.endswith(">"):
+        s = s[1:-1].split("|", 1)[0]
+    s = s.strip(_WRAPPING).rstrip("/")
+    s = re.sub(
+        r"^(?:https?://)?(?:www\.)?(?:export\.)?arxiv\.org/(?:abs|pdf|html)/", "", s, flags=re.I
+    )
+    s = re.sub(r"^(?:https?://)?(?:www\.)?huggingface\.co/papers/", "", s, flags=re.I)
     s = re.sub(r"^arxiv:", "", s, flags=re.IGNORECASE)
     s = s.split("?", 1)[0].split("#", 1)[0]
     s = s.removesuffix(".pdf")

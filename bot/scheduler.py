@@ -23,11 +23,14 @@ from bot.delivery.sweep import Sweeper, SweepReport
 from bot.ingest import days_between, ingest_day
 from bot.port import Adapter
 from bot.sources import SourceError
+from bot.storage.delivery_repo import DeliveryRepo
 from bot.storage.state_repo import StateRepo
 
 log = logging.getLogger(__name__)
 
 MAX_CATCH_UP_DAYS = 7  # after a long downtime, fetch at most this many past days
+KEEP_HISTORY = timedelta(days=30)  # sent messages and empty runs are pruned after this
+PRUNE_EVERY = timedelta(hours=24)
 
 
 @dataclass
@@ -100,14 +103,20 @@ class DeliveryScheduler:
             if outcome is not None:
                 # Instant alerts, and digests that waited for papers, go out right away.
                 await self.sweep_job()
+        except asyncio.CancelledError:
+            # Shutting down mid-poll: the next start polls again; nothing to report.
+            log.debug("ingest job stopped by shutdown")
         except Exception:
             log.exception("ingest job failed")
 
     async def sweep_job(self) -> None:
         try:
-            report = await self.sweeper.sweep()
+            # Instant alerts wait while an ingest runs; ingest_job sweeps again at its end.
+            report = await self.sweeper.sweep(alerts=not await self.lock.busy())
             if report.queued:
                 self.sender.wake()
+        except asyncio.CancelledError:
+            log.debug("digest sweep stopped by shutdown")  # state is in the database
         except Exception:
             log.exception("digest sweep failed")
 
@@ -117,7 +126,7 @@ class DeliveryScheduler:
             if not mine:
                 log.debug("another process is ingesting")
                 return None
-            state = StateRepo(self.app.sessions)
+            state = self.app.state
             outcome = IngestOutcome(days=await self._days_to_poll(state))
             try:
                 for day in outcome.days:
@@ -138,7 +147,19 @@ class DeliveryScheduler:
                 {"at": self.app.clock().isoformat(), "through": today.isoformat()},
                 now=self.app.clock(),
             )
+            await self._prune(state)
             return outcome
+
+    async def _prune(self, state: StateRepo) -> None:
+        """Once a day (under the ingest lock, so in one process), drop old delivery history."""
+        now = self.app.clock()
+        last = await state.get("pruned")
+        if last and now - datetime.fromisoformat(last["at"]) < PRUNE_EVERY:
+            return
+        items, runs = await DeliveryRepo(self.app.sessions).prune(now - KEEP_HISTORY)
+        await state.set("pruned", {"at": now.isoformat()}, now=now)
+        if items or runs:
+            log.info("pruned %d sent outbox items and %d empty digest runs", items, runs)
 
     async def _days_to_poll(self, state: StateRepo) -> list[date]:
         today = self.app.clock().date()

@@ -187,3 +187,92 @@ async def test_console_demo_posts_a_digest_queued_before_the_input_ends(tmp_path
     posted = out.split("[posted to #console]\n", 1)[1]
     assert posted.startswith("== Daily Papers digest (16 papers)")
     assert "Understanding Hallucinations in Diffusion Models" in posted
+
+
+async def test_ingest_names_each_unreadable_file_and_keeps_the_good_ones(
+    tmp_path: Path, saved_days: list[Path]
+) -> None:
+    (tmp_path / "notjson.json").write_text("<html>rate limited</html>", encoding="utf-8")
+    (tmp_path / "object.json").write_text('{"error": "Too big"}', encoding="utf-8")
+    (tmp_path / "empty.json").write_text("[]", encoding="utf-8")
+    files = ["notjson.json", "object.json", "empty.json", str(saved_days[0])]
+    code, out, err = await paperbot("ingest", "--from-file", *files, cwd=tmp_path)
+    assert code == 1
+    assert "Traceback" not in err
+    assert (
+        "paperbot: skipped notjson.json: not JSON (line 1, column 1); expected a saved "
+        "GET /api/daily_papers response, a JSON array" in err
+    )
+    assert (
+        "paperbot: skipped object.json: a JSON object, not an array; expected a saved "
+        "GET /api/daily_papers response, a JSON array" in err
+    )
+    assert "empty.json" not in err  # an empty day (a weekend) is normal
+    assert "2 new" in out and "2 papers stored" in out
+
+
+async def test_papers_limit_must_be_positive_and_an_empty_day_says_so(tmp_path: Path) -> None:
+    for limit in ("0", "-5"):
+        code, out, err = await paperbot("papers", "--limit", limit, cwd=tmp_path)
+        assert (code, out) == (2, ""), err
+        assert err.strip().splitlines()[-1] == "paperbot: --limit must be from 1 to 100"
+    code, out, err = await paperbot("papers", "--date", "2025-01-04", cwd=tmp_path)
+    assert (code, out) == (1, "")
+    assert err.strip().splitlines()[-1] == (
+        "paperbot: no Daily Papers stored for Saturday 2025-01-04; "
+        "fetch them with: paperbot ingest --date 2025-01-04"
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("sqlite+aiosqlite:///{tmp}/no/such/dir/bot.sqlite3", "unable to open database file"),
+        ("postgresql+asyncpg://paperbot:s3cret@127.0.0.1:1/paperbot", "Connect call failed"),
+    ],
+)
+async def test_an_unreachable_database_is_one_clear_line(
+    tmp_path: Path, url: str, reason: str
+) -> None:
+    env = {"DATABASE_URL": url.format(tmp=tmp_path)}
+    code, out, err = await paperbot("papers", cwd=tmp_path, env=env)
+    assert out == ""
+    assert code == 1
+    assert "Traceback" not in err and "s3cret" not in err
+    [line] = err.strip().splitlines()
+    assert line.startswith("paperbot: cannot open the database at ")
+    assert reason in line and line.endswith("check DATABASE_URL and that the database is up.")
+
+
+async def test_lookup_of_nothing_is_a_usage_error(tmp_path: Path) -> None:
+    code, out, err = await paperbot("lookup", "  ", cwd=tmp_path)
+    assert (code, out) == (2, "")
+    assert err.strip().splitlines()[-1] == (
+        "paperbot: give an arXiv id, an arXiv or Hugging Face URL, or title words"
+    )
+
+
+async def test_output_piped_into_a_closed_reader_ends_quietly(
+    tmp_path: Path, saved_days: list[Path]
+) -> None:
+    """`paperbot papers --json | head -1`: the reader goes away before we finish writing."""
+    await paperbot("ingest", "--from-file", *map(str, saved_days), cwd=tmp_path)
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'bot.sqlite3'}",
+    }
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        *("-m", "adapters.cli", "papers", "--date", "2025-01-07", "--json"),
+        cwd=tmp_path,
+        env=env,
+        stdout=write_end,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    os.close(write_end)
+    _, err = await asyncio.wait_for(proc.communicate(), 120)
+    assert proc.returncode == 1
+    assert "Traceback" not in err.decode() and "BrokenPipeError" not in err.decode()

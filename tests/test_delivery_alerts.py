@@ -81,3 +81,24 @@ async def test_mute_off_sends_the_catch_up_at_once(db_url):
     await h.tick(utc(2025, 2, 4, 9, 0))
     assert len(h.adapter.sent) == 1
     assert "not muted" in await h.bot.text("mute off", user=MEMBER, place=DM)
+
+
+async def test_an_instant_alert_waits_for_the_ingest_in_progress_to_finish(db_url):
+    """The minute sweep may run between the polls of yesterday and today: still one alert."""
+    h = await user(db_url, "alerts instant")
+    await h.tick(utc(2025, 2, 3, 7, 30))
+    h.source.feature(DAY.replace(day=2), paper(1, "Diffusion of yesterday"))
+    h.source.feature(DAY, paper(2, "Diffusion of today"))
+    polled = h.source.daily_papers
+
+    async def sweep_meanwhile(day: date) -> list:
+        if day == DAY:  # yesterday is stored; the minute sweep fires now
+            await h.scheduler.sweep_job()
+            await h.scheduler.sender.drain()
+        return await polled(day)
+
+    h.source.daily_papers = sweep_meanwhile  # type: ignore[method-assign]
+    h.clock.set(utc(2025, 2, 3, 8, 0))
+    await h.scheduler.ingest_job()
+    await h.scheduler.sender.drain()
+    assert [sorted(s.paper_ids) for s in h.adapter.sent] == [["2501.00001", "2501.00002"]]

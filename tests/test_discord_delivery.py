@@ -18,6 +18,7 @@ from tests.fakes.discord_server import (
     FakeDiscord,
     cannot_dm,
     embed_length,
+    error,
     missing_access,
     missing_permissions,
     rate_limited,
@@ -155,6 +156,25 @@ async def test_channel_failures_are_permanent_with_a_reason(
     assert fake.messages.get(fake.channel_id) is None
 
 
+async def test_a_rejected_message_does_not_disable_the_destination(
+    fake: FakeDiscord, adapter: DiscordAdapter
+) -> None:
+    """A 400 is about this message, not the channel: retry it later, keep the channel on.
+
+    Disabling would silence the channel's digests for good over one bad message (Slack's
+    adapter treats its invalid_blocks the same way).
+    """
+    fake.script(
+        "POST",
+        rf"/channels/{fake.channel_id}/messages",
+        error(400, 50035, "Invalid Form Body"),
+    )
+    with pytest.raises(DeliveryError) as err:
+        await adapter.send(channel(fake), digest(1), key="digest:400")
+    assert not err.value.permanent
+    assert "Invalid Form Body" in err.value.reason
+
+
 async def test_deleted_channel_is_permanent(fake: FakeDiscord, adapter: DiscordAdapter) -> None:
     gone = Destination("discord", "channel", "1288888888888888888")
     with pytest.raises(DeliveryError) as err:
@@ -210,6 +230,26 @@ async def test_retry_after_a_partial_send_does_not_duplicate(
         await adapter.send(channel(fake), long, key="digest:crash")
     assert not err.value.permanent and len(fake.messages[fake.channel_id]) == 1
     result = await adapter.send(channel(fake), long, key="digest:crash")
+    msgs = fake.messages[fake.channel_id]
+    assert [m["id"] for m in msgs] == list(result.message_ids)
+    assert [t for m in msgs for t in embed_titles(m)] == [
+        f"{i}. Paper number {i}" for i in range(1, 26)
+    ]
+
+
+async def test_a_late_retry_does_not_repost_the_parts_already_sent(
+    fake: FakeDiscord, adapter: DiscordAdapter
+) -> None:
+    """Discord enforces a nonce for a few minutes only; backoff retries come later."""
+    fake.nonce_window = 0.0  # every retry arrives after the nonce has expired
+    long = digest(25, abstract="word " * 400)
+    fake.script(
+        "POST", rf"/channels/{fake.channel_id}/messages", server_error(), server_error(), after=1
+    )
+    for _ in range(2):
+        with pytest.raises(DeliveryError):
+            await adapter.send(channel(fake), long, key="digest:late")
+    result = await adapter.send(channel(fake), long, key="digest:late")
     msgs = fake.messages[fake.channel_id]
     assert [m["id"] for m in msgs] == list(result.message_ids)
     assert [t for m in msgs for t in embed_titles(m)] == [

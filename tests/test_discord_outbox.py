@@ -17,7 +17,13 @@ from bot.delivery.sender import Sender
 from bot.ingest import ingest_day
 from bot.settings import load_settings
 from tests.discord_helpers import embed_titles, running_adapter
-from tests.fakes.discord_server import ALL_PERMISSIONS, EPHEMERAL, FakeDiscord, missing_access
+from tests.fakes.discord_server import (
+    ALL_PERMISSIONS,
+    EPHEMERAL,
+    FakeDiscord,
+    cannot_dm,
+    missing_access,
+)
 from tests.helpers import FakeClock
 
 
@@ -122,3 +128,21 @@ async def test_members_without_manage_channels_cannot_change_the_channel(
     assert refused["content"].startswith("❌ Only people who may manage this channel")
     [allowed] = await say(fake, "digest", {"time": "09:00"}, sub="time")
     assert allowed["content"].startswith("✅ The digest for #general is posted at 09:00")
+
+
+async def test_closed_dms_disable_the_alerts_and_status_says_why(
+    fake: FakeDiscord, bot: DiscordAdapter, app: App
+) -> None:
+    await say(fake, "subscribe", {"query": "diffusion"}, dm=True)
+    await say(fake, "digest", sub="now", dm=True)
+    fake.script("POST", r"/channels/\d+/messages", cannot_dm())
+    report = await Sender(app, {"discord": bot}).drain()
+    assert report.disabled == 1
+    [status] = await say(fake, "status", dm=True)
+    fields = {f["name"]: f["value"] for f in status["embeds"][0]["fields"]}
+    assert "this user does not accept DMs from the bot" in fields["Disabled"]
+    # Any alerts setting turns posting back on, and the waiting alert goes out.
+    [on] = await say(fake, "alerts", sub="instant", dm=True)
+    assert "Posting is enabled again" in on["content"]
+    assert (await Sender(app, {"discord": bot}).drain()).sent == 1
+    assert fake.messages[fake.dm_channel(fake.alice["id"]) or ""]

@@ -157,3 +157,20 @@ def test_notices_and_field_values_keep_their_lines_titles_do_not() -> None:
     embed = table.embeds[0].to_dict()
     assert embed["title"] == "A title"
     assert embed["fields"][0]["value"] == "Mon 09:00\nTue 09:00"
+
+
+def test_escape_holds_after_brackets_and_parentheses() -> None:
+    # discord.utils.escape_markdown leaves everything between the first "[" and the last ")"
+    # of a line untouched (its masked-link pattern is greedy): a second link stays clickable.
+    text = escape("See [1] (2): **bold** ||spoiler|| [click](https://evil.example) `code` ~~s~~")
+    assert text == (
+        "See \\[1\\] (2): \\*\\*bold\\*\\* \\|\\|spoiler\\|\\| \\[click\\](https://evil.example)"
+        " \\`code\\` \\~\\~s\\~\\~"
+    )
+
+
+def test_escape_keeps_urls_intact_and_quotes_headers_lists_inert() -> None:
+    assert escape("code at https://github.com/a_b/c_d.") == "code at https://github.com/a_b/c_d."
+    assert escape("> quote") == "\\> quote"
+    assert escape("# big\n- item\n-# small") == "\\# big\n\\- item\n\\-# small"
+    assert escape("back\\slash _x_") == "back\\\\slash \\_x\\_"

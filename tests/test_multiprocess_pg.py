@@ -104,3 +104,23 @@ async def test_three_processes_share_1000_digests_exactly_once(request):
         assert runs == DESTINATIONS
     finally:
         await check.close()
+
+
+async def test_a_process_sees_another_one_ingesting_without_taking_its_lock(request):
+    """Instant alerts wait while any process ingests; looking must not block an ingest."""
+    from bot.delivery.claims import IngestLock
+
+    url = request.getfixturevalue("pg_database")
+    source, clock = FakeSource(), FakeClock(utc(2025, 2, 3, 8, 0))
+    a, b = make_app(url, clock, source), make_app(url, clock, source)
+    try:
+        mine, theirs = IngestLock(a.engine), IngestLock(b.engine)
+        assert not await theirs.busy()
+        async with mine.hold() as got:
+            assert got and await theirs.busy()
+        assert not await theirs.busy()
+        async with theirs.hold() as got:  # looking did not leave the lock taken
+            assert got
+    finally:
+        await a.close()
+        await b.close()

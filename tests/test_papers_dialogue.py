@@ -3,14 +3,19 @@ stored Hugging Face papers."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import date
 
 import pytest
 
-from bot.app import App
-from bot.ingest import ingest_day
+from bot.app import App, build_app
+from bot.ingest import ingest_day, store
 from bot.messages import Fields, Notice, PaperCard, PaperList, Tone
-from bot.sources.huggingface import parse_daily_items
+from bot.settings import load_settings
+from bot.sources.arxiv import ArxivClient
+from bot.sources.huggingface import HuggingFaceClient, parse_daily_items
+from tests.fakes.arxiv_server import FakeArxiv
+from tests.fakes.hf_server import FakeHF
 from tests.helpers import FakeClock, TestBot, daily_item
 
 DELIBERATION = "Deliberation in Latent Space via Differentiable Cache Augmentation"
@@ -62,6 +67,21 @@ async def test_paper_by_sample_id(sample_bot: TestBot) -> None:
     assert reply.paper.title.startswith("SelfPose3d")
 
 
+async def test_sample_id_without_leading_zero(sample_bot: TestBot) -> None:
+    [reply] = await sample_bot.say("/paper Sample-2")
+    assert isinstance(reply, PaperCard)
+    assert reply.paper.id == "sample-02"
+
+
+async def test_unknown_sample_id_names_the_range(sample_bot: TestBot) -> None:
+    [reply] = await sample_bot.say("/paper sample-99")
+    assert isinstance(reply, Notice)
+    assert reply.text == (
+        "There is no sample paper sample-99; the bundled sample holds sample-01 to sample-76. "
+        "Browse them with /papers today."
+    )
+
+
 async def test_unknown_arxiv_id_offline_says_so(sample_bot: TestBot) -> None:
     [reply] = await sample_bot.say("/paper 2412.17747")
     assert isinstance(reply, Notice)
@@ -92,6 +112,24 @@ async def test_stored_paper_by_id_version_and_urls(bot: TestBot) -> None:
         assert reply.paper.id == "2412.17747"
         assert reply.paper.hf_url == "https://huggingface.co/papers/2412.17747"
         assert reply.paper.featured_on == (date(2024, 12, 24),)
+
+
+@pytest.mark.parametrize(
+    "ref",
+    [
+        "<https://arxiv.org/abs/2412.17747>",  # how Slack delivers a pasted link
+        "<https://huggingface.co/papers/2412.17747|huggingface.co/papers/2412.17747>",
+        "HTTPS://ArXiv.org/abs/2412.17747",
+        "(2412.17747).",
+        "arxiv.org/abs/2412.17747v2,",
+        "“2412.17747”",
+    ],
+)
+async def test_pasted_ids_and_links_with_wrapping_or_punctuation(bot: TestBot, ref: str) -> None:
+    await stored(bot.app, daily_item("2412.17747", DELIBERATION, day="2024-12-24"))
+    [reply] = await bot.say(f"/paper {ref}")
+    assert isinstance(reply, PaperCard), reply
+    assert reply.paper.id == "2412.17747"
 
 
 async def test_ambiguous_title_offers_a_short_list(bot: TestBot) -> None:
@@ -137,6 +175,8 @@ async def test_empty_day_points_to_the_latest_list(bot: TestBot) -> None:
         ("/papers today 0", "limit must be at least 1."),
         ("/papers today many", "limit must be a whole number, not 'many'."),
         ("/papers 500", "limit must be from 1 to 100."),
+        ("/papers 0", "limit must be from 1 to 100."),
+        ("/papers today 0", "limit must be at least 1."),
         ("/papers today 5 extra", "Too many arguments: 'extra'."),
         ("/paper", "Missing query: an arXiv id, an arXiv or Hugging Face link, or title words."),
     ],
@@ -177,6 +217,20 @@ async def test_unknown_command_and_unknown_help_topic(bot: TestBot) -> None:
     assert isinstance(reply, Notice) and reply.text == "There is no command 'frobnicate'."
 
 
+@pytest.mark.parametrize(
+    ("line", "what"), [("/digest", ""), ("/Digest frobnicate 3", "frobnicate")]
+)
+async def test_a_command_group_alone_or_with_an_unknown_action(
+    bot: TestBot, line: str, what: str
+) -> None:
+    [reply] = await bot.say(line)
+    assert isinstance(reply, Notice) and reply.tone == Tone.ERROR
+    actions = [c.name.split(" ", 1)[1] for c in bot.core.registry.groups()["digest"]]
+    head = f"digest has no action {what!r}" if what else "digest needs an action"
+    assert reply.text == f"{head}: one of {', '.join(actions)}. Details: /help digest."
+    assert reply.ephemeral
+
+
 async def test_empty_line_shows_help(bot: TestBot) -> None:
     [reply] = await bot.say("/")
     assert isinstance(reply, Fields)
@@ -194,3 +248,93 @@ async def test_a_crashing_command_answers_with_a_short_apology(
     assert reply.text.startswith("Sorry, something went wrong")
     assert "hunter2" not in reply.text
     assert "command 'papers' failed" in caplog.text
+
+
+async def test_title_look_up_sees_papers_stored_by_another_process(
+    bot: TestBot, db_url: str, clock: FakeClock
+) -> None:
+    """A cron `paperbot ingest` (another process) stores papers while the bot runs."""
+    await stored(bot.app, daily_item("2412.17747", DELIBERATION, day="2024-12-24"))
+    [first] = await bot.say("/paper deliberation in latent space")
+    assert isinstance(first, PaperCard)  # the title index is built now
+    other = build_app(load_settings({"DATABASE_URL": db_url}), source_name="sample", clock=clock)
+    try:
+        clock.advance(minutes=5)
+        await stored(
+            other,
+            daily_item(
+                "2501.04001", "Sparse Rehearsal for Small Language Models", day="2025-01-06"
+            ),
+        )
+        clock.advance(minutes=5)
+        await stored(
+            other,
+            daily_item("2412.17747", "Deliberation in Latent Space, Revised", day="2024-12-24"),
+        )
+    finally:
+        await other.close()
+    [found] = await bot.say("/paper sparse rehearsal small language models")
+    assert isinstance(found, PaperCard) and found.paper.id == "2501.04001"
+    [renamed] = await bot.say("/paper deliberation in latent space revised")
+    assert isinstance(renamed, PaperCard)
+    assert renamed.paper.title == "Deliberation in Latent Space, Revised"
+
+
+async def test_title_look_up_sees_papers_fetched_online_by_id(bot: TestBot) -> None:
+    """The index learns every stored title, whichever way the paper came in."""
+    await stored(bot.app, daily_item("2412.17747", DELIBERATION, day="2024-12-24"))
+    await bot.say("/paper deliberation in latent space")
+    await store(
+        bot.app,
+        parse_daily_items([daily_item("2501.04001", "Sparse Rehearsal", day="2025-01-06")], None)[
+            0
+        ],
+    )
+    [found] = await bot.say("/paper sparse rehearsal")
+    assert isinstance(found, PaperCard) and found.paper.id == "2501.04001"
+
+
+async def test_hidden_authors_are_neither_shown_nor_matched(bot: TestBot) -> None:
+    item = daily_item("2501.05001", "Sparse Rehearsal", day="2024-12-24", authors=("Ada Byron",))
+    item["paper"]["authors"].append(  # type: ignore[index]
+        {"_id": "x", "name": "Hedda Hidden", "hidden": True}
+    )
+    await stored(bot.app, item)
+    [card] = await bot.say("/paper 2501.05001")
+    assert isinstance(card, PaperCard) and card.paper.authors == ("Ada Byron",)
+    assert "matches 1 of 1" in await bot.text('/search author:"Ada Byron"')
+    assert "matches 0 of 1" in await bot.text("/search author:Hidden")
+
+
+@pytest.fixture
+async def offline_sources(app: App) -> AsyncIterator[App]:
+    """The app online, but Hugging Face and arXiv both answer every request with a 503."""
+    async with FakeHF() as hf, FakeArxiv() as arxiv:
+        hf.fail_always(503)
+        arxiv.queued.extend([(503, "down")] * 10)
+        quick = {"max_retries": 0, "sleep": _no_sleep}
+        app.source = HuggingFaceClient(base_url=hf.url, **quick)  # type: ignore[arg-type]
+        app.arxiv = ArxivClient(base_url=arxiv.url, min_interval=0, **quick)  # type: ignore[arg-type]
+        app.online = True
+        yield app
+        await app.source.close()  # type: ignore[attr-defined]
+        await app.arxiv.close()
+
+
+async def _no_sleep(_: float) -> None:
+    return None
+
+
+async def test_sources_down_is_not_called_no_match(offline_sources: App) -> None:
+    bot = TestBot(offline_sources)
+    [by_title] = await bot.say("/paper some paper title nobody stored")
+    assert isinstance(by_title, Notice) and by_title.tone == Tone.ERROR
+    assert by_title.text.startswith(
+        "No stored paper matches 'some paper title nobody stored', and neither Hugging Face "
+        "nor arXiv answered"
+    )
+    assert by_title.text.endswith("Try again later.")
+    [by_id] = await bot.say("/paper 2412.17747")
+    assert isinstance(by_id, Notice) and by_id.tone == Tone.ERROR
+    assert by_id.text.startswith("Neither Hugging Face nor arXiv answered for 2412.17747: ")
+    assert ".)." not in by_id.text and by_id.text.endswith(". Try again later.")

@@ -195,3 +195,21 @@ def test_token_soup_parses_or_fails_cleanly(parts: list[str]) -> None:
         assert "\n" not in str(err) and 1 <= err.position <= len(text) + 1
     else:
         assert str(parse_query(str(query))) == str(query)
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "“chain of thought” reasoning",  # phones and chat apps turn quotes into these
+        "„chain of thought“ reasoning",
+        "«chain of thought» reasoning",
+    ],
+)
+def test_typographic_quotes_make_a_phrase_too(typed: str) -> None:
+    assert str(parse_query(typed)) == str(parse_query('"chain of thought" reasoning'))
+
+
+def test_a_typographic_quote_left_open_is_an_error() -> None:
+    with pytest.raises(QueryError) as err:
+        parse_query("title:“diffusion model")
+    assert str(err.value) == 'Unclosed quote " at position 7'

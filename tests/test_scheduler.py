@@ -186,13 +186,30 @@ async def test_cron_digest_run_posts_once_and_exits(tmp_path):
     """`paperbot digest run`, as cron would call it: one round, then nothing left to do."""
     from datetime import UTC
 
+    from bot.app import build_app
+    from bot.ingest import ingest_day
+    from bot.messages import Place, User
+    from bot.settings import load_settings
+    from bot.storage.db import upgrade
+    from tests.helpers import TestBot
     from tests.test_cli import paperbot
 
-    due = (datetime.now(UTC) - timedelta(minutes=2)).strftime("%H:%M")
-    setup = f"/subscribe model\n/digest time {due} UTC\n"
-    code, out, err = await paperbot("run", cwd=tmp_path, stdin=setup)
-    assert code == 0, err
-    code, out, err = await paperbot("digest", "run", cwd=tmp_path)
+    # Set up in-process (no scheduler of a `paperbot run` could post the digest first): the
+    # console's channel subscribed, its digest due two minutes ago, today's sample stored.
+    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.sqlite3'}"
+    await upgrade(url)
+    app = build_app(load_settings({"DATABASE_URL": url}), source_name="sample")
+    try:
+        await ingest_day(app, datetime.now(UTC).date())
+        bot = TestBot(app)
+        me = User(platform="console", id="local", name="me", can_manage_channel=True)
+        here = Place(platform="console", id="console", name="console")
+        await bot.say("subscribe model", user=me, place=here)
+        due = (datetime.now(UTC) - timedelta(minutes=2)).strftime("%H:%M")
+        await bot.say(f"digest time {due} UTC", user=me, place=here)
+    finally:
+        await app.close()
+    code, out, err = await paperbot("digest", "run", "--no-ingest", cwd=tmp_path)
     assert code == 0, err
     assert "[posted to #console]" in out and "Daily Papers digest" in out
     assert "digest run: 1 queued" in out and "1 sent" in out
@@ -228,3 +245,14 @@ def test_local_times_in_dst_gaps_and_folds():
     # Weekdays only: Friday evening's next digest is Monday's.
     friday = utc(2025, 1, 3, 18, 0)
     assert next_digest(friday, "09:00", "UTC", weekdays_only=True) == utc(2025, 1, 6, 9, 0)
+
+
+async def test_no_catch_up_and_no_grace_still_post_on_time(db_url):
+    """CATCH_UP_HOURS=0 means no posting after a downtime, not never posting at all."""
+    h = harness(db_url, utc(2025, 2, 3, 7, 0), CATCH_UP_HOURS="0", SOURCE_GRACE_HOURS="0")
+    await h.bot.say("subscribe diffusion")
+    await h.bot.say("digest time 09:00 UTC")
+    h.source.feature(date(2025, 2, 3), paper(1, "Diffusion one"))
+    await h.tick(utc(2025, 2, 3, 8, 45))
+    await h.tick(utc(2025, 2, 3, 9, 0, 40), ingest=False)  # the minute sweep, 40 s past
+    assert [s.paper_ids for s in h.adapter.sent] == [["2501.00001"]]

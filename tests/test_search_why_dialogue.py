@@ -246,6 +246,14 @@ async def test_search_with_no_stored_papers_says_so(bot: TestBot) -> None:
         ("/search diffusion --days week", "days must be a whole number, not 'week'."),
         ("/search diffusion --days", "--days needs a number of days, as in --days 30."),
         (
+            "/search diffusion --days 30 video",
+            '"--days" is an option, not part of the query: put it after the query.',
+        ),
+        (
+            "/search --dm diffusion",
+            '"--dm" is not part of a query, and search has no such option.',
+        ),
+        (
             "/search (diffusion OR gan",
             'Unclosed "(" at position 1. A valid query looks like: '
             '(diffusion OR "flow matching") video',
@@ -399,3 +407,14 @@ async def test_search_reasons_name_the_upvotes_condition(papers_bot: TestBot) ->
     [item] = reply.items
     assert item.paper.id == AUDIO.id
     assert item.reasons == ("title:diffusion in title", "upvotes>=10")
+
+
+async def test_subscribe_refuses_a_misplaced_option(papers_bot: TestBot) -> None:
+    [reply] = await papers_bot.say("/subscribe diffusion --days 3")
+    assert isinstance(reply, Notice) and reply.tone == Tone.ERROR
+    assert reply.text == '"--days" is not part of a query, and subscribe has no such option.'
+    [reply] = await papers_bot.say("/subscribe --dm diffusion video")
+    assert isinstance(reply, Notice) and reply.tone == Tone.SUCCESS  # a leading --dm is fine
+    [reply] = await papers_bot.say("/subscribe diffusion --dm audio")
+    assert reply.text == '"--dm" is an option, not part of the query: put it after the query.'
+    assert "#2" not in await papers_bot.text("/subscriptions")

@@ -122,3 +122,20 @@ def test_a_huge_notice_is_split_too() -> None:
     messages = render(Notice("\n".join(f"line {i} " + "x" * 90 for i in range(3000))))
     assert len(messages) > 1
     assert all(_check_message(m) is None for m in messages)
+
+
+def test_overlong_urls_get_no_button_or_link() -> None:
+    """Slack rejects a whole message whose button URL exceeds 3,000 characters."""
+    long = "https://example.org/" + "p" * 3000
+    paper = Paper(id="2412.00002", title="T", project_page=long, github_repo="a/b")
+    [msg] = render(PaperCard(paper))
+    assert _check_message(msg) is None
+    [actions] = [b for b in msg["blocks"] if b["type"] == "actions"]
+    assert [e["text"]["text"] for e in actions["elements"]] == [
+        "Hugging Face",
+        "arXiv",
+        "PDF",
+        "GitHub",
+    ]
+    assert safe_url(long) is None and safe_url(long[:3000]) == long[:3000]
+    assert link(long, "page") == "page"

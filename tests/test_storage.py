@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, date, datetime
+from typing import Any
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import App
 from bot.papers import Paper
-from bot.storage.db import make_engine
+from bot.storage.db import make_engine, make_sessionmaker
 from bot.storage.models import Base
+from bot.storage.papers_repo import PaperRepo
 
 T0 = datetime(2024, 12, 24, 8, 0, tzinfo=UTC)
 
@@ -92,3 +95,75 @@ async def test_times_come_back_timezone_aware_utc(app: App) -> None:
     assert stored is not None
     assert stored.published_at == datetime(2024, 12, 23, tzinfo=UTC)
     assert stored.first_seen_at is not None and stored.first_seen_at.tzinfo is not None
+
+
+async def test_a_batch_mixing_new_known_and_repeated_papers(app: App) -> None:
+    known = paper(id="2501.00001", title="Known Paper", upvotes=5)
+    await app.papers.upsert([known], now=T0)
+    batch = [
+        paper(id="2501.00002", title="First Snapshot", upvotes=1),
+        replace(known, upvotes=9, featured_on=(date(2025, 1, 7),)),
+        paper(id="2501.00003", title="Brand New"),
+        paper(id="2501.00002", title="Second Snapshot", upvotes=3),  # the later one wins
+    ]
+    stats = await app.papers.upsert(batch, now=T0.replace(hour=9))
+    assert (stats.new, stats.updated, stats.unchanged) == (2, 1, 0)
+    assert sorted(stats.new_features) == [
+        ("2501.00001", date(2025, 1, 7)),
+        ("2501.00002", date(2024, 12, 24)),
+        ("2501.00003", date(2024, 12, 24)),
+    ]
+    twice = await app.papers.get("2501.00002")
+    assert twice is not None and (twice.title, twice.upvotes) == ("Second Snapshot", 3)
+    refreshed = await app.papers.get("2501.00001")
+    assert refreshed is not None
+    assert refreshed.upvotes == 9 and refreshed.updated_at == T0.replace(hour=9)
+    assert refreshed.first_seen_at == T0
+    assert refreshed.featured_on == (date(2024, 12, 24), date(2025, 1, 7))
+
+
+async def test_many_papers_in_one_upsert(app: App) -> None:
+    batch = [paper(id=f"2501.{i:05d}", title=f"Paper number {i}") for i in range(1, 451)]
+    stats = await app.papers.upsert(batch, now=T0)
+    assert (stats.new, len(stats.new_features)) == (450, 450)
+    again = await app.papers.upsert(batch, now=T0)
+    assert (again.new, again.updated, again.unchanged, again.new_features) == (0, 0, 450, [])
+    assert await app.papers.count() == 450
+
+
+async def test_changed_titles_are_reported_for_the_title_index(app: App) -> None:
+    first = await app.papers.upsert([paper()], now=T0)
+    assert first.titles == [("2412.17747", paper().title)]
+    same = await app.papers.upsert([paper(upvotes=50)], now=T0)
+    assert same.updated == 1 and same.titles == []
+    renamed = await app.papers.upsert([paper(title="Deliberation in Latent Space v2")], now=T0)
+    assert renamed.titles == [("2412.17747", "Deliberation in Latent Space v2")]
+
+
+async def test_a_row_inserted_meanwhile_by_another_process_is_merged(app: App, db_url: str) -> None:
+    """Between our read and our insert, another process stores the same paper."""
+    other = make_engine(db_url)
+    sessions = make_sessionmaker(other)
+
+    class Racing(PaperRepo):
+        async def _load(self, s: AsyncSession, ids: list[str]) -> dict[str, dict[str, Any]]:
+            found = await super()._load(s, ids)
+            if "2412.17747" in ids and not found:
+                await PaperRepo(sessions).upsert([paper(upvotes=30, comments=4)], now=T0)
+            return found
+
+    try:
+        stats = await Racing(app.sessions).upsert(
+            [paper(upvotes=20, featured_on=(date(2024, 12, 24), date(2025, 1, 6)))],
+            now=T0.replace(hour=9),
+        )
+    finally:
+        await other.dispose()
+    assert (stats.new, stats.updated, stats.unchanged) == (0, 0, 1)
+    # The other process recorded the first day; this run only the second.
+    assert stats.new_features == [("2412.17747", date(2025, 1, 6))]
+    stored = await app.papers.get("2412.17747")
+    assert stored is not None
+    assert (stored.upvotes, stored.comments) == (30, 4)  # never rolled back
+    assert stored.featured_on == (date(2024, 12, 24), date(2025, 1, 6))
+    assert await app.papers.count() == 1

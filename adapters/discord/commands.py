@@ -18,6 +18,7 @@ import discord
 from discord import app_commands
 
 from adapters.discord.interactions import incoming_of, run_command
+from bot.commands.errors import UsageError
 from bot.commands.registry import Arg, Command, Registry
 
 if TYPE_CHECKING:
@@ -93,6 +94,7 @@ class CommandBuilder:
 
         async def callback(interaction: discord.Interaction, **values: Any) -> None:
             options = {by_param[k].name: str(v) for k, v in values.items() if v is not None}
+            options = typed_flags(command, options)
             kwargs = {} if defer_after is None else {"defer_after": defer_after}
             await run_command(core, interaction, command, options, **kwargs)
 
@@ -163,6 +165,33 @@ class CommandBuilder:
             return choices
 
         return complete
+
+
+def typed_flags(command: Command, options: dict[str, str]) -> dict[str, str]:
+    """Read flags typed into the first text option ("agents --dm", "2412.17747 #12").
+
+    Help and the core's hints show the typed forms (`/unsubscribe <id> --dm`,
+    `/why <paper> #<id>`, `--days 30`); typed into a Discord option they would otherwise
+    become query words, so "agents --dm" would subscribe the channel to "agents NOT dm".
+    Only commands that read such flags (a parse_text of their own) are touched, and an
+    option the user set explicitly always wins.
+    """
+    if type(command).parse_text is Command.parse_text or not command.args:
+        return options
+    first = command.args[0]
+    if first.kind != "text" or not options.get(first.name):
+        return options
+    try:
+        parsed = command.parse_text(options[first.name])
+    except (UsageError, ValueError):
+        return options  # the core answers with the usage when it validates
+    extra = {k: str(v) for k, v in parsed.items() if k != first.name}
+    if not extra or any(k in options for k in extra):
+        return options
+    out = {k: v for k, v in options.items() if k != first.name}
+    if parsed.get(first.name) is not None:
+        out[first.name] = str(parsed[first.name])
+    return {**out, **extra}
 
 
 def _fixed_choices(arg: Arg) -> bool:

@@ -107,14 +107,16 @@ async def run_command(
     responder = Responder(interaction)
     try:
         incoming = incoming_of(interaction, command, options)
+        # Acting on the caller personally ("where: dm") answers privately: so "thinking" is.
+        private = command.ephemeral or options.get("where") == "dm"
         if command.slow:
-            await responder.defer(ephemeral=command.ephemeral)
+            await responder.defer(ephemeral=private)
         work = asyncio.ensure_future(core.handle(incoming))
         if not command.slow:
             # Fast commands answer in one message; if one is slow today, acknowledge in time.
             done, _ = await asyncio.wait({work}, timeout=defer_after)
             if not done:
-                await responder.defer(ephemeral=command.ephemeral)
+                await responder.defer(ephemeral=private)
         replies = await work
         outgoing = render_all(replies, interactive=True, ephemeral=command.ephemeral)
         if not outgoing:

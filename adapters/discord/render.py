@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import quote
@@ -31,9 +32,30 @@ class Outgoing:
     pages: tuple[Outgoing, ...] = field(default=(), compare=False)  # more pages (Prev/Next)
 
 
+# One markdown character at a time, URLs left whole. (discord.utils.escape_markdown treats
+# everything from a line's first "[" to its last ")" as one masked link and leaves it as is.)
+_MARKDOWN = re.compile(
+    r"(?P<url>https?://[^\s<]+[^<.,:;\"'\]\s])"
+    r"|(?P<line>^[ \t]*[>#-])"
+    r"|[\\*_~`|\[\]]",
+    re.MULTILINE,
+)
+
+
+def _escape_one(m: re.Match[str]) -> str:
+    if m.group("url"):
+        return m.group(0)
+    return m.group(0)[:-1] + "\\" + m.group(0)[-1]
+
+
 def escape(text: str) -> str:
     """Make user or paper text inert: no markdown, no mentions."""
-    return discord.utils.escape_mentions(discord.utils.escape_markdown(text))
+    return discord.utils.escape_mentions(_MARKDOWN.sub(_escape_one, text))
+
+
+def plain(text: str, limit: int) -> str:
+    """Fit text for a part Discord shows without markdown (author, footer): no mentions."""
+    return clip(discord.utils.escape_mentions(" ".join(text.split())), limit)
 
 
 def clip(text: str, limit: int) -> str:
@@ -91,7 +113,7 @@ def paper_card(card: PaperCard) -> discord.Embed:
         colour=COLOUR,
     )
     if p.authors:
-        embed.set_author(name=clip(p.authors_short(3), 256))
+        embed.set_author(name=plain(p.authors_short(3), 256))
     embed.add_field(name="Upvotes", value=f"▲ {p.upvotes}", inline=True)
     if p.featured_on:
         embed.add_field(name="Featured", value=p.featured_on[-1].isoformat(), inline=True)
@@ -102,7 +124,7 @@ def paper_card(card: PaperCard) -> discord.Embed:
     if thumb := safe_url(p.thumbnail):
         embed.set_thumbnail(url=thumb)
     footer = [card.note or "", p.id if not p.arxiv_id else f"arXiv:{p.id}"]
-    embed.set_footer(text=clip(" · ".join(x for x in footer if x), 2048))
+    embed.set_footer(text=plain(" · ".join(x for x in footer if x), 2048))
     return embed
 
 
@@ -134,7 +156,7 @@ def fields_embeds(reply: Fields) -> list[discord.Embed]:
         (safe_text(name, 256) or "—", safe_text(value, 1024, lines=True) or "—")
         for name, value in reply.rows
     ] or [("—", "nothing to show")]
-    footer = clip(reply.footer, 2048) if reply.footer else None
+    footer = plain(reply.footer, 2048) if reply.footer else None
     budget = MAX_EMBED_CHARS - 300 - len(footer or "")  # room for the title
     chunks: list[list[tuple[str, str]]] = [[]]
     size = 0

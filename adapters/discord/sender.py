@@ -17,6 +17,7 @@ from bot.port import DeliveryError, Destination, SendResult
 
 log = logging.getLogger(__name__)
 NONE = discord.AllowedMentions.none()
+MAX_PARTIAL = 1000  # split messages remembered as half-posted, awaiting their retry
 
 # Discord error codes that mean "this will never work": the destination gets disabled.
 PERMANENT_REASONS = {
@@ -58,8 +59,11 @@ def delivery_error(exc: BaseException) -> DeliveryError:
             return DeliveryError(f"Discord refused the post: {exc.text}", permanent=True)
         if exc.status == 404:
             return DeliveryError(f"not found on Discord: {exc.text}", permanent=True)
+        # A 400 is about this message (a rendering bug, a limit), not the destination: the
+        # delivery layer retries it with backoff and gives up on it, the channel stays on.
         return DeliveryError(
-            f"Discord rejected the message ({exc.status} {exc.code}: {exc.text})", permanent=True
+            f"Discord rejected the message ({exc.status} {exc.code}: {exc.text})",
+            permanent=exc.status != 400,
         )
     if isinstance(exc, aiohttp.ClientError | asyncio.TimeoutError | OSError):
         return DeliveryError(f"could not reach Discord: {exc!r}", permanent=False)
@@ -72,6 +76,9 @@ class DiscordSender:
     def __init__(self, http: Callable[[], Awaitable[discord.http.HTTPClient]]) -> None:
         self._http = http  # waits until the client has logged in
         self._dm_channels: dict[str, str] = {}  # user id -> DM channel id, opened this run
+        # Parts of a split message already posted, by outbox key and channel. Discord holds a
+        # nonce for a few minutes only, and the delivery layer's retries come later: resume.
+        self._posted: dict[tuple[str, str], list[str]] = {}
 
     async def _open_dm(self, http: discord.http.HTTPClient, user_id: str) -> str:
         if user_id not in self._dm_channels:
@@ -116,8 +123,11 @@ class DiscordSender:
     async def _post_all(
         self, http: discord.http.HTTPClient, channel_id: str, messages: list[Outgoing], key: str
     ) -> list[str]:
-        ids = []
-        for i, out in enumerate(messages):
+        slot = (key, channel_id)
+        if slot not in self._posted and len(self._posted) >= MAX_PARTIAL:
+            self._posted.pop(next(iter(self._posted)))  # an item the delivery layer gave up on
+        ids = self._posted.setdefault(slot, [])
+        for i, out in enumerate(messages[len(ids) :], start=len(ids)):
             params = handle_message_parameters(
                 content=out.content,
                 embeds=list(out.embeds),
@@ -127,4 +137,5 @@ class DiscordSender:
             with params:
                 data = await http.send_message(int(channel_id), params=params)
             ids.append(str(data["id"]))
+        del self._posted[slot]
         return ids

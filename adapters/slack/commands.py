@@ -6,6 +6,9 @@ Mapping (the subcommands come from the registry, never from a list here):
 - `/papers` alone shows the help.
 - Shortcuts for the day list: `/papers today`, `/papers yesterday`, `/papers 2024-05-01`,
   `/papers 20` (today's top 20) mean `/papers papers …`.
+- `/papers 2412.17747` (an arXiv id or link) means `/papers paper 2412.17747`.
+- A group alone (`/papers digest`) shows that group's help; a wrong subcommand of a group
+  (`/papers alerts hourly`) a one-line error and that help.
 - An unknown subcommand answers with a one-line error followed by the help.
 """
 
@@ -25,6 +28,7 @@ from adapters.slack.render import SlackMessage, render
 from bot.commands.registry import Command
 from bot.core import Core
 from bot.messages import Notice, Place, Reply, Tone, User
+from bot.papers import normalize_arxiv_id
 
 log = logging.getLogger(__name__)
 
@@ -34,20 +38,41 @@ ADMIN_CACHE_SECONDS = 300.0
 _DAY_SHORTCUT = re.compile(r"^(today|yesterday|\d{4}-\d{2}-\d{2}|\d{1,3})(\s|$)", re.IGNORECASE)
 
 SORRY = "Sorry, something went wrong on our side. Please try again later."
+RENDER_SORRY = (
+    "Sorry, Slack did not accept that answer. It has been logged; please try again later."
+)
 
 Respond = Callable[..., Awaitable[Any]]
 
 
-def command_line(text: str, core: Core) -> tuple[str, bool]:
-    """Turn the slash command's text into a registry line; True when it is unknown."""
-    text = " ".join(text.split())
+def unescape(text: str) -> str:
+    """Undo Slack's escaping of what the user typed (`upvotes&gt;=10` is `upvotes>=10`)."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def command_line(text: str, core: Core) -> tuple[str, Notice | None]:
+    """Turn the slash command's text into a registry line, and an error to show before it."""
+    text = " ".join(text.split()).lstrip("/").strip()  # "/papers /paper 1234" works too
     if not text:
-        return "help", False
+        return "help", None
     if core.resolve(text) is not None:
-        return text, False
+        return text, None
     if _DAY_SHORTCUT.match(text) and core.registry.get("papers") is not None:
-        return f"papers {text}", False
-    return text, True
+        return f"papers {text}", None
+    words = text.split()
+    if normalize_arxiv_id(words[0]) and core.registry.get("paper") is not None:
+        return f"paper {text}", None  # "/papers 2412.17747" or an arXiv link
+    first = words[0].lower()
+    group = core.registry.groups().get(first)
+    if group is not None:  # "/papers digest" or "/papers alerts hourly": that group's help
+        if len(words) == 1:
+            return f"help {first}", None
+        names = ", ".join(c.words[-1] for c in group)
+        return f"help {first}", Notice(
+            f"{words[1]!r} is not one of the {first} commands. Use one of: {names}.",
+            tone=Tone.ERROR,
+        )
+    return "help", Notice(f"Unknown subcommand {words[0]!r}.", tone=Tone.ERROR)
 
 
 def is_dm(payload: dict[str, Any]) -> bool:
@@ -105,11 +130,19 @@ class SlashCommands:
                     body.get("channel_id"),
                     getattr(sent, "body", ""),
                 )
+                await self._apologise(respond, body)
                 return
+
+    async def _apologise(self, respond: Respond, body: dict[str, Any]) -> None:
+        """Tell the user in plain text that an answer could not be shown, rather than nothing."""
+        try:
+            await respond(text=RENDER_SORRY, response_type="ephemeral", replace_original=False)
+        except (SlackApiError, SlackClientError, OSError) as exc:
+            log.warning("respond() failed (channel=%s): %s", body.get("channel_id"), exc)
 
     async def answer(self, body: dict[str, Any]) -> list[SlackMessage]:
         """Run the command in `body` and return the messages to respond with."""
-        line, unknown = command_line(str(body.get("text", "")), self.core)
+        line, error = command_line(unescape(str(body.get("text", ""))), self.core)
         place = Place(
             platform=PLATFORM,
             id=str(body.get("channel_id", "")),
@@ -134,21 +167,16 @@ class SlashCommands:
             place.id,
             user.id,
         )
-        if unknown:
-            word = line.split()[0]
-            replies: list[Reply] = [Notice(f"Unknown subcommand {word!r}.", tone=Tone.ERROR)]
-            replies += await self.core.handle_text(
-                "help", user, place, prefix=self.prefix, raw=body
-            )
-        else:
-            replies = await self.core.handle_text(line, user, place, prefix=self.prefix, raw=body)
-        return self.to_messages(replies)
+        replies: list[Reply] = [error] if error else []
+        replies += await self.core.handle_text(line, user, place, prefix=self.prefix, raw=body)
+        # A command that answers only its caller does so whatever its replies say.
+        return self.to_messages(replies, private=bool(found and found[0].ephemeral))
 
-    def to_messages(self, replies: list[Reply]) -> list[SlackMessage]:
+    def to_messages(self, replies: list[Reply], *, private: bool = False) -> list[SlackMessage]:
         """Render replies; keep within Slack's five responses per slash command."""
         out: list[SlackMessage] = []
         for reply in replies:
-            kind = "ephemeral" if is_personal(reply) else "in_channel"
+            kind = "ephemeral" if private or is_personal(reply) else "in_channel"
             out += [{**m, "response_type": kind} for m in render(reply)]
         if len(out) > MAX_RESPONSES:
             log.warning("answer of %d messages cut to %d", len(out), MAX_RESPONSES)

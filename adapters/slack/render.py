@@ -22,6 +22,7 @@ MAX_FALLBACK = 3000  # the notification text; Slack allows 40,000 but nobody rea
 CARD_ABSTRACT = 700
 LIST_EXCERPT = 160
 MAX_TITLE = 250
+MAX_URL = 3000  # a button's URL
 
 _TONE_ICON = {
     Tone.INFO: "",
@@ -49,10 +50,15 @@ def clip(text: str, limit: int) -> str:
 
 
 def safe_url(url: str | None) -> str | None:
-    """Return `url` usable inside `<url|label>` (http(s) only, no `|`, `>` or spaces)."""
+    """Return `url` usable inside `<url|label>` and as a button URL, or None.
+
+    http(s) only, no `|`, `>` or spaces, and at most 3,000 characters: Slack rejects the
+    whole message over a longer button URL.
+    """
     if not url or not url.startswith(("http://", "https://")):
         return None
-    return _UNSAFE_URL.sub(lambda m: urllib.parse.quote(m.group()), url)
+    url = _UNSAFE_URL.sub(lambda m: urllib.parse.quote(m.group()), url)
+    return url if len(url) <= MAX_URL else None
 
 
 def link(url: str | None, label: str) -> str:

@@ -25,7 +25,10 @@ MAX_PARTIAL = 1000  # split messages remembered as half-posted, awaiting their r
 # Errors after which retrying cannot help: the destination is disabled with this reason,
 # which `status` shows to the people there.
 PERMANENT_ERRORS: dict[str, str] = {
-    "channel_not_found": "the Slack channel no longer exists or the bot cannot see it",
+    "channel_not_found": (
+        "the Slack channel no longer exists, or it is private and the bot is not in it "
+        "(type `/invite @paperbot` there)"
+    ),
     "not_in_channel": "the bot is not a member of this channel; type `/invite @paperbot` there",
     "is_archived": "the Slack channel is archived",
     "account_inactive": "the bot's Slack account is deactivated",

@@ -21,7 +21,7 @@ MAX_DIGEST = 50
 
 
 def _repo(ctx: Context) -> DestinationRepo:
-    return DestinationRepo(ctx.app.sessions, ctx.app.settings.default_timezone)
+    return ctx.app.destinations
 
 
 async def _target(ctx: Context, *, personal: bool = False) -> tuple[DestinationRow, str]:
@@ -32,7 +32,8 @@ async def _target(ctx: Context, *, personal: bool = False) -> tuple[DestinationR
     if row.disabled_reason:
         note = f" Posting is enabled again (it had stopped: {row.disabled_reason})."
         row = await repo.update(row.id, disabled_reason=None, disabled_at=None)
-        await OutboxRepo(ctx.app.sessions).retry_now(row.id, ctx.app.clock())
+    # Messages waiting after errors (or given up on) are tried again now.
+    await OutboxRepo(ctx.app.sessions).retry_now(row.id, ctx.app.clock())
     if not row.subscriptions:
         where = "you have" if row.kind == USER else "this channel has"
         note += f" Note: {where} no subscriptions yet; add one with {ctx.incoming.prefix}subscribe."

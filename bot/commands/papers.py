@@ -15,13 +15,14 @@ from bot.ingest import ingest_day, store
 from bot.messages import Notice, PaperCard, PaperItem, PaperList, Reply, Tone
 from bot.papers import Paper, normalize_arxiv_id
 from bot.sources import SourceError
+from bot.sources.sample import load_sample_papers
 
 if TYPE_CHECKING:
     from bot.app import App
 
 log = logging.getLogger(__name__)
 
-_LOCAL_ID_RE = re.compile(r"^sample-\d{1,3}$")
+_LOCAL_ID_RE = re.compile(r"sample-(\d{1,3})", re.IGNORECASE)
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 100
 
@@ -36,8 +37,9 @@ async def lookup_papers(app: App, query: str) -> Lookup:
     """Resolve a paper reference (id, URL or title words), locally first, then online."""
     query = query.strip()
     arxiv_id = normalize_arxiv_id(query)
-    if arxiv_id is None and _LOCAL_ID_RE.match(query.lower()):
-        paper = await app.papers.get(query.lower())
+    local_id = sample_id(query)
+    if arxiv_id is None and local_id is not None:
+        paper = await app.papers.get(local_id)
         return Lookup([paper] if paper else [], confident=True)
     if arxiv_id is not None:
         paper = await app.papers.get(arxiv_id)
@@ -59,6 +61,12 @@ async def lookup_papers(app: App, query: str) -> Lookup:
     return Lookup(found, confident=len(found) == 1)
 
 
+def sample_id(text: str) -> str | None:
+    """The id of the bundled sample's paper `text` names ("Sample-2" -> "sample-02"), if any."""
+    m = _LOCAL_ID_RE.fullmatch(text.strip())
+    return f"sample-{int(m.group(1)):02d}" if m else None
+
+
 async def _fetch_by_id(app: App, arxiv_id: str) -> Paper | None:
     try:
         paper = await app.source.paper(arxiv_id)
@@ -73,22 +81,32 @@ async def _fetch_by_id(app: App, arxiv_id: str) -> Paper | None:
             return await app.arxiv.get(arxiv_id)
         except SourceError as exc:
             raise CommandError(
-                f"Neither Hugging Face nor arXiv answered for {arxiv_id} ({exc}). Try again later."
+                f"Neither Hugging Face nor arXiv answered for {arxiv_id}: "
+                f"{str(exc).rstrip('.')}. Try again later."
             ) from exc
     return None
 
 
 async def _search_online(app: App, query: str) -> list[Paper]:
+    """Ask Hugging Face, then arXiv; raise CommandError when neither answers at all."""
+    answered = True
     try:
         found = await app.source.search(query, limit=5)
     except SourceError as exc:
         log.warning("HF search failed: %s", exc)
-        found = []
+        found, answered = [], False
     if not found and app.arxiv is not None:
         try:
             found = await app.arxiv.search_title(query, limit=5)
+            answered = True
         except SourceError as exc:
             log.warning("arXiv search failed: %s", exc)
+    if not answered:
+        # "No match" would be a false answer: nobody was asked successfully.
+        raise CommandError(
+            f"No stored paper matches {query!r}, and neither Hugging Face nor arXiv answered "
+            "to search further. Try again later."
+        )
     return list(found)
 
 
@@ -111,7 +129,14 @@ async def paper_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
             )
         ]
     arxiv_id = normalize_arxiv_id(query)
-    if arxiv_id and not ctx.app.online:
+    local_id = sample_id(query)
+    if local_id and not arxiv_id:
+        size = len(load_sample_papers(ctx.app.clock().date()))
+        text = (
+            f"There is no sample paper {local_id}; the bundled sample holds sample-01 to "
+            f"sample-{size:02d}. Browse them with {prefix}papers today."
+        )
+    elif arxiv_id and not ctx.app.online:
         text = (
             f"Paper {arxiv_id} is not in the local database, and the bot is offline "
             "(PAPERS_SOURCE=sample), so it cannot ask Hugging Face or arXiv. "
@@ -153,7 +178,8 @@ async def papers_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
     limit = args.get("limit")
     if limit is None and re.fullmatch(r"\d{1,3}", str(when)):
         when, limit = "today", int(when)  # "/papers 20" means today's top 20
-    limit = limit or DEFAULT_LIMIT
+    if limit is None:
+        limit = DEFAULT_LIMIT
     if not 1 <= limit <= MAX_LIMIT:
         raise UsageError(f"limit must be from 1 to {MAX_LIMIT}.")
     today = app.clock().date()

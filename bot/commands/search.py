@@ -23,10 +23,24 @@ PREVIEW_DAYS = 7  # "would have matched N papers in the last 7 days"
 MAX_DAYS = 365
 SHOWN = 10
 _DAYS_FLAG_RE = re.compile(r"\s--days(?:(?:\s+|=)(\S*))?\s*$")
+# The options of query commands, wherever they are typed inside a query.
+_FLAG_RE = re.compile(r"(?<!\S)(--(?:days|dm))(?![\w-])", re.IGNORECASE)
+_QUOTED_RE = re.compile(r'"[^"]*"')
 
 
-def parse_or_usage(text: str) -> Query:
-    """Parse a query, turning a QueryError into a UsageError with a valid example."""
+def parse_or_usage(text: str, command: str, options: tuple[str, ...] = ()) -> Query:
+    """Parse a query, turning a QueryError into a UsageError with a valid example.
+
+    A command's option left inside the query ("diffusion --days 30 video") would otherwise
+    parse as a double negation and silently match nothing.
+    """
+    for m in _FLAG_RE.finditer(_QUOTED_RE.sub(" ", text)):
+        flag = m.group(1).lower()
+        if flag in options:
+            raise UsageError(
+                f'"{flag}" is an option, not part of the query: put it after the query.'
+            )
+        raise UsageError(f'"{flag}" is not part of a query, and {command} has no such option.')
     try:
         return parse_query(text.strip())
     except QueryError as exc:
@@ -89,7 +103,7 @@ def split_days_flag(text: str) -> tuple[str, dict[str, str]]:
 
 async def search_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
     """Try a query on the papers of the last days: how many match, and the top ones."""
-    query = parse_or_usage(args["query"])
+    query = parse_or_usage(args["query"], "search", ("--days",))
     days = args.get("days", PREVIEW_DAYS)
     papers = await recent_papers(ctx.app, days)
     prefix = ctx.incoming.prefix

@@ -47,9 +47,7 @@ _EXAMPLES = 2
 
 
 def repos(app: App) -> tuple[DestinationRepo, SubscriptionRepo]:
-    return DestinationRepo(app.sessions, app.settings.default_timezone), SubscriptionRepo(
-        app.sessions
-    )
+    return app.destinations, app.subscriptions
 
 
 def is_personal(ctx: Context, args: dict[str, Any]) -> bool:
@@ -109,7 +107,7 @@ async def preview(app: App, query: Query) -> str:
 async def subscribe_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
     """Subscribe this channel (or yourself, in a DM or with --dm) to papers matching a query."""
     app = ctx.app
-    query = parse_or_usage(args["query"])
+    query = parse_or_usage(args["query"], "subscribe", ("--dm",))
     personal = is_personal(ctx, args)
     destinations, subscriptions = repos(app)
     dest = await destinations.get_or_create(ctx.user, ctx.place, personal=personal, now=app.clock())

@@ -33,6 +33,26 @@ class IngestLock:
         self._engine = engine
         self._local = asyncio.Lock()
 
+    async def busy(self) -> bool:
+        """Whether an ingest is running now, here or (PostgreSQL) in another process.
+
+        Looks at the lock without taking it, so it never makes an ingest skip its round.
+        """
+        if self._local.locked():
+            return True
+        if self._engine.dialect.name != "postgresql":
+            return False
+        # A bigint advisory key shows in pg_locks as classid (high half) and objid (low).
+        async with self._engine.connect() as conn:
+            held = await conn.scalar(
+                text(
+                    "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' "
+                    "AND classid = :hi AND objid = :lo AND objsubid = 1 AND granted)"
+                ),
+                {"hi": INGEST_LOCK_KEY >> 32, "lo": INGEST_LOCK_KEY & 0xFFFFFFFF},
+            )
+        return bool(held)
+
     @asynccontextmanager
     async def hold(self) -> AsyncIterator[bool]:
         """Yield True if this process may ingest now, False if another one is at it."""

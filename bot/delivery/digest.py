@@ -119,7 +119,11 @@ def digest_payload(
         return {"notice": empty_text} if empty_text else None
     footer = None
     if more:
-        footer = f"and {more} more" + (f" — try: search {search_hint}" if search_hint else "")
+        # Plain text that reads right everywhere: the command's prefix differs by platform
+        # ("/search" on Discord, "/papers search" on Slack) and a stored message has none.
+        footer = f"and {more} more" + (
+            f" — find them with the search command: search {search_hint}" if search_hint else ""
+        )
     return {
         "title": title,
         "items": [{"paper_id": pid, "reasons": list(why)} for pid, why in listed],

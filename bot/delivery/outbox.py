@@ -74,6 +74,20 @@ class OutboxRepo:
         ordered = sorted(items, key=lambda i: (i.next_attempt_at, i.id))
         return [Claimed(i, dests[i.destination_id]) for i in ordered]
 
+    async def renew(self, item_id: int, owner: str, now: datetime, lease: timedelta) -> bool:
+        """Extend this process's claim on an item; False if the claim was lost meanwhile."""
+        async with self._sessions.begin() as s:
+            result = await s.execute(
+                update(OutboxRow)
+                .where(
+                    OutboxRow.id == item_id,
+                    OutboxRow.status == PENDING,
+                    OutboxRow.claimed_by == owner,
+                )
+                .values(claimed_until=now + lease)
+            )
+            return bool(result.rowcount)
+
     async def mark_sent(self, sent: Sequence[SentItem], now: datetime) -> None:
         """Record that the platform accepted these items, with their message ids."""
         if not sent:
@@ -159,14 +173,22 @@ class OutboxRepo:
             )
             return int(result.rowcount or 0)
 
-    async def retry_now(self, destination_id: int, now: datetime) -> None:
-        """Make a re-enabled destination's waiting items due at once."""
+    async def retry_now(self, destination_id: int, now: datetime) -> int:
+        """Make a destination's waiting items due at once, given-up ones with a fresh budget.
+
+        Called when someone there runs a digest or alerts command: re-enabling after a
+        permanent failure, or asking again after transient failures ran out of retries.
+        """
         async with self._sessions.begin() as s:
-            await s.execute(
+            result = await s.execute(
                 update(OutboxRow)
-                .where(OutboxRow.destination_id == destination_id, OutboxRow.status == PENDING)
-                .values(next_attempt_at=now)
+                .where(
+                    OutboxRow.destination_id == destination_id,
+                    OutboxRow.status.in_([PENDING, FAILED]),
+                )
+                .values(status=PENDING, attempts=0, next_attempt_at=now)
             )
+            return int(result.rowcount or 0)
 
     async def last_sent(self, destination_id: int) -> OutboxRow | None:
         stmt = (

@@ -3,7 +3,8 @@
 An item is claimed (with a lease) before it is sent and marked sent afterwards. A crash
 in between leaves it claimed until the lease ends; then it is sent again under the same
 idempotency key, which Discord de-duplicates (message nonce) and other platforms cannot, so
-there at most one duplicate per crash.
+there at most one duplicate per crash. A claim is renewed before each send when less than
+half its lease is left, so a batch slowed by rate limits is never sent by two processes.
 """
 
 from __future__ import annotations
@@ -30,7 +31,12 @@ log = logging.getLogger(__name__)
 
 BACKOFF_FIRST = 30.0  # seconds before the first retry of a transient failure
 BACKOFF_MAX = 3600.0
-GIVE_UP_AFTER = timedelta(hours=24)
+# A platform's transient answers (5xx, timeouts, 429 beyond the inline wait) are retried
+# until it recovers, an hour apart at most: an outage delays a digest, it does not lose it.
+# An adapter's own exception (a bug, not an answer) is given up after about a day (7 tries
+# in the first hour, then hourly), counted in attempts so time spent disabled does not
+# count; status shows it and any digest or alerts command there tries again.
+MAX_ATTEMPTS = 30
 
 
 @dataclass
@@ -39,7 +45,7 @@ class SendReport:
     rate_limited: int = 0  # rate-limit answers waited out in place
     retried: int = 0  # transient failures put back with a backoff
     disabled: int = 0  # permanent failures: the destination was disabled
-    failed: int = 0  # given up after GIVE_UP_AFTER
+    failed: int = 0  # adapter errors given up after MAX_ATTEMPTS (status shows them)
 
 
 def backoff(attempts: int, retry_after: float | None = None) -> float:
@@ -117,33 +123,26 @@ class Sender:
             if not batch:
                 return
             todo = {c.item.id for c in batch}
-            sent: list[SentItem] = []
             try:
                 papers = await self._papers(batch)
                 for claimed in batch:
                     platform = claimed.item.platform
-                    if self.dedupes(platform):
-                        # A resend after a crash is harmless here, so marks are batched.
+                    # Every message is marked as soon as the platform took it, so a crash can
+                    # only resend what was in flight: harmless where the platform drops a
+                    # repeated key (Discord's nonce only lasts minutes, so marks must not
+                    # wait); elsewhere sends go one at a time, so at most one repeats.
+                    serial = contextlib.nullcontext() if self.dedupes(platform) else None
+                    async with serial or self._serial.setdefault(platform, asyncio.Lock()):
                         done = await self._deliver(claimed, papers, report)
-                        sent.extend([done] if done else [])
-                    else:
-                        # One message at a time, marked at once: a crash repeats at most one.
-                        async with self._serial.setdefault(platform, asyncio.Lock()):
-                            done = await self._deliver(claimed, papers, report)
-                            if done:
-                                await self.repo.mark_sent([done], self.app.clock())
+                        if done:
+                            await self.repo.mark_sent([done], self.app.clock())
                     todo.discard(claimed.item.id)
-                await self.repo.mark_sent(sent, self.app.clock())
             except asyncio.CancelledError:
-                # Stopped mid-batch: record what went out and hand the rest back at once
-                # rather than after the lease. (A crash cannot; then the lease runs out.)
+                # Stopped mid-batch: hand the rest back at once rather than after the lease.
+                # (A crash cannot; then the lease runs out.)
                 with contextlib.suppress(Exception):
-                    await asyncio.shield(self._settle(sent, todo))
+                    await asyncio.shield(self.repo.release(todo))
                 raise
-
-    async def _settle(self, sent: list[SentItem], todo: set[int]) -> None:
-        await self.repo.mark_sent(sent, self.app.clock())
-        await self.repo.release(todo)
 
     async def _papers(self, batch: list[Claimed]) -> dict[str, Paper]:
         """The papers a batch names, loaded together (current upvotes)."""
@@ -162,6 +161,9 @@ class Sender:
         while True:
             pacer = self._pacers.setdefault(platform, Pacer(self._monotonic))
             await pacer.wait()
+            if not await self._still_ours(c):
+                log.info("outbox item %s was taken over after its lease ran out", item.id)
+                return None
             try:
                 result = await adapter.send(destination, reply, key=item.key)
             except DeliveryError as exc:
@@ -175,11 +177,12 @@ class Sender:
                     pacer.limited(wait)
                     report.rate_limited += 1
                     continue
-                await self._reschedule(c, exc.reason, wait, report)
+                await self._reschedule(c, exc.reason, wait, report, may_give_up=False)
                 return None
             except Exception as exc:  # an adapter bug must not stop the other deliveries
                 log.exception("adapter %s failed on outbox item %s", platform, item.id)
-                await self._reschedule(c, f"{type(exc).__name__}: {exc}", None, report)
+                reason = f"{type(exc).__name__}: {exc}"
+                await self._reschedule(c, reason, None, report, may_give_up=True)
                 return None
             pacer.succeeded()
             report.sent += 1
@@ -187,11 +190,30 @@ class Sender:
             address = result.address if result.address != c.destination.address else None
             return SentItem(item.id, c.destination.id, result.message_ids, address)
 
+    async def _still_ours(self, c: Claimed) -> bool:
+        """Renew the claim if less than half the lease is left, so no other process takes
+        an item this one is about to send (a batch can outlive its lease on a slow platform).
+        """
+        now = self.app.clock()
+        until = c.item.claimed_until
+        if until is not None and until - now > self.lease / 2:
+            return True
+        if not await self.repo.renew(c.item.id, self.owner, now, self.lease):
+            return False
+        c.item.claimed_until = now + self.lease
+        return True
+
     async def _reschedule(
-        self, c: Claimed, reason: str, retry_after: float | None, report: SendReport
+        self,
+        c: Claimed,
+        reason: str,
+        retry_after: float | None,
+        report: SendReport,
+        *,
+        may_give_up: bool,
     ) -> None:
         now = self.app.clock()
-        give_up = now - c.item.created_at > GIVE_UP_AFTER
+        give_up = may_give_up and c.item.attempts + 1 >= MAX_ATTEMPTS
         delay = timedelta(seconds=backoff(c.item.attempts, retry_after))
         await self.repo.mark_retry(c.item.id, reason, now + delay, give_up=give_up)
         if give_up:

@@ -11,7 +11,6 @@ from bot.delivery.timing import describe_local, next_digest
 from bot.messages import Fields
 from bot.storage.destinations_repo import USER, describe
 from bot.storage.models import DestinationRow
-from bot.storage.state_repo import StateRepo
 
 
 def schedule(row: DestinationRow) -> str:
@@ -72,6 +71,11 @@ async def status_fields(app: App, row: DestinationRow | None, prefix: str) -> Fi
             state += f"; last error: {w.last_error}"
             if w.status == "pending" and not row.disabled_reason:
                 state += f"; next try {describe_local(w.next_attempt_at, tz)}"
+            elif w.status == "failed":
+                state += (
+                    f"; gave up retrying — any digest or alerts command here (e.g. "
+                    f"{prefix}digest resume) tries again"
+                )
         rows.append(("Waiting", state))
     if row.disabled_reason:
         since = describe_local(row.disabled_at, tz) if row.disabled_at else "?"
@@ -87,7 +91,7 @@ async def status_fields(app: App, row: DestinationRow | None, prefix: str) -> Fi
 
 async def source_line(app: App) -> str:
     """When papers were last fetched, and whether the source is failing now."""
-    state = StateRepo(app.sessions)
+    state = app.state
     ok, err = await state.get("last_ingest"), await state.get("ingest_error")
     zone = app.settings.default_timezone
     line = "no papers fetched yet"

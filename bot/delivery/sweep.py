@@ -8,6 +8,10 @@ no earlier than one ingest interval before the digest time (`last_ingest` in the
 table, written after a successful poll). While the source is down the digest waits, up to
 `source_grace_hours` after its time; then that day's slot is recorded as skipped and its
 papers go into the next digest, whose window starts where the last posted one ended.
+
+Which papers? Those first seen since the previous digest (and `RECONSIDER` before it, for
+papers not offered yet), featured on a recent day, matched, with enough upvotes, and not in
+the delivery ledger, which records every paper a digest listed or counted ("and N more").
 """
 
 from __future__ import annotations
@@ -33,14 +37,25 @@ from bot.messages import PaperItem, PaperList, Reply
 from bot.papers import Paper
 from bot.storage.delivery_repo import DeliveryRepo, PayloadBuilder, Recorded, RunPlan
 from bot.storage.models import DestinationRow
-from bot.storage.state_repo import StateRepo
 
 log = logging.getLogger(__name__)
 
 FIRST_WINDOW = timedelta(hours=24)  # a first digest looks back this far before set-up
+# A feature first seen in a window is news only if its day is no older than the day before
+# the window starts: the ingest polls today and yesterday (and, after a downtime, the days
+# since its last poll), while archive imports and look-ups store past days' papers "now".
+FEATURE_SLACK = timedelta(days=1)
 LONGEST_WINDOW = timedelta(days=7)  # after a long pause, only the last week counts
+# Each digest also looks this far back before the previous one ended, for papers that were
+# not offered yet: too few upvotes then (upvotes come during the first days), or stored by
+# another writer (a `papers today` fetch) whose commit came after the previous digest read
+# the papers, though its clock stamped them earlier. The ledger keeps every paper to once.
+RECONSIDER = timedelta(days=2)
 DIGEST_KINDS = ("digest", "now")
 RECORD_BATCH = 200  # runs claimed and recorded per transaction
+# However short the configured catch-up and grace, a digest stays due this long: the minute
+# sweep (or a cron-driven `digest run`) comes a little after the digest time, never on it.
+MIN_REACH = timedelta(minutes=15)
 
 
 @dataclass
@@ -57,13 +72,13 @@ class SweepReport:
 
 async def ingest_horizon(app: App, now: datetime) -> tuple[datetime, datetime | None]:
     """(horizon, last successful poll): windows end at the last complete ingest."""
-    at = _stamp(await StateRepo(app.sessions).get("last_ingest"))
+    at = _stamp(await app.state.get("last_ingest"))
     return (now, None) if at is None else (min(at, now), at)
 
 
 async def source_failing(app: App) -> bool:
     """Whether the last poll of the paper source failed (not merely: none happened yet)."""
-    state = StateRepo(app.sessions)
+    state = app.state
     ok, err = _stamp(await state.get("last_ingest")), _stamp(await state.get("ingest_error"))
     return err is not None and (ok is None or err > ok)
 
@@ -87,21 +102,28 @@ class Sweeper:
         self.repo = DeliveryRepo(app.sessions)
         self.queries = QueryCache()
 
-    async def sweep(self) -> SweepReport:
-        """Record everything due now; the sender posts it."""
+    async def sweep(self, *, alerts: bool = True) -> SweepReport:
+        """Record everything due now; the sender posts it.
+
+        With `alerts` False (an ingest is running) instant alerts wait for its end, so one
+        ingest brings one alert, not one per day it polls.
+        """
         app, now = self.app, self.app.clock()
         settings = app.settings
         report = SweepReport()
         horizon, last_ok = await ingest_horizon(app, now)
         destinations = await self.repo.active_destinations()
-        reach = timedelta(hours=max(settings.catch_up_hours, settings.source_grace_hours))
+        reach = max(
+            MIN_REACH, timedelta(hours=max(settings.catch_up_hours, settings.source_grace_hours))
+        )
         grace = timedelta(hours=settings.source_grace_hours)
         fresh_after = timedelta(minutes=settings.ingest_interval_minutes + 1)
         daily: list[Occasion] = []
         special: list[DestinationRow] = []  # muted, or instant alerts
         for d in destinations:
             if d.muted_until is not None or is_instant(d):
-                special.append(d)
+                if alerts or d.muted_until is not None:
+                    special.append(d)
                 continue
             for day, at in due_slots(
                 now, d.digest_time, d.timezone, weekdays_only=d.weekdays_only, window=reach
@@ -195,13 +217,15 @@ class Sweeper:
     ) -> tuple[list[tuple[datetime, Candidates]], dict[str, Paper]]:
         """Each occasion's window start and ranked matches, and the papers they refer to."""
         starts = [self._start(o.destination, horizon, last) for o in occasions]
-        seen = await self.repo.seen_between(min(starts, default=horizon), horizon)
-        papers = {p.id: p for p in await self.app.papers.get_many(sorted({p for p, _ in seen}))}
+        first = min(starts, default=horizon)
+        seen = await self.repo.seen_between(first, horizon, (first - FEATURE_SLACK).date())
+        papers = {p.id: p for p in await self.app.papers.get_many(sorted({p for p, *_ in seen}))}
         unique = {o.destination.id: o.destination for o in occasions}
         hits = await match_destinations(list(papers.values()), unique.values(), self.queries)
         out = []
         for o, start in zip(occasions, starts, strict=True):
-            allowed = {pid for pid, t in seen if start < t <= horizon}
+            oldest = (start - FEATURE_SLACK).date()
+            allowed = {pid for pid, t, day in seen if start < t <= horizon and day >= oldest}
             d = o.destination
             out.append((start, rank(hits.get(d.id, ()), papers, allowed, d.min_upvotes)))
         return out, papers
@@ -245,7 +269,11 @@ class Sweeper:
 
     def _start(self, d: DestinationRow, horizon: datetime, last: dict[int, datetime]) -> datetime:
         # The first digest also covers the day before the destination was set up.
-        start = last.get(d.id, min(d.created_at, horizon) - FIRST_WINDOW)
+        previous = last.get(d.id)
+        if previous is None:
+            start = min(d.created_at, horizon) - FIRST_WINDOW
+        else:
+            start = min(previous, horizon) - RECONSIDER
         return max(start, horizon - LONGEST_WINDOW)
 
     def _plan(self, o: Occasion, start: datetime, horizon: datetime, c: Candidates) -> RunPlan:
@@ -275,10 +303,9 @@ class Sweeper:
         return build
 
     async def _unmute(self, d: DestinationRow) -> None:
-        from bot.storage.destinations_repo import DestinationRepo
-
         if d.muted_until is not None:
-            await DestinationRepo(self.app.sessions).update(d.id, muted_until=None)
+            # Only a mute that has ended: the user may have muted again since we read it.
+            await self.repo.end_mute(d.id, self.app.clock())
             d.muted_until = None
 
 

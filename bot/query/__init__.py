@@ -22,7 +22,7 @@ Typos
   "model".
 Phrases
   ``"exact phrase"`` matches those words consecutively, with the same hyphen, spacing and
-  plural tolerance, and no typo tolerance.
+  plural tolerance, and no typo tolerance. Typographic quotes (“…”, „…“, «…») count as ".
 Operators
   Space-separated terms are ANDed (``AND`` and ``&`` may be written too). ``OR`` (or ``|``)
   binds tighter than AND, as in web search: ``diffusion video OR audio`` means

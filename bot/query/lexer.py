@@ -36,6 +36,7 @@ _UPVOTES_RE = re.compile(r"(?i)upvotes\s*(>=|<=|>|<|=)\s*")
 _VALUE_RE = re.compile(r"[^\s()\"]*")
 _WORD_RE = re.compile(r"[^\s()\"]+")
 MAX_UPVOTES = 10**9
+_TYPOGRAPHIC_QUOTES = str.maketrans(dict.fromkeys("“”„‟«»″", '"'))
 
 
 class QueryError(ValueError):
@@ -64,6 +65,8 @@ class Lexeme:
 
 def lex(text: str) -> list[Lexeme]:
     """Return the lexemes of `text`."""
+    # Phones and chat apps "smarten" quotes as they are typed; one for one, so positions hold.
+    text = text.translate(_TYPOGRAPHIC_QUOTES)
     out: list[Lexeme] = []
     i, n = 0, len(text)
     while i < n:

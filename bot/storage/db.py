@@ -61,9 +61,24 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
+async def check_connection(url: str) -> None:
+    """Open and close one connection, so "cannot connect" is raised here, on our loop.
+
+    Failing inside Alembic's private event loop instead leaves aiosqlite's worker thread
+    reporting to a closed loop, which prints a stray traceback after our clear message.
+    """
+    engine = make_engine(url)
+    try:
+        async with engine.connect():
+            pass
+    finally:
+        await engine.dispose()
+
+
 async def upgrade(url: str, revision: str = "head") -> None:
     """Bring the database at `url` to `revision` (the bot does this on start)."""
     cfg = alembic_config(url)
+    await check_connection(url)
     # Alembic's async env.py runs its own event loop, so it gets a thread of its own.
     await asyncio.to_thread(command.upgrade, cfg, revision)
     log.info("database schema is at %s", revision)

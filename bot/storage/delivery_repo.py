@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
@@ -108,13 +108,18 @@ class DeliveryRepo:
                 out.update((d, slot) for d, slot in (await s.execute(stmt)).all())
         return out & set(pairs)
 
-    async def seen_between(self, start: datetime, end: datetime) -> list[tuple[str, datetime]]:
-        """(paper id, seen at) of features first seen in (start, end]."""
-        stmt = select(PaperFeature.paper_id, PaperFeature.seen_at).where(
-            PaperFeature.seen_at > start, PaperFeature.seen_at <= end
+    async def seen_between(
+        self, start: datetime, end: datetime, oldest_day: date
+    ) -> list[tuple[str, datetime, date]]:
+        """(paper id, seen at, day) of features of days from `oldest_day` first seen in
+        (start, end]."""
+        stmt = select(PaperFeature.paper_id, PaperFeature.seen_at, PaperFeature.day).where(
+            PaperFeature.seen_at > start,
+            PaperFeature.seen_at <= end,
+            PaperFeature.day >= oldest_day,
         )
         async with self._sessions() as s:
-            return [(p, t) for p, t in (await s.execute(stmt)).all()]
+            return [(p, t, day) for p, t, day in (await s.execute(stmt)).all()]
 
     async def latest_seen(self, end: datetime) -> datetime | None:
         stmt = select(func.max(PaperFeature.seen_at)).where(PaperFeature.seen_at <= end)
@@ -146,12 +151,12 @@ class DeliveryRepo:
             insert = _insert_for(s)
             ids = [p.destination_id for p, _ in plans]
             done = await _delivered_many(s, ids, {pid for p, _ in plans for pid, _ in p.ranked})
-            picked: list[tuple[RunPlan, PayloadBuilder, list, int]] = []
+            picked: list[tuple[RunPlan, PayloadBuilder, list, list]] = []
             # Rows are inserted in key order, so concurrent processes never deadlock.
             for plan, build in sorted(plans, key=lambda pb: (pb[0].destination_id, pb[0].slot)):
                 seen = done.get(plan.destination_id, set())
                 fresh = [r for r in plan.ranked if r[0] not in seen]
-                picked.append((plan, build, fresh[: plan.cap], max(0, len(fresh) - plan.cap)))
+                picked.append((plan, build, fresh[: plan.cap], fresh[plan.cap :]))
             # executemany form: compiled once and cached, sent in batches by the driver.
             rows = await s.execute(
                 insert(DigestRunRow)
@@ -167,7 +172,7 @@ class DeliveryRepo:
                         "horizon": plan.horizon,
                         "status": QUEUED,
                         "listed": len(listed),
-                        "more": more,
+                        "more": len(more),
                         "created_at": now,
                     }
                     for plan, _, listed, more in picked
@@ -184,10 +189,13 @@ class DeliveryRepo:
                     "destination_id": p.destination_id,
                     "paper_id": pid,
                     "run_id": rid,
+                    "listed": shown,
                     "created_at": now,
                 }
-                for rid, p, _, listed, _ in mine
-                for pid, _ in sorted(listed)
+                for rid, p, _, listed, more in mine
+                for pid, shown in sorted(
+                    [(pid, True) for pid, _ in listed] + [(pid, False) for pid, _ in more]
+                )
             ]
             inserted: set[tuple[int, str]] = set()
             if ledger:
@@ -201,9 +209,10 @@ class DeliveryRepo:
             outbox: list[dict[str, Any]] = []
             out: dict[int, Recorded] = {}
             empty: list[int] = []
-            for rid, p, build, listed, more in mine:
+            for rid, p, build, listed, counted in mine:
                 # A concurrent run of the same destination (digest now) took these first.
                 listed = [r for r in listed if (p.destination_id, r[0]) in inserted]
+                more = sum(1 for r in counted if (p.destination_id, r[0]) in inserted)
                 payload = build(listed, more)
                 if payload is None:
                     empty.append(rid)
@@ -263,6 +272,47 @@ class DeliveryRepo:
                 .on_conflict_do_nothing(index_elements=["destination_id", "slot"])
             )
             return bool(result.rowcount)
+
+    async def prune(self, before: datetime) -> tuple[int, int]:
+        """Delete sent outbox items and empty or skipped runs older than `before`.
+
+        Keeps what still means something: runs that delivered papers (the ledger points at
+        them), each destination's last sent item (status shows it), and items not sent yet.
+        Windows never reach back further than a week, so older empty runs decide nothing.
+        Returns (outbox items, runs) deleted.
+        """
+        last_sent = (
+            select(func.max(OutboxRow.id))
+            .where(OutboxRow.status == SENT)
+            .group_by(OutboxRow.destination_id)
+        )
+        has_ledger = select(DeliveryRow.run_id).where(DeliveryRow.run_id == DigestRunRow.id)
+        async with self._sessions.begin() as s:
+            items = await s.execute(
+                delete(OutboxRow).where(
+                    OutboxRow.status == SENT,
+                    OutboxRow.sent_at < before,
+                    OutboxRow.id.not_in(last_sent.scalar_subquery()),
+                )
+            )
+            runs = await s.execute(
+                delete(DigestRunRow).where(
+                    DigestRunRow.status.in_([EMPTY, SKIPPED]),
+                    DigestRunRow.created_at < before,
+                    ~has_ledger.exists(),
+                    DigestRunRow.id.not_in(select(OutboxRow.run_id).scalar_subquery()),
+                )
+            )
+        return int(items.rowcount or 0), int(runs.rowcount or 0)
+
+    async def end_mute(self, destination_id: int, now: datetime) -> None:
+        """Clear a destination's mute if it has ended (not one set again meanwhile)."""
+        async with self._sessions.begin() as s:
+            await s.execute(
+                update(DestinationRow)
+                .where(DestinationRow.id == destination_id, DestinationRow.muted_until <= now)
+                .values(muted_until=None)
+            )
 
     async def last_run(self, destination_id: int) -> DigestRunRow | None:
         stmt = (

@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -160,7 +161,8 @@ class DigestRunRow(Base):
     `slot` names the occasion and is unique per destination, which is the claim: a daily
     digest's slot is its local date ("2024-12-24"), so each destination gets one per day
     however many processes sweep. The papers considered are those first seen in
-    (`window_start`, `horizon`]; the next run starts where this one's horizon ends.
+    (`window_start`, `horizon`] and not in the ledger yet; the next run's window starts a
+    little before this one's horizon (see `bot.delivery.sweep.RECONSIDER`).
     """
 
     __tablename__ = "digest_runs"
@@ -186,7 +188,12 @@ class DigestRunRow(Base):
 
 
 class DeliveryRow(Base):
-    """The ledger: a paper is delivered to a destination at most once, ever."""
+    """The ledger: a paper is delivered to a destination at most once, ever.
+
+    A paper a digest only counted ("and 3 more") is recorded too, not `listed`: it was
+    offered once and is not offered again, while a paper left out for now (too few upvotes
+    yet) is considered again by later digests.
+    """
 
     __tablename__ = "deliveries"
 
@@ -199,6 +206,7 @@ class DeliveryRow(Base):
     run_id: Mapped[int] = mapped_column(
         ForeignKey("digest_runs.id", ondelete="CASCADE"), index=True
     )
+    listed: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime]
 
 

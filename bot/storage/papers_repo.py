@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.papers import Paper
-from bot.storage.models import PaperFeature, PaperRow
+from bot.storage.models import PaperFeature, PaperRow, StateRow
 
 # SQLite caps bound parameters per statement; stay well below it.
 _CHUNK = 200
+# The state key whose time says when stored titles last changed.
+TITLES_MARK = "titles_changed"
 
 
 @dataclass
@@ -24,6 +26,8 @@ class UpsertStats:
     updated: int = 0
     unchanged: int = 0
     new_features: list[tuple[str, date]] = field(default_factory=list)
+    # (id, title) of papers stored new or renamed: what the title index must learn.
+    titles: list[tuple[str, str]] = field(default_factory=list)
 
     def __str__(self) -> str:
         return f"{self.new} new, {self.updated} updated, {self.unchanged} unchanged"
@@ -55,6 +59,7 @@ def _values(p: Paper) -> dict[str, Any]:
     return {
         "title": p.title,
         "abstract": p.abstract,
+        # Parsers drop HF's hidden authors, so every stored author is shown and matched.
         "authors": [{"name": a, "hidden": False} for a in p.authors],
         "published_at": p.published_at,
         "upvotes": p.upvotes,
@@ -69,7 +74,11 @@ def _values(p: Paper) -> dict[str, Any]:
     }
 
 
-def _merge(old: PaperRow, new: dict[str, Any]) -> dict[str, Any]:
+_FIELDS = tuple(_values(Paper(id="", title="")))
+_GROWING = ("upvotes", "comments")
+
+
+def _merge(old: Mapping[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     """Merge a fresh snapshot into a stored row.
 
     Older snapshots lack keys that newer ones have, so a missing value never erases a known
@@ -78,8 +87,8 @@ def _merge(old: PaperRow, new: dict[str, Any]) -> dict[str, Any]:
     """
     merged: dict[str, Any] = {}
     for key, value in new.items():
-        current = getattr(old, key)
-        if key in ("upvotes", "comments"):
+        current = old[key]
+        if key in _GROWING:
             merged[key] = max(value or 0, current or 0)
         elif key == "github_stars":
             merged[key] = value if value is not None else current
@@ -88,6 +97,18 @@ def _merge(old: PaperRow, new: dict[str, Any]) -> dict[str, Any]:
         else:
             merged[key] = value
     return merged
+
+
+def _update_statement() -> Any:
+    """One UPDATE by id for executemany; counters keep the larger value, even under a race."""
+    t = PaperRow.__table__
+    values: dict[str, Any] = {
+        k: bindparam(f"b_{k}", type_=t.c[k].type) for k in (*_FIELDS, "updated_at")
+    }
+    for k in _GROWING:
+        fresh = bindparam(f"b_{k}", type_=t.c[k].type)
+        values[k] = case((t.c[k] > fresh, t.c[k]), else_=fresh)
+    return update(t).where(t.c.id == bindparam("b_id")).values(values)
 
 
 class PaperRepo:
@@ -104,55 +125,100 @@ class PaperRepo:
         ids = list(batch)
         async with self._sessions.begin() as s:
             for start in range(0, len(ids), _CHUNK):
-                chunk = ids[start : start + _CHUNK]
-                existing = {
-                    r.id: r
-                    for r in (await s.scalars(select(PaperRow).where(PaperRow.id.in_(chunk)))).all()
-                }
-                for pid in chunk:
-                    await self._upsert_one(s, batch[pid], existing.get(pid), now, stats)
+                chunk = [batch[i] for i in ids[start : start + _CHUNK]]
+                await self._upsert_chunk(s, chunk, now, stats)
+            if stats.titles:
+                await self._mark_titles_changed(s, now)
         return stats
 
-    async def _upsert_one(
-        self,
-        s: AsyncSession,
-        paper: Paper,
-        row: PaperRow | None,
-        now: datetime,
-        stats: UpsertStats,
-    ) -> None:
-        values = _values(paper)
-        if row is None:
-            insert = _insert_for(s)
-            stmt = insert(PaperRow).values(id=paper.id, first_seen_at=now, updated_at=now, **values)
-            # Another process may have inserted it meanwhile; then this run counts it unchanged.
-            result = await s.execute(stmt.on_conflict_do_nothing(index_elements=["id"]))
-            if result.rowcount:
-                stats.new += 1
-            else:
-                stats.unchanged += 1
-            known_days: set[date] = set()
-        else:
-            merged = _merge(row, values)
-            if any(getattr(row, k) != v for k, v in merged.items()):
-                for k, v in merged.items():
-                    setattr(row, k, v)
-                row.updated_at = now
-                stats.updated += 1
-            else:
-                stats.unchanged += 1
-            known_days = {f.day for f in row.features}
-        for day in paper.featured_on:
-            if day in known_days:
-                continue
-            insert = _insert_for(s)
-            res = await s.execute(
-                insert(PaperFeature)
-                .values(paper_id=paper.id, day=day, seen_at=now)
-                .on_conflict_do_nothing(index_elements=["paper_id", "day"])
+    async def _mark_titles_changed(self, s: AsyncSession, now: datetime) -> None:
+        """Tell every process's title index that titles changed (see `titles_mark`)."""
+        insert = _insert_for(s)
+        value = {"at": now.isoformat()}
+        stmt = insert(StateRow).values(key=TITLES_MARK, value=value, updated_at=now)
+        await s.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["key"], set_={"value": value, "updated_at": now}
             )
-            if res.rowcount:
-                stats.new_features.append((paper.id, day))
+        )
+
+    async def titles_mark(self) -> datetime | None:
+        """When titles last changed, by any process; None when never."""
+        async with self._sessions() as s:
+            value = await s.scalar(select(StateRow.value).where(StateRow.key == TITLES_MARK))
+        return datetime.fromisoformat(value["at"]) if value else None
+
+    async def _load(self, s: AsyncSession, ids: list[str]) -> dict[str, dict[str, Any]]:
+        """The stored values of those of `ids` that exist, by id."""
+        t = PaperRow.__table__
+        rows = await s.execute(select(t.c.id, *(t.c[k] for k in _FIELDS)).where(t.c.id.in_(ids)))
+        return {r.id: dict(r._mapping) for r in rows}
+
+    async def _upsert_chunk(
+        self, s: AsyncSession, chunk: list[Paper], now: datetime, stats: UpsertStats
+    ) -> None:
+        """Upsert up to _CHUNK papers in a handful of statements, whatever their number."""
+        insert = _insert_for(s)
+        ids = [p.id for p in chunk]
+        stored = await self._load(s, ids)
+        inserted: set[str] = set()
+        fresh = [p for p in chunk if p.id not in stored]
+        if fresh:
+            rows = [
+                {"id": p.id, "first_seen_at": now, "updated_at": now, **_values(p)} for p in fresh
+            ]
+            # One executemany: SQLAlchemy sends it as multi-row INSERTs ("insertmanyvalues")
+            # and compiles the statement once for every chunk.
+            t = PaperRow.__table__
+            stmt = insert(t).on_conflict_do_nothing(index_elements=["id"]).returning(t.c.id)
+            inserted = set((await s.execute(stmt, rows)).scalars())
+            stats.new += len(inserted)
+            stats.titles += [(p.id, p.title) for p in fresh if p.id in inserted]
+            # Another process inserted the others meanwhile: merge into its rows instead.
+            raced = [p.id for p in fresh if p.id not in inserted]
+            if raced:
+                stored.update(await self._load(s, raced))
+        changes: list[dict[str, Any]] = []
+        for p in chunk:
+            if p.id in inserted:
+                continue
+            current = stored[p.id]
+            merged = _merge(current, _values(p))
+            if all(current[k] == v for k, v in merged.items()):
+                stats.unchanged += 1
+                continue
+            stats.updated += 1
+            if merged["title"] != current["title"]:
+                stats.titles.append((p.id, merged["title"]))
+            changes.append({"b_id": p.id, "b_updated_at": now, **_prefixed(merged)})
+        if changes:
+            await s.execute(_update_statement(), changes)
+        await self._add_features(s, insert, chunk, now, stats)
+
+    async def _add_features(
+        self, s: AsyncSession, insert: Any, chunk: list[Paper], now: datetime, stats: UpsertStats
+    ) -> None:
+        """Record the featured days not known yet; report those this call added."""
+        stmt = select(PaperFeature.paper_id, PaperFeature.day).where(
+            PaperFeature.paper_id.in_([p.id for p in chunk])
+        )
+        known = {(pid, day) for pid, day in await s.execute(stmt)}
+        wanted = list(
+            dict.fromkeys(
+                (p.id, day) for p in chunk for day in p.featured_on if (p.id, day) not in known
+            )
+        )
+        if not wanted:
+            return
+        t = PaperFeature.__table__
+        add = (
+            insert(t)
+            .on_conflict_do_nothing(index_elements=["paper_id", "day"])
+            .returning(t.c.paper_id, t.c.day)
+        )
+        rows = [{"paper_id": pid, "day": day, "seen_at": now} for pid, day in wanted]
+        added = {(pid, day) for pid, day in await s.execute(add, rows)}
+        stats.new_features += [f for f in wanted if f in added]
 
     async def get(self, paper_id: str) -> Paper | None:
         async with self._sessions() as s:
@@ -224,10 +290,17 @@ class PaperRepo:
         async with self._sessions() as s:
             return int(await s.scalar(select(func.count()).select_from(PaperRow)) or 0)
 
-    async def titles(self) -> list[tuple[str, str]]:
-        """(id, title) of every stored paper, for the look-up index."""
+    async def titles(self, changed_since: datetime | None = None) -> list[tuple[str, str]]:
+        """(id, title) of every stored paper, or of those changed since a time, for look-ups."""
+        stmt = select(PaperRow.id, PaperRow.title)
+        if changed_since is not None:
+            stmt = stmt.where(PaperRow.updated_at >= changed_since)
         async with self._sessions() as s:
-            return [(r[0], r[1]) for r in (await s.execute(select(PaperRow.id, PaperRow.title)))]
+            return [(r[0], r[1]) for r in await s.execute(stmt)]
+
+
+def _prefixed(values: dict[str, Any]) -> dict[str, Any]:
+    return {f"b_{k}": v for k, v in values.items()}
 
 
 def _insert_for(s: AsyncSession) -> Any:

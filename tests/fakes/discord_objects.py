@@ -124,11 +124,28 @@ def message_problems(data: dict[str, Any]) -> list[str]:
                 problems.append(f"embeds.{i}.fields: too long")
         if len((e.get("footer") or {}).get("text") or "") > 2048:
             problems.append(f"embeds.{i}.footer > 2048")
+        if len((e.get("author") or {}).get("name") or "") > 256:
+            problems.append(f"embeds.{i}.author.name > 256")
         for key in ("url",):
             if e.get(key) and not str(e[key]).startswith(("http://", "https://")):
                 problems.append(f"embeds.{i}.{key}: not a URL")
+    for row in data.get("components") or []:
+        for c in row.get("components") or []:
+            if len(c.get("label") or "") > 80 or len(c.get("custom_id") or "") > 100:
+                problems.append("components: label > 80 or custom_id > 100")
     if not content and not embeds and not data.get("components"):
         problems.append("empty message")
+    return problems
+
+
+def choice_problems(choices: list[dict[str, Any]]) -> list[str]:
+    """Return what real Discord would reject in an autocomplete result (empty when valid)."""
+    problems = [f"choices: {len(choices)} > 25"] if len(choices) > 25 else []
+    for i, c in enumerate(choices):
+        if not 1 <= len(str(c.get("name") or "")) <= 100:
+            problems.append(f"choices.{i}.name: not 1-100 characters")
+        if isinstance(c.get("value"), str) and len(c["value"]) > 100:
+            problems.append(f"choices.{i}.value > 100")
     return problems
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -26,6 +27,7 @@ from tests.fakes.discord_objects import (
     Recorded,
     Scripted,
     cannot_dm,
+    choice_problems,
     embed_length,
     error,
     json_response,
@@ -70,7 +72,10 @@ class FakeDiscord(FakeGateway):
         self.callbacks: dict[str, list[dict[str, Any]]] = {}  # interaction id -> bodies
         self._tokens: dict[str, str] = {}  # interaction id -> token
         self._token_channels: dict[str, str] = {}  # interaction token -> channel id
-        self._nonces: dict[tuple[str, str], dict[str, Any]] = {}
+        # (channel, nonce) -> (when, message). Discord only enforces a nonce for "the past few
+        # minutes"; a test sets `nonce_window` (seconds) to let it expire.
+        self._nonces: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
+        self.nonce_window: float | None = None  # None: for the whole test
         # (method, path, responses, requests to let through first)
         self._scripts: list[tuple[str, re.Pattern[str], list[Scripted], list[int]]] = []
         self._runner: web.AppRunner | None = None
@@ -278,6 +283,8 @@ class FakeDiscord(FakeGateway):
             msg = self.message_obj(channel, data, webhook=True)
             msg["edit_of_component"] = True
         elif kind == 8:  # autocomplete result
+            if problems := choice_problems(data.get("choices", [])):
+                return self._invalid(problems)
             msg = {"id": self.next_id(), "choices": data.get("choices", []), "autocomplete": True}
         else:
             msg = {"id": self.next_id(), "type": kind}
@@ -370,11 +377,14 @@ class FakeDiscord(FakeGateway):
             return self._invalid(["nonce longer than 25"])
         if nonce is not None and data.get("enforce_nonce"):
             seen = self._nonces.get((cid, str(nonce)))
-            if seen is not None:  # Discord returns the earlier message instead of posting again
-                return json_response(seen)
+            fresh = seen is not None and (
+                self.nonce_window is None or time.monotonic() - seen[0] <= self.nonce_window
+            )
+            if seen is not None and fresh:  # Discord returns the earlier message instead
+                return json_response(seen[1])
         msg = self.message_obj(cid, data)
         if nonce is not None:
-            self._nonces[(cid, str(nonce))] = msg
+            self._nonces[(cid, str(nonce))] = (time.monotonic(), msg)
         self.messages.setdefault(cid, []).append(msg)
         return json_response(msg)
 

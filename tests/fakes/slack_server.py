@@ -94,6 +94,9 @@ class FakeSlack:
         self.team_id = team_id
         self.calls: list[Call] = []
         self.responses: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        # respond() payloads refused on purpose (`refuse_response`), by response_url key
+        self.refused: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self._refusals: dict[str, deque[tuple[int, str]]] = defaultdict(deque)
         self.messages: list[dict[str, Any]] = []  # every message chat.postMessage accepted
         self.users: dict[str, dict[str, Any]] = {}
         self.sockets: list[web.WebSocketResponse] = []
@@ -154,6 +157,10 @@ class FakeSlack:
         """Answer `times` calls of `method` with `error`, after `after` successful ones."""
         self._failures[method].append(Failure(error, status, retry_after, times, after))
 
+    def refuse_response(self, key: str, status: int = 400, error: str = "invalid_blocks") -> None:
+        """Answer the next respond() to `response_url(key)` with an error, as Slack can."""
+        self._refusals[key].append((status, error))
+
     def calls_to(self, method: str) -> list[Call]:
         """Return the recorded calls of one Web API method."""
         return [c for c in self.calls if c.method == method]
@@ -182,7 +189,11 @@ class FakeSlack:
         key: str | None = None,
         command: str = "/papers",
     ) -> dict[str, str]:
-        """Return the form fields Slack posts for a slash command."""
+        """Return the form fields Slack posts for a slash command.
+
+        Like every text Slack hands an app, `text` arrives with `&`, `<` and `>` escaped as
+        `&amp;`, `&lt;` and `&gt;` (what the user typed is `text`).
+        """
         key = key or uuid.uuid4().hex
         return {
             "token": "deprecated-verification-token",
@@ -193,7 +204,7 @@ class FakeSlack:
             "user_id": user_id,
             "user_name": user_id.lower(),
             "command": command,
-            "text": text,
+            "text": text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"),
             "api_app_id": APP_ID,
             "is_enterprise_install": "false",
             "response_url": self.response_url(key),
@@ -328,6 +339,11 @@ class FakeSlack:
 
     async def _response_url(self, request: web.Request) -> web.Response:
         body = await request.json()
+        key = request.match_info["key"]
+        if self._refusals[key]:
+            status, error = self._refusals[key].popleft()
+            self.refused[key].append(body)
+            return web.Response(status=status, text=error)
         problem = _check_message(body)
         if problem is not None:
             return web.Response(status=400, text=problem)
