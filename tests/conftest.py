@@ -18,9 +18,12 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from bot.app import App, build_app
+from bot.ingest import ingest_day
 from bot.settings import load_settings
 from bot.storage.db import make_engine, upgrade
 from bot.storage.models import Base
+from tests.fakes.discord_server import FakeDiscord
+from tests.fakes.slack_server import FakeSlack
 from tests.helpers import FakeClock, TestBot
 
 PG_ENV = "PAPERBOT_TEST_POSTGRES_URL"
@@ -124,3 +127,34 @@ async def app(db_url: str, clock: FakeClock) -> AsyncIterator[App]:
 @pytest.fixture
 def bot(app: App) -> TestBot:
     return TestBot(app)
+
+
+@pytest.fixture
+async def sample_app(sqlite_template: Path, tmp_path: Path, clock: FakeClock) -> AsyncIterator[App]:
+    """Offline services on a SQLite copy with today's bundled sample stored.
+
+    For adapter tests: their subject is the platform protocol, not the database, so they run
+    once (on SQLite) rather than on every backend.
+    """
+    path = tmp_path / "paperbot.sqlite3"
+    shutil.copy(sqlite_template, path)
+    settings = load_settings({"DATABASE_URL": f"sqlite+aiosqlite:///{path}"})
+    application = build_app(settings, source_name="sample", clock=clock)
+    await ingest_day(application, application.clock().date())
+    yield application
+    await application.close()
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[FakeSlack]:
+    """A local Slack Web API (and Socket Mode endpoint) that the real slack_sdk talks to."""
+    server = await FakeSlack().start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeDiscord]:
+    """A local Discord (REST + Gateway) that the real discord.py talks to."""
+    async with FakeDiscord() as server:
+        yield server

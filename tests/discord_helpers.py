@@ -9,7 +9,7 @@ from typing import Any
 
 from adapters.discord import DiscordAdapter, load_discord_config
 from bot.core import Core
-from tests.fakes.discord_server import FakeDiscord
+from tests.fakes.discord_server import ALL_PERMISSIONS, FakeDiscord, message_problems
 
 
 def env_for(fake: FakeDiscord, **extra: str) -> dict[str, str]:
@@ -44,3 +44,25 @@ async def running_adapter(
 
 def embed_titles(message: dict[str, Any]) -> list[str]:
     return [e.get("title", "") for e in message["embeds"]]
+
+
+async def say(
+    fake: FakeDiscord,
+    name: str,
+    options: dict[str, Any] | None = None,
+    *,
+    sub: str | None = None,
+    dm: bool = False,
+    permissions: int = ALL_PERMISSIONS,
+    count: int = 1,
+) -> list[dict[str, Any]]:
+    """Run a slash command; return the finished messages that answer it (all well formed)."""
+    payload = fake.interaction(
+        name, options, sub=[sub] if sub else None, dm=dm, permissions=permissions
+    )
+    msgs = await fake.wait_reply(await fake.interact(payload), count=count, within=10)
+    for m in msgs:
+        assert message_problems(m) == [], m
+        assert m["allowed_mentions"] == {"parse": []}
+        assert "went wrong" not in (m["content"] or ""), m["content"]
+    return msgs

@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from adapters.discord import DiscordAdapter
-from bot.app import App, build_app
+from bot.app import App
 from bot.commands import build_registry
 from bot.commands.errors import CommandError
 from bot.commands.registry import Arg, Command, Registry
 from bot.core import Core
-from bot.ingest import ingest_day
 from bot.messages import Fields, Notice, Reply
-from bot.settings import load_settings
 from bot.sources.huggingface import parse_daily_items
 from tests.discord_helpers import embed_titles, env_for, running_adapter
 from tests.fakes.discord_server import (
@@ -27,7 +23,7 @@ from tests.fakes.discord_server import (
     EVERYONE_PERMISSIONS,
     FakeDiscord,
 )
-from tests.helpers import FakeClock, daily_item
+from tests.helpers import daily_item
 
 MANAGE_CHANNELS = 1 << 4
 
@@ -36,29 +32,6 @@ def perm(payload: dict[str, Any]) -> str | None:
     """default_member_permissions (discord.py sends a string for commands, an int for groups)."""
     value = payload["default_member_permissions"]
     return None if value is None else str(value)
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeDiscord]:
-    async with FakeDiscord() as server:
-        yield server
-
-
-@pytest.fixture
-async def app(sqlite_template: Path, tmp_path: Path, clock: FakeClock) -> AsyncIterator[App]:
-    """The core's services on a fresh SQLite copy (the adapter does not care about the DB)."""
-    path = tmp_path / "paperbot.sqlite3"
-    shutil.copy(sqlite_template, path)
-    settings = load_settings({"DATABASE_URL": f"sqlite+aiosqlite:///{path}"})
-    application = build_app(settings, source_name="sample", clock=clock)
-    yield application
-    await application.close()
-
-
-@pytest.fixture
-async def sample_app(app: App) -> App:
-    await ingest_day(app, app.clock().date())
-    return app
 
 
 @pytest.fixture

@@ -7,74 +7,29 @@ zones, why, search, status, mute and alerts.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from adapters.discord import DiscordAdapter
 from adapters.discord.commands import typed_flags
-from bot.app import App, build_app
+from bot.app import App
 from bot.commands import build_registry
 from bot.core import Core
-from bot.ingest import ingest_day
-from bot.settings import load_settings
-from tests.discord_helpers import running_adapter
+from tests.discord_helpers import running_adapter, say
 from tests.fakes.discord_server import (
     ALL_PERMISSIONS,
     EPHEMERAL,
     FakeDiscord,
     choice_problems,
-    message_problems,
 )
-from tests.helpers import FakeClock
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeDiscord]:
-    async with FakeDiscord() as server:
-        yield server
-
-
-@pytest.fixture
-async def app(sqlite_template: Path, tmp_path: Path, clock: FakeClock) -> AsyncIterator[App]:
-    path = tmp_path / "paperbot.sqlite3"
-    shutil.copy(sqlite_template, path)
-    settings = load_settings({"DATABASE_URL": f"sqlite+aiosqlite:///{path}"})
-    application = build_app(settings, source_name="sample", clock=clock)
-    await ingest_day(application, application.clock().date())
-    yield application
-    await application.close()
-
-
-@pytest.fixture
-async def bot(fake: FakeDiscord, app: App) -> AsyncIterator[DiscordAdapter]:
-    async with running_adapter(fake, Core(app, build_registry())) as adapter:
+async def bot(fake: FakeDiscord, sample_app: App) -> AsyncIterator[DiscordAdapter]:
+    async with running_adapter(fake, Core(sample_app, build_registry())) as adapter:
         yield adapter
-
-
-async def say(
-    fake: FakeDiscord,
-    name: str,
-    options: dict[str, Any] | None = None,
-    *,
-    sub: str | None = None,
-    dm: bool = False,
-    permissions: int = ALL_PERMISSIONS,
-    count: int = 1,
-) -> list[dict[str, Any]]:
-    """Run a slash command; return the finished messages that answer it (all well formed)."""
-    payload = fake.interaction(
-        name, options, sub=[sub] if sub else None, dm=dm, permissions=permissions
-    )
-    msgs = await fake.wait_reply(await fake.interact(payload), count=count, within=10)
-    for m in msgs:
-        assert message_problems(m) == [], m
-        assert m["allowed_mentions"] == {"parse": []}
-        assert "went wrong" not in (m["content"] or ""), m["content"]
-    return msgs
 
 
 async def complete(
@@ -240,9 +195,9 @@ async def test_alerts_daily_zone_autocomplete_and_mute(
 
 
 async def test_why_with_subscription_autocomplete_and_typed_reference(
-    fake: FakeDiscord, bot: DiscordAdapter, app: App
+    fake: FakeDiscord, bot: DiscordAdapter, sample_app: App
 ) -> None:
-    paper = (await app.papers.featured_on(app.clock().date()))[0]
+    paper = (await sample_app.papers.featured_on(sample_app.clock().date()))[0]
     word = next(w for w in paper.title.split() if w.isalpha() and len(w) >= 5)
     await say(fake, "subscribe", {"query": word})
     await say(fake, "subscribe", {"query": "zebrafish", "where": "dm"})

@@ -28,12 +28,6 @@ from tests.fakes.discord_server import (
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeDiscord]:
-    async with FakeDiscord() as server:
-        yield server
-
-
-@pytest.fixture
 async def adapter(fake: FakeDiscord) -> AsyncIterator[DiscordAdapter]:
     core = Core(None, Registry())  # type: ignore[arg-type]  # sending needs no commands
     async with running_adapter(fake, core) as running:

@@ -2,75 +2,37 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import AsyncIterator
-from pathlib import Path
-from typing import Any
 
 import pytest
 
 from adapters.discord import DiscordAdapter
-from bot.app import App, build_app
+from bot.app import App
 from bot.commands import build_registry
 from bot.core import Core
 from bot.delivery.sender import Sender
-from bot.ingest import ingest_day
-from bot.settings import load_settings
-from tests.discord_helpers import embed_titles, running_adapter
+from tests.discord_helpers import embed_titles, running_adapter, say
 from tests.fakes.discord_server import (
-    ALL_PERMISSIONS,
     EPHEMERAL,
     FakeDiscord,
     cannot_dm,
     missing_access,
 )
-from tests.helpers import FakeClock
 
 
 @pytest.fixture
-async def app(sqlite_template: Path, tmp_path: Path, clock: FakeClock) -> AsyncIterator[App]:
-    path = tmp_path / "paperbot.sqlite3"
-    shutil.copy(sqlite_template, path)
-    settings = load_settings({"DATABASE_URL": f"sqlite+aiosqlite:///{path}"})
-    application = build_app(settings, source_name="sample", clock=clock)
-    await ingest_day(application, application.clock().date())
-    yield application
-    await application.close()
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeDiscord]:
-    async with FakeDiscord() as server:
-        yield server
-
-
-@pytest.fixture
-async def bot(fake: FakeDiscord, app: App) -> AsyncIterator[DiscordAdapter]:
-    async with running_adapter(fake, Core(app, build_registry())) as adapter:
+async def bot(fake: FakeDiscord, sample_app: App) -> AsyncIterator[DiscordAdapter]:
+    async with running_adapter(fake, Core(sample_app, build_registry())) as adapter:
         yield adapter
 
 
-async def say(
-    fake: FakeDiscord,
-    name: str,
-    options: dict[str, Any] | None = None,
-    *,
-    sub: str | None = None,
-    dm: bool = False,
-) -> list[dict[str, Any]]:
-    payload = fake.interaction(
-        name, options, sub=[sub] if sub else None, dm=dm, permissions=ALL_PERMISSIONS
-    )
-    return await fake.wait_reply(await fake.interact(payload), within=10)
-
-
 async def test_channel_digest_goes_out_with_embeds(
-    fake: FakeDiscord, bot: DiscordAdapter, app: App
+    fake: FakeDiscord, bot: DiscordAdapter, sample_app: App
 ) -> None:
     await say(fake, "subscribe", {"query": "diffusion"})
     [ack] = await say(fake, "digest", sub="now")
     assert ack["content"].startswith("✅ Posting a digest of")
-    report = await Sender(app, {"discord": bot}).drain()
+    report = await Sender(sample_app, {"discord": bot}).drain()
     assert report.sent >= 1
     msgs = fake.messages[fake.channel_id]
     assert msgs[0]["content"].startswith("**")
@@ -78,15 +40,15 @@ async def test_channel_digest_goes_out_with_embeds(
     assert embeds and all("Matched: diffusion" in e["description"] for e in embeds)
     assert embed_titles(msgs[0])[0].startswith("1. ")
     assert all(m["allowed_mentions"] == {"parse": []} and m["nonce"] for m in msgs)
-    assert (await Sender(app, {"discord": bot}).drain()).sent == 0  # exactly once
+    assert (await Sender(sample_app, {"discord": bot}).drain()).sent == 0  # exactly once
 
 
 async def test_dm_alert_goes_to_the_known_dm_or_a_fresh_one(
-    fake: FakeDiscord, bot: DiscordAdapter, app: App
+    fake: FakeDiscord, bot: DiscordAdapter, sample_app: App
 ) -> None:
     await say(fake, "subscribe", {"query": "diffusion"}, dm=True)
     await say(fake, "digest", sub="now", dm=True)
-    await Sender(app, {"discord": bot}).drain()
+    await Sender(sample_app, {"discord": bot}).drain()
     dm = fake.dm_channel(fake.alice["id"])
     assert dm is not None and fake.messages[dm][0]["embeds"]
     assert len(fake.requests_to("POST", "/users/@me/channels")) == 0  # the DM was known
@@ -100,19 +62,19 @@ async def test_dm_alert_goes_to_the_known_dm_or_a_fresh_one(
     fake._dms.pop(bob["id"])  # the fake forgets the channel: posting there is a 404 now
     payload = fake.interaction("digest", sub=["now"], dm=True, user=bob)
     await fake.wait_reply(await fake.interact(payload))
-    await Sender(app, {"discord": bot}).drain()
+    await Sender(sample_app, {"discord": bot}).drain()
     [opened] = fake.requests_to("POST", "/users/@me/channels")
     assert opened.json == {"recipient_id": int(bob["id"])}
     assert fake.dm_channel(bob["id"]) != bob_dm and fake.messages[fake.dm_channel(bob["id"])]
 
 
 async def test_missing_access_disables_the_channel_and_status_says_why(
-    fake: FakeDiscord, bot: DiscordAdapter, app: App
+    fake: FakeDiscord, bot: DiscordAdapter, sample_app: App
 ) -> None:
     await say(fake, "subscribe", {"query": "diffusion"})
     await say(fake, "digest", sub="now")
     fake.script("POST", rf"/channels/{fake.channel_id}/messages", missing_access())
-    report = await Sender(app, {"discord": bot}).drain()
+    report = await Sender(sample_app, {"discord": bot}).drain()
     assert report.disabled == 1 and fake.channel_id not in fake.messages
     [status] = await say(fake, "status")
     assert status["flags"] & EPHEMERAL
@@ -131,12 +93,12 @@ async def test_members_without_manage_channels_cannot_change_the_channel(
 
 
 async def test_closed_dms_disable_the_alerts_and_status_says_why(
-    fake: FakeDiscord, bot: DiscordAdapter, app: App
+    fake: FakeDiscord, bot: DiscordAdapter, sample_app: App
 ) -> None:
     await say(fake, "subscribe", {"query": "diffusion"}, dm=True)
     await say(fake, "digest", sub="now", dm=True)
     fake.script("POST", r"/channels/\d+/messages", cannot_dm())
-    report = await Sender(app, {"discord": bot}).drain()
+    report = await Sender(sample_app, {"discord": bot}).drain()
     assert report.disabled == 1
     [status] = await say(fake, "status", dm=True)
     fields = {f["name"]: f["value"] for f in status["embeds"][0]["fields"]}
@@ -144,5 +106,5 @@ async def test_closed_dms_disable_the_alerts_and_status_says_why(
     # Any alerts setting turns posting back on, and the waiting alert goes out.
     [on] = await say(fake, "alerts", sub="instant", dm=True)
     assert "Posting is enabled again" in on["content"]
-    assert (await Sender(app, {"discord": bot}).drain()).sent == 1
+    assert (await Sender(sample_app, {"discord": bot}).drain()).sent == 1
     assert fake.messages[fake.dm_channel(fake.alice["id"]) or ""]

@@ -6,7 +6,6 @@ import asyncio
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import discord
@@ -24,12 +23,6 @@ from tests.discord_helpers import env_for, running_adapter
 from tests.fakes.discord_server import EPHEMERAL, FakeDiscord, missing_access
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeDiscord]:
-    async with FakeDiscord() as server:
-        yield server
 
 
 def run_env(fake: FakeDiscord, tmp_path: Path, **extra: str) -> dict[str, str]:

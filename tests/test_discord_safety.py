@@ -10,21 +10,18 @@ delivery layer. Every message must be accepted by the fake's copy of Discord's l
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from adapters.discord import DiscordAdapter
-from bot.app import App, build_app
+from bot.app import App
 from bot.commands import build_registry
 from bot.core import Core
 from bot.delivery.sender import Sender
-from bot.ingest import ingest_day, store
+from bot.ingest import store
 from bot.papers import Paper
-from bot.settings import load_settings
 from tests.discord_helpers import running_adapter
 from tests.fakes.discord_server import (
     ALL_PERMISSIONS,
@@ -32,7 +29,6 @@ from tests.fakes.discord_server import (
     choice_problems,
     message_problems,
 )
-from tests.helpers import FakeClock
 
 HOSTILE = (
     "@everyone look @here <@123456789012345678> <@&223456789012345678> <@!323456789012345678> "
@@ -53,22 +49,11 @@ MARKDOWN = re.compile(r"(?<!\\)\*\*bold|(?<!\\)\[click\]|(?<!\\)`tick|(?<!\\)\|\
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeDiscord]:
-    async with FakeDiscord() as server:
-        yield server
-
-
-@pytest.fixture
-async def app(sqlite_template: Path, tmp_path: Path, clock: FakeClock) -> AsyncIterator[App]:
-    path = tmp_path / "paperbot.sqlite3"
-    shutil.copy(sqlite_template, path)
-    settings = load_settings({"DATABASE_URL": f"sqlite+aiosqlite:///{path}"})
-    application = build_app(settings, source_name="sample", clock=clock)
-    await ingest_day(application, application.clock().date())
-    today = application.clock().date()
-    await store(application, [Paper(**{**PAPER.__dict__, "featured_on": (today,)})])
-    yield application
-    await application.close()
+async def app(sample_app: App) -> App:
+    """The sample, plus a hostile paper featured today."""
+    today = sample_app.clock().date()
+    await store(sample_app, [Paper(**{**PAPER.__dict__, "featured_on": (today,)})])
+    return sample_app
 
 
 @pytest.fixture

@@ -8,10 +8,8 @@ sender to the fake's chat.postMessage.
 from __future__ import annotations
 
 import itertools
-import shutil
 import time
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,10 +22,9 @@ from bot.commands.context import Context
 from bot.commands.registry import Command
 from bot.core import Core
 from bot.delivery.sender import Sender
-from bot.ingest import ingest_day
 from bot.messages import Notice, Reply
 from tests.fakes.slack_server import FakeSlack, form_body, sign
-from tests.test_slack_http import make_app, post, section_texts, start_http
+from tests.test_slack_http import post, section_texts, start_http
 
 _keys = itertools.count()
 
@@ -51,24 +48,8 @@ def registry() -> Any:
 
 
 @pytest.fixture
-async def slack() -> AsyncIterator[FakeSlack]:
-    fake = await FakeSlack().start()
-    yield fake
-    await fake.stop()
-
-
-@pytest.fixture
-async def app(sqlite_template: Path, tmp_path: Path) -> AsyncIterator[App]:
-    shutil.copy(sqlite_template, tmp_path / "paperbot.sqlite3")
-    application = make_app(tmp_path / "paperbot.sqlite3")
-    await ingest_day(application, application.clock().date())
-    yield application
-    await application.close()
-
-
-@pytest.fixture
-async def bot(app: App, slack: FakeSlack) -> AsyncIterator[SlackAdapter]:
-    adapter = await start_http(Core(app, registry()), slack)
+async def bot(sample_app: App, slack: FakeSlack) -> AsyncIterator[SlackAdapter]:
+    adapter = await start_http(Core(sample_app, registry()), slack)
     yield adapter
     await adapter.stop()
 
@@ -117,9 +98,9 @@ async def test_subscribe_with_dm_flag_in_a_channel_is_personal_and_private(
 
 
 async def test_channel_admins_restrict_the_channel_but_not_your_own_settings(
-    app: App, slack: FakeSlack
+    sample_app: App, slack: FakeSlack
 ) -> None:
-    adapter = await start_http(Core(app, registry()), slack, SLACK_CHANNEL_ADMINS="U200")
+    adapter = await start_http(Core(sample_app, registry()), slack, SLACK_CHANNEL_ADMINS="U200")
     try:
         for text in ("subscribe diffusion", "digest time 09:00", "unsubscribe 1", "digest now"):
             [refused] = await papers(adapter, slack, text)
@@ -143,9 +124,9 @@ async def test_channel_admins_restrict_the_channel_but_not_your_own_settings(
 
 
 async def test_settings_why_search_status_and_mute(
-    bot: SlackAdapter, slack: FakeSlack, app: App
+    bot: SlackAdapter, slack: FakeSlack, sample_app: App
 ) -> None:
-    paper = (await app.papers.featured_on(app.clock().date()))[0]
+    paper = (await sample_app.papers.featured_on(sample_app.clock().date()))[0]
     word = next(w for w in paper.title.split() if w.isalpha() and len(w) >= 5)
     [sub] = await papers(bot, slack, f"subscribe {word}")
     assert sub["response_type"] == "in_channel"
@@ -188,14 +169,14 @@ async def test_a_refused_answer_is_followed_by_a_short_apology(
 
 
 async def test_not_in_channel_disables_status_says_invite_and_resume_reposts(
-    bot: SlackAdapter, slack: FakeSlack, app: App
+    bot: SlackAdapter, slack: FakeSlack, sample_app: App
 ) -> None:
     """What the README promises when the bot is not a member of a channel."""
     await papers(bot, slack, "subscribe model")
     [posting] = await papers(bot, slack, "digest now")
     assert "Posting a digest of" in joined(posting)
     slack.fail("chat.postMessage", "not_in_channel")
-    report = await Sender(app, {"slack": bot}).drain()
+    report = await Sender(sample_app, {"slack": bot}).drain()
     assert report.disabled == 1 and slack.messages == []
 
     [status] = await papers(bot, slack, "status")
@@ -205,7 +186,7 @@ async def test_not_in_channel_disables_status_says_invite_and_resume_reposts(
 
     [resumed] = await papers(bot, slack, "digest resume")
     assert "Posting is enabled again" in joined(resumed)
-    report = await Sender(app, {"slack": bot}).drain()
+    report = await Sender(sample_app, {"slack": bot}).drain()
     assert report.sent == 1
     [digest] = slack.messages
     assert digest["channel"] == "C100" and len(digest["blocks"]) > 1

@@ -87,13 +87,6 @@ def make_app(db: Path) -> App:
 
 
 @pytest.fixture
-async def slack() -> AsyncIterator[FakeSlack]:
-    fake = await FakeSlack().start()
-    yield fake
-    await fake.stop()
-
-
-@pytest.fixture
 async def papers_app(sqlite_template: Path, tmp_path: Path) -> AsyncIterator[App]:
     path = tmp_path / "paperbot.sqlite3"
     shutil.copy(sqlite_template, path)

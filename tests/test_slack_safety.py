@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,11 +21,11 @@ from bot.app import App
 from bot.commands import build_registry
 from bot.core import Core
 from bot.delivery.sender import Sender
-from bot.ingest import ingest_day, store
+from bot.ingest import store
 from bot.papers import Paper
 from tests.fakes.slack_server import FakeSlack, _check_message
 from tests.test_slack_commands import papers
-from tests.test_slack_http import make_app, start_http
+from tests.test_slack_http import start_http
 
 HOSTILE = (
     "look <!channel> <!here> <!everyone> <@U123> <#C123> <!subteam^S123> "
@@ -61,21 +59,11 @@ def check_inert(message: dict[str, Any]) -> None:
 
 
 @pytest.fixture
-async def slack() -> AsyncIterator[FakeSlack]:
-    fake = await FakeSlack().start()
-    yield fake
-    await fake.stop()
-
-
-@pytest.fixture
-async def app(sqlite_template: Path, tmp_path: Path) -> AsyncIterator[App]:
-    shutil.copy(sqlite_template, tmp_path / "paperbot.sqlite3")
-    application = make_app(tmp_path / "paperbot.sqlite3")
-    await ingest_day(application, application.clock().date())
-    today = application.clock().date()
-    await store(application, [Paper(**{**PAPER.__dict__, "featured_on": (today,)})])
-    yield application
-    await application.close()
+async def app(sample_app: App) -> App:
+    """The sample, plus a hostile paper featured today."""
+    today = sample_app.clock().date()
+    await store(sample_app, [Paper(**{**PAPER.__dict__, "featured_on": (today,)})])
+    return sample_app
 
 
 @pytest.fixture

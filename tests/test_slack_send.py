@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 from datetime import date
 
 import pytest
@@ -35,13 +34,6 @@ def paper(n: int, title: str | None = None) -> Paper:
 def digest(n: int, title: str = "Daily digest for #papers") -> PaperList:
     items = tuple(PaperItem(paper(i), reasons=("diffusion models",)) for i in range(1, n + 1))
     return PaperList(title=title, items=items, footer="and 3 more — try /papers search diffusion")
-
-
-@pytest.fixture
-async def slack() -> AsyncIterator[FakeSlack]:
-    fake = await FakeSlack().start()
-    yield fake
-    await fake.stop()
 
 
 @pytest.fixture

@@ -16,13 +16,6 @@ from tests.test_slack_http import CountingCore, make_app, registry
 
 
 @pytest.fixture
-async def slack() -> AsyncIterator[FakeSlack]:
-    fake = await FakeSlack().start()
-    yield fake
-    await fake.stop()
-
-
-@pytest.fixture
 async def core(sqlite_template: Path, tmp_path: Path) -> AsyncIterator[CountingCore]:
     shutil.copy(sqlite_template, tmp_path / "paperbot.sqlite3")
     app = make_app(tmp_path / "paperbot.sqlite3")
