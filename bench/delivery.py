@@ -41,7 +41,7 @@ from bot.delivery.sender import Sender
 from bot.delivery.sweep import Sweeper
 from bot.messages import PaperItem, PaperList, Reply
 from bot.papers import Paper
-from bot.port import DeliveryError, Destination, SendResult
+from bot.port import Capabilities, DeliveryError, Destination, Part, Posted
 from bot.settings import load_settings
 from bot.sources.huggingface import parse_daily_items
 from bot.storage.db import upgrade
@@ -60,7 +60,7 @@ class RateLimitedPlatform:
     """A chat platform with a token-bucket rate limit and Discord-like nonces."""
 
     platform = "bench"
-    dedupes_sends = True
+    capabilities = Capabilities(dedupes_sends=True)
 
     def __init__(self, rate: float, latency: float, burst: float, crash_after: int | None):
         self.rate, self.latency = rate, latency
@@ -69,7 +69,7 @@ class RateLimitedPlatform:
         self.stamp = time.monotonic()
         self.crash_after = crash_after
         self.posted: Counter[str] = Counter()  # destination id -> messages posted
-        self.by_key: dict[str, SendResult] = {}
+        self.by_key: dict[str, Posted] = {}
         self.requests = self.rejected = self.deduplicated = 0
 
     def _take(self) -> float:
@@ -88,7 +88,10 @@ class RateLimitedPlatform:
     async def stop(self) -> None:
         return None
 
-    async def send(self, destination: Destination, reply: Reply, *, key: str) -> SendResult:
+    def compose(self, reply: Reply) -> list[Part]:
+        return [{"papers": len(reply.items) if isinstance(reply, PaperList) else 0}]
+
+    async def post(self, destination: Destination, part: Part, *, key: str) -> Posted:
         if self.crash_after is not None and sum(self.posted.values()) >= self.crash_after:
             raise Crash
         self.requests += 1
@@ -96,12 +99,12 @@ class RateLimitedPlatform:
         wait = self._take()
         if wait:
             self.rejected += 1
-            raise DeliveryError("429 Too Many Requests", permanent=False, retry_after=wait)
+            raise DeliveryError("429 Too Many Requests", retry_after=wait)
         if key and key in self.by_key:
             self.deduplicated += 1
             return self.by_key[key]
         self.posted[destination.id] += 1
-        result = SendResult(message_ids=(f"m{self.requests}",))
+        result = Posted(f"m{self.requests}")
         if key:
             self.by_key[key] = result
         return result
@@ -214,7 +217,7 @@ async def run_naive(args: argparse.Namespace, digests: int) -> dict[str, float]:
     async def loop() -> None:
         for d in targets:
             with contextlib.suppress(DeliveryError):  # logged and forgotten: lost
-                await platform.send(d, reply, key="")
+                await platform.post(d, platform.compose(reply)[0], key="")
 
     t0 = time.perf_counter()
     with contextlib.suppress(Crash):

@@ -1,11 +1,22 @@
-"""The one narrow interface between the core and a chat platform."""
+"""The one narrow interface between the core and a chat platform, in both directions.
+
+Delivery goes in two steps, so that what is sent is decided once. `compose` turns a reply
+into the platform's message parts (plain JSON data); the sender stores them in the outbox
+before the first is posted, and every retry, after a failure or a crash, posts exactly those
+parts again, from the first one not yet recorded as posted. Paper data that changes between
+attempts (Hugging Face adds summaries and upvotes all day) cannot move the split points.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from enum import StrEnum
+from typing import Any, Protocol
 
 from bot.messages import Reply
+
+Part = Mapping[str, Any]  # one platform message, as JSON data only the adapter reads
 
 
 @dataclass(frozen=True)
@@ -19,23 +30,52 @@ class Destination:
 
 
 @dataclass(frozen=True)
-class SendResult:
-    message_ids: tuple[str, ...]
+class Capabilities:
+    """What a platform can do that changes how the core delivers to it."""
+
+    # A repeated post with the same key is dropped by the platform (Discord's message nonce
+    # with enforce_nonce): after a crash, re-posting the part in flight is harmless, so
+    # sends may run in parallel. Without it, sends go one at a time, so a crash repeats at
+    # most one message.
+    dedupes_sends: bool = False
+
+
+@dataclass(frozen=True)
+class Posted:
+    """A part the platform accepted."""
+
+    message_id: str
     address: str | None = None  # a DM channel id the adapter opened, for the core to remember
 
 
-class DeliveryError(Exception):
-    """A send failed. `permanent` failures disable the destination; others are retried."""
+class Failure(StrEnum):
+    """What a failed post means for the message, the destination and the platform."""
 
-    def __init__(self, reason: str, *, permanent: bool, retry_after: float | None = None):
+    TRANSIENT = "transient"  # 5xx, timeouts, rate limits: retry with backoff until it works
+    DESTINATION_GONE = "destination_gone"  # deleted, no access, DMs closed: disable it
+    REJECTED = "rejected"  # the platform refused this message: give it up after a few tries
+    BOT_UNAUTHORIZED = "bot_unauthorized"  # the token no longer works: stop the platform
+
+
+class DeliveryError(Exception):
+    """A post failed; `failure` says what that means, `reason` says it to the people there."""
+
+    def __init__(
+        self,
+        reason: str,
+        failure: Failure = Failure.TRANSIENT,
+        *,
+        retry_after: float | None = None,
+    ):
         super().__init__(reason)
         self.reason = reason
-        self.permanent = permanent
+        self.failure = failure
         self.retry_after = retry_after
 
 
 class Adapter(Protocol):
     platform: str
+    capabilities: Capabilities
 
     async def start(self) -> None:
         """Connect and serve commands until `stop()`."""
@@ -43,10 +83,14 @@ class Adapter(Protocol):
     async def stop(self) -> None:
         """Disconnect."""
 
-    async def send(self, destination: Destination, reply: Reply, *, key: str) -> SendResult:
-        """Post `reply` at `destination`.
+    def compose(self, reply: Reply) -> list[Part]:
+        """Render `reply` as the parts (messages) to post, in order, as JSON data."""
 
-        `key` is a stable idempotency key for this outbox item: a platform that can
-        de-duplicate (Discord's message nonce) must use it, so that a retry after a crash
-        between send and mark does not post twice.
+    async def post(self, destination: Destination, part: Part, *, key: str) -> Posted:
+        """Post one part at `destination`, or raise `DeliveryError`.
+
+        `key` is stable for this part of this outbox item: a platform that can de-duplicate
+        (Discord's message nonce) must use it, so that a retry after a crash between the
+        post and its record does not post twice. The call must end within the adapter's
+        request timeout; a hung request is a transient failure.
         """

@@ -7,11 +7,12 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
 from bot.app import App, build_app
-from bot.messages import Notice, PaperList, Reply
+from bot.messages import Notice, PaperItem, PaperList, Reply
 from bot.papers import Paper
-from bot.port import DeliveryError, Destination, SendResult
+from bot.port import Capabilities, DeliveryError, Destination, Part, Posted
 from bot.settings import load_settings
 from bot.sources import SourceError
 from tests.helpers import FakeClock
@@ -53,49 +54,61 @@ def paper(n: int, title: str, upvotes: int = 0, abstract: str = "") -> Paper:
 
 @dataclass
 class Sent:
+    """One part the recording platform "posted": the part's data, rebuilt as a reply."""
+
     destination: Destination
-    reply: Reply
+    part: dict[str, Any]
     key: str
 
     @property
+    def reply(self) -> Reply:
+        if "notice" in self.part:
+            return Notice(self.part["notice"])
+        items = tuple(
+            PaperItem(Paper(id=i["id"], title=i["title"], abstract=""), tuple(i["reasons"]))
+            for i in self.part["items"]
+        )
+        return PaperList(title=self.part["title"], items=items, footer=self.part["footer"])
+
+    @property
     def paper_ids(self) -> list[str]:
-        if isinstance(self.reply, PaperList):
-            return [i.paper.id for i in self.reply.items]
-        return []
+        return [i["id"] for i in self.part.get("items", ())]
 
     @property
     def text(self) -> str:
-        if isinstance(self.reply, Notice):
-            return self.reply.text
-        assert isinstance(self.reply, PaperList)
-        lines = [self.reply.title]
+        if "notice" in self.part:
+            return str(self.part["notice"])
+        lines = [self.part["title"] or ""]
         lines += [
-            f"{i.paper.id} {i.paper.title} <- {', '.join(i.reasons)}" for i in self.reply.items
+            f"{i['id']} {i['title']} <- {', '.join(i['reasons'])}" for i in self.part["items"]
         ]
-        return "\n".join([*lines, self.reply.footer or ""])
+        return "\n".join([*lines, self.part["footer"] or ""])
 
 
 @dataclass
 class RecordingAdapter:
-    """Implements the Adapter port and remembers every message it "posted".
+    """Implements the Adapter port and remembers every part it "posted".
 
-    With `honour_nonce`, a second send with a key already posted returns the first message
-    (as Discord does with enforce_nonce); without it, it posts again (as Slack would).
-    `fail` decides per destination id whether to raise a DeliveryError instead.
+    `compose` splits a list into parts of `part_size` papers (None: one part), the title on
+    the first and the footer on the last, like the real renderers' splits. With
+    `honour_nonce`, a second post with a key already posted returns the first message (as
+    Discord does with enforce_nonce); without it, it posts again (as Slack would). `fail`
+    decides per destination whether to raise a DeliveryError instead.
     """
 
     platform: str = "test"
     honour_nonce: bool = True
+    part_size: int | None = None
     fail: Callable[[Destination], DeliveryError | None] | None = None
     sent: list[Sent] = field(default_factory=list)
     attempts: int = 0
-    _by_key: dict[str, SendResult] = field(default_factory=dict)
-    # Awaited inside send after "posting" and before returning: lets a test crash right there.
+    _by_key: dict[str, Posted] = field(default_factory=dict)
+    # Awaited inside post after "posting" and before returning: lets a test crash right there.
     after_post: Callable[[], object] | None = None
 
     @property
-    def dedupes_sends(self) -> bool:
-        return self.honour_nonce
+    def capabilities(self) -> Capabilities:
+        return Capabilities(dedupes_sends=self.honour_nonce)
 
     async def start(self) -> None:
         await asyncio.Event().wait()
@@ -103,7 +116,26 @@ class RecordingAdapter:
     async def stop(self) -> None:
         return None
 
-    async def send(self, destination: Destination, reply: Reply, *, key: str) -> SendResult:
+    def compose(self, reply: Reply) -> list[Part]:
+        if isinstance(reply, Notice):
+            return [{"notice": reply.text}]
+        assert isinstance(reply, PaperList)
+        items = [
+            {"id": i.paper.id, "title": i.paper.title, "reasons": list(i.reasons)}
+            for i in reply.items
+        ]
+        size = self.part_size or max(1, len(items))
+        chunks = [items[n : n + size] for n in range(0, len(items), size)] or [[]]
+        return [
+            {
+                "title": reply.title if n == 0 else None,
+                "items": chunk,
+                "footer": reply.footer if n == len(chunks) - 1 else None,
+            }
+            for n, chunk in enumerate(chunks)
+        ]
+
+    async def post(self, destination: Destination, part: Part, *, key: str) -> Posted:
         self.attempts += 1
         if self.fail is not None:
             err = self.fail(destination)
@@ -111,8 +143,8 @@ class RecordingAdapter:
                 raise err
         if self.honour_nonce and key in self._by_key:
             return self._by_key[key]
-        self.sent.append(Sent(destination, reply, key))
-        result = SendResult(message_ids=(f"m{len(self.sent)}",))
+        self.sent.append(Sent(destination, dict(part), key))
+        result = Posted(f"m{len(self.sent)}")
         self._by_key[key] = result
         if self.after_post is not None:
             hook = self.after_post()

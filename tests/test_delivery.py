@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bot.port import DeliveryError
+from bot.port import DeliveryError, Failure
 from bot.storage.models import DigestRunRow, OutboxRow
 from tests.delivery_helpers import FakeSource, Harness, RecordingAdapter, make_app, paper, utc
 from tests.helpers import CHANNEL, MEMBER, FakeClock
@@ -166,7 +166,7 @@ async def test_crash_between_compose_and_send(db_url):
 
 async def test_permanent_failure_disables_until_a_digest_command(db_url):
     h = await setup(db_url, "diffusion")
-    gone = DeliveryError("the channel was deleted", permanent=True)
+    gone = DeliveryError("the channel was deleted", Failure.DESTINATION_GONE)
     h.adapter.fail = lambda d: gone
     h.source.feature(DAY, paper(1, "Diffusion A"))
     await h.tick(utc(2025, 2, 3, 9, 0))
@@ -185,7 +185,7 @@ async def test_permanent_failure_disables_until_a_digest_command(db_url):
 
 async def test_transient_failures_retry_with_backoff(db_url):
     h = await setup(db_url, "diffusion")
-    failures = [DeliveryError("Discord answered 503", permanent=False)] * 2
+    failures = [DeliveryError("Discord answered 503")] * 2
     h.adapter.fail = lambda d: failures.pop() if failures else None
     h.source.feature(DAY, paper(1, "Diffusion A"))
     await h.tick(utc(2025, 2, 3, 9, 0))
@@ -204,7 +204,7 @@ async def test_transient_failures_retry_with_backoff(db_url):
 
 async def test_rate_limits_are_waited_out_honouring_retry_after(db_url):
     h = await setup(db_url, "diffusion")
-    limited = [DeliveryError("429", permanent=False, retry_after=0.05)] * 3
+    limited = [DeliveryError("429", retry_after=0.05)] * 3
     h.adapter.fail = lambda d: limited.pop() if limited else None
     h.source.feature(DAY, paper(1, "Diffusion A"))
     h.clock.set(utc(2025, 2, 3, 9, 0))
@@ -218,13 +218,13 @@ async def test_rate_limits_are_waited_out_honouring_retry_after(db_url):
 async def test_a_digest_re_enabled_days_later_still_retries_transient_failures(db_url):
     """Days spent disabled do not use up the retry budget of the waiting digest."""
     h = await setup(db_url, "diffusion")
-    errors = [DeliveryError("the bot was removed", permanent=True)]
+    errors = [DeliveryError("the bot was removed", Failure.DESTINATION_GONE)]
     h.adapter.fail = lambda d: errors.pop(0) if errors else None
     h.source.feature(DAY, paper(1, "Diffusion A"))
     await h.tick(utc(2025, 2, 3, 9, 0))
     assert h.adapter.sent == [] and "Disabled" in await h.bot.text("status")
     h.clock.set(utc(2025, 2, 6, 12, 0))  # three days later the bot is back in the channel
-    errors.append(DeliveryError("Slack answered 503", permanent=False))
+    errors.append(DeliveryError("Slack answered 503"))
     assert "enabled again" in await h.bot.text("digest resume")
     await h.tick(utc(2025, 2, 6, 12, 0), ingest=False)
     assert h.adapter.sent == []
@@ -234,7 +234,7 @@ async def test_a_digest_re_enabled_days_later_still_retries_transient_failures(d
 
 async def test_a_long_platform_outage_delays_the_digest_but_does_not_lose_it(db_url):
     h = await setup(db_url, "diffusion")
-    h.adapter.fail = lambda d: DeliveryError("Slack answered 503", permanent=False)
+    h.adapter.fail = lambda d: DeliveryError("Slack answered 503")
     h.source.feature(DAY, paper(1, "Diffusion A"))
     await h.tick(utc(2025, 2, 3, 9, 0))
     t = utc(2025, 2, 3, 10, 0)
@@ -269,8 +269,9 @@ async def test_a_digest_the_adapter_keeps_failing_on_is_given_up_shown_and_retri
     assert [s.paper_ids for s in h.adapter.sent] == [["2501.00001"]]
 
 
-async def test_a_claim_that_ran_out_mid_batch_is_not_sent_again(db_url):
-    """A slow batch outlives its lease: another process may take only what was not sent."""
+async def test_a_slow_platform_never_lets_two_processes_post_one_item(db_url):
+    """Posts as slow as the request timeout, for longer than a lease in all: another
+    process takes only what this one has not claimed, and nothing is posted twice."""
     h = await setup(db_url, "diffusion")
     h.adapter.honour_nonce = False  # as on Slack: a second send is a second message
     h.scheduler.sender.concurrency = 1
@@ -285,8 +286,9 @@ async def test_a_claim_that_ran_out_mid_batch_is_not_sent_again(db_url):
     other = Harness(make_app(db_url, h.clock, h.source), h.source, h.adapter)
 
     async def slow_sends() -> None:
-        h.clock.advance(seconds=50)  # each message takes 50 s (a platform throttling us)
-        if len(h.adapter.sent) == 4:  # 200 s in: the batch has outlived its 3-minute lease
+        # Each message takes the whole request timeout (a platform throttling us).
+        h.clock.advance(seconds=h.scheduler.sender.request_timeout)
+        if len(h.adapter.sent) == 4:  # 40 s in: longer than one lease
             h.adapter.after_post = None
             await other.scheduler.sender.drain()
             h.adapter.after_post = slow_sends

@@ -115,7 +115,8 @@ async def test_failed_command_sync_keeps_the_bot_running(
     core = Core(None, Registry(build_registry().all()))  # type: ignore[arg-type]
     async with running_adapter(fake, core) as adapter:
         assert "applications.commands scope" in caplog.text
-        result = await adapter.send(
-            Destination("discord", "channel", fake.channel_id), Notice("still here"), key="k"
+        [part] = adapter.compose(Notice("still here"))
+        result = await adapter.post(
+            Destination("discord", "channel", fake.channel_id), part, key="k"
         )
-        assert result.message_ids == (fake.messages[fake.channel_id][0]["id"],)
+        assert result.message_id == fake.messages[fake.channel_id][0]["id"]

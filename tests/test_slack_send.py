@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -12,8 +13,9 @@ from adapters.slack.config import load_slack_config
 from adapters.slack.sender import SlackSender
 from bot.messages import Notice, PaperItem, PaperList, Tone
 from bot.papers import Paper
-from bot.port import DeliveryError, Destination
+from bot.port import DeliveryError, Destination, Failure
 from tests.fakes.slack_server import BOT_TOKEN, MAX_BLOCKS, FakeSlack
+from tests.port_helpers import ids, send
 
 CHANNEL = Destination(platform="slack", kind="channel", id="C200")
 USER = Destination(platform="slack", kind="user", id="U500")
@@ -48,7 +50,7 @@ def sender(slack: FakeSlack) -> SlackSender:
 async def test_channel_digest_is_one_message_with_blocks(
     sender: SlackSender, slack: FakeSlack
 ) -> None:
-    result = await sender.send(CHANNEL, digest(5), key="d1")
+    result = await send(sender, CHANNEL, digest(5), key="d1")
     [call] = slack.calls_to("chat.postMessage")
     args = call.args
     assert args["channel"] == "C200"
@@ -64,32 +66,35 @@ async def test_channel_digest_is_one_message_with_blocks(
     assert "<https://arxiv.org/pdf/2412.00001|PDF>" in items[0]["text"]["text"]
     assert "_matched: diffusion models_" in items[0]["text"]["text"]
     assert blocks[-1]["type"] == "context" and "and 3 more" in blocks[-1]["elements"][0]["text"]
-    assert result.message_ids == (slack.messages[0]["ts"],) and result.address is None
+    assert ids(result) == (slack.messages[0]["ts"],) and result[0].address is None
 
 
-async def test_dm_alert_opens_the_conversation_once(sender: SlackSender, slack: FakeSlack) -> None:
+async def test_dm_alert_opens_the_conversation_and_hands_its_id_back(
+    sender: SlackSender, slack: FakeSlack
+) -> None:
     alert = Notice("New paper matches your subscription “diffusion”.", tone=Tone.INFO)
-    first = await sender.send(USER, alert, key="a1")
-    second = await sender.send(USER, alert, key="a2")
+    [first] = await send(sender, USER, alert, key="a1")
+    assert first.address == "D500"  # for the core to remember: the next post goes straight
+    [second] = await send(sender, replace(USER, address=first.address), alert, key="a2")
     assert len(slack.calls_to("conversations.open")) == 1
     assert slack.calls_to("conversations.open")[0].args["users"] == "U500"
-    assert first.address == second.address == "D500"
+    assert second.address is None
     assert [c.args["channel"] for c in slack.calls_to("chat.postMessage")] == ["D500", "D500"]
 
 
 async def test_dm_uses_the_remembered_address(sender: SlackSender, slack: FakeSlack) -> None:
     remembered = Destination(platform="slack", kind="user", id="U500", address="D777")
-    result = await sender.send(remembered, Notice("hi"), key="a3")
+    [result] = await send(sender, remembered, Notice("hi"), key="a3")
     assert slack.calls_to("conversations.open") == []
     assert slack.calls_to("chat.postMessage")[0].args["channel"] == "D777"
-    assert result.address == "D777"
+    assert result.address is None
 
 
 async def test_429_then_success(sender: SlackSender, slack: FakeSlack) -> None:
     slack.fail("chat.postMessage", "ratelimited", status=429, retry_after=0)
-    result = await sender.send(CHANNEL, digest(2), key="r1")
+    result = await send(sender, CHANNEL, digest(2), key="r1")
     assert len(slack.calls_to("chat.postMessage")) == 2
-    assert len(result.message_ids) == 1
+    assert len(result) == 1
 
 
 async def test_long_rate_limit_is_handed_back_as_transient(
@@ -98,37 +103,47 @@ async def test_long_rate_limit_is_handed_back_as_transient(
     slack.fail("chat.postMessage", "ratelimited", status=429, retry_after=30)
     started = time.monotonic()
     with pytest.raises(DeliveryError) as err:
-        await sender.send(CHANNEL, digest(2), key="r2")
+        await send(sender, CHANNEL, digest(2), key="r2")
     assert time.monotonic() - started < 5  # not slept through in the client
-    assert err.value.permanent is False and err.value.retry_after == 30
+    assert err.value.failure is Failure.TRANSIENT and err.value.retry_after == 30
 
 
-async def test_not_in_channel_is_permanent_with_the_invite_hint(
+async def test_not_in_channel_means_gone_with_the_invite_hint(
     sender: SlackSender, slack: FakeSlack
 ) -> None:
     slack.fail("chat.postMessage", "not_in_channel")
     with pytest.raises(DeliveryError) as err:
-        await sender.send(CHANNEL, digest(2), key="p1")
-    assert err.value.permanent is True
+        await send(sender, CHANNEL, digest(2), key="p1")
+    assert err.value.failure is Failure.DESTINATION_GONE
     assert "/invite @paperbot" in err.value.reason
 
 
 @pytest.mark.parametrize(
-    "error",
-    ["channel_not_found", "is_archived", "account_inactive", "invalid_auth", "token_revoked"],
+    ("error", "failure"),
+    [
+        ("channel_not_found", Failure.DESTINATION_GONE),
+        ("is_archived", Failure.DESTINATION_GONE),
+        ("account_inactive", Failure.BOT_UNAUTHORIZED),
+        ("invalid_auth", Failure.BOT_UNAUTHORIZED),
+        ("token_revoked", Failure.BOT_UNAUTHORIZED),
+        ("invalid_blocks", Failure.REJECTED),
+        ("msg_too_long", Failure.REJECTED),
+    ],
 )
-async def test_permanent_errors(sender: SlackSender, slack: FakeSlack, error: str) -> None:
+async def test_errors_are_classified(
+    sender: SlackSender, slack: FakeSlack, error: str, failure: Failure
+) -> None:
     slack.fail("chat.postMessage", error)
     with pytest.raises(DeliveryError) as err:
-        await sender.send(CHANNEL, Notice("x"), key="p2")
-    assert err.value.permanent is True and error in err.value.reason
+        await send(sender, CHANNEL, Notice("x"), key="p2")
+    assert err.value.failure is failure and error in err.value.reason
 
 
-async def test_deactivated_user_dm_is_permanent(sender: SlackSender, slack: FakeSlack) -> None:
+async def test_deactivated_user_dm_is_gone(sender: SlackSender, slack: FakeSlack) -> None:
     slack.add_user("U500", deleted=True)
     with pytest.raises(DeliveryError) as err:
-        await sender.send(USER, Notice("x"), key="p3")
-    assert err.value.permanent is True and "deactivated" in err.value.reason
+        await send(sender, USER, Notice("x"), key="p3")
+    assert err.value.failure is Failure.DESTINATION_GONE and "deactivated" in err.value.reason
 
 
 @pytest.mark.parametrize("status,error", [(503, "service unavailable"), (200, "internal_error")])
@@ -137,20 +152,20 @@ async def test_server_errors_are_transient(
 ) -> None:
     slack.fail("chat.postMessage", error, status=status)
     with pytest.raises(DeliveryError) as err:
-        await sender.send(CHANNEL, Notice("x"), key="t1")
-    assert err.value.permanent is False
+        await send(sender, CHANNEL, Notice("x"), key="t1")
+    assert err.value.failure is Failure.TRANSIENT
 
 
 async def test_unreachable_slack_is_transient(sender: SlackSender, slack: FakeSlack) -> None:
     await slack.stop()
     with pytest.raises(DeliveryError) as err:
-        await sender.send(CHANNEL, Notice("x"), key="t2")
-    assert err.value.permanent is False
+        await send(sender, CHANNEL, Notice("x"), key="t2")
+    assert err.value.failure is Failure.TRANSIENT
 
 
 async def test_title_with_channel_mention_is_escaped(sender: SlackSender, slack: FakeSlack) -> None:
     items = (PaperItem(paper(1, title="Wake up <!channel> <!everyone> & <@U1>")),)
-    await sender.send(CHANNEL, PaperList(title="<!here> digest", items=items), key="e1")
+    await send(sender, CHANNEL, PaperList(title="<!here> digest", items=items), key="e1")
     args = slack.calls_to("chat.postMessage")[0].args
     text = str(args)
     for unsafe in ("<!channel>", "<!everyone>", "<@U1>", "<!here>"):
@@ -160,9 +175,9 @@ async def test_title_with_channel_mention_is_escaped(sender: SlackSender, slack:
 
 
 async def test_long_digest_is_split_within_limits(sender: SlackSender, slack: FakeSlack) -> None:
-    result = await sender.send(CHANNEL, digest(120), key="l1")
+    result = await send(sender, CHANNEL, digest(120), key="l1")
     posts = slack.calls_to("chat.postMessage")
-    assert len(posts) >= 3 and len(result.message_ids) == len(posts)
+    assert len(posts) >= 3 and len(result) == len(posts)
     numbers = []
     for post in posts:
         blocks = post.args["blocks"]
@@ -174,19 +189,3 @@ async def test_long_digest_is_split_within_limits(sender: SlackSender, slack: Fa
                 numbers.append(int(text[1:].split(".", 1)[0]))
     assert numbers == list(range(1, 121))  # each paper once, in order
     assert "(continued)" in posts[1].args["blocks"][0]["elements"][0]["text"]
-
-
-async def test_retry_after_a_failed_part_does_not_repost_earlier_parts(
-    sender: SlackSender, slack: FakeSlack
-) -> None:
-    big = digest(60)
-    slack.fail("chat.postMessage", "internal_error", after=1)  # part 1 posts, part 2 fails
-    with pytest.raises(DeliveryError) as err:
-        await sender.send(CHANNEL, big, key="s1")
-    assert err.value.permanent is False
-    assert len(slack.messages) == 1
-    result = await sender.send(CHANNEL, big, key="s1")  # the delivery layer's retry
-    firsts = [m["blocks"][1]["text"]["text"] for m in slack.messages]
-    assert len(set(firsts)) == len(firsts)  # no part was posted twice
-    assert result.message_ids == tuple(m["ts"] for m in slack.messages)
-    assert len(result.message_ids) >= 3

@@ -10,13 +10,14 @@ from typing import TextIO
 from adapters.console.render import render
 from bot.core import Core
 from bot.messages import Place, Reply, User
-from bot.port import Destination, SendResult
+from bot.port import Capabilities, Destination, Part, Posted
 
 PLATFORM = "console"
 
 
 class ConsoleAdapter:
     platform = PLATFORM
+    capabilities = Capabilities(dedupes_sends=False)
 
     def __init__(self, core: Core, stdin: TextIO | None = None, stdout: TextIO | None = None):
         self.core = core
@@ -53,12 +54,15 @@ class ConsoleAdapter:
     async def stop(self) -> None:
         self._stopping.set()
 
-    async def send(self, destination: Destination, reply: Reply, *, key: str) -> SendResult:
+    def compose(self, reply: Reply) -> list[Part]:
+        return [{"text": render(reply)}]
+
+    async def post(self, destination: Destination, part: Part, *, key: str) -> Posted:
         """Print a message the bot posts on its own (a digest or an alert)."""
         where = f"#{destination.id}" if destination.kind == "channel" else f"DM {destination.id}"
-        self._print(f"[posted to {where}]\n{render(reply)}\n")
+        self._print(f"[posted to {where}]\n{part['text']}\n")
         self._sent += 1
-        return SendResult(message_ids=(f"console-{self._sent}",))
+        return Posted(f"console-{self._sent}")
 
     def _print(self, text: str) -> None:
         self._out.write(text + "\n")

@@ -13,9 +13,9 @@ from discord import app_commands
 from adapters.discord.commands import CommandBuilder
 from adapters.discord.config import DiscordConfig, load_discord_config
 from adapters.discord.endpoints import EndpointOverride
-from adapters.discord.sender import DiscordSender
+from adapters.discord.sender import DiscordSender, compose
 from bot.messages import Reply
-from bot.port import DeliveryError, Destination, SendResult
+from bot.port import Capabilities, DeliveryError, Destination, Part, Posted
 from bot.settings import ConfigError
 
 if TYPE_CHECKING:
@@ -78,6 +78,8 @@ class DiscordAdapter:
     """Serves slash commands and posts digests and alerts on Discord."""
 
     platform = "discord"
+    # Every post carries a nonce with enforce_nonce: Discord drops a repeat within minutes.
+    capabilities = Capabilities(dedupes_sends=True)
 
     def __init__(
         self,
@@ -141,12 +143,15 @@ class DiscordAdapter:
             await asyncio.wait_for(self._logged_in.wait(), LOGIN_WAIT)
         except TimeoutError:
             raise DeliveryError(
-                "the Discord client is not logged in yet", permanent=False, retry_after=30.0
+                "the Discord client is not logged in yet", retry_after=30.0
             ) from None
         return self.client.http
 
-    async def send(self, destination: Destination, reply: Reply, *, key: str) -> SendResult:
-        return await self.sender.send(destination, reply, key=key)
+    def compose(self, reply: Reply) -> list[Part]:
+        return compose(reply)
+
+    async def post(self, destination: Destination, part: Part, *, key: str) -> Posted:
+        return await self.sender.post(destination, part, key=key)
 
 
 def build_discord_adapter(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable
@@ -11,63 +12,80 @@ import aiohttp
 import discord
 from discord.http import handle_message_parameters
 
-from adapters.discord.render import Outgoing, render
+from adapters.discord.render import render
 from bot.messages import Reply
-from bot.port import DeliveryError, Destination, SendResult
+from bot.port import DeliveryError, Destination, Failure, Part, Posted
 
 log = logging.getLogger(__name__)
 NONE = discord.AllowedMentions.none()
-MAX_PARTIAL = 1000  # split messages remembered as half-posted, awaiting their retry
 
-# Discord error codes that mean "this will never work": the destination gets disabled.
-PERMANENT_REASONS = {
+# Discord error codes that mean "this destination is gone for the bot": it gets disabled.
+GONE_REASONS = {
     50001: "the bot lost access to this channel (Missing Access)",
-    50013: "the bot lacks permission to post here (needs View Channel, Send Messages, Embed Links)",
+    50013: (
+        "the bot lacks permission to post here (needs View Channel, Send Messages, Embed "
+        "Links, and Send Messages in Threads for a thread)"
+    ),
     50007: "this user does not accept DMs from the bot",
     10003: "the channel no longer exists (Unknown Channel)",
     10013: "the user no longer exists (Unknown User)",
     50278: "this user does not accept DMs from the bot",
+    50083: "the thread is archived; unarchive it or pick another channel",
+    160005: "the thread is locked; unlock it or pick another channel",
 }
+NO_EMBEDS = (
+    "the bot lacks the Embed Links permission here: Discord posted the digest without its "
+    "papers. Grant Embed Links to paperbot in this channel"
+)
 
 
-def nonce_for(key: str, index: int) -> str:
-    """A Discord message nonce (at most 25 characters) for part `index` of outbox item `key`."""
-    return hashlib.blake2b(f"{key}#{index}".encode(), digest_size=12).hexdigest()
+def nonce_for(key: str) -> str:
+    """A Discord message nonce (at most 25 characters) for the part with this key."""
+    return hashlib.blake2b(key.encode(), digest_size=12).hexdigest()
 
 
 def delivery_error(exc: BaseException) -> DeliveryError:
-    """Classify a failed request: permanent ones disable the destination, others retry."""
+    """Classify a failed request by what it means for the message and the destination."""
     if isinstance(exc, discord.RateLimited):
-        return DeliveryError(
-            "rate limited by Discord", permanent=False, retry_after=exc.retry_after
-        )
+        return DeliveryError("rate limited by Discord", retry_after=exc.retry_after)
     if isinstance(exc, discord.DiscordServerError):
-        return DeliveryError(f"Discord server error {exc.status}", permanent=False)
+        return DeliveryError(f"Discord server error {exc.status}")
     if isinstance(exc, discord.HTTPException):
-        if exc.code in PERMANENT_REASONS:
-            return DeliveryError(PERMANENT_REASONS[exc.code], permanent=True)
+        if exc.code in GONE_REASONS:
+            return DeliveryError(GONE_REASONS[exc.code], Failure.DESTINATION_GONE)
+        if exc.status == 401:
+            return DeliveryError(
+                "Discord rejected the bot token (401); set a valid DISCORD_TOKEN",
+                Failure.BOT_UNAUTHORIZED,
+            )
         if exc.status == 429:
             retry = exc.response.headers.get("Retry-After")
             return DeliveryError(
-                "rate limited by Discord",
-                permanent=False,
-                retry_after=float(retry) if retry else None,
+                "rate limited by Discord", retry_after=float(retry) if retry else None
             )
         if exc.status in (408, 500, 502, 503, 504, 524):
-            return DeliveryError(f"Discord answered {exc.status}", permanent=False)
+            return DeliveryError(f"Discord answered {exc.status}")
         if exc.status == 403:
-            return DeliveryError(f"Discord refused the post: {exc.text}", permanent=True)
+            return DeliveryError(f"Discord refused the post: {exc.text}", Failure.DESTINATION_GONE)
         if exc.status == 404:
-            return DeliveryError(f"not found on Discord: {exc.text}", permanent=True)
+            return DeliveryError(f"not found on Discord: {exc.text}", Failure.DESTINATION_GONE)
         # A 400 is about this message (a rendering bug, a limit), not the destination: the
-        # delivery layer retries it with backoff and gives up on it, the channel stays on.
+        # delivery layer tries it a few times and gives it up; the channel stays on.
         return DeliveryError(
             f"Discord rejected the message ({exc.status} {exc.code}: {exc.text})",
-            permanent=exc.status != 400,
+            Failure.REJECTED,
         )
     if isinstance(exc, aiohttp.ClientError | asyncio.TimeoutError | OSError):
-        return DeliveryError(f"could not reach Discord: {exc!r}", permanent=False)
+        return DeliveryError(f"could not reach Discord: {exc!r}")
     raise exc
+
+
+def compose(reply: Reply) -> list[Part]:
+    """The messages of a post on the bot's own, as JSON data to store and re-post exactly."""
+    return [
+        {"content": out.content, "embeds": [e.to_dict() for e in out.embeds]}
+        for out in render(reply, interactive=False)
+    ]
 
 
 class DiscordSender:
@@ -75,67 +93,59 @@ class DiscordSender:
 
     def __init__(self, http: Callable[[], Awaitable[discord.http.HTTPClient]]) -> None:
         self._http = http  # waits until the client has logged in
-        self._dm_channels: dict[str, str] = {}  # user id -> DM channel id, opened this run
-        # Parts of a split message already posted, by outbox key and channel. Discord holds a
-        # nonce for a few minutes only, and the delivery layer's retries come later: resume.
-        self._posted: dict[tuple[str, str], list[str]] = {}
 
-    async def _open_dm(self, http: discord.http.HTTPClient, user_id: str) -> str:
-        if user_id not in self._dm_channels:
-            data = await http.start_private_message(int(user_id))
-            self._dm_channels[user_id] = str(data["id"])
-        return self._dm_channels[user_id]
-
-    async def send(self, destination: Destination, reply: Reply, *, key: str) -> SendResult:
+    async def post(self, destination: Destination, part: Part, *, key: str) -> Posted:
         http = await self._http()
-        messages = render(reply, interactive=False)
         try:
             if destination.kind == "user":
-                channel_id = destination.address or await self._open_dm(http, destination.id)
-                try:
-                    ids = await self._post_all(http, channel_id, messages, key)
-                except discord.NotFound:
-                    if destination.address is None:
-                        raise
-                    # The remembered DM channel is gone; open a fresh one once.
-                    self._dm_channels.pop(destination.id, None)
-                    channel_id = await self._open_dm(http, destination.id)
-                    ids = await self._post_all(http, channel_id, messages, key)
-                return SendResult(tuple(ids), address=channel_id)
+                return await self._post_dm(http, destination, part, key)
             if destination.kind != "channel":
                 raise DeliveryError(
-                    f"unknown destination kind {destination.kind!r}", permanent=True
+                    f"unknown destination kind {destination.kind!r}", Failure.DESTINATION_GONE
                 )
-            return SendResult(tuple(await self._post_all(http, destination.id, messages, key)))
+            return Posted(await self._post(http, destination.id, part, key))
         except DeliveryError:
             raise
         except Exception as exc:
             err = delivery_error(exc)
             log.warning(
-                "discord send to %s %s failed (%s): %s",
+                "discord post to %s %s failed (%s): %s",
                 destination.kind,
                 destination.id,
-                "permanent" if err.permanent else "transient",
+                err.failure,
                 err.reason,
             )
             raise err from exc
 
-    async def _post_all(
-        self, http: discord.http.HTTPClient, channel_id: str, messages: list[Outgoing], key: str
-    ) -> list[str]:
-        slot = (key, channel_id)
-        if slot not in self._posted and len(self._posted) >= MAX_PARTIAL:
-            self._posted.pop(next(iter(self._posted)))  # an item the delivery layer gave up on
-        ids = self._posted.setdefault(slot, [])
-        for i, out in enumerate(messages[len(ids) :], start=len(ids)):
-            params = handle_message_parameters(
-                content=out.content,
-                embeds=list(out.embeds),
-                nonce=nonce_for(key, i),
-                allowed_mentions=NONE,
-            )
-            with params:
-                data = await http.send_message(int(channel_id), params=params)
-            ids.append(str(data["id"]))
-        del self._posted[slot]
-        return ids
+    async def _post_dm(
+        self, http: discord.http.HTTPClient, destination: Destination, part: Part, key: str
+    ) -> Posted:
+        channel_id = destination.address
+        if channel_id is not None:
+            try:
+                return Posted(await self._post(http, channel_id, part, key))
+            except discord.NotFound:
+                pass  # the remembered DM channel is gone: open a fresh one, once
+        data = await http.start_private_message(int(destination.id))
+        channel_id = str(data["id"])
+        return Posted(await self._post(http, channel_id, part, key), address=channel_id)
+
+    async def _post(
+        self, http: discord.http.HTTPClient, channel_id: str, part: Part, key: str
+    ) -> str:
+        embeds = [discord.Embed.from_dict(e) for e in part.get("embeds", ())]
+        params = handle_message_parameters(
+            content=part.get("content"),
+            embeds=embeds,
+            nonce=nonce_for(key),
+            allowed_mentions=NONE,
+        )
+        with params:
+            data = await http.send_message(int(channel_id), params=params)
+        if embeds and not data.get("embeds"):
+            # Without Embed Links Discord accepts the message and drops its embeds: the
+            # papers never showed. Take the bare header back and say why.
+            with contextlib.suppress(discord.HTTPException):
+                await http.delete_message(int(channel_id), int(data["id"]))
+            raise DeliveryError(NO_EMBEDS, Failure.DESTINATION_GONE)
+        return str(data["id"])

@@ -21,7 +21,7 @@ from adapters.slack.config import SlackConfig, load_slack_config
 from adapters.slack.sender import SlackSender, rate_limit_handlers
 from bot.core import Core
 from bot.messages import Reply
-from bot.port import Destination, SendResult
+from bot.port import Capabilities, Destination, Part, Posted
 from bot.settings import ConfigError
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ def make_client(config: SlackConfig) -> AsyncWebClient:
     return AsyncWebClient(
         token=config.bot_token,
         base_url=config.api_url,
-        timeout=15,
+        timeout=10,  # the delivery layer's per-post timeout is 10 s too
         retry_handlers=[*async_default_handlers(), *rate_limit_handlers()],
     )
 
@@ -44,6 +44,8 @@ class SlackAdapter:
     """Serves /papers and posts digests and alerts in one Slack workspace."""
 
     platform = PLATFORM
+    # chat.postMessage has no idempotency key: the core sends one message at a time here.
+    capabilities = Capabilities(dedupes_sends=False)
 
     def __init__(self, core: Core, config: SlackConfig) -> None:
         self.config = config
@@ -149,9 +151,12 @@ class SlackAdapter:
         if runner is not None:
             await runner.cleanup()
 
-    async def send(self, destination: Destination, reply: Reply, *, key: str) -> SendResult:
-        """Post a digest or an alert (see SlackSender.send)."""
-        return await self.sender.send(destination, reply, key=key)
+    def compose(self, reply: Reply) -> list[Part]:
+        return self.sender.compose(reply)
+
+    async def post(self, destination: Destination, part: Part, *, key: str) -> Posted:
+        """Post one message of a digest or an alert (see SlackSender.post)."""
+        return await self.sender.post(destination, part, key=key)
 
 
 class _DropTokenWarning(logging.Filter):

@@ -14,33 +14,51 @@ from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.render import SlackMessage, render
+from adapters.slack.render import render
 from bot.messages import Reply
-from bot.port import DeliveryError, Destination, SendResult
+from bot.port import DeliveryError, Destination, Failure, Part, Posted
 
 log = logging.getLogger(__name__)
 
-MAX_PARTIAL = 1000  # split messages remembered as half-posted, awaiting their retry
-
-# Errors after which retrying cannot help: the destination is disabled with this reason,
-# which `status` shows to the people there.
-PERMANENT_ERRORS: dict[str, str] = {
+# Errors after which retrying cannot help this destination: it is disabled with this
+# reason, which `status` shows to the people there.
+GONE_ERRORS: dict[str, str] = {
     "channel_not_found": (
         "the Slack channel no longer exists, or it is private and the bot is not in it "
         "(type `/invite @paperbot` there)"
     ),
     "not_in_channel": "the bot is not a member of this channel; type `/invite @paperbot` there",
     "is_archived": "the Slack channel is archived",
-    "account_inactive": "the bot's Slack account is deactivated",
-    "invalid_auth": "the Slack bot token is invalid (check SLACK_BOT_TOKEN)",
-    "token_revoked": "the Slack bot token was revoked (reinstall the app)",
-    "not_authed": "no Slack bot token was sent (check SLACK_BOT_TOKEN)",
-    "missing_scope": "the Slack app lacks a permission scope (reinstall it from the manifest)",
     "restricted_action": "a workspace admin does not allow the bot to post here",
     "user_not_found": "the Slack user no longer exists",
     "user_disabled": "the Slack user's account is deactivated",
     "cannot_dm_bot": "Slack does not allow DMs to this user",
     "team_access_not_granted": "the Slack app is not installed in that workspace",
+}
+# Errors about the bot itself: every destination would fail alike, so the platform stops
+# (see bot.delivery.halts) instead of disabling destinations one by one.
+BOT_ERRORS: dict[str, str] = {
+    "invalid_auth": "the Slack bot token is invalid (check SLACK_BOT_TOKEN)",
+    "token_revoked": "the Slack bot token was revoked (reinstall the app)",
+    "token_expired": "the Slack bot token expired (reinstall the app)",
+    "not_authed": "no Slack bot token was sent (check SLACK_BOT_TOKEN)",
+    "account_inactive": "the bot's Slack account is deactivated",
+    "missing_scope": "the Slack app lacks a permission scope (reinstall it from the manifest)",
+    "ekm_access_denied": "a Slack admin suspended the app's access",
+}
+# Errors about this message: it is tried a few times and given up; the destination stays.
+REJECTED_ERRORS = {
+    "invalid_blocks",
+    "invalid_blocks_format",
+    "invalid_arguments",
+    "invalid_attachments",
+    "msg_too_long",
+    "msg_blocks_too_long",
+    "no_text",
+    "too_many_attachments",
+    "invalid_metadata_format",
+    "invalid_metadata_schema",
+    "metadata_too_large",
 }
 
 
@@ -70,60 +88,48 @@ def rate_limit_handlers() -> list[AsyncRetryHandler]:
 
 
 class SlackSender:
-    """Implements `Adapter.send` on top of an AsyncWebClient."""
+    """Implements the port's `compose` and `post` on top of an AsyncWebClient."""
 
     def __init__(self, client: AsyncWebClient) -> None:
         self._client = client
-        self._dm_channels: dict[str, str] = {}  # user id -> DM channel id
-        # Parts of a split message already posted, by outbox key: a retry after a transient
-        # failure mid-way resumes instead of reposting the first parts.
-        self._posted: dict[str, list[str]] = {}
 
-    async def send(self, destination: Destination, reply: Reply, *, key: str) -> SendResult:
-        """Post `reply`; raise DeliveryError (permanent or transient) on failure.
+    @staticmethod
+    def compose(reply: Reply) -> list[Part]:
+        return [dict(m) for m in render(reply)]
+
+    async def post(self, destination: Destination, part: Part, *, key: str) -> Posted:
+        """Post one message; raise DeliveryError, classified, on failure.
 
         Slack has no idempotency key for chat.postMessage (unlike Discord's nonce), so a
-        crash between this call and the outbox being marked sent can repost once; the
-        delivery layer allows at most that one duplicate here.
+        crash between this call and its record can repost this one message; the delivery
+        layer sends Slack messages one at a time so that is the most a crash repeats.
         """
-        channel = await self._channel_for(destination)
-        if key not in self._posted and len(self._posted) >= MAX_PARTIAL:
-            self._posted.pop(next(iter(self._posted)))  # an item the delivery layer gave up on
-        done = self._posted.setdefault(key, [])
-        for message in render(reply)[len(done) :]:
-            done.append(await self._post(channel, message, destination))
-        del self._posted[key]
-        address = channel if destination.kind == "user" else None
-        return SendResult(message_ids=tuple(done), address=address)
-
-    async def _channel_for(self, destination: Destination) -> str:
-        if destination.kind == "channel":
-            return destination.id
-        if destination.kind != "user":
-            raise DeliveryError(f"unknown destination kind {destination.kind!r}", permanent=True)
-        if destination.address:
-            return destination.address
-        cached = self._dm_channels.get(destination.id)
-        if cached:
-            return cached
-        response = await self._call(
-            self._client.conversations_open, destination, users=destination.id
-        )
-        channel_id = str(response["channel"]["id"])
-        self._dm_channels[destination.id] = channel_id
-        return channel_id
-
-    async def _post(self, channel: str, message: SlackMessage, destination: Destination) -> str:
+        channel, opened = await self._channel_for(destination)
         response = await self._call(
             self._client.chat_postMessage,
             destination,
             channel=channel,
-            text=message["text"],
-            blocks=message["blocks"],
+            text=part["text"],
+            blocks=part["blocks"],
             unfurl_links=False,
             unfurl_media=False,
         )
-        return str(response["ts"])
+        return Posted(str(response["ts"]), address=channel if opened else None)
+
+    async def _channel_for(self, destination: Destination) -> tuple[str, bool]:
+        """The channel to post in, and whether a DM was opened for it just now."""
+        if destination.kind == "channel":
+            return destination.id, False
+        if destination.kind != "user":
+            raise DeliveryError(
+                f"unknown destination kind {destination.kind!r}", Failure.DESTINATION_GONE
+            )
+        if destination.address:
+            return destination.address, False
+        response = await self._call(
+            self._client.conversations_open, destination, users=destination.id
+        )
+        return str(response["channel"]["id"]), True
 
     async def _call(self, method: Any, destination: Destination, **kwargs: Any) -> Any:
         try:
@@ -132,11 +138,7 @@ class SlackSender:
             raise _api_error(exc, destination) from exc
         except (TimeoutError, aiohttp.ClientError, SlackClientError) as exc:
             log.warning("slack %s %s: %s", destination.kind, destination.id, exc)
-            raise DeliveryError(
-                f"Slack could not be reached ({type(exc).__name__})",
-                permanent=False,
-                retry_after=None,
-            ) from exc
+            raise DeliveryError(f"Slack could not be reached ({type(exc).__name__})") from exc
 
 
 def _api_error(exc: SlackApiError, destination: Destination) -> DeliveryError:
@@ -145,14 +147,16 @@ def _api_error(exc: SlackApiError, destination: Destination) -> DeliveryError:
     error = str(data.get("error") or f"HTTP {response.status_code}")
     log.warning("slack %s %s failed: %s", destination.kind, destination.id, error)
     if response.status_code == 429 or error == "ratelimited":
-        return DeliveryError(
-            "Slack rate limit", permanent=False, retry_after=_retry_after(response.headers)
-        )
-    if error in PERMANENT_ERRORS:
-        return DeliveryError(f"{PERMANENT_ERRORS[error]} ({error})", permanent=True)
+        return DeliveryError("Slack rate limit", retry_after=_retry_after(response.headers))
+    if error in GONE_ERRORS:
+        return DeliveryError(f"{GONE_ERRORS[error]} ({error})", Failure.DESTINATION_GONE)
+    if error in BOT_ERRORS:
+        return DeliveryError(f"{BOT_ERRORS[error]} ({error})", Failure.BOT_UNAUTHORIZED)
+    if error in REJECTED_ERRORS:
+        return DeliveryError(f"Slack rejected the message ({error})", Failure.REJECTED)
     # 5xx, `internal_error`, `fatal_error`, `service_unavailable`, and anything unknown: retry
     # later rather than disable someone's destination over a problem that may pass.
-    return DeliveryError(f"Slack error: {error}", permanent=False)
+    return DeliveryError(f"Slack error: {error}")
 
 
 def _retry_after(headers: Any) -> float:

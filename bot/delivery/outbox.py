@@ -10,15 +10,19 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import raiseload
 
+from bot.port import Part
 from bot.storage.delivery_repo import FAILED, PENDING, SENT
 from bot.storage.models import DestinationRow, OutboxRow
 
 
 @dataclass(frozen=True)
-class SentItem:
+class PostedParts:
+    """How far an item got: the ids of its parts the platform accepted, in order."""
+
     item_id: int
     destination_id: int
     message_ids: Sequence[str]
+    complete: bool  # every part is posted: the item is sent
     address: str | None = None  # a DM channel the adapter opened, to remember
 
 
@@ -88,44 +92,72 @@ class OutboxRepo:
             )
             return bool(result.rowcount)
 
-    async def mark_sent(self, sent: Sequence[SentItem], now: datetime) -> None:
-        """Record that the platform accepted these items, with their message ids."""
-        if not sent:
-            return
+    async def heartbeat(self, owner: str, now: datetime, lease: timedelta) -> int:
+        """Extend every claim this process holds; the number of items still held."""
         async with self._sessions.begin() as s:
-            await s.execute(
-                update(OutboxRow),
-                [
-                    {
-                        "id": item.item_id,
-                        "status": SENT,
-                        "sent_at": now,
-                        "message_ids": list(item.message_ids),
-                        "claimed_by": None,
-                        "claimed_until": None,
-                        "last_error": None,
-                    }
-                    for item in sent
-                ],
+            result = await s.execute(
+                update(OutboxRow)
+                .where(OutboxRow.claimed_by == owner, OutboxRow.status == PENDING)
+                .values(claimed_until=now + lease)
             )
-            for item in sent:
-                if item.address:
-                    await s.execute(
-                        update(DestinationRow)
-                        .where(DestinationRow.id == item.destination_id)
-                        .values(address=item.address)
-                    )
+            return int(result.rowcount or 0)
+
+    async def freeze(self, item_id: int, owner: str, parts: Sequence[Part]) -> bool:
+        """Store the parts of an item before its first post; False if the claim was lost.
+
+        Only the first render is kept: a retry posts what was decided then, whatever
+        changed in the papers since.
+        """
+        async with self._sessions.begin() as s:
+            result = await s.execute(
+                update(OutboxRow)
+                .where(
+                    OutboxRow.id == item_id,
+                    OutboxRow.claimed_by == owner,
+                    OutboxRow.status == PENDING,
+                    OutboxRow.parts.is_(None),
+                )
+                .values(parts=[dict(p) for p in parts])
+            )
+            return bool(result.rowcount)
+
+    async def record_posted(self, posted: PostedParts, now: datetime) -> None:
+        """Record the parts the platform accepted so far, the moment it accepted the last.
+
+        When every part is posted, the item is sent. A crash after this statement repeats
+        nothing; a crash before it repeats only the part in flight.
+        """
+        values: dict[str, object] = {"message_ids": list(posted.message_ids)}
+        if posted.complete:
+            values.update(
+                status=SENT, sent_at=now, claimed_by=None, claimed_until=None, last_error=None
+            )
+        async with self._sessions.begin() as s:
+            await s.execute(update(OutboxRow).where(OutboxRow.id == posted.item_id).values(values))
+            if posted.address:
+                await s.execute(
+                    update(DestinationRow)
+                    .where(DestinationRow.id == posted.destination_id)
+                    .values(address=posted.address)
+                )
 
     async def mark_retry(
-        self, item_id: int, error: str, next_at: datetime, *, give_up: bool = False
+        self,
+        item_id: int,
+        error: str,
+        next_at: datetime,
+        *,
+        give_up: bool = False,
+        count: bool = True,
     ) -> None:
+        """Put an item back for a later try (or give it up), with the error status shows."""
         async with self._sessions.begin() as s:
             await s.execute(
                 update(OutboxRow)
                 .where(OutboxRow.id == item_id, OutboxRow.status == PENDING)
                 .values(
                     status=FAILED if give_up else PENDING,
-                    attempts=OutboxRow.attempts + 1,
+                    attempts=OutboxRow.attempts + (1 if count else 0),
                     next_attempt_at=next_at,
                     last_error=error[:500],
                     claimed_by=None,

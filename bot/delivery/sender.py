@@ -1,10 +1,15 @@
-"""Drain the outbox through the adapters: retries with backoff, rate limits, disabling.
+"""Drain the outbox through the adapters: frozen parts, short leases, typed failures.
 
-An item is claimed (with a lease) before it is sent and marked sent afterwards. A crash
-in between leaves it claimed until the lease ends; then it is sent again under the same
-idempotency key, which Discord de-duplicates (message nonce) and other platforms cannot, so
-there at most one duplicate per crash. A claim is renewed before each send when less than
-half its lease is left, so a batch slowed by rate limits is never sent by two processes.
+Each worker claims one item at a time with a short lease that a heartbeat renews, so a dead
+process's items are taken over within one lease (30 s by default), well inside the minutes
+a Discord nonce is kept. Before its first post an item's reply is rendered into parts,
+which are stored; every part is recorded the moment the platform accepts it, and a retry
+posts the stored parts from the first unrecorded one. A crash can therefore only repeat the
+part in flight: Discord drops that repeat (the part's nonce), other platforms send one part
+at a time, so there it repeats at most one message.
+
+Every post has a timeout, and workers pick up items independently, so one hung request
+delays only its own destination, by at most one timeout.
 """
 
 from __future__ import annotations
@@ -14,17 +19,17 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from bot.app import App
 from bot.delivery.claims import process_id
 from bot.delivery.digest import payload_paper_ids, payload_reply
-from bot.delivery.outbox import Claimed, OutboxRepo, SentItem
+from bot.delivery.halts import PlatformHalts
+from bot.delivery.outbox import Claimed, OutboxRepo, PostedParts
 from bot.delivery.pacing import Pacer
-from bot.papers import Paper
-from bot.port import Adapter, DeliveryError
+from bot.port import Adapter, DeliveryError, Destination, Failure, Part, Posted
 from bot.storage.destinations_repo import to_port
 
 log = logging.getLogger(__name__)
@@ -37,21 +42,33 @@ BACKOFF_MAX = 3600.0
 # in the first hour, then hourly), counted in attempts so time spent disabled does not
 # count; status shows it and any digest or alerts command there tries again.
 MAX_ATTEMPTS = 30
+# A message the platform refused (a rendering bug, a limit) is tried this often, in case the
+# refusal was a passing fault, then given up; the destination stays on.
+REJECTED_ATTEMPTS = 3
+LEASE = timedelta(seconds=30)
+REQUEST_TIMEOUT = 10.0  # seconds one post may take; less than half the lease
 
 
 @dataclass
 class SendReport:
-    sent: int = 0
+    sent: int = 0  # items whose every part is posted
+    parts: int = 0  # messages posted
     rate_limited: int = 0  # rate-limit answers waited out in place
     retried: int = 0  # transient failures put back with a backoff
-    disabled: int = 0  # permanent failures: the destination was disabled
-    failed: int = 0  # adapter errors given up after MAX_ATTEMPTS (status shows them)
+    disabled: int = 0  # destinations gone: disabled with the reason
+    failed: int = 0  # items given up (rejected, or adapter errors): status shows them
+    halted: int = 0  # items put back because the platform refused the bot's credentials
 
 
 def backoff(attempts: int, retry_after: float | None = None) -> float:
     """Seconds to wait before attempt `attempts + 1`: exponential, jittered, capped."""
     delay = min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** max(0, attempts)) * random.uniform(0.8, 1.2)
     return max(delay, retry_after or 0.0)
+
+
+def part_key(item_key: str, index: int) -> str:
+    """The idempotency key of one part of an outbox item."""
+    return f"{item_key}:{index}"
 
 
 class Sender:
@@ -64,8 +81,8 @@ class Sender:
         *,
         owner: str | None = None,
         concurrency: int = 8,
-        claim_size: int = 8,
-        lease: timedelta = timedelta(minutes=3),
+        lease: timedelta = LEASE,
+        request_timeout: float = REQUEST_TIMEOUT,
         max_inline_wait: float = 30.0,
         monotonic: Callable[[], float] = time.monotonic,
     ):
@@ -73,9 +90,10 @@ class Sender:
         self.adapters = dict(adapters)
         self.owner = owner or process_id()
         self.repo = OutboxRepo(app.sessions)
+        self.halts = PlatformHalts(app.state, monotonic)
         self.concurrency = concurrency
-        self.claim_size = claim_size
         self.lease = lease
+        self.request_timeout = request_timeout
         self.max_inline_wait = max_inline_wait
         self._monotonic = monotonic
         self._pacers: dict[str, Pacer] = {}
@@ -84,115 +102,208 @@ class Sender:
 
     def wake(self) -> None:
         """Look at the outbox now rather than at the next poll."""
+        # Every idle worker waits on the event it saw before it found nothing to do; a new
+        # event for the next round means no wake-up is lost between claim and wait.
         self._wake.set()
+        self._wake = asyncio.Event()
 
     async def run(self, stop: asyncio.Event, poll: float = 2.0) -> None:
-        """Drain the outbox until `stop` is set, polling every `poll` seconds."""
-        while not stop.is_set():
+        """Send items as they become due until `stop` is set, polling every `poll` seconds."""
+        if not self.adapters:
+            await stop.wait()
+            return
+        report = SendReport()
+        async with self._heartbeat():
+            workers = [
+                asyncio.create_task(self._worker(report, stop, poll))
+                for _ in range(self.concurrency)
+            ]
             try:
-                await self.drain()
-            except Exception:
-                log.exception("outbox drain failed; retrying in %ss", poll)
-            self._wake.clear()
-            waiter = asyncio.ensure_future(self._wake.wait())
-            stopper = asyncio.ensure_future(stop.wait())
-            await asyncio.wait({waiter, stopper}, timeout=poll, return_when="FIRST_COMPLETED")
-            for t in (waiter, stopper):
-                t.cancel()
+                await stop.wait()
+            finally:
+                for w in workers:
+                    w.cancel()
+                await asyncio.gather(*workers, return_exceptions=True)
 
     async def drain(self) -> SendReport:
         """Send every item that is due now, then return what happened."""
         report = SendReport()
         if self.adapters:
-            await asyncio.gather(*(self._worker(report) for _ in range(self.concurrency)))
+            async with self._heartbeat():
+                await asyncio.gather(
+                    *(self._worker(report, None, 0) for _ in range(self.concurrency))
+                )
         return report
 
+    @contextlib.asynccontextmanager
+    async def _heartbeat(self) -> AsyncIterator[None]:
+        async def beat() -> None:
+            while True:
+                await asyncio.sleep(self.lease.total_seconds() / 3)
+                try:
+                    await self.repo.heartbeat(self.owner, self.app.clock(), self.lease)
+                except Exception:
+                    # The per-post lease check still keeps sends safe; only takeover of a
+                    # slow item by another process gets more likely.
+                    log.warning("outbox heartbeat failed", exc_info=True)
+
+        task = asyncio.create_task(beat())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
     def dedupes(self, platform: str) -> bool:
-        """Whether the platform drops a repeated send with the same key (Discord's nonce).
+        """Whether the platform drops a repeated post with the same key (Discord's nonce)."""
+        return self.adapters[platform].capabilities.dedupes_sends
 
-        An adapter may say so with a `dedupes_sends` attribute; Discord does by the port's
-        contract.
-        """
-        return bool(getattr(self.adapters[platform], "dedupes_sends", platform == "discord"))
-
-    async def _worker(self, report: SendReport) -> None:
-        while True:
-            batch = await self.repo.claim(
-                self.owner, list(self.adapters), self.app.clock(), self.lease, self.claim_size
-            )
-            if not batch:
-                return
-            todo = {c.item.id for c in batch}
+    async def _worker(self, report: SendReport, stop: asyncio.Event | None, poll: float) -> None:
+        """Claim and send one item at a time; with no `stop`, return when none is due."""
+        while stop is None or not stop.is_set():
+            wake = self._wake
+            platforms = [p for p in self.adapters if not self.halts.halted(p)]
             try:
-                papers = await self._papers(batch)
-                for claimed in batch:
-                    platform = claimed.item.platform
-                    # Every message is marked as soon as the platform took it, so a crash can
-                    # only resend what was in flight: harmless where the platform drops a
-                    # repeated key (Discord's nonce only lasts minutes, so marks must not
-                    # wait); elsewhere sends go one at a time, so at most one repeats.
-                    serial = contextlib.nullcontext() if self.dedupes(platform) else None
-                    async with serial or self._serial.setdefault(platform, asyncio.Lock()):
-                        done = await self._deliver(claimed, papers, report)
-                        if done:
-                            await self.repo.mark_sent([done], self.app.clock())
-                    todo.discard(claimed.item.id)
+                batch = (
+                    await self.repo.claim(self.owner, platforms, self.app.clock(), self.lease, 1)
+                    if platforms
+                    else []
+                )
+                if batch:
+                    await self._send_item(batch[0], report)
+                    continue
             except asyncio.CancelledError:
-                # Stopped mid-batch: hand the rest back at once rather than after the lease.
-                # (A crash cannot; then the lease runs out.)
-                with contextlib.suppress(Exception):
-                    await asyncio.shield(self.repo.release(todo))
                 raise
+            except Exception:
+                if stop is None:
+                    raise
+                log.exception("outbox worker failed; retrying in %ss", poll)
+            if stop is None:
+                return
+            waiter = asyncio.ensure_future(wake.wait())
+            stopper = asyncio.ensure_future(stop.wait())
+            await asyncio.wait({waiter, stopper}, timeout=poll, return_when="FIRST_COMPLETED")
+            for t in (waiter, stopper):
+                t.cancel()
 
-    async def _papers(self, batch: list[Claimed]) -> dict[str, Paper]:
-        """The papers a batch names, loaded together (current upvotes)."""
-        ids = sorted({pid for c in batch for pid in payload_paper_ids(c.item.payload)})
-        return {p.id: p for p in await self.app.papers.get_many(ids)} if ids else {}
+    async def _send_item(self, c: Claimed, report: SendReport) -> None:
+        try:
+            await self._deliver(c, report)
+        except asyncio.CancelledError:
+            # Stopped mid-item: hand it back at once rather than after the lease (a crash
+            # cannot; then the lease runs out). Parts already posted stay recorded.
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self.repo.release([c.item.id]))
+            raise
 
-    async def _deliver(
-        self, c: Claimed, papers: dict[str, Paper], report: SendReport
-    ) -> SentItem | None:
-        """Send one item; return what to mark sent, or None if it failed (and was handled)."""
+    async def _parts(self, c: Claimed) -> list[Part] | None:
+        """The item's parts: those stored at its first try, or rendered and stored now."""
+        if c.item.parts is not None:
+            return list(c.item.parts)
+        ids = payload_paper_ids(c.item.payload)
+        papers = {p.id: p for p in await self.app.papers.get_many(sorted(set(ids)))}
+        reply = payload_reply(c.item.payload, papers)
+        parts = self.adapters[c.item.platform].compose(reply)
+        if not await self.repo.freeze(c.item.id, self.owner, parts):
+            return None
+        return parts
+
+    async def _deliver(self, c: Claimed, report: SendReport) -> None:
+        """Post an item's remaining parts, recording each; handle a failure by its kind."""
         item, platform = c.item, c.item.platform
-        adapter = self.adapters[platform]
-        reply = payload_reply(item.payload, papers)
+        parts = await self._parts(c)
+        if parts is None:
+            log.info("outbox item %s was taken over before its first post", item.id)
+            return
+        posted = list(item.message_ids or [])
         destination = to_port(c.destination)
+        address: str | None = None  # a DM channel opened in this try, to remember
         deadline = self._monotonic() + self.max_inline_wait
-        while True:
-            pacer = self._pacers.setdefault(platform, Pacer(self._monotonic))
+        pacer = self._pacers.setdefault(platform, Pacer(self._monotonic))
+        while len(posted) < len(parts):
             await pacer.wait()
-            if not await self._still_ours(c):
-                log.info("outbox item %s was taken over after its lease ran out", item.id)
-                return None
             try:
-                result = await adapter.send(destination, reply, key=item.key)
+                async with self._turn(platform):
+                    if not await self._still_ours(c):
+                        log.info("outbox item %s was taken over after its lease ran out", item.id)
+                        return
+                    key = part_key(item.key, len(posted))
+                    result = await self._post(destination, parts[len(posted)], key)
+                    posted.append(result.message_id)
+                    if result.address and result.address != destination.address:
+                        destination = replace(destination, address=result.address)
+                        address = result.address
+                    done = len(posted) == len(parts)
+                    await self.repo.record_posted(
+                        PostedParts(item.id, c.destination.id, posted, done, address),
+                        self.app.clock(),
+                    )
+                    address = None
             except DeliveryError as exc:
-                if exc.permanent:
-                    await self._disable(c, exc.reason)
-                    report.disabled += 1
-                    return None
                 wait = exc.retry_after
-                if wait is not None and self._monotonic() + wait <= deadline:
+                if (
+                    exc.failure is Failure.TRANSIENT
+                    and wait is not None
+                    and self._monotonic() + wait <= deadline
+                ):
                     # A rate limit: pause the whole platform for that long, then try again.
                     pacer.limited(wait)
                     report.rate_limited += 1
                     continue
-                await self._reschedule(c, exc.reason, wait, report, may_give_up=False)
-                return None
+                await self._failed(c, exc, report)
+                return
             except Exception as exc:  # an adapter bug must not stop the other deliveries
                 log.exception("adapter %s failed on outbox item %s", platform, item.id)
                 reason = f"{type(exc).__name__}: {exc}"
-                await self._reschedule(c, reason, None, report, may_give_up=True)
-                return None
+                await self._reschedule(c, reason, None, report, limit=MAX_ATTEMPTS)
+                return
             pacer.succeeded()
-            report.sent += 1
-            # Remember a DM channel the adapter opened, so it need not open it again.
-            address = result.address if result.address != c.destination.address else None
-            return SentItem(item.id, c.destination.id, result.message_ids, address)
+            report.parts += 1
+            await self.halts.clear(platform)
+        if not parts:
+            await self.repo.record_posted(
+                PostedParts(item.id, c.destination.id, (), True), self.app.clock()
+            )
+        report.sent += 1
+
+    def _turn(self, platform: str) -> contextlib.AbstractAsyncContextManager[object]:
+        """One post at a time on a platform that cannot drop a repeat, so a crash repeats
+        at most one message; any number at once where it can."""
+        if self.dedupes(platform):
+            return contextlib.nullcontext()
+        return self._serial.setdefault(platform, asyncio.Lock())
+
+    async def _post(self, destination: Destination, part: Part, key: str) -> Posted:
+        adapter = self.adapters[destination.platform]
+        try:
+            async with asyncio.timeout(self.request_timeout):
+                return await adapter.post(destination, part, key=key)
+        except TimeoutError:
+            raise DeliveryError(
+                f"{destination.platform} did not answer within {self.request_timeout:.0f} s"
+            ) from None
+
+    async def _failed(self, c: Claimed, exc: DeliveryError, report: SendReport) -> None:
+        if exc.failure is Failure.DESTINATION_GONE:
+            await self._disable(c, exc.reason)
+            report.disabled += 1
+        elif exc.failure is Failure.REJECTED:
+            await self._reschedule(c, exc.reason, None, report, limit=REJECTED_ATTEMPTS)
+        elif exc.failure is Failure.BOT_UNAUTHORIZED:
+            # Not this destination's fault: stop the platform, keep the item as it was.
+            await self.halts.halt(c.item.platform, exc.reason, self.app.clock())
+            await self.repo.mark_retry(
+                c.item.id, exc.reason, self.app.clock(), give_up=False, count=False
+            )
+            report.halted += 1
+        else:
+            await self._reschedule(c, exc.reason, exc.retry_after, report, limit=None)
 
     async def _still_ours(self, c: Claimed) -> bool:
         """Renew the claim if less than half the lease is left, so no other process takes
-        an item this one is about to send (a batch can outlive its lease on a slow platform).
+        an item this one is about to post: a post ends within its timeout, which is shorter
+        than half the lease.
         """
         now = self.app.clock()
         until = c.item.claimed_until
@@ -210,10 +321,10 @@ class Sender:
         retry_after: float | None,
         report: SendReport,
         *,
-        may_give_up: bool,
+        limit: int | None,
     ) -> None:
         now = self.app.clock()
-        give_up = may_give_up and c.item.attempts + 1 >= MAX_ATTEMPTS
+        give_up = limit is not None and c.item.attempts + 1 >= limit
         delay = timedelta(seconds=backoff(c.item.attempts, retry_after))
         await self.repo.mark_retry(c.item.id, reason, now + delay, give_up=give_up)
         if give_up:

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from bot.app import App
 from bot.delivery.alerts import DAILY, INSTANT
+from bot.delivery.halts import halt_reason
 from bot.delivery.outbox import OutboxRepo
 from bot.delivery.timing import describe_local, next_digest
 from bot.messages import Fields
@@ -77,6 +78,16 @@ async def status_fields(app: App, row: DestinationRow | None, prefix: str) -> Fi
                     f"{prefix}digest resume) tries again"
                 )
         rows.append(("Waiting", state))
+    halt = await halt_reason(app.state, row.platform)
+    if halt is not None:
+        reason, at = halt
+        rows.append(
+            (
+                "Sending stopped",
+                f"on this platform since {describe_local(at, tz)}: {reason}. Nothing is lost: "
+                "messages wait and are posted once the bot's credentials work again.",
+            )
+        )
     if row.disabled_reason:
         since = describe_local(row.disabled_at, tz) if row.disabled_at else "?"
         rows.append(

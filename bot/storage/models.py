@@ -232,6 +232,10 @@ class OutboxRow(Base):
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     claimed_until: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
+    # The platform parts (messages) to post, rendered once before the first is posted and
+    # re-posted exactly on every retry; None until then. `message_ids` holds the ids of the
+    # parts already posted, in order, each recorded the moment the platform accepted it.
+    parts: Mapped[list[Any] | None] = mapped_column(JSON)
     message_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]

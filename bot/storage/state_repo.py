@@ -29,3 +29,9 @@ class StateRepo:
             else:
                 row.value = value
                 row.updated_at = now
+
+    async def delete(self, key: str) -> None:
+        async with self._sessions.begin() as s:
+            row = await s.get(StateRow, key)
+            if row is not None:
+                await s.delete(row)
