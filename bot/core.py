@@ -43,6 +43,10 @@ class Core:
                     "Only people who may manage this channel can change its subscriptions "
                     "and digest settings. You can subscribe yourself in a DM with the bot."
                 )
+            place = incoming.place
+            posts_here = command.posts_here and not place.is_dm and args.get("where") != "dm"
+            if posts_here and place.cannot_post:
+                raise CommandError(place.cannot_post)
             ctx = Context(app=self.app, registry=self.registry, incoming=incoming, command=command)
             return await command.handler(ctx, args)
         except UsageError as exc:

@@ -36,6 +36,9 @@ class Place:
     is_dm: bool = False
     workspace_id: str | None = None  # Discord guild / Slack team
     name: str = ""
+    # Why the bot could not post here, when the adapter knows from platform facts (Discord's
+    # app permissions, Slack channel membership): a whole sentence that says how to fix it.
+    cannot_post: str | None = None
     raw: Any = field(default=None, compare=False, repr=False)
 
 

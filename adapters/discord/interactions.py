@@ -34,6 +34,29 @@ def user_of(interaction: discord.Interaction) -> User:
     )
 
 
+def missing_permissions(interaction: discord.Interaction) -> str | None:
+    """Why the bot could not post its digests in this channel, from `app_permissions`."""
+    if interaction.guild_id is None:
+        return None
+    perms = interaction.app_permissions
+    needed = [("View Channel", perms.view_channel)]
+    if isinstance(interaction.channel, discord.Thread):
+        needed.append(("Send Messages in Threads", perms.send_messages_in_threads))
+    else:
+        needed.append(("Send Messages", perms.send_messages))
+    needed.append(("Embed Links", perms.embed_links))
+    missing = [name for name, granted in needed if not granted]
+    if not missing:
+        return None
+    names = " and ".join(", ".join(missing).rsplit(", ", 1))
+    return (
+        f"I cannot post digests here: I am missing the {names} permission"
+        f"{'s' if len(missing) > 1 else ''} in this channel. Grant "
+        f"{'them' if len(missing) > 1 else 'it'} to paperbot (channel settings → "
+        "Permissions), then run the command again."
+    )
+
+
 def place_of(interaction: discord.Interaction) -> Place:
     channel = interaction.channel
     return Place(
@@ -42,6 +65,7 @@ def place_of(interaction: discord.Interaction) -> Place:
         is_dm=interaction.guild_id is None,
         workspace_id=str(interaction.guild_id) if interaction.guild_id else None,
         name=getattr(channel, "name", None) or "",
+        cannot_post=missing_permissions(interaction),
         raw=interaction,
     )
 

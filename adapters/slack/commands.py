@@ -18,6 +18,7 @@ import logging
 import re
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -152,6 +153,8 @@ class SlashCommands:
             raw=body,
         )
         found = self.core.resolve(line)
+        if found and found[0].posts_here and not place.is_dm:
+            place = replace(place, cannot_post=await self.membership_problem(place.id))
         user = User(
             platform=PLATFORM,
             id=str(body.get("user_id", "")),
@@ -188,6 +191,31 @@ class SlashCommands:
             )[0]
             out = [*out[: MAX_RESPONSES - 1], {**note, "response_type": "ephemeral"}]
         return out
+
+    async def membership_problem(self, channel_id: str) -> str | None:
+        """Why the bot cannot post in this channel (it is not a member), or None.
+
+        Checked before a command that sets up posting answers "done", so the user learns
+        it now rather than from a digest that silently fails later.
+        """
+        try:
+            response = await self.client.conversations_info(channel=channel_id)
+            member = bool(response["channel"].get("is_member", True))
+        except SlackApiError as exc:
+            error = exc.response.get("error") if isinstance(exc.response.data, dict) else None
+            if error != "channel_not_found":  # a private channel the bot is not in says that
+                log.warning("conversations.info %s failed: %s", channel_id, error or exc)
+                return None  # do not refuse a command over a check that could not run
+            member = False
+        except (SlackClientError, OSError) as exc:
+            log.warning("conversations.info %s failed: %s", channel_id, exc)
+            return None
+        if member:
+            return None
+        return (
+            "I am not a member of this channel, so I cannot post here. Type /invite @paperbot "
+            "in this channel, then run the command again."
+        )
 
     async def can_manage(self, body: dict[str, Any], place: Place, command: Command | None) -> bool:
         """Whether this user may change the channel's subscriptions and digest settings."""

@@ -239,6 +239,7 @@ COMMANDS = [
         handler=digest_time_command,
         args=(TIME, ZONE),
         manages_channel=True,
+        posts_here=True,
         examples=("digest time 09:30 Europe/Berlin", "digest time 8:00"),
     ),
     Command(
@@ -286,6 +287,7 @@ COMMANDS = [
         usage="digest resume",
         handler=digest_resume_command,
         manages_channel=True,
+        posts_here=True,
     ),
     Command(
         name="digest preview",
@@ -301,6 +303,7 @@ COMMANDS = [
         usage="digest now",
         handler=digest_now_command,
         manages_channel=True,
+        posts_here=True,
         slow=True,
     ),
     Command(

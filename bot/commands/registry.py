@@ -40,6 +40,9 @@ class Command:
     handler: Handler
     args: tuple[Arg, ...] = ()
     manages_channel: bool = False  # changes a channel's subscriptions or digest settings
+    # Sets the bot up to post in this channel: refused, with the adapter's reason, where the
+    # bot cannot post there (a missing permission, not a member of the channel).
+    posts_here: bool = False
     ephemeral: bool = False  # answers only the caller sees
     slow: bool = False  # may take over 3 s: adapters acknowledge first
     examples: tuple[str, ...] = ()

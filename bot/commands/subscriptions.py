@@ -289,6 +289,7 @@ COMMANDS = [
         handler=subscribe_command,
         args=(Arg("query", "What to look for, e.g. diffusion -audio", rest=True), WHERE),
         manages_channel=True,
+        posts_here=True,
         slow=True,
         examples=(
             "subscribe diffusion -audio",

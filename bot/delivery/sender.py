@@ -83,6 +83,7 @@ class Sender:
         concurrency: int = 8,
         lease: timedelta = LEASE,
         request_timeout: float = REQUEST_TIMEOUT,
+        heartbeat_every: float | None = None,
         max_inline_wait: float = 30.0,
         monotonic: Callable[[], float] = time.monotonic,
     ):
@@ -94,6 +95,7 @@ class Sender:
         self.concurrency = concurrency
         self.lease = lease
         self.request_timeout = request_timeout
+        self.heartbeat_every = heartbeat_every or lease.total_seconds() / 3
         self.max_inline_wait = max_inline_wait
         self._monotonic = monotonic
         self._pacers: dict[str, Pacer] = {}
@@ -139,7 +141,7 @@ class Sender:
     async def _heartbeat(self) -> AsyncIterator[None]:
         async def beat() -> None:
             while True:
-                await asyncio.sleep(self.lease.total_seconds() / 3)
+                await asyncio.sleep(self.heartbeat_every)
                 try:
                     await self.repo.heartbeat(self.owner, self.app.clock(), self.lease)
                 except Exception:
@@ -188,6 +190,9 @@ class Sender:
                 t.cancel()
 
     async def _send_item(self, c: Claimed, report: SendReport) -> None:
+        if self.halts.halted(c.item.platform):  # halted by another worker since the claim
+            await self.repo.release([c.item.id])
+            return
         try:
             await self._deliver(c, report)
         except asyncio.CancelledError:

@@ -11,6 +11,9 @@ from aiohttp import web
 
 ALL_PERMISSIONS = (1 << 53) - 1
 MANAGE_CHANNELS = 1 << 4
+VIEW_CHANNEL = 1 << 10
+SEND_MESSAGES = 1 << 11
+EMBED_LINKS = 1 << 14
 EVERYONE_PERMISSIONS = 0x0000_0000_0006_3E40  # view, send, embed, history, reactions
 EPHEMERAL = 64
 TIMESTAMP = "2026-01-01T00:00:00.000000+00:00"
@@ -300,7 +303,7 @@ class DiscordObjects:
             "version": 1,
             "locale": "en-US",
             "entitlements": [],
-            "app_permissions": str(ALL_PERMISSIONS),
+            "app_permissions": str(getattr(self, "bot_permissions", ALL_PERMISSIONS)),
             "attachment_size_limit": 10_485_760,
         }
         if dm:

@@ -22,8 +22,11 @@ from tests.fakes.discord_gateway import FakeGateway
 from tests.fakes.discord_objects import (
     ALL_PERMISSIONS,
     EPHEMERAL,
+    EMBED_LINKS,
     EVERYONE_PERMISSIONS,
     MANAGE_CHANNELS,
+    SEND_MESSAGES,
+    VIEW_CHANNEL,
     Recorded,
     Scripted,
     cannot_dm,
@@ -42,7 +45,10 @@ from tests.fakes.discord_objects import (
 BODY: web.RequestKey[Any] = web.RequestKey("body", object)
 __all__ = [
     "ALL_PERMISSIONS",
+    "EMBED_LINKS",
     "EPHEMERAL",
+    "SEND_MESSAGES",
+    "VIEW_CHANNEL",
     "EVERYONE_PERMISSIONS",
     "MANAGE_CHANNELS",
     "FakeDiscord",
@@ -76,6 +82,12 @@ class FakeDiscord(FakeGateway):
         # minutes"; a test sets `nonce_window` (seconds) to let it expire.
         self._nonces: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
         self.nonce_window: float | None = None  # None: for the whole test
+        # The bot's permissions in the guild's channels: interactions carry them as
+        # app_permissions, and posts obey them as Discord does (no View Channel or Send
+        # Messages: 403 50013; no Embed Links: the message is posted without its embeds).
+        self.bot_permissions = ALL_PERMISSIONS
+        # Channels whose message posts hang until the event is set (a stalled request).
+        self.hanging: dict[str, asyncio.Event] = {}
         # (method, path, responses, requests to let through first)
         self._scripts: list[tuple[str, re.Pattern[str], list[Scripted], list[int]]] = []
         self._runner: web.AppRunner | None = None
@@ -109,6 +121,7 @@ class FakeDiscord(FakeGateway):
         r.add_get(api + "/webhooks/{app}/{token}/messages/{mid}", self._get_webhook_message)
         r.add_delete(api + "/webhooks/{app}/{token}/messages/{mid}", self._delete)
         r.add_post(api + "/channels/{cid}/messages", self._post_message)
+        r.add_delete(api + "/channels/{cid}/messages/{mid}", self._delete_message)
         r.add_post(api + "/users/@me/channels", self._open_dm)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
@@ -369,9 +382,18 @@ class FakeDiscord(FakeGateway):
         cid = request.match_info["cid"]
         if cid not in self.channels and cid not in self._dms.values():
             return json_response({"message": "Unknown Channel", "code": 10003}, 404)
+        if cid in self.hanging:
+            await self.hanging[cid].wait()
         data = request[BODY] or {}
         if problems := message_problems(data):
             return self._invalid(problems)
+        in_guild = cid in self.channels
+        if in_guild and (self.bot_permissions & (VIEW_CHANNEL | SEND_MESSAGES)) != (
+            VIEW_CHANNEL | SEND_MESSAGES
+        ):
+            return json_response({"message": "Missing Permissions", "code": 50013}, 403)
+        if in_guild and not self.bot_permissions & EMBED_LINKS:
+            data = {**data, "embeds": []}
         nonce = data.get("nonce")
         if nonce is not None and len(str(nonce)) > 25:
             return self._invalid(["nonce longer than 25"])
@@ -387,6 +409,14 @@ class FakeDiscord(FakeGateway):
             self._nonces[(cid, str(nonce))] = (time.monotonic(), msg)
         self.messages.setdefault(cid, []).append(msg)
         return json_response(msg)
+
+    async def _delete_message(self, request: web.Request) -> web.Response:
+        cid, mid = request.match_info["cid"], request.match_info["mid"]
+        kept = [m for m in self.messages.get(cid, []) if m["id"] != mid]
+        if len(kept) == len(self.messages.get(cid, [])):
+            return json_response({"message": "Unknown Message", "code": 10008}, 404)
+        self.messages[cid] = kept
+        return web.Response(status=204)
 
     async def _open_dm(self, request: web.Request) -> web.Response:
         uid = str((request[BODY] or {}).get("recipient_id"))

@@ -99,6 +99,9 @@ class FakeSlack:
         self._refusals: dict[str, deque[tuple[int, str]]] = defaultdict(deque)
         self.messages: list[dict[str, Any]] = []  # every message chat.postMessage accepted
         self.users: dict[str, dict[str, Any]] = {}
+        # Channels the bot is not a member of (conversations.info says so; posting there is
+        # `not_in_channel`). Every other channel counts as one the bot was invited to.
+        self.not_member: set[str] = set()
         self.sockets: list[web.WebSocketResponse] = []
         self.socket_connected = asyncio.Event()
         self._failures: dict[str, deque[Failure]] = defaultdict(deque)
@@ -310,6 +313,14 @@ class FakeSlack:
             return _error("user_disabled")
         return _ok(no_op=True, already_open=True, channel={"id": "D" + user_id.lstrip("UW")})
 
+    async def _m_conversations_info(self, args: dict[str, Any]) -> web.Response:
+        channel = str(args.get("channel", ""))
+        if not channel:
+            return _error("channel_not_found")
+        return _ok(
+            channel={"id": channel, "is_channel": True, "is_member": channel not in self.not_member}
+        )
+
     async def _m_users_info(self, args: dict[str, Any]) -> web.Response:
         user = self.users.get(str(args.get("user", "")))
         if user is None:
@@ -320,6 +331,8 @@ class FakeSlack:
         channel = args.get("channel")
         if not channel:
             return _error("channel_not_found")
+        if channel in self.not_member:
+            return _error("not_in_channel")
         problem = _check_message(args)
         if problem is not None:
             return _error(problem)
