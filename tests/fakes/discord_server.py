@@ -21,8 +21,8 @@ from aiohttp import web
 from tests.fakes.discord_gateway import FakeGateway
 from tests.fakes.discord_objects import (
     ALL_PERMISSIONS,
-    EPHEMERAL,
     EMBED_LINKS,
+    EPHEMERAL,
     EVERYONE_PERMISSIONS,
     MANAGE_CHANNELS,
     SEND_MESSAGES,
@@ -47,10 +47,10 @@ __all__ = [
     "ALL_PERMISSIONS",
     "EMBED_LINKS",
     "EPHEMERAL",
-    "SEND_MESSAGES",
-    "VIEW_CHANNEL",
     "EVERYONE_PERMISSIONS",
     "MANAGE_CHANNELS",
+    "SEND_MESSAGES",
+    "VIEW_CHANNEL",
     "FakeDiscord",
     "Scripted",
     "cannot_dm",
