@@ -80,7 +80,7 @@ async def poll_round(
         try:
             stats = await ingest_day(app, day)
         except SourceError as exc:
-            error = (f"{day.isoformat()}: {exc}", app.clock())
+            error = (f"list of {day.isoformat()}: {str(exc).rstrip('.')}", app.clock())
             report.errors.append(error[0])
             report.failed_days.append(day)
             log.warning("paper source failed for %s: %s (digests wait for it)", day, exc)

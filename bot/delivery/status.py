@@ -126,16 +126,19 @@ async def source_line(app: App) -> str:
     status = await app.state.ingest_status()
     zone = app.settings.default_timezone
     done = status.last_complete_round_at
-    line = "no papers fetched yet"
     if done is not None:
         line = f"last complete poll {describe_local(done, zone)}"
+    elif status.day_ok or status.last_error_at is not None:
+        line = "no complete poll yet"
+    else:
+        line = "no papers fetched yet"
     if status.last_error_at is not None:
-        error = f"{status.last_error}, {describe_local(status.last_error_at, zone)}"
+        error = status.last_error
         if status.failing and status.failing_since is not None:
             since = describe_local(status.failing_since, zone)
-            line += f"; unavailable since {since}, digests wait for it (last error: {error})"
+            line += f"; unavailable since {since} ({error}); digests wait for it"
         else:
-            line += f"; last error: {error}"
+            line += f"; last error {describe_local(status.last_error_at, zone)} ({error})"
     if status.skipped_items:
         shown = "; ".join(status.skipped_items[:3])
         line += f"; {len(status.skipped_items)} paper(s) could not be stored: {shown}"
