@@ -46,7 +46,7 @@ from bot.settings import load_settings
 from bot.sources.huggingface import parse_daily_items
 from bot.storage.db import upgrade
 from bot.storage.models import DestinationRow, SubscriptionRow
-from bot.storage.state_repo import StateRepo
+from bot.storage.state_repo import IngestStatus, StateRepo
 
 DATA = "/work/shared/data/hf-daily-papers/*.json"
 QUERIES = ["diffusion", "agent", "reasoning", "video", "LLM", "benchmark", "3D", "RL"]
@@ -161,7 +161,9 @@ async def run_paperbot(args: argparse.Namespace, url: str) -> dict[str, float]:
     # What the 08:30 poll of the paper source would have stored.
     polled = now.replace(hour=8, minute=30)
     await app.papers.upsert(load_papers(now.date()), now=polled)
-    await StateRepo(app.sessions).set("last_ingest", {"at": polled.isoformat()}, now=polled)
+    round_days = (polled.date() - timedelta(days=1), polled.date())
+    status = IngestStatus(last_complete_round_at=polled, last_round_days=round_days)
+    await StateRepo(app.sessions).save_ingest_status(status, now=polled)
     t0 = time.perf_counter()
     swept = await Sweeper(app).sweep()
     compose = time.perf_counter() - t0

@@ -5,16 +5,21 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from datetime import date, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from bot.app import App
 from bot.papers import Paper
+from bot.sources import SourceError
 from bot.sources.huggingface import parse_daily_items
 from bot.storage.papers_repo import UpsertStats
+from bot.storage.state_repo import IngestStatus
 
 log = logging.getLogger(__name__)
+
+KEEP_DAYS = 8  # per-day successes are kept this long: a round never reaches further back
+MAX_SKIPPED_SHOWN = 5  # refused papers kept in the status, for `status` to show
 
 Progress = Callable[[int, int, str], None]  # (done, total, label)
 
@@ -24,13 +29,15 @@ class IngestReport:
     stats: UpsertStats = field(default_factory=UpsertStats)
     items: int = 0
     skipped: int = 0
-    errors: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # what went wrong, one line each
+    failed_days: list[date] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)  # papers the database did not take
 
-    def add(self, stats: UpsertStats) -> None:
-        self.stats.new += stats.new
-        self.stats.updated += stats.updated
-        self.stats.unchanged += stats.unchanged
-        self.stats.new_features.extend(stats.new_features)
+    def add(self, stats: UpsertStats, where: str) -> None:
+        self.stats.add(stats)
+        refused = [f"{where}: paper {pid}: {why}" for pid, why in stats.failed]
+        self.refused += refused
+        self.errors += refused
 
 
 async def store(app: App, papers: list[Paper]) -> UpsertStats:
@@ -42,14 +49,13 @@ async def store(app: App, papers: list[Paper]) -> UpsertStats:
 
 
 async def ingest_day(app: App, day: date) -> UpsertStats:
-    """Fetch one day's list from the configured source and store it."""
+    """Fetch one day's list from the configured source and store it.
+
+    This records no poll round: a look-up of one day (`papers 2025-01-06`) says nothing
+    about whether today's list is in. Rounds are `poll_round`'s.
+    """
     papers = await app.source.daily_papers(day)
     stats = await store(app, papers)
-    await app.state.set(
-        "last_ingest",
-        {"at": app.clock().isoformat(), "day": day.isoformat(), "papers": len(papers)},
-        now=app.clock(),
-    )
     log.info("ingested %s: %d papers (%s)", day, len(papers), stats)
     return stats
 
@@ -58,18 +64,77 @@ def days_between(first: date, last: date) -> list[date]:
     return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
 
+async def poll_round(
+    app: App, days: Iterable[date], progress: Progress | None = None
+) -> IngestReport:
+    """Fetch and store each day, then record the round's outcome once (`IngestStatus`).
+
+    A day that fails does not stop the others: Hugging Face has failed on one date's list
+    only. Digests wait for a round in which the recent days all succeeded.
+    """
+    days = list(days)
+    report = IngestReport()
+    done: dict[date, datetime] = {}
+    error: tuple[str, datetime] | None = None
+    for i, day in enumerate(days, 1):
+        try:
+            stats = await ingest_day(app, day)
+        except SourceError as exc:
+            error = (f"list of {day.isoformat()}: {str(exc).rstrip('.')}", app.clock())
+            report.errors.append(error[0])
+            report.failed_days.append(day)
+            log.warning("paper source failed for %s: %s (digests wait for it)", day, exc)
+        else:
+            done[day] = app.clock()
+            report.add(stats, where=day.isoformat())
+            report.items += stats.new + stats.updated + stats.unchanged
+        if progress:
+            progress(i, len(days), day.isoformat())
+    before = await app.state.ingest_status()
+    status = round_status(before, days, done, error, report, app.clock())
+    await app.state.save_ingest_status(status, now=app.clock())
+    return report
+
+
+def round_status(
+    before: IngestStatus,
+    days: list[date],
+    done: dict[date, datetime],
+    error: tuple[str, datetime] | None,
+    report: IngestReport,
+    now: datetime,
+) -> IngestStatus:
+    """The status after a round that polled `days` and stored those in `done`."""
+    recent = {d for d in days if d >= now.date() - timedelta(days=1)}
+    complete = recent <= set(done)
+    day_ok = {**dict(before.day_ok), **done}
+    oldest = now.date() - timedelta(days=KEEP_DAYS)
+    refused = report.refused
+    return replace(
+        before,
+        last_complete_round_at=now if complete else before.last_complete_round_at,
+        last_round_days=tuple(days) if complete else before.last_round_days,
+        last_error=error[0] if error else before.last_error,
+        last_error_at=error[1] if error else before.last_error_at,
+        failing_since=_failing_since(before, error),
+        day_ok=tuple(sorted((d, t) for d, t in day_ok.items() if d >= oldest)),
+        retry_days=tuple(d for d in days if d not in done and d >= oldest),
+        skipped_items=tuple(refused[:MAX_SKIPPED_SHOWN]),
+        skipped_at=now if refused else before.skipped_at,
+    )
+
+
+def _failing_since(before: IngestStatus, error: tuple[str, datetime] | None) -> datetime | None:
+    if error is None:
+        return before.failing_since
+    return before.failing_since if before.failing else error[1]
+
+
 async def ingest_days(
     app: App, days: Iterable[date], progress: Progress | None = None
 ) -> IngestReport:
-    report = IngestReport()
-    days = list(days)
-    for i, day in enumerate(days, 1):
-        stats = await ingest_day(app, day)
-        report.add(stats)
-        report.items += stats.new + stats.updated + stats.unchanged
-        if progress:
-            progress(i, len(days), day.isoformat())
-    return report
+    """`paperbot ingest --date/--since`: a poll round of those days."""
+    return await poll_round(app, days, progress)
 
 
 async def ingest_files(
@@ -88,7 +153,7 @@ async def ingest_files(
         papers, skipped = parse_daily_items(items, requested)
         report.items += len(items)
         report.skipped += skipped
-        report.add(await store(app, papers))
+        report.add(await store(app, papers), where=str(path))
         if progress:
             progress(i, len(paths), path.name)
     return report

@@ -20,9 +20,8 @@ from bot.delivery.claims import IngestLock, process_id
 from bot.delivery.outbox import OutboxRepo
 from bot.delivery.sender import Sender, SendReport
 from bot.delivery.sweep import Sweeper, SweepReport
-from bot.ingest import days_between, ingest_day
+from bot.ingest import days_between, poll_round
 from bot.port import Adapter
-from bot.sources import SourceError
 from bot.storage.delivery_repo import DeliveryRepo
 from bot.storage.state_repo import StateRepo
 
@@ -127,26 +126,11 @@ class DeliveryScheduler:
                 log.debug("another process is ingesting")
                 return None
             state = self.app.state
-            outcome = IngestOutcome(days=await self._days_to_poll(state))
-            try:
-                for day in outcome.days:
-                    stats = await ingest_day(self.app, day)
-                    outcome.new_features += len(stats.new_features)
-            except SourceError as exc:
-                outcome.error = str(exc)
-                await state.set(
-                    "ingest_error",
-                    {"at": self.app.clock().isoformat(), "error": outcome.error},
-                    now=self.app.clock(),
-                )
-                log.warning("paper source unavailable: %s (digests wait for it)", exc)
-                return outcome
-            today = self.app.clock().date()
-            await state.set(
-                "ingest_ok",
-                {"at": self.app.clock().isoformat(), "through": today.isoformat()},
-                now=self.app.clock(),
-            )
+            days = await self._days_to_poll(state)
+            report = await poll_round(self.app, days)
+            outcome = IngestOutcome(days=days, new_features=len(report.stats.new_features))
+            if report.failed_days:
+                outcome.error = "; ".join(e for e in report.errors if e not in report.refused)
             await self._prune(state)
             return outcome
 
@@ -162,13 +146,16 @@ class DeliveryScheduler:
             log.info("pruned %d sent outbox items and %d empty digest runs", items, runs)
 
     async def _days_to_poll(self, state: StateRepo) -> list[date]:
+        """Yesterday and today; after a downtime every day since the last one fetched; and
+        the days the last round failed on."""
         today = self.app.clock().date()
+        oldest = today - timedelta(days=MAX_CATCH_UP_DAYS)
         first = today - timedelta(days=1)
-        ok = await state.get("ingest_ok")
-        if ok and ok.get("through"):
-            through = date.fromisoformat(ok["through"])
-            first = max(min(first, through), today - timedelta(days=MAX_CATCH_UP_DAYS))
-        return days_between(first, today)
+        status = await state.ingest_status()
+        if status.day_ok:
+            first = max(min(first, max(d for d, _ in status.day_ok)), oldest)
+        retry = [d for d in status.retry_days if oldest <= d < first]
+        return sorted({*retry, *days_between(first, today)})
 
     async def run_once(self, *, ingest: bool = True) -> tuple[SweepReport, SendReport]:
         """One ingest (unless told not to), one sweep, and the outbox drained: for cron."""

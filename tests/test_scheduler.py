@@ -187,25 +187,29 @@ async def test_cron_digest_run_posts_once_and_exits(tmp_path):
     from datetime import UTC
 
     from bot.app import build_app
-    from bot.ingest import ingest_day
+    from bot.ingest import poll_round
     from bot.messages import Place, User
     from bot.settings import load_settings
     from bot.storage.db import upgrade
     from tests.helpers import TestBot
     from tests.test_cli import paperbot
 
-    # Set up in-process (no scheduler of a `paperbot run` could post the digest first): the
-    # console's channel subscribed, its digest due two minutes ago, today's sample stored.
+    # Set up in-process (no scheduler of a `paperbot run` could post the digest first), ten
+    # minutes ago: the console's channel subscribed, its digest due at what is now two
+    # minutes ago, today's sample polled. The cron run is the first thing after the digest
+    # time. (The subprocess reads the real clock, so this test has to as well.)
     url = f"sqlite+aiosqlite:///{tmp_path / 'bot.sqlite3'}"
     await upgrade(url)
-    app = build_app(load_settings({"DATABASE_URL": url}), source_name="sample")
+    now = datetime.now(UTC)
+    then = now - timedelta(minutes=10)
+    app = build_app(load_settings({"DATABASE_URL": url}), source_name="sample", clock=lambda: then)
     try:
-        await ingest_day(app, datetime.now(UTC).date())
+        await poll_round(app, [then.date()])
         bot = TestBot(app)
         me = User(platform="console", id="local", name="me", can_manage_channel=True)
         here = Place(platform="console", id="console", name="console")
         await bot.say("subscribe model", user=me, place=here)
-        due = (datetime.now(UTC) - timedelta(minutes=2)).strftime("%H:%M")
+        due = (now - timedelta(minutes=2)).strftime("%H:%M")
         await bot.say(f"digest time {due} UTC", user=me, place=here)
     finally:
         await app.close()
@@ -234,17 +238,22 @@ async def test_restart_after_the_grace_waits_for_the_first_poll_instead_of_skipp
 
 
 def test_local_times_in_dst_gaps_and_folds():
-    from bot.delivery.timing import at_local, next_digest
+    from bot.delivery.timing import Schedule, at_local, next_digest
 
     # 02:30 does not exist in Berlin on 2025-03-30: it is read as 03:30 CEST (01:30 UTC).
     assert at_local(date(2025, 3, 30), "02:30", "Europe/Berlin") == utc(2025, 3, 30, 1, 30)
     # 02:30 happens twice on 2025-10-26: the first one (CEST, 00:30 UTC) counts, once.
     assert at_local(date(2025, 10, 26), "02:30", "Europe/Berlin") == utc(2025, 10, 26, 0, 30)
-    after = next_digest(utc(2025, 10, 26, 0, 31), "02:30", "Europe/Berlin", weekdays_only=False)
+    berlin = Schedule("02:30", "Europe/Berlin", False, since=utc(2025, 10, 1))
+    reach = timedelta(hours=12)
+    after = next_digest(berlin, utc(2025, 10, 26, 0, 31), reach, done={date(2025, 10, 26)})
     assert after == utc(2025, 10, 27, 1, 30)
-    # Weekdays only: Friday evening's next digest is Monday's.
+    # Weekdays only: Friday evening's next digest, once Friday's is done, is Monday's.
+    weekdays = Schedule("09:00", "UTC", True, since=utc(2025, 1, 1))
     friday = utc(2025, 1, 3, 18, 0)
-    assert next_digest(friday, "09:00", "UTC", weekdays_only=True) == utc(2025, 1, 6, 9, 0)
+    assert next_digest(weekdays, friday, reach, done={date(2025, 1, 3)}) == utc(2025, 1, 6, 9, 0)
+    # Not done yet (the source is down): it is still the next one, due since 09:00.
+    assert next_digest(weekdays, friday, reach) == utc(2025, 1, 3, 9, 0)
 
 
 async def test_no_catch_up_and_no_grace_still_post_on_time(db_url):

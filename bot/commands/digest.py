@@ -53,14 +53,27 @@ def _time_and_zone(args: dict[str, Any], row: DestinationRow) -> tuple[str, str]
     return hhmm, zone
 
 
+def _since(ctx: Context, row: DestinationRow, **schedule: Any) -> dict[str, Any]:
+    """The settings to store; a changed schedule starts now (earlier times are not owed)."""
+    if any(getattr(row, k) != v for k, v in schedule.items()):
+        return {**schedule, "schedule_since": ctx.app.clock()}
+    return schedule
+
+
+async def _next(ctx: Context, row: DestinationRow) -> str:
+    """The "Next: …" sentence, from the same schedule and slots the sweep follows."""
+    if row.paused:
+        return f" Digests are paused here; {ctx.incoming.prefix}digest resume posts them again."
+    return f" Next: {await next_at(ctx.app, row)}."
+
+
 async def digest_time_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
     """Set when the daily digest is posted here: a local time and an IANA time zone."""
     row, note = await _target(ctx)
     hhmm, zone = _time_and_zone(args, row)
-    row = await _repo(ctx).update(row.id, digest_time=hhmm, timezone=zone)
+    row = await _repo(ctx).update(row.id, **_since(ctx, row, digest_time=hhmm, timezone=zone))
     return _ok(
-        f"The digest for {describe(row)} is posted at {schedule(row)}. "
-        f"Next: {next_at(ctx.app.clock(), row)}.{note}"
+        f"The digest for {describe(row)} is posted at {schedule(row)}.{await _next(ctx, row)}{note}"
     )
 
 
@@ -85,9 +98,12 @@ async def digest_min_upvotes_command(ctx: Context, args: dict[str, Any]) -> list
 
 async def _weekdays(ctx: Context, only: bool) -> list[Reply]:
     row, note = await _target(ctx)
-    row = await _repo(ctx).update(row.id, weekdays_only=only)
+    row = await _repo(ctx).update(row.id, **_since(ctx, row, weekdays_only=only))
     extra = " Monday's digest includes the weekend's papers." if only else ""
-    return _ok(f"The digest for {describe(row)} is posted at {schedule(row)}.{extra}{note}")
+    return _ok(
+        f"The digest for {describe(row)} is posted at {schedule(row)}.{extra}"
+        f"{await _next(ctx, row)}{note}"
+    )
 
 
 async def digest_weekdays_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
@@ -113,8 +129,9 @@ async def digest_pause_command(ctx: Context, args: dict[str, Any]) -> list[Reply
 async def digest_resume_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
     """Post digests here again."""
     row, note = await _target(ctx)
-    row = await _repo(ctx).update(row.id, paused=False)
-    return _ok(f"Digests for {describe(row)} resume. Next: {next_at(ctx.app.clock(), row)}.{note}")
+    # Digest times that passed while paused are not owed: the next is the next scheduled one.
+    row = await _repo(ctx).update(row.id, **_since(ctx, row, paused=False))
+    return _ok(f"Digests for {describe(row)} resume.{await _next(ctx, row)}{note}")
 
 
 async def digest_preview_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
@@ -153,11 +170,12 @@ async def alerts_daily_command(ctx: Context, args: dict[str, Any]) -> list[Reply
     """Get your personal matches once a day by DM, at a time of your choice."""
     row, note = await _target(ctx, personal=True)
     hhmm, zone = _time_and_zone(args, row)
-    row = await _repo(ctx).update(row.id, alerts_mode=DAILY, digest_time=hhmm, timezone=zone)
+    values = _since(ctx, row, alerts_mode=DAILY, digest_time=hhmm, timezone=zone)
+    row = await _repo(ctx).update(row.id, **values)
     return [
         Notice(
-            f"You get one DM a day with your matches, at {schedule(row)}. "
-            f"Next: {next_at(ctx.app.clock(), row)}.{note}",
+            f"You get one DM a day with your matches, at {schedule(row)}."
+            f"{await _next(ctx, row)}{note}",
             tone=Tone.SUCCESS,
             ephemeral=True,
         )

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from bot.app import App
 from bot.delivery.alerts import DAILY, INSTANT
 from bot.delivery.halts import halt_reason
 from bot.delivery.outbox import OutboxRepo
-from bot.delivery.timing import describe_local, next_digest
+from bot.delivery.sweep import reach, schedule_of
+from bot.delivery.timing import describe_local, local_date, next_digest, owed
 from bot.messages import Fields
+from bot.storage.delivery_repo import DeliveryRepo
 from bot.storage.destinations_repo import USER, describe
 from bot.storage.models import DestinationRow
 
@@ -19,9 +22,38 @@ def schedule(row: DestinationRow) -> str:
     return f"{row.digest_time} {row.timezone}, {days}"
 
 
-def next_at(now: datetime, row: DestinationRow) -> str:
-    at = next_digest(now, row.digest_time, row.timezone, weekdays_only=row.weekdays_only)
-    return describe_local(at, row.timezone)
+@dataclass(frozen=True)
+class NextDigest:
+    """When a destination's next daily digest goes out, as the sweep will decide it."""
+
+    at: datetime
+    due: bool  # its time has come; it goes out once the day's papers are in
+    # Today's (local) digest was had already, which put this one on a later day although
+    # the digest time today is still to come (one digest a day).
+    had_today: bool
+
+
+async def next_digest_of(app: App, row: DestinationRow) -> NextDigest:
+    """The next digest of `row`: the same schedule and the same taken slots the sweep uses."""
+    now, schedule, window = app.clock(), schedule_of(row), reach(app.settings)
+    days = {day: at for day, at in owed(schedule, now, window)}
+    taken = await DeliveryRepo(app.sessions).taken_slots((row.id, d.isoformat()) for d in days)
+    done = {d for d in days if (row.id, d.isoformat()) in taken}
+    at = next_digest(schedule, now, window, done)
+    today = local_date(now, row.timezone)
+    had_today = today in done and today in days and days[today] > now
+    return NextDigest(at=at, due=at <= now, had_today=had_today)
+
+
+async def next_at(app: App, row: DestinationRow) -> str:
+    """The next digest, as people where it is posted read it."""
+    n = await next_digest_of(app, row)
+    when = describe_local(n.at, row.timezone)
+    if n.due:
+        return f"due since {when}; it goes out as soon as the day's papers are in"
+    if n.had_today:
+        return f"{when} (today's digest is done already: one digest a day)"
+    return when
 
 
 async def status_fields(app: App, row: DestinationRow | None, prefix: str) -> Fields:
@@ -54,7 +86,7 @@ async def status_fields(app: App, row: DestinationRow | None, prefix: str) -> Fi
     if row.paused:
         rows.append(("Next digest", f"paused — {prefix}digest resume"))
     elif row.kind != USER or row.alerts_mode == DAILY:
-        rows.append(("Next digest", next_at(now, row)))
+        rows.append(("Next digest", await next_at(app, row)))
     rows.append(("Paper source", ingest))
     delivery = OutboxRepo(app.sessions)
     last = await delivery.last_sent(row.id)
@@ -101,16 +133,24 @@ async def status_fields(app: App, row: DestinationRow | None, prefix: str) -> Fi
 
 
 async def source_line(app: App) -> str:
-    """When papers were last fetched, and whether the source is failing now."""
-    state = app.state
-    ok, err = await state.get("last_ingest"), await state.get("ingest_error")
+    """The last complete poll of the paper source, its last error, and refused papers."""
+    status = await app.state.ingest_status()
     zone = app.settings.default_timezone
-    line = "no papers fetched yet"
-    ok_at = datetime.fromisoformat(ok["at"]) if ok and "at" in ok else None
-    if ok_at is not None:
-        line = f"last update {describe_local(ok_at, zone)}"
-    if err and "at" in err:
-        err_at = datetime.fromisoformat(err["at"])
-        if ok_at is None or err_at > ok_at:
-            line += f"; unavailable since {describe_local(err_at, zone)} ({err.get('error')})"
+    done = status.last_complete_round_at
+    if done is not None:
+        line = f"last complete poll {describe_local(done, zone)}"
+    elif status.day_ok or status.last_error_at is not None:
+        line = "no complete poll yet"
+    else:
+        line = "no papers fetched yet"
+    if status.last_error_at is not None:
+        error = status.last_error
+        if status.failing and status.failing_since is not None:
+            since = describe_local(status.failing_since, zone)
+            line += f"; unavailable since {since} ({error}); digests wait for it"
+        else:
+            line += f"; last error {describe_local(status.last_error_at, zone)} ({error})"
+    if status.skipped_items:
+        shown = "; ".join(status.skipped_items[:3])
+        line += f"; {len(status.skipped_items)} paper(s) could not be stored: {shown}"
     return line

@@ -3,9 +3,12 @@
 Every process may sweep at any time: what has been done lives in the database (one digest
 run per destination and slot, claimed by inserting it), never in a scheduler's memory.
 
-When are "the day's papers in"? A digest waits until the paper source has answered a poll
-no earlier than one ingest interval before the digest time (`last_ingest` in the state
-table, written after a successful poll). While the source is down the digest waits, up to
+When are "the day's papers in"? A digest waits for a complete poll round (`IngestStatus`,
+written once at the end of each round) that ended no earlier than one ingest interval
+before the digest time and polled the digest's UTC day: one in which yesterday's and
+today's lists were both fetched and stored. A round that fetched yesterday but failed (or is
+still waiting) on today does not count, so a digest is never composed without today's list.
+Windows end where that round ended. While the source fails the digest waits, up to
 `source_grace_hours` after its time; then that day's slot is recorded as skipped and its
 papers go into the next digest, whose window starts where the last posted one ended.
 
@@ -32,11 +35,13 @@ from bot.delivery.digest import (
     match_destinations,
     rank,
 )
-from bot.delivery.timing import due_slots
+from bot.delivery.timing import Schedule, due_slots
 from bot.messages import PaperItem, PaperList, Reply
 from bot.papers import Paper
+from bot.settings import Settings
 from bot.storage.delivery_repo import DeliveryRepo, PayloadBuilder, Recorded, RunPlan
 from bot.storage.models import DestinationRow
+from bot.storage.state_repo import IngestStatus
 
 log = logging.getLogger(__name__)
 
@@ -70,24 +75,31 @@ class SweepReport:
         return sum(1 for r in self.recorded if r.outbox_id is not None)
 
 
-async def ingest_horizon(app: App, now: datetime) -> tuple[datetime, datetime | None]:
-    """(horizon, last successful poll): windows end at the last complete ingest."""
-    at = _stamp(await app.state.get("last_ingest"))
-    return (now, None) if at is None else (min(at, now), at)
+def reach(settings: Settings) -> timedelta:
+    """How long after its time a digest is still posted (after a downtime or an outage)."""
+    hours = max(settings.catch_up_hours, settings.source_grace_hours)
+    return max(MIN_REACH, timedelta(hours=hours))
 
 
-async def source_failing(app: App) -> bool:
-    """Whether the last poll of the paper source failed (not merely: none happened yet)."""
-    state = app.state
-    ok, err = _stamp(await state.get("last_ingest")), _stamp(await state.get("ingest_error"))
-    return err is not None and (ok is None or err > ok)
+def schedule_of(d: DestinationRow) -> Schedule:
+    since = d.schedule_since or d.created_at
+    return Schedule(d.digest_time, d.timezone, d.weekdays_only, since)
 
 
-def _stamp(state: dict[str, Any] | None) -> datetime | None:
-    if not state or "at" not in state:
-        return None
-    at = datetime.fromisoformat(state["at"])
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at
+def ingest_horizon(status: IngestStatus, now: datetime) -> datetime:
+    """Windows end where the last complete poll round ended (now, before the first one)."""
+    at = status.last_complete_round_at
+    return now if at is None else min(at, now)
+
+
+def papers_in(status: IngestStatus, due_at: datetime, fresh_after: timedelta) -> bool:
+    """Whether a complete round since `fresh_after` before `due_at` polled its UTC day."""
+    at = status.last_complete_round_at
+    return (
+        at is not None
+        and at >= due_at - fresh_after
+        and due_at.astimezone(UTC).date() in status.last_round_days
+    )
 
 
 def _iso(t: datetime) -> str:
@@ -111,11 +123,10 @@ class Sweeper:
         app, now = self.app, self.app.clock()
         settings = app.settings
         report = SweepReport()
-        horizon, last_ok = await ingest_horizon(app, now)
+        status = await app.state.ingest_status()
+        horizon = ingest_horizon(status, now)
         destinations = await self.repo.active_destinations()
-        reach = max(
-            MIN_REACH, timedelta(hours=max(settings.catch_up_hours, settings.source_grace_hours))
-        )
+        window = reach(settings)
         grace = timedelta(hours=settings.source_grace_hours)
         fresh_after = timedelta(minutes=settings.ingest_interval_minutes + 1)
         daily: list[Occasion] = []
@@ -125,9 +136,7 @@ class Sweeper:
                 if alerts or d.muted_until is not None:
                     special.append(d)
                 continue
-            for day, at in due_slots(
-                now, d.digest_time, d.timezone, weekdays_only=d.weekdays_only, window=reach
-            ):
+            for day, at in due_slots(schedule_of(d), now, window):
                 daily.append(Occasion(d, day.isoformat(), "digest", day, at))
         last = await self.repo.last_horizons(
             [d.id for d in special] + [o.destination.id for o in daily]
@@ -144,9 +153,9 @@ class Sweeper:
             if (o.destination.id, o.slot) in taken:
                 continue
             assert o.due_at is not None
-            if last_ok is not None and last_ok >= o.due_at - fresh_after:
+            if papers_in(status, o.due_at, fresh_after):
                 occasions.append(o)
-            elif now > o.due_at + grace and await self._failing():
+            elif now > o.due_at + grace and status.failing:
                 # Only a failing source gives a digest up; after a downtime, the first poll
                 # (moments away) decides.
                 skips.append(o)
@@ -157,10 +166,11 @@ class Sweeper:
             if await self.repo.record_skip(plan, now):
                 report.skipped += 1
                 log.warning(
-                    "digest %s of destination %s skipped: no papers from the source since %s",
+                    "digest %s of destination %s skipped: no complete poll since %s (%s)",
                     o.slot,
                     o.destination.id,
-                    last_ok,
+                    status.last_complete_round_at,
+                    status.last_error,
                 )
         todo = [o for o in occasions if (o.destination.id, o.slot) not in taken]
         report.taken += len(occasions) - len(todo)
@@ -179,13 +189,10 @@ class Sweeper:
             )
         return report
 
-    async def _failing(self) -> bool:
-        return await source_failing(self.app)
-
     async def compose_now(self, destination: DestinationRow) -> Recorded | None:
         """Record a digest of everything new for `destination`, to be posted at once."""
         now = self.app.clock()
-        horizon, _ = await ingest_horizon(self.app, now)
+        horizon = ingest_horizon(await self.app.state.ingest_status(), now)
         last = await self.repo.last_horizons([destination.id])
         report = SweepReport()
         occasion = Occasion(destination, f"now-{_iso(now)}", "now", due_at=now)
@@ -195,7 +202,7 @@ class Sweeper:
     async def preview(self, destination: DestinationRow) -> Reply:
         """What a digest posted now would list; records nothing."""
         now = self.app.clock()
-        horizon, _ = await ingest_horizon(self.app, now)
+        horizon = ingest_horizon(await self.app.state.ingest_status(), now)
         last = await self.repo.last_horizons([destination.id])
         occasion = Occasion(destination, "preview", "now", due_at=now)
         [(_, cands)], papers = await self._candidates([occasion], horizon, last)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Container, Iterator
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -68,34 +70,52 @@ def local_date(now: datetime, zone: str) -> date:
     return now.astimezone(ZoneInfo(zone)).date()
 
 
-def due_slots(
-    now: datetime, hhmm: str, zone: str, *, weekdays_only: bool, window: timedelta
-) -> list[tuple[date, datetime]]:
-    """(local date, UTC due time) of the digests that are due now, oldest first.
+@dataclass(frozen=True)
+class Schedule:
+    """When a destination's daily digest is owed."""
 
-    A digest is due from its local time until `window` later, so a bot that was down at
-    digest time still posts it on start; today's and yesterday's (local) are considered.
+    hhmm: str  # local time of day
+    zone: str  # IANA zone
+    weekdays_only: bool
+    # When this schedule was set (the destination created, its time changed, resumed): a
+    # digest time before it is not owed. Only digests missed while the bot was down are
+    # caught up, never one that was due before anyone asked for it.
+    since: datetime
+
+
+def owed(schedule: Schedule, now: datetime, reach: timedelta) -> Iterator[tuple[date, datetime]]:
+    """(local date, UTC time) of every digest still owed at `now`, oldest first.
+
+    That is each digest time from yesterday (local) on that is at or after `since` and
+    less than `reach` ago: a bot that was down at digest time still posts it on start.
+    Whether one was posted already (its slot taken) is for the caller to say.
     """
-    today = local_date(now, zone)
-    out = []
-    for day in (today - timedelta(days=1), today):
-        if weekdays_only and day.weekday() >= 5:
+    today = local_date(now, schedule.zone)
+    for offset in range(-1, 9):
+        day = today + timedelta(days=offset)
+        if schedule.weekdays_only and day.weekday() >= 5:
             continue
-        at = at_local(day, hhmm, zone)
-        if at <= now <= at + window:
-            out.append((day, at))
-    return out
+        at = at_local(day, schedule.hhmm, schedule.zone)
+        if at >= schedule.since and now <= at + reach:
+            yield day, at
 
 
-def next_digest(now: datetime, hhmm: str, zone: str, *, weekdays_only: bool) -> datetime:
-    """The next UTC instant a daily digest is scheduled after `now`."""
-    day = local_date(now, zone)
-    for offset in range(0, 9):
-        d = day + timedelta(days=offset)
-        if weekdays_only and d.weekday() >= 5:
-            continue
-        at = at_local(d, hhmm, zone)
-        if at > now:
+def due_slots(schedule: Schedule, now: datetime, reach: timedelta) -> list[tuple[date, datetime]]:
+    """The owed digests whose time has come, oldest first: what the sweep considers."""
+    return [(day, at) for day, at in owed(schedule, now, reach) if at <= now]
+
+
+def next_digest(
+    schedule: Schedule, now: datetime, reach: timedelta, done: Container[date] = ()
+) -> datetime:
+    """The UTC time of the next digest: the first owed one whose local date is not `done`.
+
+    It is in the past when a digest is due and not composed yet (the sweep is about to,
+    or it waits for the paper source). The sweep composes exactly these (`due_slots`),
+    one slot per local date, so `status` and every reply say what will happen.
+    """
+    for day, at in owed(schedule, now, reach):
+        if day not in done:
             return at
     raise AssertionError("a digest is due within a week")
 

@@ -2,7 +2,9 @@
 
 Field facts (which keys exist when, and their quirks) are in the HF API notes; the parser is
 lenient: optional keys may be absent, unknown keys are ignored, and a malformed item is logged
-with its id and skipped instead of failing the whole day.
+with its id and skipped instead of failing the whole day. Text is cleaned of what no database
+stores or no reader should see (`bot.sources.text`), and counters are clamped to what the
+columns hold, so one odd item cannot stop a day's ingest.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import aiohttp
 
 from bot.papers import Paper, normalize_arxiv_id, normalize_space
 from bot.sources.http import DEFAULT_USER_AGENT, Closing, HttpClient, Sleep, SourceError
+from bot.sources.text import clamp_count, clean_text
 
 log = logging.getLogger(__name__)
 
@@ -51,12 +54,16 @@ def _pick(paper: dict[str, Any], top: dict[str, Any], key: str) -> Any:
     return top.get(key) if value is None else value
 
 
+def _clean(value: str) -> str:
+    return normalize_space(clean_text(value))
+
+
 def _text(value: object, key: str) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
         raise ValueError(f"'{key}' is not a string")
-    return normalize_space(value)
+    return _clean(value)
 
 
 def _int(value: object, key: str, default: int | None) -> int | None:
@@ -64,7 +71,7 @@ def _int(value: object, key: str, default: int | None) -> int | None:
         return default
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValueError(f"'{key}' is not an integer")
-    return value
+    return clamp_count(value)
 
 
 def _authors(value: object) -> tuple[str, ...]:
@@ -78,22 +85,22 @@ def _authors(value: object) -> tuple[str, ...]:
         if not isinstance(author, dict) or author.get("hidden") is True:
             continue
         name = author.get("name")
-        if isinstance(name, str) and name.strip():
-            names.append(normalize_space(name))
+        if isinstance(name, str) and (clean := _clean(name)):
+            names.append(clean)
     return tuple(names)
 
 
 def _keywords(value: object) -> tuple[str, ...]:
     if not isinstance(value, list):
         return ()
-    words = (normalize_space(w) for w in value if isinstance(w, str))
+    words = (_clean(w) for w in value if isinstance(w, str))
     return tuple(dict.fromkeys(w for w in words if w))
 
 
 def _github_repo(value: object) -> str | None:
-    if not isinstance(value, str) or not value.strip():
+    if not isinstance(value, str):
         return None
-    repo = value.strip().rstrip("/")
+    repo = clean_text(value).strip().rstrip("/")
     if repo.startswith(("https://", "http://")) or _GITHUB_SHORT_RE.match(repo):
         return repo
     return None
@@ -103,11 +110,11 @@ def _organization(value: object) -> str | None:
     if not isinstance(value, dict):
         return None
     name = value.get("fullname") or value.get("name")
-    return normalize_space(name) if isinstance(name, str) and name.strip() else None
+    return (_clean(name) or None) if isinstance(name, str) else None
 
 
 def _url(value: object) -> str | None:
-    return value.strip() if isinstance(value, str) and value.strip() else None
+    return (clean_text(value).strip() or None) if isinstance(value, str) else None
 
 
 def _featured_day(

@@ -120,6 +120,9 @@ class DestinationRow(Base):
     disabled_reason: Mapped[str | None] = mapped_column(Text)
     disabled_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
+    # When the digest schedule (time, zone, days) was last set or resumed; None: since
+    # creation. A digest time before it is not owed: only downtime is caught up.
+    schedule_since: Mapped[datetime | None]
 
     subscriptions: Mapped[list[SubscriptionRow]] = relationship(
         back_populates="destination", cascade="all, delete-orphan", lazy="selectin"

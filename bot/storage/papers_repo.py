@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -9,10 +10,13 @@ from typing import Any
 
 from sqlalchemy import bindparam, case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.papers import Paper
 from bot.storage.models import PaperFeature, PaperRow, StateRow
+
+log = logging.getLogger(__name__)
 
 # SQLite caps bound parameters per statement; stay well below it.
 _CHUNK = 200
@@ -28,9 +32,20 @@ class UpsertStats:
     new_features: list[tuple[str, date]] = field(default_factory=list)
     # (id, title) of papers stored new or renamed: what the title index must learn.
     titles: list[tuple[str, str]] = field(default_factory=list)
+    # (id, why) of papers the database refused: skipped, the others stored.
+    failed: list[tuple[str, str]] = field(default_factory=list)
 
     def __str__(self) -> str:
-        return f"{self.new} new, {self.updated} updated, {self.unchanged} unchanged"
+        text = f"{self.new} new, {self.updated} updated, {self.unchanged} unchanged"
+        return text + (f", {len(self.failed)} not stored" if self.failed else "")
+
+    def add(self, other: UpsertStats) -> None:
+        self.new += other.new
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.new_features += other.new_features
+        self.titles += other.titles
+        self.failed += other.failed
 
 
 def row_to_paper(row: PaperRow) -> Paper:
@@ -116,19 +131,54 @@ class PaperRepo:
         self._sessions = sessions
 
     async def upsert(self, papers: Iterable[Paper], now: datetime | None = None) -> UpsertStats:
-        """Insert new papers, refresh known ones, and record the days they were featured."""
+        """Insert new papers, refresh known ones, and record the days they were featured.
+
+        A paper the database refuses is skipped and reported in `failed`; the rest are stored.
+        """
         now = now or datetime.now(UTC)
-        stats = UpsertStats()
         batch: dict[str, Paper] = {}
         for p in papers:
             batch[p.id] = p  # a later snapshot of the same paper wins
-        ids = list(batch)
+        try:
+            return await self._upsert_all(list(batch.values()), now)
+        except Exception as exc:
+            if not _refused(exc):
+                raise
+            log.warning("storing %d papers at once failed (%s); one by one", len(batch), exc)
+        return await self._upsert_each(list(batch.values()), now)
+
+    async def _upsert_all(self, papers: list[Paper], now: datetime) -> UpsertStats:
+        """Everything in one transaction, a few statements per chunk: the usual path."""
+        stats = UpsertStats()
         async with self._sessions.begin() as s:
-            for start in range(0, len(ids), _CHUNK):
-                chunk = [batch[i] for i in ids[start : start + _CHUNK]]
-                await self._upsert_chunk(s, chunk, now, stats)
+            for start in range(0, len(papers), _CHUNK):
+                await self._upsert_chunk(s, papers[start : start + _CHUNK], now, stats)
             if stats.titles:
                 await self._mark_titles_changed(s, now)
+        return stats
+
+    async def _upsert_each(self, papers: list[Paper], now: datetime) -> UpsertStats:
+        """One transaction per paper, so one the database refuses costs only itself.
+
+        (Separate transactions rather than savepoints: SQLite's driver handles SAVEPOINT
+        outside an explicit BEGIN badly, and papers need not be stored together.)
+        """
+        stats = UpsertStats()
+        for p in papers:
+            one = UpsertStats()
+            try:
+                async with self._sessions.begin() as s:
+                    await self._upsert_chunk(s, [p], now, one)
+                    if one.titles:
+                        await self._mark_titles_changed(s, now)
+            except Exception as exc:
+                if not _refused(exc):
+                    raise
+                why = refusal_reason(exc)
+                log.warning("paper %s not stored: %s", p.id, why)
+                stats.failed.append((p.id, why))
+                continue
+            stats.add(one)
         return stats
 
     async def _mark_titles_changed(self, s: AsyncSession, now: datetime) -> None:
@@ -297,6 +347,27 @@ class PaperRepo:
             stmt = stmt.where(PaperRow.updated_at >= changed_since)
         async with self._sessions() as s:
             return [(r[0], r[1]) for r in await s.execute(stmt)]
+
+
+def _refused(exc: BaseException) -> bool:
+    """Whether the database refused the data (not: the database is unreachable or busy)."""
+    if isinstance(exc, OperationalError | InterfaceError):
+        return False
+    if isinstance(exc, DBAPIError):
+        return not exc.connection_invalidated
+    # sqlite3 raises these itself, before SQLAlchemy sees a DBAPI error.
+    return isinstance(exc, ValueError | OverflowError)
+
+
+def refusal_reason(exc: BaseException) -> str:
+    """The driver's first line about a refused value, without the SQL and parameters.
+
+    Drivers quote the refused value, so what made it unstorable (a NUL, a lone surrogate) is
+    escaped: the reason itself is stored and shown.
+    """
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    line = text.splitlines()[0][:200] if text else type(exc).__name__
+    return line.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
 
 
 def _prefixed(values: dict[str, Any]) -> dict[str, Any]:

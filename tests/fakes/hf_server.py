@@ -3,7 +3,8 @@
 It answers `/api/daily_papers` (slicing each day's items by `limit` and `p` like the real
 endpoint), `/api/papers/{id}` and `/api/papers/search`, records every request, and can be
 scripted to fail: queue answers with `script()` (status, headers, delay) or fail forever with
-`fail_always()`.
+`fail_always()`; fail one date's list only with `fail_day()`, or hold its answer (a request in
+flight) with `hold_day()` until the test releases it.
 """
 
 from __future__ import annotations
@@ -37,6 +38,14 @@ class Scripted:
     delay: float = 0.0
 
 
+@dataclass
+class Hold:
+    """A date whose answer waits: `reached` is set when a request for it arrives."""
+
+    reached: asyncio.Event = field(default_factory=asyncio.Event)
+    release: asyncio.Event = field(default_factory=asyncio.Event)
+
+
 class FakeHF:
     """Serve canned HF answers and record what the client asked."""
 
@@ -47,6 +56,8 @@ class FakeHF:
         self.requests: list[Recorded] = []
         self._script: deque[Scripted] = deque()
         self._always: Scripted | None = None
+        self._day_faults: dict[str, int] = {}
+        self._holds: dict[str, Hold] = {}
         self._runner: web.AppRunner | None = None
         self.url = ""
 
@@ -57,6 +68,20 @@ class FakeHF:
     def fail_always(self, status: int = 500) -> None:
         """Answer every request with `status` from now on."""
         self._always = Scripted(status=status, body={"error": "Internal Error"})
+
+    def fail_day(self, day: str, status: int = 500) -> None:
+        """Answer `date=day` with `status` until `heal_day`; other dates work."""
+        self._day_faults[day] = status
+
+    def heal_day(self, day: str) -> None:
+        self._day_faults.pop(day, None)
+        if (hold := self._holds.pop(day, None)) is not None:
+            hold.release.set()
+
+    def hold_day(self, day: str) -> Hold:
+        """Keep requests for `date=day` waiting until `release` is set (or the client gives up)."""
+        hold = self._holds[day] = Hold()
+        return hold
 
     def paths(self) -> list[str]:
         return [r.path for r in self.requests]
@@ -80,6 +105,8 @@ class FakeHF:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        for hold in self._holds.values():
+            hold.release.set()  # answer what still waits, so shutdown does not
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -97,6 +124,12 @@ class FakeHF:
     async def _daily(self, request: web.Request) -> web.Response:
         if (scripted := await self._scripted(request)) is not None:
             return scripted
+        day = request.query.get("date", "")
+        if (hold := self._holds.get(day)) is not None:
+            hold.reached.set()
+            await hold.release.wait()
+        if (status := self._day_faults.get(day)) is not None:
+            return web.json_response({"error": "Internal Error"}, status=status)
         try:
             limit = int(request.query.get("limit", "50"))
             page = int(request.query.get("p", "0"))
@@ -122,5 +155,11 @@ class FakeHF:
 
 
 def _json(data: Any) -> web.Response:
-    # Mimic HF's compact JSON; ensure_ascii=False keeps non-ASCII names as real UTF-8.
-    return web.Response(text=json.dumps(data, ensure_ascii=False), content_type="application/json")
+    # Mimic HF's compact JSON; ensure_ascii=False keeps non-ASCII names as real UTF-8. A lone
+    # surrogate has no UTF-8 form: HF (JavaScript's JSON.stringify) sends it as "\ud800".
+    text = json.dumps(data, ensure_ascii=False)
+    try:
+        body = text.encode("utf-8")
+    except UnicodeEncodeError:
+        body = json.dumps(data).encode("ascii")
+    return web.Response(body=body, content_type="application/json")
