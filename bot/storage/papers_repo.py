@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.papers import Paper
 from bot.storage.models import PaperFeature, PaperRow, StateRow
+from bot.text import clean_paper
 
 # SQLite caps bound parameters per statement; stay well below it.
 _CHUNK = 200
@@ -121,7 +122,9 @@ class PaperRepo:
         stats = UpsertStats()
         batch: dict[str, Paper] = {}
         for p in papers:
-            batch[p.id] = p  # a later snapshot of the same paper wins
+            # Cleaned here, the one way in: no stored text carries NUL, lone surrogates or
+            # bidi controls, whichever source or file it came from (see bot.text).
+            batch[p.id] = clean_paper(p)  # a later snapshot of the same paper wins
         ids = list(batch)
         async with self._sessions.begin() as s:
             for start in range(0, len(ids), _CHUNK):
