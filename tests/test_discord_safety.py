@@ -169,3 +169,21 @@ async def test_hostile_paper_in_digests_and_dm_alerts(
         for m in msgs:
             check_inert(m)
         assert any("@\u200beveryone look" in e["title"] for m in msgs for e in m["embeds"])
+
+
+async def test_a_card_with_the_longest_links_is_accepted(
+    fake: FakeDiscord, bot: DiscordAdapter, app: App
+) -> None:
+    """Two 512-character URLs once made a 1,136-character Links field: Discord said 400."""
+    paper = Paper(
+        id="2412.99998",
+        title="Long links",
+        github_repo="https://github.com/" + "g" * 493,
+        github_stars=120,
+        project_page="https://example.org/" + "p" * 492,
+        featured_on=(app.clock().date(),),
+    )
+    await store(app, [paper])
+    [card] = await run(fake, "paper", {"query": paper.id})
+    links = {f["name"]: f["value"] for f in card["embeds"][0]["fields"]}["Links"]
+    assert "[GitHub ★120](https://github.com/ggg" in links and len(links) <= 1024
