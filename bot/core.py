@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 from bot.app import App
@@ -9,6 +10,7 @@ from bot.commands.context import Context
 from bot.commands.errors import CommandError, UsageError
 from bot.commands.registry import Command, Registry
 from bot.messages import Incoming, Notice, Place, Reply, Tone, User
+from bot.text import clean
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +27,7 @@ class Core:
 
     async def handle(self, incoming: Incoming) -> list[Reply]:
         """Run one command. Never raises: every failure becomes a short Notice."""
+        incoming = _cleaned(incoming)
         command = self.registry.get(incoming.command)
         if command is None:
             return [self._unknown(incoming.command, incoming.prefix)]
@@ -71,7 +74,7 @@ class Core:
         self, line: str, user: User, place: Place, *, prefix: str = "/", raw: object = None
     ) -> list[Reply]:
         """Run a typed line such as "/paper 2412.17747" or "digest time 09:00 UTC"."""
-        text = line.strip()
+        text = clean(line).strip()
         if prefix.strip() and text.startswith(prefix.strip()):
             text = text[len(prefix.strip()) :].strip()
         text = text.lstrip("/").strip()
@@ -99,7 +102,7 @@ class Core:
             return []
         ctx = Context(app=self.app, registry=self.registry, incoming=incoming, command=command)
         try:
-            return (await completer(ctx, prefix))[:25]
+            return (await completer(ctx, clean(prefix)))[:25]
         except Exception:
             log.exception(
                 "autocomplete %r failed (place=%s)", spec and spec.autocomplete, incoming.place.id
@@ -122,3 +125,15 @@ class Core:
             tone=Tone.ERROR,
             ephemeral=True,
         )
+
+
+def _cleaned(incoming: Incoming) -> Incoming:
+    """The command with its user text cleaned (see bot.text), whichever way it arrived.
+
+    Done here, once for every command, so no handler, query parser or database ever sees a
+    NUL, a lone surrogate or a bidi override.
+    """
+    options = incoming.options
+    if options is not None:
+        options = {k: clean(v) if isinstance(v, str) else v for k, v in options.items()}
+    return dataclasses.replace(incoming, text=clean(incoming.text), options=options)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 from hypothesis import given, settings
@@ -174,3 +175,28 @@ def test_escape_keeps_urls_intact_and_quotes_headers_lists_inert() -> None:
     assert escape("> quote") == "\\> quote"
     assert escape("# big\n- item\n-# small") == "\\# big\n\\- item\n\\-# small"
     assert escape("back\\slash _x_") == "back\\\\slash \\_x\\_"
+
+
+BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
+
+
+def test_bidi_controls_never_reach_discord() -> None:
+    paper = Paper(
+        id="2412.00004",
+        title=f"evil{BIDI}title",
+        abstract=f"txt{BIDI}",
+        authors=(f"A{BIDI}",),
+        github_repo="example/repo",
+    )
+    replies = [
+        PaperCard(paper, note=BIDI),
+        PaperList(f"T{BIDI}", (PaperItem(paper, reasons=(BIDI,)),), footer=BIDI),
+        Fields(f"F{BIDI}", ((f"n{BIDI}", f"v{BIDI}"),), footer=BIDI),
+        Notice(f"N{BIDI}"),
+    ]
+    messages = [m for r in replies for m in render(r)]
+    rendered = json.dumps(
+        [[m.content, [e.to_dict() for e in m.embeds]] for m in messages], ensure_ascii=False
+    )
+    assert not any(c in rendered for c in BIDI)
+    assert "eviltitle" in rendered

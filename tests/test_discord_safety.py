@@ -32,8 +32,10 @@ from tests.fakes.discord_server import (
 
 HOSTILE = (
     "@everyone look @here <@123456789012345678> <@&223456789012345678> <@!323456789012345678> "
-    "<!channel> <@U123> **bold** __under__ `tick ~~strike~~ ||spoiler|| [click](https://evil.example)"
+    "<!channel> <!here> <@U123> **bold** __under__ `tick ~~strike~~ ||spoiler|| "
+    "[click](https://evil.example) \u202eesrever\u202c \u2066iso\u2069 ```open"
 )
+BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
 PAPER = Paper(
     id="2412.99999",
     title=HOSTILE + " — ünïcødé 论文 🚀 diffusion",
@@ -77,6 +79,9 @@ def check_inert(msg: dict[str, Any]) -> None:
         assert not MARKDOWN.search(text), text
     for text in plain:
         assert not PINGS.search(text), text
+    for text in rendered + plain:
+        assert not any(c in text for c in BIDI), text
+        assert "```" not in text, text
     assert "went wrong" not in rendered[0]
 
 
@@ -164,3 +169,21 @@ async def test_hostile_paper_in_digests_and_dm_alerts(
         for m in msgs:
             check_inert(m)
         assert any("@\u200beveryone look" in e["title"] for m in msgs for e in m["embeds"])
+
+
+async def test_a_card_with_the_longest_links_is_accepted(
+    fake: FakeDiscord, bot: DiscordAdapter, app: App
+) -> None:
+    """Two 512-character URLs once made a 1,136-character Links field: Discord said 400."""
+    paper = Paper(
+        id="2412.99998",
+        title="Long links",
+        github_repo="https://github.com/" + "g" * 493,
+        github_stars=120,
+        project_page="https://example.org/" + "p" * 492,
+        featured_on=(app.clock().date(),),
+    )
+    await store(app, [paper])
+    [card] = await run(fake, "paper", {"query": paper.id})
+    links = {f["name"]: f["value"] for f in card["embeds"][0]["fields"]}["Links"]
+    assert "[GitHub ★120](https://github.com/ggg" in links and len(links) <= 1024

@@ -24,9 +24,11 @@ from tests.fakes.slack_server import _check_message
 ITEM = re.compile(r"^\*(\d+)\. ")
 
 
-def test_escape_only_the_three_control_characters() -> None:
-    assert escape("a & b < c > d *e* _f_") == "a &amp; b &lt; c &gt; d *e* _f_"
+def test_escape_makes_entities_and_neutralises_formatting() -> None:
+    assert escape("a & b < c > d *e* _f_ ~g~") == "a &amp; b &lt; c &gt; d ∗e∗ ˍfˍ ∼g∼"
     assert escape("&lt;") == "&amp;lt;"  # already-escaped text stays literal
+    # Inside a word the characters cannot format, and names keep them.
+    assert escape("America/New_York not_in_channel a~b") == "America/New_York not_in_channel a~b"
 
 
 def test_links_cannot_be_broken_out_of() -> None:
@@ -139,3 +141,70 @@ def test_overlong_urls_get_no_button_or_link() -> None:
     ]
     assert safe_url(long) is None and safe_url(long[:3000]) == long[:3000]
     assert link(long, "page") == "page"
+
+
+STRAY = re.compile(r"(?<![^\W_])[*_~]|[*_~](?![^\W_])")  # could open or close formatting
+
+
+def _strays(escaped: str) -> list[str]:
+    """Formatting characters left in escaped text that Slack could act on."""
+    # Inert: closed one-line code spans (not part of a fence) and URLs.
+    rest = re.sub(r"(?<!`)`[^`\n]+`(?!`)|https?://[^\s<>|`*]+", "", escaped)
+    return STRAY.findall(rest) + re.findall("`", rest)
+
+
+@given(st.text(alphabet=st.sampled_from("ab *_~`>\n&<.:/"), max_size=60) | st.text())
+def test_escaped_text_has_nothing_slack_could_format(text: str) -> None:
+    escaped = escape(text)
+    assert _strays(escaped) == []
+    assert "```" not in escaped
+    assert not re.search(r"^[ \t]*&gt;", escaped, re.MULTILINE)  # never a quote
+
+
+def test_stray_marks_in_paper_text_cannot_swallow_a_section() -> None:
+    paper = Paper(
+        id="2412.00003",
+        title="Deliberation *in Latent_ Space ~ `x",
+        abstract="```python\nprint(x) *stray _under ~tilde `tick\n> quoted *line",
+        authors=("A*", "_B"),
+        organization="~Org",
+        upvotes=1,
+    )
+    [card] = render(PaperCard(paper))
+    [head] = [b["text"]["text"] for b in card["blocks"] if b["type"] == "section"]
+    title, authors, meta, _, abstract = head.split("\n")
+    # Our bold title wraps the whole title; nothing in it can close the bold early.
+    assert title == (
+        "*<https://huggingface.co/papers/2412.00003|Deliberation ∗in Latentˍ Space ∼ ˋx>*"
+    )
+    assert authors == "A∗, ˍB" and meta.endswith("∼Org")
+    assert abstract == "ˋˋˋpython print(x) ∗stray ˍunder ∼tilde ˋtick &gt; quoted ∗line"
+    [item] = render(PaperList("Digest", (PaperItem(paper, reasons=("*a", "_b_")),)))
+    lines = item["blocks"][1]["text"]["text"].split("\n")
+    assert lines[0].startswith("*1. <") and lines[0].endswith(">*")
+    assert lines[-1] == "_matched: ∗a, ˍbˍ_"
+    for line in [title[1:-1], authors, meta, abstract, lines[-1][1:-1]]:
+        assert _strays(re.sub(r"<[^>]*\|", "", line)) == [], line
+
+
+BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
+
+
+def test_bidi_controls_never_reach_slack() -> None:
+    paper = Paper(
+        id="2412.00004",
+        title=f"evil{BIDI}title",
+        abstract=f"txt{BIDI}",
+        authors=(f"A{BIDI}",),
+        organization=BIDI,
+    )
+    replies = [
+        PaperCard(paper, note=BIDI),
+        PaperList(f"T{BIDI}", (PaperItem(paper, reasons=(BIDI,)),), footer=BIDI),
+        Fields(f"F{BIDI}", ((BIDI, BIDI),), footer=BIDI),
+        Notice(f"N{BIDI}", usage=BIDI),
+        Notice(BIDI),
+    ]
+    rendered = json.dumps([render(r) for r in replies], ensure_ascii=False)
+    assert not any(c in rendered for c in BIDI)
+    assert "eviltitle" in rendered

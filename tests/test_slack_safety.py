@@ -29,8 +29,10 @@ from tests.test_slack_http import start_http
 
 HOSTILE = (
     "look <!channel> <!here> <!everyone> <@U123> <#C123> <!subteam^S123> "
-    "<https://evil.example|click> & &amp; *bold* _it_ ~s~ `tick` ```block``` > quote @channel"
+    "<https://evil.example|click> & &amp; *bold* _it_ ~s~ `tick` ```block``` > quote @channel "
+    "@everyone @here <@&123456789012345678> \u202eesrever\u202c \u2066iso\u2069 *stray _x ```open"
 )
+BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
 PAPER = Paper(
     id="2412.99999",
     title=HOSTILE + " — ünïcødé 论文 🚀",
@@ -55,6 +57,8 @@ def check_inert(message: dict[str, Any]) -> None:
     for text in texts:
         assert not NOT_OUR_LINK.search(text), text
         assert not BARE_AMP.search(text), text
+        assert not any(c in text for c in BIDI), text
+        assert "```" not in text, text  # no fence can open and swallow the rest
     assert "went wrong" not in json.dumps(message)
 
 

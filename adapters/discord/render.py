@@ -11,10 +11,12 @@ import discord
 
 from bot.messages import Fields, Notice, PaperCard, PaperItem, PaperList, Reply, Tone
 from bot.papers import Paper
+from bot.text import strip_bidi
 
 MAX_EMBEDS = 10
 MAX_EMBED_CHARS = 6000
 MAX_CONTENT = 2000
+MAX_FIELD = 1024  # an embed field's value
 CARD_ABSTRACT = 700
 ITEM_ABSTRACT = 240
 PAGE_SIZE = 5  # papers per page of an interactive list
@@ -49,13 +51,13 @@ def _escape_one(m: re.Match[str]) -> str:
 
 
 def escape(text: str) -> str:
-    """Make user or paper text inert: no markdown, no mentions."""
-    return discord.utils.escape_mentions(_MARKDOWN.sub(_escape_one, text))
+    """Make user or paper text inert: no markdown, no mentions, no bidi controls."""
+    return discord.utils.escape_mentions(_MARKDOWN.sub(_escape_one, strip_bidi(text)))
 
 
 def plain(text: str, limit: int) -> str:
     """Fit text for a part Discord shows without markdown (author, footer): no mentions."""
-    return clip(discord.utils.escape_mentions(" ".join(text.split())), limit)
+    return clip(discord.utils.escape_mentions(" ".join(strip_bidi(text).split())), limit)
 
 
 def clip(text: str, limit: int) -> str:
@@ -92,7 +94,12 @@ def safe_url(url: str | None) -> str | None:
     return quote(url, safe=":/?#[]@!$&'*+,;=%~-._")
 
 
-def _links(paper: Paper) -> str:
+def _links(paper: Paper, budget: int = MAX_FIELD) -> str:
+    """The paper's links, as many whole ones as fit in `budget` characters, in this order.
+
+    Two 512-character URLs already overflow a field, so a link that does not fit is left
+    out; a link is never cut, which would break its markdown.
+    """
     stars = f" ★{paper.github_stars}" if paper.github_stars else ""
     links = [
         ("arXiv", paper.arxiv_url),
@@ -100,7 +107,13 @@ def _links(paper: Paper) -> str:
         ("GitHub" + stars, safe_url(paper.github_url)),
         ("Project page", safe_url(paper.project_page)),
     ]
-    return " · ".join(f"[{label}]({url})" for label, url in links if url)
+    out = ""
+    for label, url in links:
+        if url:
+            part = f"{' · ' if out else ''}[{label}]({url})"
+            if len(out) + len(part) <= budget:
+                out += part
+    return out
 
 
 def paper_card(card: PaperCard) -> discord.Embed:
@@ -153,7 +166,7 @@ def paper_item(item: PaperItem, rank: int) -> discord.Embed:
 def fields_embeds(reply: Fields) -> list[discord.Embed]:
     """A table of rows as embeds of at most 25 fields and 6,000 characters each."""
     rows = [
-        (safe_text(name, 256) or "—", safe_text(value, 1024, lines=True) or "—")
+        (safe_text(name, 256) or "—", safe_text(value, MAX_FIELD, lines=True) or "—")
         for name, value in reply.rows
     ] or [("—", "nothing to show")]
     footer = plain(reply.footer, 2048) if reply.footer else None

@@ -9,12 +9,16 @@ from typing import Any
 
 from bot.messages import Fields, Notice, PaperCard, PaperItem, PaperList, Reply, Tone
 from bot.papers import Paper
+from bot.text import strip_bidi
 
 Block = dict[str, Any]
 SlackMessage = dict[str, Any]  # {"text": fallback, "blocks": [...]}: chat.postMessage/respond
 
 MAX_BLOCKS = 50  # per message
 MAX_SECTION_TEXT = 3000  # per section text
+# A text object may hold 3,000 characters, but limits quoted for context elements vary
+# (2,000 in places); staying under the lower one costs nothing.
+MAX_CONTEXT_TEXT = 2000
 # Slack also rejects a message whose blocks hold more than ~12,000 characters in total
 # (`msg_blocks_too_long`, undocumented; bolt-js #2509), so we pack below that.
 MAX_MESSAGE_CHARS = 11_000
@@ -23,6 +27,7 @@ CARD_ABSTRACT = 700
 LIST_EXCERPT = 160
 MAX_TITLE = 250
 MAX_URL = 3000  # a button's URL
+MAX_INLINE_URL = 500  # a link inside a list item's text: longer ones are left out, never cut
 
 _TONE_ICON = {
     Tone.INFO: "",
@@ -31,11 +36,66 @@ _TONE_ICON = {
     Tone.ERROR: ":x: ",
 }
 _UNSAFE_URL = re.compile(r"[\s<>|]")
+# mrkdwn has no escape for its formatting characters, so those that could open or close
+# formatting become look-alikes (as jsx-slack's <Escape> does): a title's *stars* or an
+# abstract's stray ``` can then neither format nor swallow the rest of a section. Zero-width
+# spaces would not do: Slack reads them as word boundaries, which *enables* formatting.
+_LOOKALIKE = {"*": "\u2217", "_": "\u02cd", "~": "\u223c", "`": "\u02cb"}
+# *, _ and ~ only format at a word's edge, so inside a word (New_York, not_in_channel) they
+# stay; a closed one-line `code span` stays too (it cannot reach past its line, and the
+# core writes commands that way); every other backtick (fences, strays) goes.
+_MARKER = re.compile(r"(?<![^\W_])[*_~]|[*_~](?![^\W_])|`")
+_CODE_SPAN = re.compile(r"(?<!`)`[^`\n]+`(?!`)")  # not part of a ``` fence
+# URLs in text keep their characters (a _ or ~ is common there).
+_TEXT_URL = re.compile(r"https?://[^\s<>|`*]+")
+# A line starting with ">" is a quote in mrkdwn; an invisible soft hyphen in front stops it.
+_QUOTE = re.compile(r"^([ \t]*)&gt;", re.MULTILINE)
+
+
+def _neutral(text: str) -> str:
+    return _MARKER.sub(lambda m: _LOOKALIKE[m.group()], text)
+
+
+def _inert(text: str) -> str:
+    """`text` with its formatting characters neutralised, code spans and URLs kept whole."""
+    parts, pos = [], 0
+    for m in re.finditer(f"{_CODE_SPAN.pattern}|{_TEXT_URL.pattern}", text):
+        parts += [_neutral(text[pos : m.start()]), m.group()]
+        pos = m.end()
+    parts.append(_neutral(text[pos:]))
+    return "".join(parts)
 
 
 def escape(text: str) -> str:
-    """Escape the three characters Slack parses, so user and paper text cannot ping or link."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Make user or paper text inert in mrkdwn: no mention, link, formatting or quote.
+
+    `&`, `<` and `>` become entities (Slack's only escapes), formatting characters
+    look-alikes, and bidi controls are dropped.
+    """
+    text = _inert(strip_bidi(text))
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _QUOTE.sub("\\1\u00ad&gt;", text)
+
+
+def fit(escaped: str, limit: int) -> str:
+    """Shorten already-escaped text to `limit` characters without cutting an entity."""
+    if len(escaped) <= limit:
+        return escaped
+    cut = escaped[: limit - 1]
+    amp = cut.rfind("&")
+    if amp != -1 and ";" not in cut[amp:]:
+        cut = cut[:amp]
+    return cut + "…"
+
+
+def esc(text: str, limit: int) -> str:
+    """One line of user or paper text, clipped at a word, escaped, at most `limit` long."""
+    return fit(escape(clip(text, limit)), limit)
+
+
+def esc_lines(text: str, limit: int) -> str:
+    """Like `esc`, keeping the text's line breaks."""
+    return fit(escape(clip_lines(text, limit)), limit)
 
 
 def clip(text: str, limit: int) -> str:
@@ -61,10 +121,11 @@ def safe_url(url: str | None) -> str | None:
     return url if len(url) <= MAX_URL else None
 
 
-def link(url: str | None, label: str) -> str:
+def link(url: str | None, label: str, limit: int = MAX_TITLE) -> str:
     """A mrkdwn link with an escaped label, or just the label when there is no usable URL."""
     target = safe_url(url)
-    return f"<{target}|{escape(label)}>" if target else escape(label)
+    text = esc(label, limit)
+    return f"<{target}|{text}>" if target else text
 
 
 def mrkdwn(text: str) -> dict[str, str]:
@@ -72,11 +133,11 @@ def mrkdwn(text: str) -> dict[str, str]:
 
 
 def section(text: str) -> Block:
-    return {"type": "section", "text": mrkdwn(text[:MAX_SECTION_TEXT])}
+    return {"type": "section", "text": mrkdwn(fit(text, MAX_SECTION_TEXT))}
 
 
 def context(text: str) -> Block:
-    return {"type": "context", "elements": [mrkdwn(text[:MAX_SECTION_TEXT])]}
+    return {"type": "context", "elements": [mrkdwn(fit(text, MAX_CONTEXT_TEXT))]}
 
 
 def render(reply: Reply) -> list[SlackMessage]:
@@ -95,12 +156,13 @@ def render(reply: Reply) -> list[SlackMessage]:
 def render_notice(notice: Notice) -> list[SlackMessage]:
     icon = _TONE_ICON.get(notice.tone, "")
     text = notice.text.strip() or "…"
-    blocks = [section(chunk) for chunk in _chunks(escape(text).splitlines())]
-    blocks[0]["text"]["text"] = (icon + blocks[0]["text"]["text"])[:MAX_SECTION_TEXT]
+    lines = escape(text).splitlines() or [""]
+    lines[0] = icon + lines[0]
+    blocks = [section(chunk) for chunk in _chunks(lines)]
     if notice.usage:
-        blocks.append(context(f"Usage: `{escape(notice.usage)}`"))
+        blocks.append(context(f"Usage: `{esc(notice.usage, 500)}`"))
     fallback = text if not notice.usage else f"{text}\nUsage: {notice.usage}"
-    return _pack(blocks[:1], blocks[1:], escape(clip_lines(fallback)))
+    return _pack(blocks[:1], blocks[1:], esc_lines(fallback, MAX_FALLBACK))
 
 
 def paper_meta(paper: Paper) -> str:
@@ -111,26 +173,26 @@ def paper_meta(paper: Paper) -> str:
     if paper.github_stars:
         parts.append(f":star: {paper.github_stars:,}")
     if paper.organization:
-        parts.append(escape(paper.organization))
+        parts.append(esc(paper.organization, 200))
     if paper.featured_on:
         parts.append(f"featured {paper.featured_on[-1].isoformat()}")
     return " · ".join(parts)
 
 
 def paper_title(paper: Paper) -> str:
-    return link(paper.url, clip(paper.title, MAX_TITLE) or paper.id)
+    return link(paper.url, paper.title.strip() or paper.id, MAX_TITLE)
 
 
 def render_card(card: PaperCard) -> SlackMessage:
     paper = card.paper
     lines = [f"*{paper_title(paper)}*"]
     if paper.authors:
-        lines.append(escape(paper.authors_short(6)))
+        lines.append(esc(paper.authors_short(6), 600))
     lines.append(paper_meta(paper))
     summary = paper.ai_summary or paper.abstract
     if summary:
         lines.append("")
-        lines.append(escape(clip(summary, CARD_ABSTRACT)))
+        lines.append(esc(summary, CARD_ABSTRACT))
     blocks: list[Block] = [section("\n".join(lines))]
     buttons = [
         _button(f"paperbot_link_{n}", label, url)
@@ -148,9 +210,9 @@ def render_card(card: PaperCard) -> SlackMessage:
     if buttons:
         blocks.append({"type": "actions", "elements": buttons})
     if card.note:
-        blocks.append(context(escape(card.note)))
+        blocks.append(context(esc(card.note, MAX_CONTEXT_TEXT)))
     return {
-        "text": escape(clip(f"{paper.title} {paper.url or ''}", MAX_FALLBACK)),
+        "text": esc(f"{paper.title} {paper.url or ''}", MAX_FALLBACK),
         "blocks": blocks,
     }
 
@@ -174,50 +236,51 @@ def list_item(index: int, item: PaperItem) -> Block:
             ("PDF", paper.pdf_url),
             ("GitHub", paper.github_url),
         )
-        if safe_url(url)
+        if (target := safe_url(url)) and len(target) <= MAX_INLINE_URL
     )
     lines = [f"*{index}. {paper_title(paper)}*"]
     facts = [f":arrow_up_small: {paper.upvotes}"]
     if paper.authors:
-        facts.append(escape(paper.authors_short(2)))
+        facts.append(esc(paper.authors_short(2), 300))
     if links:
         facts.append(links)
     lines.append(" · ".join(facts))
     excerpt = paper.ai_summary or paper.abstract
     if excerpt:
-        lines.append(escape(clip(excerpt, LIST_EXCERPT)))
+        lines.append(esc(excerpt, LIST_EXCERPT))
     if item.reasons:
-        lines.append("_matched: " + escape(clip(", ".join(item.reasons), 300)) + "_")
+        lines.append("_matched: " + esc(", ".join(item.reasons), 300) + "_")
     return section("\n".join(lines))
 
 
 def render_list(plist: PaperList) -> list[SlackMessage]:
-    head = [section(f"*{escape(clip(plist.title, 500))}*")]
+    head = [section(f"*{esc(plist.title, 500)}*")]
     body = [list_item(i, item) for i, item in enumerate(plist.items, 1)]
     if not body:
-        body = [section(escape(clip(plist.empty_text, MAX_SECTION_TEXT)))]
+        body = [section(esc(plist.empty_text, MAX_SECTION_TEXT))]
     if plist.footer:
-        body.append(context(escape(clip(plist.footer, 1000))))
+        body.append(context(esc(plist.footer, 1000)))
     titles = "; ".join(i.paper.title for i in plist.items[:5])
     fallback = f"{plist.title}: {titles}" if titles else f"{plist.title}: {plist.empty_text}"
-    return _pack(head, body, escape(clip(fallback, MAX_FALLBACK)), title=plist.title)
+    return _pack(head, body, esc(fallback, MAX_FALLBACK), title=plist.title)
 
 
 def render_fields(fields: Fields) -> list[SlackMessage]:
-    head = [section(f"*{escape(clip(fields.title, 500))}*")]
-    rows = [f"{_field_name(name)} {escape(value)}" for name, value in fields.rows]
+    head = [section(f"*{esc(fields.title, 500)}*")]
+    # Every row fits a section with room to spare, so _chunks never has to cut one.
+    rows = [f"{_field_name(name)} {esc_lines(value, 2500)}" for name, value in fields.rows]
     body = [section(chunk) for chunk in _chunks(rows)] if rows else []
     if fields.footer:
-        body.append(context(escape(clip(fields.footer, 1000))))
+        body.append(context(esc(fields.footer, 1000)))
     fallback = "\n".join([fields.title, *(f"{n}: {v}" for n, v in fields.rows)])
-    return _pack(head, body, escape(clip_lines(fallback)), title=fields.title)
+    return _pack(head, body, esc_lines(fallback, MAX_FALLBACK), title=fields.title)
 
 
 def _field_name(name: str) -> str:
     # Help rows are named by their usage line: show those as code, other names in bold.
     if name.startswith("/") and "`" not in name:
-        return f"`{escape(name)}` —"
-    return f"*{escape(name)}:*"
+        return f"`{esc(name, 300)}` —"
+    return f"*{esc(name, 300)}:*"
 
 
 def clip_lines(text: str, limit: int = MAX_FALLBACK) -> str:
@@ -230,7 +293,7 @@ def _chunks(lines: Iterable[str], limit: int = MAX_SECTION_TEXT) -> list[str]:
     out: list[str] = []
     current = ""
     for line in lines:
-        line = line if len(line) <= limit else line[: limit - 1] + "…"
+        line = fit(line, limit)
         if current and len(current) + 1 + len(line) > limit:
             out.append(current)
             current = line
@@ -263,11 +326,11 @@ def _pack(
             len(current) >= MAX_BLOCKS
             or sum(map(_size, current)) + _size(block) > MAX_MESSAGE_CHARS
         ):
-            cont = f"_{escape(clip(title, 500))} (continued)_" if title else "_(continued)_"
+            cont = f"_{esc(title, 500)} (continued)_" if title else "_(continued)_"
             messages.append([context(cont)])
         messages[-1].append(block)
     out: list[SlackMessage] = []
     for n, blocks in enumerate(messages):
-        text = fallback if n == 0 else escape(clip(f"{title or ''} (continued)", MAX_FALLBACK))
+        text = fallback if n == 0 else esc(f"{title or ''} (continued)", MAX_FALLBACK)
         out.append({"text": text, "blocks": blocks})
     return out

@@ -7,7 +7,7 @@ from zoneinfo import available_timezones
 
 from bot.commands.context import Context
 from bot.commands.errors import CommandError, UsageError
-from bot.commands.registry import Arg, Command
+from bot.commands.registry import Arg, Command, shown
 from bot.delivery.alerts import DAILY, INSTANT, MAX_MUTE, parse_duration
 from bot.delivery.outbox import OutboxRepo
 from bot.delivery.status import next_at, schedule, status_fields
@@ -216,7 +216,8 @@ async def mute_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
         ]
     length = parse_duration(value)
     if length is None:
-        raise UsageError(f"{args['duration']!r} is not a duration; use e.g. 3d, 12h, 1w or off.")
+        duration = shown(args["duration"])
+        raise UsageError(f"{duration} is not a duration; use e.g. 3d, 12h, 1w or off.")
     if length > MAX_MUTE:
         raise UsageError("Mute for at most 30 days (30d).")
     until = max(now + length, row.muted_until or now)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -69,7 +70,7 @@ class Command:
             token, remaining = _next_token(remaining)
             values[arg.name] = token
         if remaining:
-            raise UsageError(f"Too many arguments: {remaining!r}.")
+            raise UsageError(f"Too many arguments: {shown(remaining)}.")
         return self.validate(values)
 
     def validate(self, options: Mapping[str, str]) -> dict[str, Any]:
@@ -105,12 +106,26 @@ def _next_token(text: str) -> tuple[str, str]:
     return head, tail.strip()
 
 
+_INT = re.compile(r"[+-]?[0-9]+")
+_MAX_DIGITS = 18
+
+
+def shown(raw: str, limit: int = 40) -> str:
+    """`raw` quoted for an error message, shortened: a user's typo is echoed, not a novel."""
+    return repr(raw if len(raw) <= limit else raw[: limit - 1] + "…")
+
+
 def _convert(arg: Arg, raw: str) -> Any:
     if arg.kind == "int":
-        try:
+        # ASCII digits only: int() would also take "٣", "1_000" and " 7 ", and raise on
+        # 4,301 digits; a number too long to matter is as good as "too large".
+        if not _INT.fullmatch(raw):
+            raise UsageError(f"{arg.name} must be a whole number, not {shown(raw)}.")
+        digits = raw.lstrip("+-").lstrip("0")
+        if len(digits) > _MAX_DIGITS:
+            value = -(10**_MAX_DIGITS) if raw.startswith("-") else 10**_MAX_DIGITS
+        else:
             value = int(raw)
-        except ValueError:
-            raise UsageError(f"{arg.name} must be a whole number, not {raw!r}.") from None
         if arg.min_value is not None and value < arg.min_value:
             raise UsageError(f"{arg.name} must be at least {arg.min_value}.")
         if arg.max_value is not None and value > arg.max_value:

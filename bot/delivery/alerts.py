@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 
 from bot.delivery.digest import Occasion
@@ -10,6 +11,8 @@ from bot.storage.models import DestinationRow
 INSTANT = "instant"
 DAILY = "daily"
 MAX_MUTE = timedelta(days=30)
+_DURATION = re.compile(r"(?P<value>[0-9]+)(?P<unit>min|m|h|d|w)")
+_MAX_UNITS = 1_000_000  # a million weeks still fits a timedelta
 
 
 def _iso(t: datetime) -> str:
@@ -46,15 +49,21 @@ def is_instant(d: DestinationRow) -> bool:
 
 
 def parse_duration(text: str) -> timedelta | None:
-    """Read "3d", "12h", "1w", "90m" (or "3 days"); None if it is not a duration."""
+    """Read "3d", "12h", "1w", "90m" (or "3 days"); None if it is not a duration.
+
+    Only ASCII digits count ("²d" or "٣d" are not durations), and an absurd number is
+    clamped to a million units, so a caller's cap check answers it instead of an overflow.
+    """
     t = text.strip().lower().replace(" ", "")
     units = {"m": "minutes", "min": "minutes", "h": "hours", "d": "days", "w": "weeks"}
     for suffix in ("minutes", "minute", "hours", "hour", "days", "day", "weeks", "week"):
         if t.endswith(suffix):
             t = t[: -len(suffix)] + suffix[0]
             break
-    for unit in sorted(units, key=len, reverse=True):
-        if t.endswith(unit) and t[: -len(unit)].isdigit():
-            value = int(t[: -len(unit)])
-            return timedelta(**{units[unit]: value}) if value > 0 else None
-    return None
+    match = _DURATION.fullmatch(t)
+    if match is None:
+        return None
+    digits = match["value"].lstrip("0") or "0"
+    # Python refuses to convert over 4,300 digits; anything over 7 is past every cap anyway.
+    value = _MAX_UNITS if len(digits) > 7 else min(int(digits), _MAX_UNITS)
+    return timedelta(**{units[match["unit"]]: value}) if value > 0 else None

@@ -3,7 +3,7 @@
 Field facts (which keys exist when, and their quirks) are in the HF API notes; the parser is
 lenient: optional keys may be absent, unknown keys are ignored, and a malformed item is logged
 with its id and skipped instead of failing the whole day. Text is cleaned of what no database
-stores or no reader should see (`bot.sources.text`), and counters are clamped to what the
+stores or no reader should see (`bot.text`), and counters are clamped to what the
 columns hold, so one odd item cannot stop a day's ingest.
 """
 
@@ -21,7 +21,8 @@ import aiohttp
 
 from bot.papers import Paper, normalize_arxiv_id, normalize_space
 from bot.sources.http import DEFAULT_USER_AGENT, Closing, HttpClient, Sleep, SourceError
-from bot.sources.text import clamp_count, clean_text
+from bot.sources.text import clamp_count
+from bot.text import clean as clean_text
 
 log = logging.getLogger(__name__)
 

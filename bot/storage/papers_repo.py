@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.papers import Paper
 from bot.storage.models import PaperFeature, PaperRow, StateRow
+from bot.text import clean_paper
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +139,9 @@ class PaperRepo:
         now = now or datetime.now(UTC)
         batch: dict[str, Paper] = {}
         for p in papers:
-            batch[p.id] = p  # a later snapshot of the same paper wins
+            # Cleaned here, the one way in: no stored text carries NUL, lone surrogates or
+            # bidi controls, whichever source or file it came from (see bot.text).
+            batch[p.id] = clean_paper(p)  # a later snapshot of the same paper wins
         try:
             return await self._upsert_all(list(batch.values()), now)
         except Exception as exc:
