@@ -31,6 +31,7 @@ class IngestReport:
     skipped: int = 0
     errors: list[str] = field(default_factory=list)  # what went wrong, one line each
     failed_days: list[date] = field(default_factory=list)
+    source_errors: list[str] = field(default_factory=list)  # days the source failed on
     refused: list[str] = field(default_factory=list)  # papers the database did not take
 
     def add(self, stats: UpsertStats, where: str) -> None:
@@ -82,6 +83,7 @@ async def poll_round(
         except SourceError as exc:
             error = (f"list of {day.isoformat()}: {str(exc).rstrip('.')}", app.clock())
             report.errors.append(error[0])
+            report.source_errors.append(error[0])
             report.failed_days.append(day)
             log.warning("paper source failed for %s: %s (digests wait for it)", day, exc)
         else:
@@ -109,7 +111,6 @@ def round_status(
     complete = recent <= set(done)
     day_ok = {**dict(before.day_ok), **done}
     oldest = now.date() - timedelta(days=KEEP_DAYS)
-    refused = report.refused
     return replace(
         before,
         last_complete_round_at=now if complete else before.last_complete_round_at,
@@ -119,8 +120,7 @@ def round_status(
         failing_since=_failing_since(before, error),
         day_ok=tuple(sorted((d, t) for d, t in day_ok.items() if d >= oldest)),
         retry_days=tuple(d for d in days if d not in done and d >= oldest),
-        skipped_items=tuple(refused[:MAX_SKIPPED_SHOWN]),
-        skipped_at=now if refused else before.skipped_at,
+        skipped_items=tuple(report.refused[:MAX_SKIPPED_SHOWN]),
     )
 
 

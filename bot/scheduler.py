@@ -129,8 +129,7 @@ class DeliveryScheduler:
             days = await self._days_to_poll(state)
             report = await poll_round(self.app, days)
             outcome = IngestOutcome(days=days, new_features=len(report.stats.new_features))
-            if report.failed_days:
-                outcome.error = "; ".join(e for e in report.errors if e not in report.refused)
+            outcome.error = "; ".join(report.source_errors) or None
             await self._prune(state)
             return outcome
 

@@ -162,3 +162,15 @@ async def test_a_round_late_on_the_previous_utc_day_does_not_count_for_todays_di
         assert [sorted(s.paper_ids) for s in h.adapter.sent] == [[OLD, NEW]]
     finally:
         await h.app.close()
+
+
+async def test_an_upgraded_database_still_catches_up_the_days_missed(db_url, hf):
+    """The status written before the typed one (`ingest_ok`) still says where to resume."""
+    h = await harness(db_url, hf)
+    try:
+        at = utc(2025, 2, 3, 7, 0)
+        await h.app.state.set("ingest_ok", {"at": at.isoformat(), "through": TODAY}, now=at)
+        await h.tick(utc(2025, 2, 5, 9, 0))
+        assert [r.query["date"] for r in hf.requests] == [TODAY, "2025-02-04", "2025-02-05"]
+    finally:
+        await h.app.close()

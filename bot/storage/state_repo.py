@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.storage.models import StateRow
 
 INGEST_KEY = "ingest"
+# Before the typed status, a successful round wrote {"at", "through"} here.
+LEGACY_OK_KEY = "ingest_ok"
 
 
 @dataclass(frozen=True)
@@ -34,9 +36,8 @@ class IngestStatus:
     day_ok: tuple[tuple[date, datetime], ...] = ()
     # Days that failed in the last round: the next round polls them again.
     retry_days: tuple[date, ...] = ()
-    # Papers of the last round the database refused ("2501.00001: why"), and when.
+    # Papers of the last round the database refused ("2025-02-03: paper 2501.00001: why").
     skipped_items: tuple[str, ...] = ()
-    skipped_at: datetime | None = None
 
     @property
     def failing(self) -> bool:
@@ -59,7 +60,6 @@ class IngestStatus:
             "day_ok": [[d.isoformat(), t.isoformat()] for d, t in self.day_ok],
             "retry_days": [d.isoformat() for d in self.retry_days],
             "skipped_items": list(self.skipped_items),
-            "skipped_at": _iso(self.skipped_at),
         }
 
     @classmethod
@@ -73,8 +73,20 @@ class IngestStatus:
             day_ok=tuple((date.fromisoformat(d), _stamp(t)) for d, t in value.get("day_ok", ())),
             retry_days=tuple(date.fromisoformat(d) for d in value.get("retry_days", ())),
             skipped_items=tuple(value.get("skipped_items", ())),
-            skipped_at=_at(value.get("skipped_at")),
         )
+
+
+def _from_legacy(value: dict[str, Any] | None) -> IngestStatus:
+    """The status a database upgraded from the old keys starts with, so that the first
+    round after the upgrade still catches up the days missed while the bot was down."""
+    if not value or "at" not in value or "through" not in value:
+        return IngestStatus()
+    at, through = _stamp(value["at"]), date.fromisoformat(value["through"])
+    return IngestStatus(
+        last_complete_round_at=at,
+        last_round_days=(through - timedelta(days=1), through),
+        day_ok=((through, at),),
+    )
 
 
 def _iso(t: datetime | None) -> str | None:
@@ -118,7 +130,9 @@ class StateRepo:
     async def ingest_status(self) -> IngestStatus:
         """The ingest status; empty before the first poll round."""
         value = await self.get(INGEST_KEY)
-        return IngestStatus.from_json(value) if value else IngestStatus()
+        if value:
+            return IngestStatus.from_json(value)
+        return _from_legacy(await self.get(LEGACY_OK_KEY))
 
     async def save_ingest_status(self, status: IngestStatus, now: datetime) -> None:
         await self.set(INGEST_KEY, status.to_json(), now=now)
