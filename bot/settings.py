@@ -31,6 +31,7 @@ _EXPECTED: dict[str, str] = {
     "max_subscriptions_per_channel": "a positive whole number",
     "catch_up_hours": "a number of hours from 0 to 48",
     "source_grace_hours": "a number of hours from 0 to 48",
+    "delivery_lease_seconds": "a whole number of seconds from 2 to 600",
 }
 
 
@@ -56,6 +57,9 @@ class Settings(BaseSettings):
     catch_up_hours: float = Field(12, ge=0, le=48)
     source_grace_hours: float = Field(6, ge=0, le=48)
     post_empty_digests: bool = False
+    # How long a process's claim on a message lasts without its heartbeat (renewed every
+    # third of it): a dead process's messages are taken over within this time.
+    delivery_lease_seconds: int = Field(30, ge=2, le=600)
 
     @field_validator("database_url")
     @classmethod

@@ -6,11 +6,10 @@ not in the channel, a revoked token.
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import AsyncIterator
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from adapters.discord import DiscordAdapter
 from adapters.slack import SlackAdapter
@@ -18,7 +17,7 @@ from bot.app import App
 from bot.commands import build_registry
 from bot.core import Core
 from bot.delivery.sender import Sender
-from bot.storage.models import OutboxRow, PaperRow
+from bot.storage.models import OutboxRow
 from tests.discord_helpers import running_adapter, say
 from tests.fakes.discord_server import (
     ALL_PERMISSIONS,
@@ -27,13 +26,9 @@ from tests.fakes.discord_server import (
     server_error,
 )
 from tests.fakes.slack_server import FakeSlack
+from tests.faults.killing import BROAD, QUERIES, long_author_lists, ranks, summaries_appear
 from tests.test_slack_commands import joined, papers
 from tests.test_slack_http import start_http
-
-# Many of the bundled sample papers match these: a digest long enough to be split, each
-# entry naming all three queries (entries near Discord's 6,000 characters a message).
-BROAD = "model OR models OR learning OR language OR data OR training OR network"
-BROADER = [BROAD + " OR method", BROAD + " OR approach"]
 
 
 @pytest.fixture
@@ -56,35 +51,11 @@ async def listed(app: App) -> list[str]:
     return [e["paper_id"] for e in row.payload["items"]]
 
 
-async def long_author_lists(app: App) -> None:
-    authors = [
-        {"name": f"Maximiliana Konstantinopoulou-Vanderbilt {n}", "hidden": False} for n in range(8)
-    ]
-    async with app.sessions.begin() as s:
-        await s.execute(update(PaperRow).values(authors=authors))
-
-
-async def summaries_appear(app: App) -> None:
-    """What Hugging Face does hours after a paper is featured: a one-line AI summary shows
-    instead of the abstract, and upvotes move. Every entry shrinks, so a digest rendered
-    again would split at other places.
-    """
-    async with app.sessions.begin() as s:
-        await s.execute(
-            update(PaperRow).values(ai_summary="A short summary.", upvotes=PaperRow.upvotes + 7)
-        )
-
-
-def ranks(titles: list[str]) -> list[int]:
-    """The rank numbers ("3. Title") of the papers posted, in the order they were posted."""
-    return [int(m.group(1)) for t in titles if (m := re.match(r"\*?(\d+)\. ", t))]
-
-
 async def test_discord_split_digest_loses_nothing_when_papers_change_between_tries(
     fake: FakeDiscord, discord_bot: DiscordAdapter, sample_app: App
 ) -> None:
     await say(fake, "digest", {"count": 40}, sub="max")
-    for query in [BROAD, *BROADER]:
+    for query in QUERIES:
         await say(fake, "subscribe", {"query": query})
     await long_author_lists(sample_app)
     await say(fake, "digest", sub="now")

@@ -145,10 +145,10 @@ def test_pack_respects_both_limits() -> None:
 
 
 def test_nonce_is_short_stable_and_distinct() -> None:
-    assert nonce_for("digest:1", 0) == nonce_for("digest:1", 0)
-    assert nonce_for("digest:1", 0) != nonce_for("digest:1", 1)
-    assert nonce_for("digest:1", 0) != nonce_for("digest:2", 0)
-    assert len(nonce_for("x" * 500, 99)) <= 25
+    assert nonce_for("digest:1:0") == nonce_for("digest:1:0")
+    assert nonce_for("digest:1:0") != nonce_for("digest:1:1")
+    assert nonce_for("digest:1:0") != nonce_for("digest:2:0")
+    assert len(nonce_for("x" * 500 + ":99")) <= 25
 
 
 def test_notices_and_field_values_keep_their_lines_titles_do_not() -> None:

@@ -45,8 +45,8 @@ MAX_ATTEMPTS = 30
 # A message the platform refused (a rendering bug, a limit) is tried this often, in case the
 # refusal was a passing fault, then given up; the destination stays on.
 REJECTED_ATTEMPTS = 3
-LEASE = timedelta(seconds=30)
-REQUEST_TIMEOUT = 10.0  # seconds one post may take; less than half the lease
+LEASE = timedelta(seconds=30)  # the default of DELIVERY_LEASE_SECONDS
+REQUEST_TIMEOUT = 10.0  # seconds one post may take; less than half the default lease
 
 
 @dataclass
@@ -81,8 +81,8 @@ class Sender:
         *,
         owner: str | None = None,
         concurrency: int = 8,
-        lease: timedelta = LEASE,
-        request_timeout: float = REQUEST_TIMEOUT,
+        lease: timedelta | None = None,
+        request_timeout: float | None = None,
         heartbeat_every: float | None = None,
         max_inline_wait: float = 30.0,
         monotonic: Callable[[], float] = time.monotonic,
@@ -93,9 +93,12 @@ class Sender:
         self.repo = OutboxRepo(app.sessions)
         self.halts = PlatformHalts(app.state, monotonic)
         self.concurrency = concurrency
-        self.lease = lease
-        self.request_timeout = request_timeout
-        self.heartbeat_every = heartbeat_every or lease.total_seconds() / 3
+        self.lease = lease or timedelta(seconds=app.settings.delivery_lease_seconds)
+        # A post must end before less than half the lease is left (see _still_ours).
+        self.request_timeout = request_timeout or min(
+            REQUEST_TIMEOUT, self.lease.total_seconds() / 3
+        )
+        self.heartbeat_every = heartbeat_every or self.lease.total_seconds() / 3
         self.max_inline_wait = max_inline_wait
         self._monotonic = monotonic
         self._pacers: dict[str, Pacer] = {}
