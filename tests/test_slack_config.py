@@ -86,7 +86,15 @@ def test_manifest_declares_the_command_and_the_scopes_the_adapter_uses() -> None
         if line.startswith("      - ")
     }
     # commands: /papers; chat:write: chat.postMessage; im:write: conversations.open;
-    # users:read: users.info for SLACK_CHANNEL_ADMINS=admins.
-    assert scopes == {"commands", "chat:write", "im:write", "users:read"}
+    # users:read: users.info for SLACK_CHANNEL_ADMINS=admins; channels:read, groups:read:
+    # conversations.info, the membership check before a channel is set up for digests.
+    assert scopes == {
+        "commands",
+        "chat:write",
+        "im:write",
+        "users:read",
+        "channels:read",
+        "groups:read",
+    }
     assert "socket_mode_enabled: true" in manifest
     assert "home_tab_enabled: false" in manifest
