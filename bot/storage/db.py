@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from pathlib import Path
 from typing import Any
 
 from alembic.config import Config
 from sqlalchemy import event
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -61,12 +63,29 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
+def _open_sqlite(url: str) -> None:
+    """Open the SQLite file of `url` and read its header, with the standard library."""
+    parsed = make_url(url)
+    uri = str(parsed.query.get("uri", "")).lower() in ("true", "1")
+    conn = sqlite3.connect(parsed.database or "", timeout=30, uri=uri)
+    try:
+        conn.execute("PRAGMA schema_version")  # fails on a file that is not a database
+    finally:
+        conn.close()
+
+
 async def check_connection(url: str) -> None:
     """Open and close one connection, so "cannot connect" is raised here, on our loop.
 
-    Failing inside Alembic's private event loop instead leaves aiosqlite's worker thread
-    reporting to a closed loop, which prints a stray traceback after our clear message.
+    SQLite is probed with the standard library in a worker thread we wait for: when
+    aiosqlite fails to connect, it hands back the error and only then finishes its own
+    worker thread, which reports to our event loop; a command that exits on the error closes
+    that loop first, and the thread prints "Event loop is closed" after our one line.
+    Raises sqlite3.Error, or DBAPIError/OSError for a server database.
     """
+    if url.startswith("sqlite"):
+        await asyncio.to_thread(_open_sqlite, url)
+        return
     engine = make_engine(url)
     try:
         async with engine.connect():
