@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import signal
+import sqlite3
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from typing import Any
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
-from bot.app import App, build_app, resolve_source_name
+from bot.app import App, Clock, build_app, resolve_source_name, utc_now
 from bot.commands import build_registry
 from bot.core import Core
 from bot.port import Adapter
@@ -117,7 +118,13 @@ def _day(text: str) -> date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date; use YYYY-MM-DD") from None
 
 
-def main(argv: Sequence[str] | None = None, platforms: Platforms = NO_PLATFORMS) -> int:
+def main(
+    argv: Sequence[str] | None = None,
+    platforms: Platforms = NO_PLATFORMS,
+    *,
+    clock: Clock = utc_now,
+) -> int:
+    """Run one `paperbot` command; `clock` is injectable so that tests need no wall clock."""
     args = _parser().parse_args(argv)
     try:
         settings = load_settings()
@@ -134,7 +141,7 @@ def main(argv: Sequence[str] | None = None, platforms: Platforms = NO_PLATFORMS)
         level = "WARNING"
     configure_logging(level)
     try:
-        return asyncio.run(_dispatch(args, settings, platforms))
+        return asyncio.run(_dispatch(args, settings, platforms, clock))
     except ConfigError as exc:
         print(f"paperbot: configuration error: {exc}", file=sys.stderr)
         return 2
@@ -159,7 +166,7 @@ async def _upgrade(url: str) -> None:
     """Migrate the database, turning "cannot connect" into one line without a traceback."""
     try:
         await upgrade(url)
-    except (DBAPIError, OSError) as exc:
+    except (DBAPIError, OSError, sqlite3.Error) as exc:
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         shown = make_url(url).render_as_string(hide_password=True)
         raise DatabaseUnavailable(
@@ -168,20 +175,30 @@ async def _upgrade(url: str) -> None:
         ) from exc
 
 
-async def _dispatch(args: argparse.Namespace, settings: Settings, platforms: Platforms) -> int:
+async def _dispatch(
+    args: argparse.Namespace, settings: Settings, platforms: Platforms, clock: Clock
+) -> int:
     if args.cmd == "db":
         await _upgrade(settings.database_url)
         print("database is up to date")
         return 0
     env = dict(os.environ)
     chat = platforms.configured(env)
+    if args.cmd == "run" and not chat and not _stdin_gives_input():
+        # systemd and `docker run` without -i give /dev/null: no one can type to the console.
+        print(
+            "paperbot: no chat platform is configured (set DISCORD_TOKEN or SLACK_BOT_TOKEN); "
+            "the console needs a terminal or piped input",
+            file=sys.stderr,
+        )
+        return 2
     # "auto" means the offline sample only for the console demo; the other commands are
     # run by operators who expect real look-ups and fetches.
     source = resolve_source_name(settings, chat_configured=bool(chat) or args.cmd != "run")
     if args.cmd == "ingest" and not args.from_file:
         source = "huggingface"  # fetching days from the API means the API, whatever the default
     await _upgrade(settings.database_url)
-    app = build_app(settings, source_name=source)
+    app = build_app(settings, source_name=source, clock=clock)
     try:
         handler: Callable[..., Any] = {
             "run": _run,
@@ -217,13 +234,24 @@ async def _run(
     from bot.scheduler import DeliveryScheduler
 
     scheduler = DeliveryScheduler(app, {a.platform: a for a in adapters})
+    # Piped input is a script: its output must be the same at any hour, so no poll or digest
+    # sweep runs beside it (a daily digest coming due mid-script would cut in). What its
+    # commands queue ("digest now") is posted when the input ends.
+    scripted = [a.platform for a in adapters] == ["console"] and not _stdin_is_terminal()
     tasks = [asyncio.create_task(a.start(), name=f"adapter-{a.platform}") for a in adapters]
-    await scheduler.start()
+    if not scripted:
+        await scheduler.start()
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
+    signals: list[int] = []
+
+    def on_signal(sig: int) -> None:
+        signals.append(sig)
+        stop.set()
+
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
+            loop.add_signal_handler(sig, on_signal, sig)
     stopper = asyncio.create_task(stop.wait())
     done, _ = await asyncio.wait([*tasks, stopper], return_when=asyncio.FIRST_COMPLETED)
     if any(t.get_name() == "adapter-console" and not t.exception() for t in done):
@@ -239,7 +267,13 @@ async def _run(
     failed = [t for t in done if t is not stopper and t.exception()]
     for t in failed:
         print(f"paperbot: {t.get_name()} stopped: {t.exception()}", file=sys.stderr)
-    return 1 if failed else 0
+    if failed:
+        return 1
+    # A service stopped by SIGTERM has done its job (0); the console, an interactive program,
+    # answers like one: 130 after Ctrl-C, 143 after SIGTERM.
+    if signals and [a.platform for a in adapters] == ["console"]:
+        return 128 + signals[0]
+    return 0
 
 
 async def _digest(
@@ -267,6 +301,22 @@ async def _digest(
         f"{sent.disabled} destinations disabled"
     )
     return 0
+
+
+def _stdin_is_terminal() -> bool:
+    return sys.stdin is not None and sys.stdin.isatty()
+
+
+def _stdin_gives_input() -> bool:
+    """Whether stdin can feed the console: a terminal, a pipe or a file; not /dev/null, closed."""
+    try:
+        here = os.fstat(sys.stdin.fileno())
+    except (AttributeError, OSError, ValueError):  # closed: Python sets sys.stdin to None
+        return False
+    try:
+        return not os.path.samestat(here, os.stat(os.devnull))
+    except OSError:
+        return True
 
 
 def _progress(done: int, total: int, label: str) -> None:

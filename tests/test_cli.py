@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -276,3 +277,67 @@ async def test_output_piped_into_a_closed_reader_ends_quietly(
     _, err = await asyncio.wait_for(proc.communicate(), 120)
     assert proc.returncode == 1
     assert "Traceback" not in err.decode() and "BrokenPipeError" not in err.decode()
+
+
+def _env(cwd: Path, **extra: str) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "DATABASE_URL": f"sqlite+aiosqlite:///{cwd / 'bot.sqlite3'}",
+        **extra,
+    }
+    for var in ("DISCORD_TOKEN", "SLACK_BOT_TOKEN", "PAPERS_SOURCE", "LOG_LEVEL"):
+        if var not in extra:
+            env.pop(var, None)
+    return env
+
+
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+async def test_the_console_stops_at_once_while_it_waits_for_input(
+    tmp_path: Path, sig: signal.Signals, code: int
+) -> None:
+    proc = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "adapters.cli", "run"),
+        cwd=tmp_path,
+        env=_env(tmp_path),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    try:
+        proc.stdin.write(b"/help\n")
+        await proc.stdin.drain()
+        # Ready: the answer to /help is out, and the console waits for the next line
+        # (stdin stays open).
+        await asyncio.wait_for(proc.stdout.readuntil(b"> /help\n"), 60)
+        await asyncio.wait_for(proc.stdout.readuntil(b"\n\n"), 30)
+        proc.send_signal(sig)
+        await asyncio.wait_for(proc.wait(), 15)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert proc.returncode == code
+    assert proc.stderr is not None
+    assert "Traceback" not in (await proc.stderr.read()).decode()
+
+
+async def test_run_without_a_platform_or_any_input_says_so_and_exits_2(tmp_path: Path) -> None:
+    """systemd or `docker run` without -i: stdin is /dev/null, or closed."""
+    for stdin in ("/dev/null", "closed"):
+        redirect = "exec 0</dev/null" if stdin == "/dev/null" else "exec 0<&-"
+        proc = await asyncio.create_subprocess_exec(
+            *("sh", "-c", f'{redirect}; exec "$0" -m adapters.cli run', sys.executable),
+            cwd=tmp_path,
+            env=_env(tmp_path),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(proc.communicate(), 60)
+        assert (proc.returncode, out) == (2, b""), (stdin, err)
+        assert err.decode().splitlines() == [
+            "paperbot: no chat platform is configured (set DISCORD_TOKEN or SLACK_BOT_TOKEN); "
+            "the console needs a terminal or piped input"
+        ]
+        assert not (tmp_path / "bot.sqlite3").exists()  # nothing was set up for no one
