@@ -18,6 +18,7 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="paperbot",
         description="Hugging Face Daily Papers for Discord and Slack.",
     )
+    p.add_argument("--version", action="version", version=f"paperbot {_version()}")
     sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
     sub.add_parser("run", help="run the bot (the console when no chat platform is configured)")
 
@@ -109,6 +111,13 @@ def _parser() -> argparse.ArgumentParser:
         "--no-ingest", action="store_true", help="do not poll the paper source first"
     )
     return p
+
+
+def _version() -> str:
+    try:
+        return metadata.version("paperbot")
+    except metadata.PackageNotFoundError:  # run from a checkout that was never installed
+        return "(not installed)"
 
 
 def _day(text: str) -> date:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +23,13 @@ from alembic import command
 
 log = logging.getLogger(__name__)
 
-# The migrations live at the top of the repository (alembic/), beside bot/.
-ALEMBIC_DIR = Path(__file__).resolve().parents[2] / "alembic"
+# The Alembic scripts ship inside the package (bot/storage/migrations), so a wheel has them.
+MIGRATIONS_PACKAGE = "bot.storage.migrations"
+
+
+def migrations_dir() -> Path:
+    """The directory of the Alembic scripts (env.py, versions/), found through the package."""
+    return Path(str(resources.files(MIGRATIONS_PACKAGE)))
 
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
@@ -53,10 +59,8 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 
 def alembic_config(url: str) -> Config:
-    if not (ALEMBIC_DIR / "env.py").exists():
-        raise RuntimeError(f"migrations not found at {ALEMBIC_DIR}; install paperbot with pip -e")
     cfg = Config()
-    cfg.set_main_option("script_location", str(ALEMBIC_DIR))
+    cfg.set_main_option("script_location", str(migrations_dir()))
     # ConfigParser interpolation would choke on a '%' in a password.
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     cfg.attributes["configure_logger"] = False
