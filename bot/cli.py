@@ -29,7 +29,13 @@ from bot.app import App, Clock, build_app, resolve_source_name, utc_now
 from bot.commands import build_registry
 from bot.core import Core
 from bot.port import Adapter
-from bot.settings import ConfigError, Settings, configure_logging, load_settings
+from bot.settings import (
+    ConfigError,
+    Settings,
+    configure_logging,
+    load_settings,
+    read_environment,
+)
 from bot.sources import SourceError
 from bot.storage.db import upgrade
 
@@ -145,7 +151,7 @@ def main(
     if (
         "log_level" not in settings.model_fields_set
         and args.cmd == "run"
-        and not platforms.configured(dict(os.environ))
+        and not platforms.configured(read_environment())
     ):
         level = "WARNING"
     configure_logging(level)
@@ -191,7 +197,8 @@ async def _dispatch(
         await _upgrade(settings.database_url)
         print("database is up to date")
         return 0
-    env = dict(os.environ)
+    # One source for every setting: the adapters read DISCORD_*/SLACK_* from it too.
+    env = read_environment()
     chat = platforms.configured(env)
     if args.cmd == "run" and not chat and not _stdin_gives_input():
         # systemd and `docker run` without -i give /dev/null: no one can type to the console.
