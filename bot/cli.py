@@ -25,7 +25,15 @@ from typing import Any
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
-from bot.app import App, Clock, build_app, resolve_source_name, utc_now
+from bot.app import (
+    App,
+    Clock,
+    MixedPapers,
+    build_app,
+    keep_sample_apart,
+    resolve_source_name,
+    utc_now,
+)
 from bot.commands import build_registry
 from bot.core import Core
 from bot.port import Adapter
@@ -40,6 +48,11 @@ from bot.sources import SourceError
 from bot.storage.db import upgrade
 
 log = logging.getLogger(__name__)
+
+# The console demo's own database, unless DATABASE_URL says otherwise (then it must hold no
+# real papers): the bundled sample never mixes with real data.
+DEMO_DATABASE_FILE = "paperbot-demo.sqlite3"
+DEMO_DATABASE_URL = f"sqlite+aiosqlite:///{DEMO_DATABASE_FILE}"
 
 
 @dataclass(frozen=True)
@@ -213,9 +226,23 @@ async def _dispatch(
     source = resolve_source_name(settings, chat_configured=bool(chat) or args.cmd != "run")
     if args.cmd == "ingest" and not args.from_file:
         source = "huggingface"  # fetching days from the API means the API, whatever the default
+    if source == "sample" and "database_url" not in settings.model_fields_set:
+        # The demo's sample papers live in a database of their own, never beside real ones.
+        settings = settings.model_copy(update={"database_url": DEMO_DATABASE_URL})
     await _upgrade(settings.database_url)
     app = build_app(settings, source_name=source, clock=clock)
     try:
+        try:
+            await keep_sample_apart(app)
+        except MixedPapers:
+            shown = make_url(settings.database_url).render_as_string(hide_password=True)
+            print(
+                f"paperbot: the database at {shown} holds real papers, and the bundled sample "
+                "never goes beside them; unset DATABASE_URL for the demo (it uses "
+                f"{DEMO_DATABASE_FILE}), or set PAPERS_SOURCE=huggingface",
+                file=sys.stderr,
+            )
+            return 2
         handler: Callable[..., Any] = {
             "run": _run,
             "digest": _digest,

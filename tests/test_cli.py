@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import signal
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -341,3 +342,53 @@ async def test_run_without_a_platform_or_any_input_says_so_and_exits_2(tmp_path:
             "the console needs a terminal or piped input"
         ]
         assert not (tmp_path / "bot.sqlite3").exists()  # nothing was set up for no one
+
+
+async def test_the_demo_never_touches_real_data(tmp_path: Path, saved_days: list[Path]) -> None:
+    """The bundled sample (ids sample-NN) never shows beside real Hugging Face papers."""
+    files = [str(p) for p in saved_days]
+    offline = {"HF_API_URL": "http://127.0.0.1:9", "ARXIV_API_URL": "http://127.0.0.1:9"}
+    default = {**offline, "DATABASE_URL": ""}  # unset: paperbot.sqlite3 in the cwd
+    code, _, err = await paperbot("ingest", "--from-file", *files, cwd=tmp_path, env=default)
+    assert code == 0, err
+
+    async def shown(env: dict[str, str]) -> list[str]:
+        ids = []
+        for args in (
+            ("papers", "--date", "2025-01-07", "--json"),
+            ("lookup", TITLE, "--json"),
+            ("search", "--all", "--json", "latent OR diffusion OR model"),
+        ):
+            code, out, err = await paperbot(*args, cwd=tmp_path, env=env)
+            assert code == 0, (args, err)
+            ids += [p["id"] for p in json.loads(out)]
+        return ids
+
+    # The demo beside a real database keeps its sample in a file of its own.
+    code, out, err = await paperbot("run", cwd=tmp_path, env=default, stdin="/papers today 1\n")
+    assert code == 0, err
+    assert "(76 papers)" in out and "[sample-01]" in out
+    assert (tmp_path / "paperbot-demo.sqlite3").is_file()
+    ids = await shown(default)
+    assert "2501.03001" in ids and not [i for i in ids if i.startswith("sample-")]
+
+    # Pointed at the real database, the demo refuses in one line and writes nothing.
+    real = {**offline, "DATABASE_URL": f"sqlite:///{tmp_path / 'paperbot.sqlite3'}"}
+    code, out, err = await paperbot("run", cwd=tmp_path, env=real, stdin="/papers today\n")
+    assert (code, out) == (2, "")
+    assert err.splitlines() == [
+        f"paperbot: the database at sqlite+aiosqlite:///{tmp_path / 'paperbot.sqlite3'} holds "
+        "real papers, and the bundled sample never goes beside them; unset DATABASE_URL for "
+        "the demo (it uses paperbot-demo.sqlite3), or set PAPERS_SOURCE=huggingface"
+    ]
+    with sqlite3.connect(tmp_path / "paperbot.sqlite3") as conn:
+        assert conn.execute("SELECT count(*) FROM papers WHERE id LIKE 'sample-%'").fetchone() == (0,)
+
+    # A database an older demo filled with the sample loses it as soon as real papers come.
+    mixed = {**offline, "DATABASE_URL": f"sqlite:///{tmp_path / 'old.sqlite3'}"}
+    code, _, err = await paperbot("run", cwd=tmp_path, env=mixed, stdin="/papers today 1\n")
+    assert code == 0, err
+    code, _, err = await paperbot("ingest", "--from-file", *files, cwd=tmp_path, env=mixed)
+    assert code == 0, err
+    ids = await shown(mixed)
+    assert "2501.03001" in ids and not [i for i in ids if i.startswith("sample-")]
