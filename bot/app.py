@@ -99,25 +99,28 @@ class MixedPapers(Exception):
     """The offline sample was about to go into a database that holds real papers."""
 
 
-async def keep_sample_apart(app: App) -> int:
+async def keep_sample_apart(app: App, *, brings_real_papers: bool) -> int:
     """Keep the bundled sample and real papers in different databases.
 
     Offline (the sample as source): raise MixedPapers if the database holds any real paper.
-    Online: delete the sample papers a demo left behind, so that no digest, list, look-up or
-    search of real papers can show one; return how many went.
+    Online: delete the sample papers a demo left behind when this command brings real papers
+    in, or the database holds some already, so that no digest, list, look-up or search of
+    real papers can show one; return how many went.
     """
     is_sample = PaperRow.id.like(SAMPLE_IDS)
     async with app.sessions.begin() as session:
-        if app.online:
-            result = await session.execute(delete(PaperRow).where(is_sample))
-            removed = int(getattr(result, "rowcount", 0) or 0)
-            if removed:
-                log.warning("removed %d bundled sample papers: never mixed with real ones", removed)
-            return removed
         real = await session.scalar(select(PaperRow.id).where(not_(is_sample)).limit(1))
-    if real is not None:
-        raise MixedPapers(real)
-    return 0
+        if not app.online:
+            if real is not None:
+                raise MixedPapers(real)
+            return 0
+        if real is None and not brings_real_papers:
+            return 0
+        result = await session.execute(delete(PaperRow).where(is_sample))
+        removed = int(getattr(result, "rowcount", 0) or 0)
+    if removed:
+        log.warning("removed %d bundled sample papers: never mixed with real ones", removed)
+    return removed
 
 
 def resolve_source_name(settings: Settings, *, chat_configured: bool) -> str:

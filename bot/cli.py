@@ -54,6 +54,10 @@ log = logging.getLogger(__name__)
 DEMO_DATABASE_FILE = "paperbot-demo.sqlite3"
 DEMO_DATABASE_URL = f"sqlite+aiosqlite:///{DEMO_DATABASE_FILE}"
 
+# `paperbot digest run` exit statuses besides 0 (all done), 1 (cannot run) and 2 (usage).
+EXIT_POLL_FAILED = 3  # the poll of the paper source failed: digests wait for papers
+EXIT_DELIVERY_PROBLEM = 4  # messages wait on send errors, or destinations were disabled
+
 
 @dataclass(frozen=True)
 class Platforms:
@@ -233,7 +237,11 @@ async def _dispatch(
     app = build_app(settings, source_name=source, clock=clock)
     try:
         try:
-            await keep_sample_apart(app)
+            # Polls and look-ups store Hugging Face papers; lists and searches only read.
+            fetches = args.cmd in ("run", "ingest", "lookup") or (
+                args.cmd == "digest" and not args.no_ingest
+            )
+            await keep_sample_apart(app, brings_real_papers=fetches)
         except MixedPapers:
             shown = make_url(settings.database_url).render_as_string(hide_password=True)
             print(
@@ -323,6 +331,7 @@ async def _digest(
     args: argparse.Namespace, app: App, platforms: Platforms, env: dict[str, str]
 ) -> int:
     """One delivery round for cron: ingest, sweep, drain the outbox, exit."""
+    from bot.delivery.sweep import source_failing
     from bot.scheduler import DeliveryScheduler
 
     adapters = platforms.build(Core(app, build_registry()), env)
@@ -343,7 +352,36 @@ async def _digest(
         f"{swept.skipped} skipped; {sent.sent} sent, {sent.retried} to retry, "
         f"{sent.disabled} destinations disabled"
     )
+    # Cron and Kubernetes see only the exit status: make problems visible there.
+    if not args.no_ingest and await source_failing(app):
+        error = (await app.state.get("ingest_error") or {}).get("error", "unknown error")
+        print(f"paperbot: polling the paper source failed: {error}", file=sys.stderr)
+        return EXIT_POLL_FAILED
+    waiting = await _waiting_on_errors(app)
+    if waiting or sent.failed or sent.disabled:
+        waits = "1 message waits" if waiting == 1 else f"{waiting} messages wait"
+        print(
+            f"paperbot: {waits} for a retry after send errors, {sent.failed} failed, "
+            f"{sent.disabled} destinations disabled; see status",
+            file=sys.stderr,
+        )
+        return EXIT_DELIVERY_PROBLEM
     return 0
+
+
+async def _waiting_on_errors(app: App) -> int:
+    """Outbox messages that are not sent yet because sending them failed."""
+    from sqlalchemy import func, select
+
+    from bot.storage.models import OutboxRow
+
+    async with app.sessions() as session:
+        count = await session.scalar(
+            select(func.count())
+            .select_from(OutboxRow)
+            .where(OutboxRow.status == "pending", OutboxRow.last_error.is_not(None))
+        )
+    return int(count or 0)
 
 
 def _stdin_is_terminal() -> bool:
