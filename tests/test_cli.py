@@ -382,7 +382,8 @@ async def test_the_demo_never_touches_real_data(tmp_path: Path, saved_days: list
         "the demo (it uses paperbot-demo.sqlite3), or set PAPERS_SOURCE=huggingface"
     ]
     with sqlite3.connect(tmp_path / "paperbot.sqlite3") as conn:
-        assert conn.execute("SELECT count(*) FROM papers WHERE id LIKE 'sample-%'").fetchone() == (0,)
+        samples = conn.execute("SELECT count(*) FROM papers WHERE id LIKE 'sample-%'")
+        assert samples.fetchone() == (0,)
 
     # A database an older demo filled with the sample loses it as soon as real papers come.
     mixed = {**offline, "DATABASE_URL": f"sqlite:///{tmp_path / 'old.sqlite3'}"}
