@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import delete, not_, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.lookup import TitleIndex
@@ -16,6 +17,7 @@ from bot.sources import PaperSource
 from bot.sources.arxiv import ArxivClient
 from bot.storage.db import make_engine, make_sessionmaker
 from bot.storage.destinations_repo import DestinationRepo
+from bot.storage.models import PaperRow
 from bot.storage.papers_repo import PaperRepo
 from bot.storage.state_repo import StateRepo
 from bot.storage.subscriptions_repo import SubscriptionRepo
@@ -88,6 +90,37 @@ class App:
 def _add_titles(index: TitleIndex, entries: list[tuple[str, str]]) -> None:
     for pid, title in entries:
         index.add(pid, title)
+
+
+SAMPLE_IDS = "sample-%"  # the bundled sample's ids, sample-01 to sample-76 (never arXiv ids)
+
+
+class MixedPapers(Exception):
+    """The offline sample was about to go into a database that holds real papers."""
+
+
+async def keep_sample_apart(app: App, *, brings_real_papers: bool) -> int:
+    """Keep the bundled sample and real papers in different databases.
+
+    Offline (the sample as source): raise MixedPapers if the database holds any real paper.
+    Online: delete the sample papers a demo left behind when this command brings real papers
+    in, or the database holds some already, so that no digest, list, look-up or search of
+    real papers can show one; return how many went.
+    """
+    is_sample = PaperRow.id.like(SAMPLE_IDS)
+    async with app.sessions.begin() as session:
+        real = await session.scalar(select(PaperRow.id).where(not_(is_sample)).limit(1))
+        if not app.online:
+            if real is not None:
+                raise MixedPapers(real)
+            return 0
+        if real is None and not brings_real_papers:
+            return 0
+        result = await session.execute(delete(PaperRow).where(is_sample))
+        removed = int(getattr(result, "rowcount", 0) or 0)
+    if removed:
+        log.warning("removed %d bundled sample papers: never mixed with real ones", removed)
+    return removed
 
 
 def resolve_source_name(settings: Settings, *, chat_configured: bool) -> str:

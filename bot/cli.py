@@ -13,25 +13,50 @@ import json
 import logging
 import os
 import signal
+import sqlite3
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
-from bot.app import App, build_app, resolve_source_name
+from bot.app import (
+    App,
+    Clock,
+    MixedPapers,
+    build_app,
+    keep_sample_apart,
+    resolve_source_name,
+    utc_now,
+)
 from bot.commands import build_registry
 from bot.core import Core
 from bot.port import Adapter
-from bot.settings import ConfigError, Settings, configure_logging, load_settings
+from bot.settings import (
+    ConfigError,
+    Settings,
+    configure_logging,
+    load_settings,
+    read_environment,
+)
 from bot.sources import SourceError
 from bot.storage.db import upgrade
 
 log = logging.getLogger(__name__)
+
+# The console demo's own database, unless DATABASE_URL says otherwise (then it must hold no
+# real papers): the bundled sample never mixes with real data.
+DEMO_DATABASE_FILE = "paperbot-demo.sqlite3"
+DEMO_DATABASE_URL = f"sqlite+aiosqlite:///{DEMO_DATABASE_FILE}"
+
+# `paperbot digest run` exit statuses besides 0 (all done), 1 (cannot run) and 2 (usage).
+EXIT_POLL_FAILED = 3  # the poll of the paper source failed: digests wait for papers
+EXIT_DELIVERY_PROBLEM = 4  # messages wait on send errors, or destinations were disabled
 
 
 @dataclass(frozen=True)
@@ -52,6 +77,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="paperbot",
         description="Hugging Face Daily Papers for Discord and Slack.",
     )
+    p.add_argument("--version", action="version", version=f"paperbot {_version()}")
     sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
     sub.add_parser("run", help="run the bot (the console when no chat platform is configured)")
 
@@ -110,6 +136,13 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _version() -> str:
+    try:
+        return metadata.version("paperbot")
+    except metadata.PackageNotFoundError:  # run from a checkout that was never installed
+        return "(not installed)"
+
+
 def _day(text: str) -> date:
     try:
         return date.fromisoformat(text)
@@ -117,7 +150,13 @@ def _day(text: str) -> date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date; use YYYY-MM-DD") from None
 
 
-def main(argv: Sequence[str] | None = None, platforms: Platforms = NO_PLATFORMS) -> int:
+def main(
+    argv: Sequence[str] | None = None,
+    platforms: Platforms = NO_PLATFORMS,
+    *,
+    clock: Clock = utc_now,
+) -> int:
+    """Run one `paperbot` command; `clock` is injectable so that tests need no wall clock."""
     args = _parser().parse_args(argv)
     try:
         settings = load_settings()
@@ -129,12 +168,12 @@ def main(argv: Sequence[str] | None = None, platforms: Platforms = NO_PLATFORMS)
     if (
         "log_level" not in settings.model_fields_set
         and args.cmd == "run"
-        and not platforms.configured(dict(os.environ))
+        and not platforms.configured(read_environment())
     ):
         level = "WARNING"
     configure_logging(level)
     try:
-        return asyncio.run(_dispatch(args, settings, platforms))
+        return asyncio.run(_dispatch(args, settings, platforms, clock))
     except ConfigError as exc:
         print(f"paperbot: configuration error: {exc}", file=sys.stderr)
         return 2
@@ -159,7 +198,7 @@ async def _upgrade(url: str) -> None:
     """Migrate the database, turning "cannot connect" into one line without a traceback."""
     try:
         await upgrade(url)
-    except (DBAPIError, OSError) as exc:
+    except (DBAPIError, OSError, sqlite3.Error) as exc:
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         shown = make_url(url).render_as_string(hide_password=True)
         raise DatabaseUnavailable(
@@ -168,21 +207,50 @@ async def _upgrade(url: str) -> None:
         ) from exc
 
 
-async def _dispatch(args: argparse.Namespace, settings: Settings, platforms: Platforms) -> int:
+async def _dispatch(
+    args: argparse.Namespace, settings: Settings, platforms: Platforms, clock: Clock
+) -> int:
     if args.cmd == "db":
         await _upgrade(settings.database_url)
         print("database is up to date")
         return 0
-    env = dict(os.environ)
+    # One source for every setting: the adapters read DISCORD_*/SLACK_* from it too.
+    env = read_environment()
     chat = platforms.configured(env)
+    if args.cmd == "run" and not chat and not _stdin_gives_input():
+        # systemd and `docker run` without -i give /dev/null: no one can type to the console.
+        print(
+            "paperbot: no chat platform is configured (set DISCORD_TOKEN or SLACK_BOT_TOKEN); "
+            "the console needs a terminal or piped input",
+            file=sys.stderr,
+        )
+        return 2
     # "auto" means the offline sample only for the console demo; the other commands are
     # run by operators who expect real look-ups and fetches.
     source = resolve_source_name(settings, chat_configured=bool(chat) or args.cmd != "run")
     if args.cmd == "ingest" and not args.from_file:
         source = "huggingface"  # fetching days from the API means the API, whatever the default
+    if source == "sample" and "database_url" not in settings.model_fields_set:
+        # The demo's sample papers live in a database of their own, never beside real ones.
+        settings = settings.model_copy(update={"database_url": DEMO_DATABASE_URL})
     await _upgrade(settings.database_url)
-    app = build_app(settings, source_name=source)
+    app = build_app(settings, source_name=source, clock=clock)
     try:
+        try:
+            # Polls and look-ups store Hugging Face papers; lists and searches only read.
+            fetches = args.cmd in ("run", "ingest", "lookup") or (
+                args.cmd == "digest" and not args.no_ingest
+            )
+            await keep_sample_apart(app, brings_real_papers=fetches)
+        except MixedPapers:
+            shown = make_url(settings.database_url).render_as_string(hide_password=True)
+            print(
+                f"paperbot: the database at {shown} holds real papers, and the bundled sample "
+                "never goes beside them; unset DATABASE_URL for the demo (it uses "
+                f"{DEMO_DATABASE_FILE}), or set PAPERS_SOURCE=huggingface",
+                file=sys.stderr,
+            )
+            return 2
         handler: Callable[..., Any] = {
             "run": _run,
             "digest": _digest,
@@ -217,13 +285,24 @@ async def _run(
     from bot.scheduler import DeliveryScheduler
 
     scheduler = DeliveryScheduler(app, {a.platform: a for a in adapters})
+    # Piped input is a script: its output must be the same at any hour, so no poll or digest
+    # sweep runs beside it (a daily digest coming due mid-script would cut in). What its
+    # commands queue ("digest now") is posted when the input ends.
+    scripted = [a.platform for a in adapters] == ["console"] and not _stdin_is_terminal()
     tasks = [asyncio.create_task(a.start(), name=f"adapter-{a.platform}") for a in adapters]
-    await scheduler.start()
+    if not scripted:
+        await scheduler.start()
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
+    signals: list[int] = []
+
+    def on_signal(sig: int) -> None:
+        signals.append(sig)
+        stop.set()
+
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
+            loop.add_signal_handler(sig, on_signal, sig)
     stopper = asyncio.create_task(stop.wait())
     done, _ = await asyncio.wait([*tasks, stopper], return_when=asyncio.FIRST_COMPLETED)
     if any(t.get_name() == "adapter-console" and not t.exception() for t in done):
@@ -239,7 +318,13 @@ async def _run(
     failed = [t for t in done if t is not stopper and t.exception()]
     for t in failed:
         print(f"paperbot: {t.get_name()} stopped: {t.exception()}", file=sys.stderr)
-    return 1 if failed else 0
+    if failed:
+        return 1
+    # A service stopped by SIGTERM has done its job (0); the console, an interactive program,
+    # answers like one: 130 after Ctrl-C, 143 after SIGTERM.
+    if signals and [a.platform for a in adapters] == ["console"]:
+        return 128 + signals[0]
+    return 0
 
 
 async def _digest(
@@ -266,7 +351,53 @@ async def _digest(
         f"{swept.skipped} skipped; {sent.sent} sent, {sent.retried} to retry, "
         f"{sent.disabled} destinations disabled"
     )
+    # Cron and Kubernetes see only the exit status: make problems visible there.
+    status = await app.state.ingest_status()
+    if not args.no_ingest and status.failing:
+        error = status.last_error or "unknown error"
+        print(f"paperbot: polling the paper source failed: {error}", file=sys.stderr)
+        return EXIT_POLL_FAILED
+    waiting = await _waiting_on_errors(app)
+    if waiting or sent.failed or sent.disabled or sent.halted:
+        waits = "1 message waits" if waiting == 1 else f"{waiting} messages wait"
+        print(
+            f"paperbot: {waits} for a retry after send errors, {sent.failed} failed, "
+            f"{sent.disabled} destinations disabled; see status",
+            file=sys.stderr,
+        )
+        return EXIT_DELIVERY_PROBLEM
     return 0
+
+
+async def _waiting_on_errors(app: App) -> int:
+    """Outbox messages that are not sent yet because sending them failed."""
+    from sqlalchemy import func, select
+
+    from bot.storage.models import OutboxRow
+
+    async with app.sessions() as session:
+        count = await session.scalar(
+            select(func.count())
+            .select_from(OutboxRow)
+            .where(OutboxRow.status == "pending", OutboxRow.last_error.is_not(None))
+        )
+    return int(count or 0)
+
+
+def _stdin_is_terminal() -> bool:
+    return sys.stdin is not None and sys.stdin.isatty()
+
+
+def _stdin_gives_input() -> bool:
+    """Whether stdin can feed the console: a terminal, a pipe or a file; not /dev/null, closed."""
+    try:
+        here = os.fstat(sys.stdin.fileno())
+    except (AttributeError, OSError, ValueError):  # closed: Python sets sys.stdin to None
+        return False
+    try:
+        return not os.path.samestat(here, os.stat(os.devnull))
+    except OSError:
+        return True
 
 
 def _progress(done: int, total: int, label: str) -> None:

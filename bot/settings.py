@@ -3,27 +3,117 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Any, ClassVar, Literal, Self
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from dotenv import dotenv_values
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 DEFAULT_DB_FILE = "paperbot.sqlite3"
+ENV_FILE = ".env"
 
 
 class ConfigError(Exception):
     """A setting has a bad value; `str()` is the one line shown to the operator."""
 
 
-# Field name -> (environment variable, expected form), for one-line error messages.
-_EXPECTED: dict[str, str] = {
-    "database_url": "a SQLAlchemy URL such as sqlite+aiosqlite:///paperbot.sqlite3 or "
-    "postgresql+asyncpg://user@host/db",
-    "papers_source": "'auto', 'huggingface' or 'sample'",
+def read_environment(env_file: Path | str | None = ENV_FILE) -> dict[str, str]:
+    """The process environment over the `.env` file (if any): where every setting comes from.
+
+    Core, Discord and Slack settings are all validated from this one mapping.
+    """
+    values: dict[str, str] = {}
+    if env_file is not None and Path(env_file).is_file():
+        values = {k.upper(): v for k, v in dotenv_values(env_file).items() if v is not None}
+    values.update({k.upper(): v for k, v in os.environ.items()})
+    return values
+
+
+class MustBe(ValueError):
+    """Raised by a validator: the message is the form the variable must have, this time."""
+
+
+# What pydantic's error types mean, in the words of "VARIABLE must be ...".
+_TYPE_FORMS: dict[str, str] = {
+    "int_parsing": "a whole number",
+    "int_from_float": "a whole number",
+    "float_parsing": "a number",
+    "bool_parsing": "true or false",
+    "url_parsing": "a URL",
+}
+
+
+class EnvSettings(BaseSettings):
+    """Settings read from environment variables (and `.env`), with one-line English errors.
+
+    `FORMS` maps a field to the form its variable must have ("a port number from 1 to
+    65535"); a validator may instead raise ValueError with the form as its message, and a
+    check across fields raises ValueError with the whole sentence.
+    """
+
+    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False)
+    FORMS: ClassVar[dict[str, str]] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_is_unset(cls, data: Any) -> Any:
+        # `DISCORD_TOKEN=` in .env, as .env.example has it, means "not set": use the default.
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if not (isinstance(v, str) and not v.strip())}
+        return data
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Self:
+        """Validate the variables of `env` (prefixed as the model says) that name a field.
+
+        Raises ConfigError: one line naming the variable and the form it must have.
+        """
+        prefix = str(cls.model_config.get("env_prefix", "")).lower()
+        values = {}
+        for key, value in env.items():
+            name = key.lower()
+            if name.startswith(prefix) and name[len(prefix) :] in cls.model_fields:
+                values[name[len(prefix) :]] = value
+        try:
+            # model_validate, not the settings sources: `env` is the only source, so the
+            # same mapping gives the same settings in tests and in production.
+            return cls.model_validate(values)
+        except ValidationError as exc:
+            raise cls._config_error(exc) from None
+
+    @classmethod
+    def _config_error(cls, exc: ValidationError) -> ConfigError:
+        err = exc.errors()[0]
+        cause = (err.get("ctx") or {}).get("error")
+        if not err["loc"]:  # a check across fields says it all
+            return ConfigError(str(cause or err["msg"]))
+        field = str(err["loc"][0])
+        variable = (str(cls.model_config.get("env_prefix", "")) + field).upper()
+        if isinstance(cause, MustBe):
+            form = str(cause)
+        elif field in cls.FORMS:
+            form = cls.FORMS[field]
+        elif err["type"] == "value_error" and cause is not None:
+            form = str(cause)
+        elif err["type"] == "literal_error":
+            form = "one of " + str((err.get("ctx") or {}).get("expected", "the listed values"))
+        else:
+            form = _TYPE_FORMS.get(err["type"], "a valid value")
+        return ConfigError(f"{variable} must be {form}")
+
+
+# Field name -> the form its variable must have, for one-line error messages.
+_FORMS: dict[str, str] = {
+    "database_url": "a SQLAlchemy URL of a database file or server, such as "
+    "sqlite+aiosqlite:///paperbot.sqlite3 or postgresql+asyncpg://user@host/db",
+    "papers_source": "one of auto, huggingface, sample",
     "hf_api_url": "an http(s) URL such as https://huggingface.co",
+    "arxiv_api_url": "an http(s) URL such as https://export.arxiv.org",
     "log_level": "one of DEBUG, INFO, WARNING, ERROR",
     "default_timezone": "an IANA time zone such as Europe/Berlin or UTC",
     "ingest_interval_minutes": "a whole number of minutes from 1 to 1440",
@@ -31,16 +121,15 @@ _EXPECTED: dict[str, str] = {
     "max_subscriptions_per_channel": "a positive whole number",
     "catch_up_hours": "a number of hours from 0 to 48",
     "source_grace_hours": "a number of hours from 0 to 48",
+    "post_empty_digests": "true or false",
     "delivery_lease_seconds": "a whole number of seconds from 2 to 600",
 }
 
 
-class Settings(BaseSettings):
-    """Core settings. Adapters read their own (DISCORD_*, SLACK_*) in their packages."""
+class Settings(EnvSettings):
+    """Core settings. Adapters validate their own (DISCORD_*, SLACK_*) from the same source."""
 
-    model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
-    )
+    FORMS: ClassVar[dict[str, str]] = _FORMS
 
     database_url: str = f"sqlite+aiosqlite:///{DEFAULT_DB_FILE}"
     # "auto": the bundled sample when only the console runs (the offline demo), Hugging Face
@@ -70,11 +159,25 @@ class Settings(BaseSettings):
             ("postgres://", "postgresql+asyncpg://"),
             ("postgresql://", "postgresql+asyncpg://"),
             ("sqlite:///", "sqlite+aiosqlite:///"),
+            ("sqlite://", "sqlite+aiosqlite://"),  # SQLAlchemy's in-memory form: refused below
         ):
             if v.startswith(prefix):
-                return driver + v[len(prefix) :]
+                v = driver + v[len(prefix) :]
+                break
         if not v.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise ValueError("unsupported database URL")
+        try:
+            url = make_url(v)
+        except (ArgumentError, ValueError) as exc:  # e.g. a port that is not a number
+            raise ValueError("not a URL") from exc
+        if url.drivername.startswith("sqlite") and (
+            url.database in (None, "", ":memory:") or "memory" in str(url.query.get("mode", ""))
+        ):
+            # Migrations, the bot and each command would each see an empty database.
+            raise MustBe(
+                "a database file, such as sqlite:///paperbot.sqlite3, "
+                "not an in-memory SQLite database (nothing would be kept)"
+            )
         return v
 
     @field_validator("hf_api_url", "arxiv_api_url")
@@ -92,11 +195,13 @@ class Settings(BaseSettings):
     @field_validator("default_timezone")
     @classmethod
     def _zone(cls, v: str) -> str:
+        # Whatever `/digest time 09:00 europe/berlin` accepts, canonicalised (Europe/Berlin).
+        from bot.delivery.timing import TimingError, parse_zone
+
         try:
-            ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
+            return parse_zone(v)
+        except TimingError as exc:
             raise ValueError("unknown time zone") from exc
-        return v
 
     @property
     def is_sqlite(self) -> bool:
@@ -108,22 +213,13 @@ class Settings(BaseSettings):
 
 
 def load_settings(
-    env: Mapping[str, str] | None = None, env_file: Path | str | None = ".env"
+    env: Mapping[str, str] | None = None, env_file: Path | str | None = ENV_FILE
 ) -> Settings:
-    """Build the settings from `env` (default: the process environment) and `.env`.
+    """Build the settings from `env` (default: the environment over `.env`).
 
-    Raises ConfigError naming the variable and its expected form.
+    Raises ConfigError naming the variable and the form it must have.
     """
-    try:
-        if env is None:
-            return Settings(_env_file=env_file)  # type: ignore[call-arg]
-        values = {k.lower(): v for k, v in env.items() if k.lower() in Settings.model_fields}
-        return Settings(_env_file=None, **values)  # type: ignore[call-arg]
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        field = str(err["loc"][0]) if err["loc"] else "?"
-        expected = _EXPECTED.get(field, err["msg"])
-        raise ConfigError(f"{field.upper()}: expected {expected}") from None
+    return Settings.from_env(read_environment(env_file) if env is None else env)
 
 
 def configure_logging(level: str) -> None:

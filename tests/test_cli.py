@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -276,3 +278,118 @@ async def test_output_piped_into_a_closed_reader_ends_quietly(
     _, err = await asyncio.wait_for(proc.communicate(), 120)
     assert proc.returncode == 1
     assert "Traceback" not in err.decode() and "BrokenPipeError" not in err.decode()
+
+
+def _env(cwd: Path, **extra: str) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "DATABASE_URL": f"sqlite+aiosqlite:///{cwd / 'bot.sqlite3'}",
+        **extra,
+    }
+    for var in ("DISCORD_TOKEN", "SLACK_BOT_TOKEN", "PAPERS_SOURCE", "LOG_LEVEL"):
+        if var not in extra:
+            env.pop(var, None)
+    return env
+
+
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+async def test_the_console_stops_at_once_while_it_waits_for_input(
+    tmp_path: Path, sig: signal.Signals, code: int
+) -> None:
+    proc = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "adapters.cli", "run"),
+        cwd=tmp_path,
+        env=_env(tmp_path),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    try:
+        proc.stdin.write(b"/help\n")
+        await proc.stdin.drain()
+        # Ready: the answer to /help is out, and the console waits for the next line
+        # (stdin stays open).
+        await asyncio.wait_for(proc.stdout.readuntil(b"> /help\n"), 60)
+        await asyncio.wait_for(proc.stdout.readuntil(b"\n\n"), 30)
+        proc.send_signal(sig)
+        await asyncio.wait_for(proc.wait(), 15)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert proc.returncode == code
+    assert proc.stderr is not None
+    assert "Traceback" not in (await proc.stderr.read()).decode()
+
+
+async def test_run_without_a_platform_or_any_input_says_so_and_exits_2(tmp_path: Path) -> None:
+    """systemd or `docker run` without -i: stdin is /dev/null, or closed."""
+    for stdin in ("/dev/null", "closed"):
+        redirect = "exec 0</dev/null" if stdin == "/dev/null" else "exec 0<&-"
+        proc = await asyncio.create_subprocess_exec(
+            *("sh", "-c", f'{redirect}; exec "$0" -m adapters.cli run', sys.executable),
+            cwd=tmp_path,
+            env=_env(tmp_path),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(proc.communicate(), 60)
+        assert (proc.returncode, out) == (2, b""), (stdin, err)
+        assert err.decode().splitlines() == [
+            "paperbot: no chat platform is configured (set DISCORD_TOKEN or SLACK_BOT_TOKEN); "
+            "the console needs a terminal or piped input"
+        ]
+        assert not (tmp_path / "bot.sqlite3").exists()  # nothing was set up for no one
+
+
+async def test_the_demo_never_touches_real_data(tmp_path: Path, saved_days: list[Path]) -> None:
+    """The bundled sample (ids sample-NN) never shows beside real Hugging Face papers."""
+    files = [str(p) for p in saved_days]
+    offline = {"HF_API_URL": "http://127.0.0.1:9", "ARXIV_API_URL": "http://127.0.0.1:9"}
+    default = {**offline, "DATABASE_URL": ""}  # unset: paperbot.sqlite3 in the cwd
+    code, _, err = await paperbot("ingest", "--from-file", *files, cwd=tmp_path, env=default)
+    assert code == 0, err
+
+    async def shown(env: dict[str, str]) -> list[str]:
+        ids = []
+        for args in (
+            ("papers", "--date", "2025-01-07", "--json"),
+            ("lookup", TITLE, "--json"),
+            ("search", "--all", "--json", "latent OR diffusion OR model"),
+        ):
+            code, out, err = await paperbot(*args, cwd=tmp_path, env=env)
+            assert code == 0, (args, err)
+            ids += [p["id"] for p in json.loads(out)]
+        return ids
+
+    # The demo beside a real database keeps its sample in a file of its own.
+    code, out, err = await paperbot("run", cwd=tmp_path, env=default, stdin="/papers today 1\n")
+    assert code == 0, err
+    assert "(76 papers)" in out and "[sample-01]" in out
+    assert (tmp_path / "paperbot-demo.sqlite3").is_file()
+    ids = await shown(default)
+    assert "2501.03001" in ids and not [i for i in ids if i.startswith("sample-")]
+
+    # Pointed at the real database, the demo refuses in one line and writes nothing.
+    real = {**offline, "DATABASE_URL": f"sqlite:///{tmp_path / 'paperbot.sqlite3'}"}
+    code, out, err = await paperbot("run", cwd=tmp_path, env=real, stdin="/papers today\n")
+    assert (code, out) == (2, "")
+    assert err.splitlines() == [
+        f"paperbot: the database at sqlite+aiosqlite:///{tmp_path / 'paperbot.sqlite3'} holds "
+        "real papers, and the bundled sample never goes beside them; unset DATABASE_URL for "
+        "the demo (it uses paperbot-demo.sqlite3), or set PAPERS_SOURCE=huggingface"
+    ]
+    with sqlite3.connect(tmp_path / "paperbot.sqlite3") as conn:
+        samples = conn.execute("SELECT count(*) FROM papers WHERE id LIKE 'sample-%'")
+        assert samples.fetchone() == (0,)
+
+    # A database an older demo filled with the sample loses it as soon as real papers come.
+    mixed = {**offline, "DATABASE_URL": f"sqlite:///{tmp_path / 'old.sqlite3'}"}
+    code, _, err = await paperbot("run", cwd=tmp_path, env=mixed, stdin="/papers today 1\n")
+    assert code == 0, err
+    code, _, err = await paperbot("ingest", "--from-file", *files, cwd=tmp_path, env=mixed)
+    assert code == 0, err
+    ids = await shown(mixed)
+    assert "2501.03001" in ids and not [i for i in ids if i.startswith("sample-")]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -14,10 +14,15 @@ from bot.cli import main
 from bot.papers import Paper
 from bot.settings import load_settings
 from bot.storage.db import upgrade
+from tests.helpers import FakeClock
+
+# The CLI runs on a fixed clock: "the last 7 days" never straddles a real midnight.
+TODAY = date(2025, 1, 15)
+CLOCK = FakeClock(datetime(2025, 1, 15, 12, 0, tzinfo=UTC))
 
 
 def _papers() -> list[Paper]:
-    today = datetime.now(UTC).date()
+    today = TODAY
 
     def featured(days_ago: int) -> tuple:
         return (today - timedelta(days=days_ago),)
@@ -58,7 +63,7 @@ def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 def test_search_json_lists_matches_most_upvoted_first(
     database: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["search", "--json", "diffusion"]) == 0
+    assert main(["search", "--json", "diffusion"], clock=CLOCK) == 0
     out = json.loads(capsys.readouterr().out)
     assert [p["id"] for p in out] == ["2412.00002", "2412.00001"]
     first = out[0]
@@ -69,13 +74,13 @@ def test_search_json_lists_matches_most_upvoted_first(
 
 
 def test_search_days_and_all(database: str, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["search", "--json", "--days", "60", "diffusion"]) == 0
+    assert main(["search", "--json", "--days", "60", "diffusion"], clock=CLOCK) == 0
     assert [p["id"] for p in json.loads(capsys.readouterr().out)] == [
         "2401.00004",
         "2412.00002",
         "2412.00001",
     ]
-    assert main(["search", "--json", "--all", "diffusion"]) == 0
+    assert main(["search", "--json", "--all", "diffusion"], clock=CLOCK) == 0
     assert [p["id"] for p in json.loads(capsys.readouterr().out)] == [
         "2401.00004",
         "2412.00002",
@@ -87,12 +92,12 @@ def test_search_days_and_all(database: str, capsys: pytest.CaptureFixture[str]) 
 def test_search_query_words_and_negation_after_double_dash(
     database: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["search", "--json", "--", "diffusion", "-audio"]) == 0
+    assert main(["search", "--json", "--", "diffusion", "-audio"], clock=CLOCK) == 0
     assert [p["id"] for p in json.loads(capsys.readouterr().out)] == ["2412.00001"]
 
 
 def test_search_text_output(database: str, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["search", "title:difusion"]) == 0
+    assert main(["search", "title:difusion"], clock=CLOCK) == 0
     captured = capsys.readouterr()
     assert captured.out.splitlines() == [
         "2412.00002\t▲30\tDiffusion Models for Audio\ttitle:difusion in title",
@@ -102,17 +107,17 @@ def test_search_text_output(database: str, capsys: pytest.CaptureFixture[str]) -
 
 
 def test_search_without_matches_exits_1(database: str, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["search", "--json", "protein"]) == 1
+    assert main(["search", "--json", "protein"], clock=CLOCK) == 1
     assert json.loads(capsys.readouterr().out) == []
 
 
 def test_bad_query_exits_2_with_one_line(database: str, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["search", '"chain of thought']) == 2
+    assert main(["search", '"chain of thought'], clock=CLOCK) == 2
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err == (
         'paperbot: Unclosed quote " at position 1; a valid query looks like: '
         '"chain of thought" reasoning\n'
     )
-    assert main(["search", "--days", "0", "diffusion"]) == 2
+    assert main(["search", "--days", "0", "diffusion"], clock=CLOCK) == 2
     assert capsys.readouterr().err == "paperbot: --days must be at least 1\n"

@@ -53,16 +53,22 @@ def test_everything_set() -> None:
 @pytest.mark.parametrize(
     ("env", "message"),
     [
-        ({"DISCORD_TOKEN": "Bot abc"}, "DISCORD_TOKEN: expected the bot token"),
-        ({"DISCORD_GUILD_ID": "my-guild"}, "DISCORD_GUILD_ID: expected a Discord id"),
-        ({"DISCORD_API_BASE": "discord.com/api"}, "DISCORD_API_BASE: expected a URL"),
-        ({"DISCORD_GATEWAY_URL": "https://gateway"}, "DISCORD_GATEWAY_URL: expected a URL"),
-        ({"DISCORD_SHARD_COUNT": "0"}, "DISCORD_SHARD_COUNT: expected a whole number"),
-        ({"DISCORD_SHARD_COUNT": "two"}, "DISCORD_SHARD_COUNT: expected a whole number"),
-        ({"DISCORD_SHARD_IDS": "0-1"}, "DISCORD_SHARD_IDS: needs DISCORD_SHARD_COUNT"),
-        ({"DISCORD_SHARD_COUNT": "4", "DISCORD_SHARD_IDS": "3-1"}, "DISCORD_SHARD_IDS: expected"),
+        ({"DISCORD_TOKEN": "Bot abc"}, "DISCORD_TOKEN must be the bot token"),
+        ({"DISCORD_GUILD_ID": "my-guild"}, "DISCORD_GUILD_ID must be a Discord id"),
+        ({"DISCORD_API_BASE": "discord.com/api"}, "DISCORD_API_BASE must be a URL"),
+        ({"DISCORD_GATEWAY_URL": "https://gateway"}, "DISCORD_GATEWAY_URL must be a URL"),
+        ({"DISCORD_SHARD_COUNT": "0"}, "DISCORD_SHARD_COUNT must be a whole number"),
+        ({"DISCORD_SHARD_COUNT": "two"}, "DISCORD_SHARD_COUNT must be a whole number"),
+        ({"DISCORD_SHARD_IDS": "0-1"}, "DISCORD_SHARD_IDS needs DISCORD_SHARD_COUNT"),
+        (
+            {"DISCORD_SHARD_COUNT": "4", "DISCORD_SHARD_IDS": "3-1"},
+            "DISCORD_SHARD_IDS must be shard ids",
+        ),
         ({"DISCORD_SHARD_COUNT": "4", "DISCORD_SHARD_IDS": "2-4"}, "below DISCORD_SHARD_COUNT=4"),
-        ({"DISCORD_SHARD_COUNT": "4", "DISCORD_SHARD_IDS": "1,1"}, "DISCORD_SHARD_IDS: expected"),
+        (
+            {"DISCORD_SHARD_COUNT": "4", "DISCORD_SHARD_IDS": "1,1"},
+            "DISCORD_SHARD_IDS must be shard ids",
+        ),
     ],
 )
 def test_bad_values_name_the_variable(env: dict[str, str], message: str) -> None:

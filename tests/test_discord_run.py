@@ -71,6 +71,26 @@ async def test_paperbot_run_serves_discord_from_env_vars(fake: FakeDiscord, tmp_
     assert fake.token not in stderr.decode()  # the token is never logged
 
 
+async def test_a_token_in_dotenv_starts_discord(fake: FakeDiscord, tmp_path: Path) -> None:
+    """DISCORD_* in `.env` (in the working directory) count like environment variables."""
+    (tmp_path / ".env").write_text(
+        "".join(f"{k}={v}\n" for k, v in env_for(fake).items()), encoding="utf-8"
+    )
+    env = {k: v for k, v in run_env(fake, tmp_path).items() if not k.startswith("DISCORD_")}
+    proc = await paperbot(env, tmp_path, "run")
+    try:
+        await fake.wait_until(lambda: fake.connected and "global" in fake.synced, 30)
+        token = await fake.interact(fake.interaction("papers", {"limit": 2}))
+        [msg] = await fake.wait_reply(token, within=10)
+        assert len(msg["embeds"]) == 2
+    finally:
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(proc.communicate(), 20)
+    assert proc.returncode == 0, stderr.decode()[-2000:]
+    assert fake.token not in stderr.decode()
+
+
 async def test_paperbot_run_rejects_a_bad_discord_setting(
     fake: FakeDiscord, tmp_path: Path
 ) -> None:

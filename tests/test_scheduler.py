@@ -170,55 +170,62 @@ async def test_scheduler_runs_the_jobs_on_start(db_url):
     await h.bot.say("digest time 09:00 UTC")
     h.source.feature(date(2025, 2, 3), paper(1, "Diffusion one"))
     h.clock.set(utc(2025, 2, 3, 9, 5))
+    posted = asyncio.Event()
+    h.adapter.after_post = posted.set
     await h.scheduler.start()
     try:
-        for _ in range(100):
-            if h.adapter.sent:
-                break
-            await asyncio.sleep(0.05)
+        # APScheduler runs on the real clock (ingest now, the sweep a second later): wait
+        # for the post itself, however long a loaded machine takes.
+        await asyncio.wait_for(posted.wait(), 60)
     finally:
         await h.scheduler.stop()
     assert date(2025, 2, 3) in h.source.calls
     assert [s.paper_ids for s in h.adapter.sent] == [["2501.00001"]]
 
 
-async def test_cron_digest_run_posts_once_and_exits(tmp_path):
+async def test_cron_digest_run_posts_once_and_exits(tmp_path, monkeypatch, capsys):
     """`paperbot digest run`, as cron would call it: one round, then nothing left to do."""
-    from datetime import UTC
-
+    from adapters.cli import PLATFORMS
     from bot.app import build_app
+    from bot.cli import main
     from bot.ingest import poll_round
     from bot.messages import Place, User
     from bot.settings import load_settings
     from bot.storage.db import upgrade
-    from tests.helpers import TestBot
-    from tests.test_cli import paperbot
+    from tests.helpers import FakeClock, TestBot
 
-    # Set up in-process (no scheduler of a `paperbot run` could post the digest first), ten
-    # minutes ago: the console's channel subscribed, its digest due at what is now two
-    # minutes ago, today's sample polled. The cron run is the first thing after the digest
-    # time. (The subprocess reads the real clock, so this test has to as well.)
+    # Set up ten minutes before the digest is due (a first digest comes at the next digest
+    # time after set-up), by the clock the CLI is given too: the console's channel
+    # subscribed, its digest at 09:00, today's sample polled in a complete round.
+    clock = FakeClock(utc(2025, 2, 3, 8, 50))
     url = f"sqlite+aiosqlite:///{tmp_path / 'bot.sqlite3'}"
     await upgrade(url)
-    now = datetime.now(UTC)
-    then = now - timedelta(minutes=10)
-    app = build_app(load_settings({"DATABASE_URL": url}), source_name="sample", clock=lambda: then)
+    app = build_app(load_settings({"DATABASE_URL": url}), source_name="sample", clock=clock)
     try:
-        await poll_round(app, [then.date()])
+        await poll_round(app, [clock().date()])
         bot = TestBot(app)
         me = User(platform="console", id="local", name="me", can_manage_channel=True)
         here = Place(platform="console", id="console", name="console")
         await bot.say("subscribe model", user=me, place=here)
-        due = (now - timedelta(minutes=2)).strftime("%H:%M")
-        await bot.say(f"digest time {due} UTC", user=me, place=here)
+        await bot.say("digest time 09:00 UTC", user=me, place=here)
     finally:
         await app.close()
-    code, out, err = await paperbot("digest", "run", "--no-ingest", cwd=tmp_path)
-    assert code == 0, err
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    for var in ("DISCORD_TOKEN", "SLACK_BOT_TOKEN", "PAPERS_SOURCE", "LOG_LEVEL"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("DATABASE_URL", url)
+    clock.set(utc(2025, 2, 3, 9, 2))  # the cron run, two minutes after the digest time
+
+    def digest_run() -> tuple[int, str]:
+        code = main(["digest", "run", "--no-ingest"], PLATFORMS, clock=clock)
+        return code, capsys.readouterr().out
+
+    code, out = await asyncio.to_thread(digest_run)
+    assert code == 0
     assert "[posted to #console]" in out and "Daily Papers digest" in out
     assert "digest run: 1 queued" in out and "1 sent" in out
-    code, out, err = await paperbot("digest", "run", "--no-ingest", cwd=tmp_path)
-    assert code == 0, err
+    code, out = await asyncio.to_thread(digest_run)
+    assert code == 0
     assert "[posted to" not in out and "0 queued" in out
 
 

@@ -73,7 +73,7 @@ def test_bad_values_name_the_variable(env: dict[str, str], variable: str) -> Non
     with pytest.raises(ConfigError) as err:
         load_slack_config(env)
     message = str(err.value)
-    assert message.startswith(f"{variable}: expected ")
+    assert message.startswith(f"{variable} must be ")
     assert "\n" not in message
 
 

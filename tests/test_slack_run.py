@@ -123,5 +123,5 @@ async def test_run_with_a_bad_value_exits_2_naming_the_variable(tmp_path: Path) 
     )
     _, err = await asyncio.wait_for(proc.communicate(), 30)
     assert proc.returncode == 2
-    assert "SLACK_HTTP_PORT: expected a port number" in err.decode()
+    assert "SLACK_HTTP_PORT must be a port number" in err.decode()
     assert "Traceback" not in err.decode()

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import codecs
+import contextlib
 import getpass
+import os
 import sys
+import threading
+from collections.abc import Iterator
 from typing import TextIO
 
 from adapters.console.render import render
@@ -24,6 +29,7 @@ class ConsoleAdapter:
         self._in = stdin or sys.stdin
         self._out = stdout or sys.stdout
         self._stopping = asyncio.Event()
+        self._lines: asyncio.Queue[str | None] | None = None
         self._sent = 0
         name = _user_name()
         # The local user owns the terminal, so it may manage the one local channel.
@@ -35,12 +41,21 @@ class ConsoleAdapter:
         interactive = self._in.isatty()
         if interactive:
             self._print("paperbot console — type /help, Ctrl-D to quit.")
+        loop = asyncio.get_running_loop()
+        lines: asyncio.Queue[str | None] = asyncio.Queue()
+        self._lines = lines
+        # A daemon thread, not asyncio.to_thread: a thread blocked on the terminal must not
+        # keep Ctrl-C or SIGTERM from ending the process (the default executor is joined at
+        # exit, so the bot would wait for one more line of input).
+        threading.Thread(
+            target=self._read, args=(loop, lines), name="console-stdin", daemon=True
+        ).start()
         while not self._stopping.is_set():
             if interactive:
                 self._out.write("> ")
                 self._out.flush()
-            line = await asyncio.to_thread(self._in.readline)
-            if not line:
+            line = await lines.get()
+            if line is None:
                 break
             line = line.strip()
             if not line or line.startswith("#"):
@@ -53,6 +68,38 @@ class ConsoleAdapter:
 
     async def stop(self) -> None:
         self._stopping.set()
+        if self._lines is not None:
+            self._lines.put_nowait(None)
+
+    def _read(self, loop: asyncio.AbstractEventLoop, lines: asyncio.Queue[str | None]) -> None:
+        """Feed input lines to the event loop, then None at end of input (in the thread)."""
+        with contextlib.suppress(RuntimeError):  # the loop closed: the bot stopped meanwhile
+            try:
+                for line in self._input_lines():
+                    loop.call_soon_threadsafe(lines.put_nowait, line)
+            except (OSError, ValueError):
+                pass  # stdin went away (closed, unreadable): the same as end of input
+            loop.call_soon_threadsafe(lines.put_nowait, None)
+
+    def _input_lines(self) -> Iterator[str]:
+        try:
+            fd = self._in.fileno()
+        except (AttributeError, OSError, ValueError):  # an in-memory stream
+            yield from iter(self._in.readline, "")
+            return
+        # The raw file descriptor, not sys.stdin's buffer: at exit the interpreter would wait
+        # for the buffer's lock, held by this thread while it blocks on the terminal.
+        decoder = codecs.getincrementaldecoder(getattr(self._in, "encoding", None) or "utf-8")(
+            errors="replace"
+        )
+        pending = ""
+        while chunk := os.read(fd, 65536):
+            pending += decoder.decode(chunk)
+            *complete, pending = pending.split("\n")
+            yield from complete
+        pending += decoder.decode(b"", final=True)
+        if pending:
+            yield pending
 
     def compose(self, reply: Reply) -> list[Part]:
         return [{"text": render(reply)}]

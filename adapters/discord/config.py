@@ -1,11 +1,15 @@
-"""The Discord adapter's settings, read from DISCORD_* environment variables at start-up."""
+"""The Discord adapter's settings: DISCORD_* variables from the environment or `.env`."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import ClassVar
 
-from bot.settings import ConfigError
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import SettingsConfigDict
+
+from bot.settings import EnvSettings, read_environment
 
 DEFAULT_API_BASE = "https://discord.com/api/v10"
 DEFAULT_GATEWAY_URL = "wss://gateway.discord.gg/"
@@ -30,22 +34,92 @@ class DiscordConfig:
         return self.shard_ids is None or 0 in self.shard_ids
 
 
-def _snowflake(name: str, raw: str) -> int:
-    if not raw.isdigit() or not 15 <= len(raw) <= 20:
-        raise ConfigError(f"{name}: expected a Discord id (a 17-20 digit number), got {raw!r}")
-    return int(raw)
+_FORMS = {
+    "token": "the bot token from the Developer Portal (Bot tab, Reset Token), "
+    "without spaces or a 'Bot ' prefix",
+    "guild_id": "a Discord id (a 17-20 digit number)",
+    "api_base": "a URL starting with https://... or http://...",
+    "gateway_url": "a URL starting with wss://... or ws://...",
+    "shard_count": "a whole number of shards >= 1",
+}
 
 
-def _url(name: str, raw: str, schemes: tuple[str, ...]) -> str:
+class DiscordSettings(EnvSettings):
+    """DISCORD_* variables, validated like every other setting (see bot.settings)."""
+
+    model_config = SettingsConfigDict(env_prefix="DISCORD_", extra="ignore", case_sensitive=False)
+    FORMS: ClassVar[dict[str, str]] = _FORMS
+
+    token: SecretStr | None = None
+    guild_id: int | None = None
+    api_base: str = DEFAULT_API_BASE
+    gateway_url: str = DEFAULT_GATEWAY_URL
+    shard_count: int | None = Field(None, ge=1)
+    shard_ids: str | None = None  # "0-3", "0,1" or "0-1,4": parsed against shard_count
+
+    @field_validator("token")
+    @classmethod
+    def _token(cls, v: SecretStr | None) -> SecretStr | None:
+        raw = v.get_secret_value().strip() if v else ""
+        if any(c.isspace() for c in raw) or raw.lower().startswith("bot "):
+            raise ValueError("not a bare token")
+        return SecretStr(raw) if raw else None
+
+    @field_validator("guild_id", mode="before")
+    @classmethod
+    def _snowflake(cls, v: object) -> object:
+        if isinstance(v, str) and not (v.strip().isdigit() and 15 <= len(v.strip()) <= 20):
+            raise ValueError("not a snowflake")
+        return v
+
+    @field_validator("api_base")
+    @classmethod
+    def _api_base(cls, v: str) -> str:
+        return _url(v.strip(), ("https://", "http://")).rstrip("/")
+
+    @field_validator("gateway_url")
+    @classmethod
+    def _gateway(cls, v: str) -> str:
+        return _url(v.strip(), ("wss://", "ws://"))
+
+    @model_validator(mode="after")
+    def _shards(self) -> DiscordSettings:
+        if self.shard_ids is not None:
+            if self.shard_count is None:
+                raise ValueError(
+                    "DISCORD_SHARD_IDS needs DISCORD_SHARD_COUNT (the total number of shards) "
+                    "as well"
+                )
+            _shard_ids(self.shard_ids, self.shard_count)
+        return self
+
+    def config(self) -> DiscordConfig | None:
+        """The adapter's configuration; None when DISCORD_TOKEN is not set."""
+        if self.token is None:
+            return None
+        count = self.shard_count
+        return DiscordConfig(
+            token=self.token.get_secret_value(),
+            guild_id=self.guild_id,
+            api_base=self.api_base,
+            gateway_url=self.gateway_url,
+            shard_count=count,
+            shard_ids=_shard_ids(self.shard_ids, count) if self.shard_ids and count else None,
+        )
+
+
+def _url(raw: str, schemes: tuple[str, ...]) -> str:
     if not raw.startswith(schemes) or any(c.isspace() for c in raw):
-        forms = " or ".join(f"{s}..." for s in schemes)
-        raise ConfigError(f"{name}: expected a URL starting with {forms}, got {raw!r}")
+        raise ValueError("not such a URL")
     return raw
 
 
 def _shard_ids(raw: str, count: int) -> tuple[int, ...]:
     """Parse "0-3", "0,1" or "0-1,4" into shard ids below `count`."""
-    expected = f"shard ids such as 0-3 or 0,2,5, each below DISCORD_SHARD_COUNT={count}"
+    problem = ValueError(
+        "DISCORD_SHARD_IDS must be shard ids such as 0-3 or 0,2,5, each below "
+        f"DISCORD_SHARD_COUNT={count}, each once"
+    )
     ids: list[int] = []
     try:
         for part in raw.split(","):
@@ -55,53 +129,15 @@ def _shard_ids(raw: str, count: int) -> tuple[int, ...]:
                 raise ValueError(part)
             ids.extend(range(first, last + 1))
     except ValueError:
-        raise ConfigError(f"DISCORD_SHARD_IDS: expected {expected}, got {raw!r}") from None
+        raise problem from None
     if not ids or min(ids) < 0 or max(ids) >= count or len(set(ids)) != len(ids):
-        raise ConfigError(f"DISCORD_SHARD_IDS: expected {expected}, got {raw!r}")
+        raise problem
     return tuple(sorted(ids))
 
 
-def load_discord_config(env: Mapping[str, str]) -> DiscordConfig | None:
-    """Read the DISCORD_* variables; None when DISCORD_TOKEN is not set.
+def load_discord_config(env: Mapping[str, str] | None = None) -> DiscordConfig | None:
+    """Read the DISCORD_* variables (default: the environment over `.env`).
 
-    Raises ConfigError naming the variable and the expected form.
+    None when DISCORD_TOKEN is not set. Raises ConfigError naming the variable.
     """
-    token = env.get("DISCORD_TOKEN", "").strip()
-    if not token:
-        return None
-    if any(c.isspace() for c in token) or token.lower().startswith("bot "):
-        raise ConfigError(
-            "DISCORD_TOKEN: expected the bot token from the Developer Portal "
-            "(Bot tab, Reset Token), without spaces or a 'Bot ' prefix"
-        )
-
-    def get(name: str) -> str:
-        return env.get(name, "").strip()
-
-    guild = get("DISCORD_GUILD_ID")
-    count_raw, ids_raw = get("DISCORD_SHARD_COUNT"), get("DISCORD_SHARD_IDS")
-    count: int | None = None
-    if count_raw:
-        if not count_raw.isdigit() or int(count_raw) < 1:
-            raise ConfigError(
-                f"DISCORD_SHARD_COUNT: expected a whole number of shards >= 1, got {count_raw!r}"
-            )
-        count = int(count_raw)
-    if ids_raw and count is None:
-        raise ConfigError(
-            "DISCORD_SHARD_IDS: needs DISCORD_SHARD_COUNT (the total number of shards) as well"
-        )
-    return DiscordConfig(
-        token=token,
-        guild_id=_snowflake("DISCORD_GUILD_ID", guild) if guild else None,
-        api_base=_url(
-            "DISCORD_API_BASE", get("DISCORD_API_BASE") or DEFAULT_API_BASE, ("https://", "http://")
-        ).rstrip("/"),
-        gateway_url=_url(
-            "DISCORD_GATEWAY_URL",
-            get("DISCORD_GATEWAY_URL") or DEFAULT_GATEWAY_URL,
-            ("wss://", "ws://"),
-        ),
-        shard_count=count,
-        shard_ids=_shard_ids(ids_raw, count) if ids_raw and count is not None else None,
-    )
+    return DiscordSettings.from_env(read_environment() if env is None else env).config()

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from alembic.config import Config
 from sqlalchemy import event
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -20,8 +23,13 @@ from alembic import command
 
 log = logging.getLogger(__name__)
 
-# The migrations live at the top of the repository (alembic/), beside bot/.
-ALEMBIC_DIR = Path(__file__).resolve().parents[2] / "alembic"
+# The Alembic scripts ship inside the package (bot/storage/migrations), so a wheel has them.
+MIGRATIONS_PACKAGE = "bot.storage.migrations"
+
+
+def migrations_dir() -> Path:
+    """The directory of the Alembic scripts (env.py, versions/), found through the package."""
+    return Path(str(resources.files(MIGRATIONS_PACKAGE)))
 
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
@@ -51,22 +59,37 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 
 def alembic_config(url: str) -> Config:
-    if not (ALEMBIC_DIR / "env.py").exists():
-        raise RuntimeError(f"migrations not found at {ALEMBIC_DIR}; install paperbot with pip -e")
     cfg = Config()
-    cfg.set_main_option("script_location", str(ALEMBIC_DIR))
+    cfg.set_main_option("script_location", str(migrations_dir()))
     # ConfigParser interpolation would choke on a '%' in a password.
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     cfg.attributes["configure_logger"] = False
     return cfg
 
 
+def _open_sqlite(url: str) -> None:
+    """Open the SQLite file of `url` and read its header, with the standard library."""
+    parsed = make_url(url)
+    uri = str(parsed.query.get("uri", "")).lower() in ("true", "1")
+    conn = sqlite3.connect(parsed.database or "", timeout=30, uri=uri)
+    try:
+        conn.execute("PRAGMA schema_version")  # fails on a file that is not a database
+    finally:
+        conn.close()
+
+
 async def check_connection(url: str) -> None:
     """Open and close one connection, so "cannot connect" is raised here, on our loop.
 
-    Failing inside Alembic's private event loop instead leaves aiosqlite's worker thread
-    reporting to a closed loop, which prints a stray traceback after our clear message.
+    SQLite is probed with the standard library in a worker thread we wait for: when
+    aiosqlite fails to connect, it hands back the error and only then finishes its own
+    worker thread, which reports to our event loop; a command that exits on the error closes
+    that loop first, and the thread prints "Event loop is closed" after our one line.
+    Raises sqlite3.Error, or DBAPIError/OSError for a server database.
     """
+    if url.startswith("sqlite"):
+        await asyncio.to_thread(_open_sqlite, url)
+        return
     engine = make_engine(url)
     try:
         async with engine.connect():
