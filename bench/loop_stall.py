@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import logging
 import os
@@ -68,7 +69,7 @@ class StallLog(logging.Handler):
 
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
-        self.stalls: list[tuple[float, float]] = []  # (when it ended, seconds)
+        self.stalls: list[Stall] = []
         self.recording = True
 
     def emit(self, record: logging.LogRecord) -> None:
@@ -77,13 +78,39 @@ class StallLog(logging.Handler):
             assert isinstance(record.args, tuple)
             self.stalls.append((time.perf_counter(), float(record.args[-1])))
 
-    def split(self, start: float, end: float) -> tuple[list[float], list[float]]:
+    def split(self, start: float, end: float) -> tuple[list[Stall], list[Stall]]:
         """The stalls that overlapped (start, end), and the others."""
-        inside: list[float] = []
-        outside: list[float] = []
-        for ended, took in self.stalls:
-            (inside if ended > start and ended - took < end else outside).append(took)
+        inside: list[Stall] = []
+        outside: list[Stall] = []
+        for stall in self.stalls:
+            ended, took = stall
+            (inside if ended > start and ended - took < end else outside).append(stall)
         return inside, outside
+
+
+Stall = tuple[float, float]  # (when it ended, seconds)
+
+
+class GcPauses:
+    """Time CPython's full (generation 2) collections: they stop every thread meanwhile."""
+
+    def __init__(self) -> None:
+        self.pauses: list[Stall] = []
+        self._began = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if info["generation"] != 2:
+            return
+        if phase == "start":
+            self._began = time.perf_counter()
+        else:
+            now = time.perf_counter()
+            self.pauses.append((now, now - self._began))
+
+    def within(self, stall: Stall) -> float:
+        """Seconds of full collections during a stall."""
+        ended, took = stall
+        return sum(t for end, t in self.pauses if ended - took <= end - t and end <= ended)
 
 
 def load_papers(directory: str | None, n: int) -> tuple[list[Paper], str]:
@@ -256,26 +283,33 @@ async def old_candidates(
 
 async def run(
     url: str, papers: list[Paper], queries: list[str], args: argparse.Namespace, candidates: Any
-) -> tuple[Any, float, tuple[float, float], StallLog]:
+) -> tuple[Any, float, tuple[float, float], StallLog, GcPauses]:
     """Seed a database, then sweep it in debug mode with `candidates` as the composing step."""
     settings = load_settings({"DATABASE_URL": url})
     app = build_app(settings, source_name="sample", clock=lambda: NOW)
     await seed(app, papers, queries, args.per_destination)
     stalls = StallLog()
+    pauses = GcPauses()
     span = [0.0, 0.0]
 
     async def timed(self: Sweeper, *a: Any) -> Any:
+        # Yielding to the loop before and after ends the callback there, so each phase's
+        # stalls are its own (without it the step's last callback runs on into the next).
+        await asyncio.sleep(0)
         span[0] = time.perf_counter()
         try:
             return await candidates(self, *a)
         finally:
             span[1] = time.perf_counter()
+            await asyncio.sleep(0)
 
     loop = asyncio.get_running_loop()
     asyncio_log = logging.getLogger("asyncio")
     asyncio_log.addHandler(stalls)
     loop.slow_callback_duration = args.threshold
     loop.set_debug(True)
+    gc.collect()
+    gc.callbacks.append(pauses)
     Sweeper._candidates = timed  # type: ignore[method-assign]
     t0 = time.perf_counter()
     try:
@@ -286,24 +320,39 @@ async def run(
         loop.set_debug(False)
         stalls.recording = False
         await asyncio.sleep(0)  # the callback running now is still timed: let it end
+        gc.callbacks.remove(pauses)
         asyncio_log.removeHandler(stalls)
         await app.close()
-    return report, elapsed, (span[0], span[1]), stalls
+    return report, elapsed, (span[0], span[1]), stalls, pauses
 
 
 def summary(
-    name: str, report: Any, elapsed: float, span: tuple[float, float], log: StallLog
+    name: str,
+    report: Any,
+    elapsed: float,
+    span: tuple[float, float],
+    log: StallLog,
+    gcs: GcPauses,
 ) -> list[str]:
     inside, outside = log.split(*span)
+    full = [t for _, t in gcs.pauses]
     lines = [
         f"{name}: sweep {elapsed:.2f} s ({span[1] - span[0]:.2f} s of it matching + ranking), "
         f"{report.queued} digests queued; the loop was blocked:"
     ]
     for phase, stalls in (("match + rank", inside), ("load + record", outside)):
+        longest = max((t for _, t in stalls), default=0.0)
+        # What code held the loop, once the collector's pauses inside a stall are taken out.
+        own = max((t - gcs.within(s) for s in stalls for t in [s[1]]), default=0.0)
         lines.append(
-            f"  {phase:13s}  longest {max(stalls, default=0) * 1000:7.1f} ms, "
-            f"{len(stalls):4d} callbacks over the threshold, {sum(stalls):6.2f} s in all"
+            f"  {phase:13s}  longest {longest * 1000:7.1f} ms ({own * 1000:7.1f} ms without "
+            f"GC pauses), {len(stalls):4d} callbacks over the threshold, "
+            f"{sum(t for _, t in stalls):6.2f} s in all"
         )
+    lines.append(
+        f"  full GC collections: {len(full)}, longest {max(full, default=0) * 1000:.1f} ms, "
+        f"{sum(full):.2f} s in all"
+    )
     return lines
 
 
@@ -339,8 +388,8 @@ async def main() -> None:
             else:
                 url = f"sqlite+aiosqlite:///{tmp}/{name.replace(' ', '_')}.sqlite3"
                 await upgrade(url)
-            report, elapsed, span, stalls = await run(url, papers, queries, args, candidates)
-            print("\n".join(summary(name, report, elapsed, span, stalls)))
+            report, elapsed, span, stalls, gcs = await run(url, papers, queries, args, candidates)
+            print("\n".join(summary(name, report, elapsed, span, stalls, gcs)))
 
 
 async def _reset_pg(url: str) -> None:

@@ -166,7 +166,7 @@ async def test_title_look_up_over_a_large_index_does_not_block_the_loop(
 ) -> None:
     from tests.helpers import TestBot
 
-    papers, _ = corpus(2000, seed=3)
+    papers, _ = corpus(1000, seed=3)
     await app.papers.upsert(papers)
     index = await app.title_index()
     index.__class__ = HeavyIndex

@@ -97,8 +97,9 @@ def match_interests(
     """Match papers against every destination's queries: synchronous, CPU-bound.
 
     Each distinct query is matched once, however many subscriptions share it, and only the
-    matched papers' ids are read (`MatchList.paper_ids`): building `Match` objects with
-    their reasons for 20,000 subscriptions costs ~50x more, and a digest shows none of it.
+    matched papers' ids are read (`MatchList.paper_ids`): building every `Match` with its
+    reasons took seconds for 20,000 subscriptions, against hundredths of a second for the
+    ids, and a digest names only the queries.
     Returns {destination id: [(query, paper id), ...]}, grouped by subscription, papers in
     batch order; destinations without a match are left out.
     """

@@ -56,8 +56,8 @@ RECONSIDER = timedelta(days=2)
 DIGEST_KINDS = ("digest", "now")
 RECORD_BATCH = 200  # runs claimed and recorded per transaction, at most...
 # ...and about this many ledger rows: SQLAlchemy prepares a bulk insert's rows on the event
-# loop (~10 us each), so 200 digests of 150 matches each would hold the loop 300 ms.
-RECORD_ROWS = 2_000
+# loop (10-40 us each), so 200 digests of 150 matches each would hold it for a second.
+RECORD_ROWS = 1_000
 # However short the configured catch-up and grace, a digest stays due this long: the minute
 # sweep (or a cron-driven `digest run`) comes a little after the digest time, never on it.
 MIN_REACH = timedelta(minutes=15)

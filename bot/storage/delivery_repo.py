@@ -24,7 +24,7 @@ from bot.storage.papers_repo import _insert_for
 PENDING, SENT, FAILED = "pending", "sent", "failed"
 QUEUED, EMPTY, SKIPPED = "queued", "empty", "skipped"
 _CHUNK = 500
-_PAGE = 200  # destinations loaded per query, with their subscriptions
+_PAGE = 100  # destinations loaded per query, with their subscriptions
 
 # (listed [(paper id, reasons)], how many more matched) -> the outbox payload, or None to post
 # nothing.
