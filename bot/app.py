@@ -76,8 +76,8 @@ class App:
         """Add freshly ingested titles to the index, if it was built already."""
         async with self._index_lock:
             if self._index is not None:
-                for pid, title in entries:
-                    self._index.add(pid, title)
+                # An archive import brings thousands of titles to fold and index: CPU work.
+                await asyncio.to_thread(_add_titles, self._index, entries)
 
     async def close(self) -> None:
         for closable in (self.source, self.arxiv):

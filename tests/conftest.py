@@ -29,6 +29,10 @@ from tests.helpers import FakeClock, TestBot
 PG_ENV = "PAPERBOT_TEST_POSTGRES_URL"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "large: a large data set; kept to seconds, not minutes")
+
+
 def _run(coro_fn: Callable[[], Coroutine[Any, Any, None]]) -> None:
     """Run async set-up from sync session fixtures, even when a loop is already running."""
     with ThreadPoolExecutor(1) as pool:

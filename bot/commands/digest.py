@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Any
-from zoneinfo import available_timezones
 
 from bot.commands.context import Context
 from bot.commands.errors import CommandError, UsageError
@@ -12,7 +11,13 @@ from bot.delivery.alerts import DAILY, INSTANT, MAX_MUTE, parse_duration
 from bot.delivery.outbox import OutboxRepo
 from bot.delivery.status import next_at, schedule, status_fields
 from bot.delivery.sweep import Sweeper
-from bot.delivery.timing import TimingError, describe_local, parse_hhmm, parse_zone
+from bot.delivery.timing import (
+    TimingError,
+    complete_zones,
+    describe_local,
+    parse_hhmm,
+    parse_zone,
+)
 from bot.messages import Notice, Reply, Tone
 from bot.storage.destinations_repo import USER, DestinationRepo, describe
 from bot.storage.models import DestinationRow
@@ -240,11 +245,7 @@ async def status_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
 
 async def complete_timezone(ctx: Context, typed: str) -> list[tuple[str, str]]:
     """Offer IANA zones containing what was typed."""
-    key = typed.strip().lower().replace(" ", "_")
-    names = sorted(available_timezones())
-    found = [n for n in names if n.lower().startswith(key)]
-    found += [n for n in names if key in n.lower() and n not in found]
-    return [(n, n) for n in found[:25]]
+    return [(n, n) for n in complete_zones(typed)]
 
 
 TIME = Arg("time", "Local time of day, HH:MM (24-hour)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from dataclasses import dataclass
@@ -47,7 +48,9 @@ async def lookup_papers(app: App, query: str) -> Lookup:
             paper = await _fetch_by_id(app, arxiv_id)
         return Lookup([paper] if paper else [], confident=True)
     index = await app.title_index()
-    result = index.lookup(query, limit=5)
+    # Fuzzy scoring over a large index is CPU work: off the event loop. The result is
+    # plain frozen data, and the index's readers-writer lock lets searches run in threads.
+    result = await asyncio.to_thread(index.lookup, query, 5)
     if result.best is not None:
         ids = [result.best.paper_id]
         ids += [h.paper_id for h in result.hits if h.paper_id != result.best.paper_id]

@@ -58,22 +58,40 @@ async def recent_papers(app: App, days: int) -> list[Paper]:
     return await app.papers.featured_between(first, last)
 
 
+def _matched_ids(
+    papers: Sequence[Paper], subscriptions: Sequence[tuple[int, Query]]
+) -> dict[int, list[str]]:
+    return {sub: found.paper_ids for sub, found in match_batch(papers, subscriptions).items()}
+
+
 async def run_matching(
     papers: Sequence[Paper], subscriptions: Sequence[tuple[int, Query]]
-) -> dict[int, list[Match]]:
-    """Match in a worker thread: it is CPU-bound and must not stall the event loop."""
+) -> dict[int, list[str]]:
+    """The ids of the papers each subscription matches, in batch order.
+
+    Matched in a worker thread (CPU-bound); the lists are built there too, as nothing lazy
+    may come back for the event loop to expand.
+    """
     if not papers or not subscriptions:
         return {}
-    return await asyncio.to_thread(match_batch, papers, subscriptions)
+    return await asyncio.to_thread(_matched_ids, papers, subscriptions)
+
+
+def _search(papers: Sequence[Paper], query: Query) -> list[tuple[Paper, Match]]:
+    found = match_batch(papers, [(0, query)]).get(0, [])
+    by_id = {p.id: p for p in papers}
+    # Every Match (with its reasons) is built here, in the thread: a year of papers and a
+    # broad query are thousands of them.
+    pairs = [(by_id[m.paper_id], m) for m in found]
+    pairs.sort(key=lambda pm: (-pm[0].upvotes, pm[0].id))
+    return pairs
 
 
 async def search_papers(papers: Sequence[Paper], query: Query) -> list[tuple[Paper, Match]]:
     """The papers `query` matches, most upvoted first, each with its match."""
-    found = (await run_matching(papers, [(0, query)])).get(0, [])
-    by_id = {p.id: p for p in papers}
-    pairs = [(by_id[m.paper_id], m) for m in found]
-    pairs.sort(key=lambda pm: (-pm[0].upvotes, pm[0].id))
-    return pairs
+    if not papers:
+        return []
+    return await asyncio.to_thread(_search, list(papers), query)
 
 
 def reason_lines(reasons: Sequence[Reason]) -> tuple[str, ...]:

@@ -19,8 +19,10 @@ the delivery ledger, which records every paper a digest listed or counted ("and 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -32,8 +34,8 @@ from bot.delivery.digest import (
     Occasion,
     QueryCache,
     digest_payload,
-    match_destinations,
-    rank,
+    interest,
+    rank_interests,
 )
 from bot.delivery.timing import Schedule, due_slots
 from bot.messages import PaperItem, PaperList, Reply
@@ -57,7 +59,10 @@ LONGEST_WINDOW = timedelta(days=7)  # after a long pause, only the last week cou
 # the papers, though its clock stamped them earlier. The ledger keeps every paper to once.
 RECONSIDER = timedelta(days=2)
 DIGEST_KINDS = ("digest", "now")
-RECORD_BATCH = 200  # runs claimed and recorded per transaction
+RECORD_BATCH = 200  # runs claimed and recorded per transaction, at most...
+# ...and about this many ledger rows: SQLAlchemy prepares a bulk insert's rows on the event
+# loop (10-40 us each), so 200 digests of 150 matches each would hold it for a second.
+RECORD_ROWS = 1_000
 # However short the configured catch-up and grace, a digest stays due this long: the minute
 # sweep (or a cron-driven `digest run`) comes a little after the digest time, never on it.
 MIN_REACH = timedelta(minutes=15)
@@ -227,15 +232,14 @@ class Sweeper:
         first = min(starts, default=horizon)
         seen = await self.repo.seen_between(first, horizon, (first - FEATURE_SLACK).date())
         papers = {p.id: p for p in await self.app.papers.get_many(sorted({p for p, *_ in seen}))}
-        unique = {o.destination.id: o.destination for o in occasions}
-        hits = await match_destinations(list(papers.values()), unique.values(), self.queries)
-        out = []
-        for o, start in zip(occasions, starts, strict=True):
-            oldest = (start - FEATURE_SLACK).date()
-            allowed = {pid for pid, t, day in seen if start < t <= horizon and day >= oldest}
-            d = o.destination
-            out.append((start, rank(hits.get(d.id, ()), papers, allowed, d.min_upvotes)))
-        return out, papers
+        wants = [
+            interest(o.destination, start, (start - FEATURE_SLACK).date())
+            for o, start in zip(occasions, starts, strict=True)
+        ]
+        # Matching and ranking 20,000 subscriptions is seconds of CPU: all of it in a thread,
+        # which hands back plain lists (nothing lazy for the loop to expand afterwards).
+        ranked = await asyncio.to_thread(rank_interests, papers, seen, wants, horizon, self.queries)
+        return list(zip(starts, ranked, strict=True)), papers
 
     async def _compose(
         self,
@@ -257,10 +261,7 @@ class Sweeper:
         random.shuffle(todo)
         planned, _ = await self._candidates(todo, horizon, last)
         now = self.app.clock()
-        for i in range(0, len(todo), RECORD_BATCH):
-            batch = list(
-                zip(todo[i : i + RECORD_BATCH], planned[i : i + RECORD_BATCH], strict=True)
-            )
+        for batch in _batches(list(zip(todo, planned, strict=True))):
             plans = [
                 (self._plan(o, start, horizon, c), self._builder(o, c)) for o, (start, c) in batch
             ]
@@ -314,6 +315,23 @@ class Sweeper:
             # Only a mute that has ended: the user may have muted again since we read it.
             await self.repo.end_mute(d.id, self.app.clock())
             d.muted_until = None
+
+
+def _batches(
+    planned: list[tuple[Occasion, tuple[datetime, Candidates]]],
+) -> Iterator[list[tuple[Occasion, tuple[datetime, Candidates]]]]:
+    """Cut the runs into transactions of at most RECORD_BATCH runs and ~RECORD_ROWS rows."""
+    batch: list[tuple[Occasion, tuple[datetime, Candidates]]] = []
+    rows = 0
+    for item in planned:
+        size = len(item[1][1].ranked) + 1
+        if batch and (len(batch) == RECORD_BATCH or rows + size > RECORD_ROWS):
+            yield batch
+            batch, rows = [], 0
+        batch.append(item)
+        rows += size
+    if batch:
+        yield batch
 
 
 def _title(o: Occasion, total: int) -> str:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Container, Iterator
+from collections.abc import Container, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache
+from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from rapidfuzz import process
@@ -28,14 +28,45 @@ def parse_hhmm(text: str) -> str:
     return f"{int(m.group(1)):02d}:{int(m.group(2)):02d}"
 
 
-@lru_cache(maxsize=1)
-def _zone_names() -> dict[str, str]:
-    return {name.lower(): name for name in available_timezones()}
+@cache
+def zone_names() -> tuple[str, ...]:
+    """Every IANA zone name, sorted: read once, as `available_timezones` walks the tzdata
+    files on each call (tens of milliseconds, too slow for every autocomplete keystroke)."""
+    return tuple(sorted(available_timezones()))
+
+
+@cache
+def _zone_keys() -> dict[str, str]:
+    return {name.lower(): name for name in zone_names()}
+
+
+@cache
+def _completion_pool() -> tuple[tuple[str, str], ...]:
+    return _fold(zone_names())
+
+
+def _fold(zones: Iterable[str]) -> tuple[tuple[str, str], ...]:
+    # Regional names ("Europe/Berlin") before bare aliases ("CET", "EST5EDT"), then A-Z.
+    return tuple((z.lower(), z) for z in sorted(zones, key=lambda z: ("/" not in z, z)))
+
+
+def complete_zones(typed: str, limit: int = 25, zones: Iterable[str] | None = None) -> list[str]:
+    """Zones containing `typed` (case-insensitive, a space read as "_"), prefix matches first.
+
+    A filter over the list folded once, so a keystroke costs a few hundred substring tests;
+    `zones` replaces the IANA list (tests).
+    """
+    needle = typed.strip().lower().replace(" ", "_")
+    pool = _completion_pool() if zones is None else _fold(zones)
+    first = [z for folded, z in pool if folded.startswith(needle)]
+    if len(first) < limit:
+        first += [z for folded, z in pool if needle in folded and not folded.startswith(needle)]
+    return first[:limit]
 
 
 def parse_zone(text: str) -> str:
     """Return the IANA name for `text` (case-insensitive), or say which zones are close."""
-    names = _zone_names()
+    names = _zone_keys()
     key = text.strip().lower()
     if key in ("utc", "z", "gmt"):
         return "UTC"

@@ -24,6 +24,7 @@ from bot.storage.papers_repo import _insert_for
 PENDING, SENT, FAILED = "pending", "sent", "failed"
 QUEUED, EMPTY, SKIPPED = "queued", "empty", "skipped"
 _CHUNK = 500
+_PAGE = 100  # destinations loaded per query, with their subscriptions
 
 # (listed [(paper id, reasons)], how many more matched) -> the outbox payload, or None to post
 # nothing.
@@ -72,9 +73,18 @@ class DeliveryRepo:
             .where(DestinationRow.paused.is_(False), DestinationRow.disabled_reason.is_(None))
             .options(selectinload(DestinationRow.subscriptions))
             .order_by(DestinationRow.id)
+            .limit(_PAGE)
         )
+        rows: list[DestinationRow] = []
         async with self._sessions() as s:
-            rows = list((await s.scalars(stmt)).all())
+            # A page at a time: the ORM builds each page's rows on the event loop between
+            # two awaits, and 20,000 subscriptions at once held it ~100 ms.
+            while True:
+                after = stmt.where(DestinationRow.id > rows[-1].id) if rows else stmt
+                page = (await s.scalars(after)).all()
+                rows.extend(page)
+                if len(page) < _PAGE:
+                    break
         return [r for r in rows if r.subscriptions]
 
     async def last_horizons(self, destination_ids: Iterable[int]) -> dict[int, datetime]:
