@@ -104,11 +104,11 @@ async def paperbot_kills(
             listed = await compose_split_digests(app, fake, channels)
             fake.nonce_window = nonce
             t0 = time.perf_counter()
-            await kill_and_restart(
+            done = await kill_and_restart(
                 app, fake, listed, bot_env(fake, db_url, lease=3), work, kills=kills, seed=seed
             )
             result = tally(fake, listed)
-            return {**result.__dict__, "seconds": time.perf_counter() - t0}
+            return {**result.__dict__, "kills": done, "seconds": time.perf_counter() - t0}
         finally:
             await app.close()
 
@@ -156,7 +156,7 @@ async def naive_kills(
                             break
                         done.add(key)
                     await summaries_appear(app, bump=life + 1)
-            return {**tally(fake, listed).__dict__}
+            return {**tally(fake, listed).__dict__, "kills": kills}
         finally:
             await app.close()
 
@@ -277,8 +277,11 @@ async def main() -> None:
     args = p.parse_args()
     backends = ["sqlite"] + (["postgres"] if args.postgres else [])
     print(f"kill -9: {args.channels} channels, {args.kills} kills per run, seed {args.seed}")
-    print("| backend | pipeline | nonce | digests | papers | messages | lost | doubled | time |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print(
+        "| backend | pipeline | nonce | kills | digests | papers | messages | lost | doubled "
+        "| time |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for backend in backends:
         for nonce_label, nonce in (("60 s", 60.0), ("none", 0.0)):
             pipelines = [("paperbot", True)] + ([] if args.skip_naive else [("naive", False)])
@@ -297,7 +300,8 @@ async def main() -> None:
                         r = await naive_kills(url, args.channels, args.kills, nonce, args.seed)
                 took = f"{r['seconds']:.0f} s" if "seconds" in r else "-"
                 print(
-                    f"| {backend} | {name} | {nonce_label} | {r['digests']} | {r['papers']} | "
+                    f"| {backend} | {name} | {nonce_label} | {r['kills']} | {r['digests']} | "
+                    f"{r['papers']} | "
                     f"{r['messages']} | {r['lost']} | {r['doubled']} | {took} |",
                     flush=True,
                 )

@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select, update
 
@@ -107,18 +108,37 @@ def posted(fake: FakeDiscord, listed: Mapping[str, int]) -> int:
     return sum(len(fake.messages.get(cid, [])) for cid in listed)
 
 
-async def start_bot(env: Mapping[str, str], cwd: Path) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "adapters.cli",
-        "run",
-        env=dict(env),
-        cwd=cwd,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
+async def start_bot(env: Mapping[str, str], cwd: Path, life: int) -> asyncio.subprocess.Process:
+    log = (cwd / f"bot-{life}.log").open("wb")  # read when a life goes wrong
+    try:
+        return await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "adapters.cli",
+            "run",
+            env=dict(env),
+            cwd=cwd,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+        )
+    finally:
+        log.close()
+
+
+async def _until_posted(
+    app: App, fake: FakeDiscord, listed: Mapping[str, int], target: int, proc: Any
+) -> bool:
+    """Wait until `target` messages arrived (True), or the outbox is empty (False)."""
+    async with asyncio.timeout(120):
+        while posted(fake, listed) < target:
+            if proc.returncode is not None:
+                raise RuntimeError(f"the bot exited by itself with {proc.returncode}")
+            if not await pending(app):
+                return False
+            with contextlib.suppress(TimeoutError):
+                await fake.wait_until(lambda: posted(fake, listed) >= target, 0.5)
+    return True
 
 
 async def kill_and_restart(
@@ -131,16 +151,17 @@ async def kill_and_restart(
     kills: int,
     seed: int,
     finish_within: float = 300,
-) -> None:
+) -> int:
     """Start the bot, SIGKILL it after a few more messages, change the papers, again;
-    then let a last life finish the outbox."""
+    then let a last life finish the outbox. Returns how many times it was killed."""
     rng = random.Random(seed)
     for life in range(kills + 1):
-        proc = await start_bot(env, cwd)
+        proc = await start_bot(env, cwd, life)
         try:
             if life < kills:
                 target = posted(fake, listed) + rng.randint(1, 6)
-                await fake.wait_until(lambda t=target: posted(fake, listed) >= t, 120)
+                if not await _until_posted(app, fake, listed, target, proc):
+                    return life  # everything went out before this kill: nothing left to break
                 proc.send_signal(signal.SIGKILL)
             else:
                 async with asyncio.timeout(finish_within):
@@ -152,6 +173,7 @@ async def kill_and_restart(
                 proc.kill()
             await proc.wait()
         await summaries_appear(app, bump=life + 1)  # the papers change between lives
+    return kills
 
 
 def tally(fake: FakeDiscord, listed: Mapping[str, int]) -> Tally:
