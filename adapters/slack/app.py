@@ -72,7 +72,9 @@ class SlackAdapter:
         self._stopped = asyncio.Event()
         self._socket: AsyncSocketModeHandler | None = None
         self._runner: web.AppRunner | None = None
-        self._verifier = SignatureVerifier(config.signing_secret or "-")
+        # Used in HTTP mode only, where the config requires the secret (Socket Mode has none,
+        # and the verifier refuses an empty one).
+        self._verifier = SignatureVerifier(config.signing_secret or "unused")
 
     async def connect(self) -> None:
         """Check the token, then open the Socket Mode connection or the HTTP endpoint."""
