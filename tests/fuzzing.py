@@ -131,7 +131,7 @@ def problem(replies: list[Reply]) -> str | None:
             return "internal error"
         # A user's mistake gets one short line, never their input echoed back at length.
         if reply.tone is Tone.ERROR and ("\n" in reply.text or len(reply.text) > MAX_ERROR):
-            return f"error of {len(reply.text)} characters: {reply.text[:80]!r}"
+            return f"long error: {len(reply.text)} characters, {reply.text[:80]!r}"
     return None
 
 
@@ -144,7 +144,7 @@ async def fuzz(bot: TestBot, n: int, seed: int) -> FuzzReport:
         try:
             replies = await bot.say(line, user, place)
         except Exception as exc:  # the core promises never to raise
-            report.failures.append((line, f"raised {exc!r}"))
+            report.failures.append((line, f"raised: {exc!r}"))
             continue
         if (what := problem(replies)) is not None:
             report.failures.append((line, what))
