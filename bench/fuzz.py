@@ -3,8 +3,9 @@
 The long version of `tests/test_fuzz_commands.py`: 20,000 seeded lines (`--n`, `--seed`)
 from `tests/fuzzing.py` on a fresh SQLite file with the bundled sample stored, or on
 PostgreSQL with `--postgres URL` (a database of that server is created and dropped). Prints
-how many commands ran, how many were answered with the central handler's apology or raised,
-and the first failing lines.
+how many commands ran, how many failed, and the first failing lines. A failure is an answer
+that is the central handler's apology ("internal error"), an exception out of the core
+("raised"), or an error answer of more than one line or 400 characters ("long error").
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -62,7 +64,8 @@ async def main(n: int, seed: int, postgres: str | None) -> int:
             await _admin(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     backend = "postgresql" if postgres else "sqlite"
     print(f"backend: {backend}; seed {seed}; {report.commands} commands in {elapsed:.1f} s")
-    print(f"internal errors or exceptions: {len(report.failures)}")
+    kinds = Counter(what.split(":")[0] for _, what in report.failures)
+    print(f"failures: {len(report.failures)} {dict(kinds)}")
     for line, what in report.failures[:20]:
         print(f"  {what}: {line[:120]!r}")
     return 1 if report.failures else 0

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from bot.commands.registry import Registry
 from bot.core import SORRY
-from bot.messages import Notice, Place, Reply, User
+from bot.messages import Notice, Place, Reply, Tone, User
 from tests.helpers import ADMIN, CHANNEL, DM, MEMBER, TestBot
 
 SPECIALS = [
@@ -116,6 +116,7 @@ class FuzzReport:
     failures: list[tuple[str, str]] = field(default_factory=list)  # (line, what went wrong)
 
 
+MAX_ERROR = 400  # characters of an error answer
 WHO: list[tuple[User, Place]] = [(ADMIN, CHANNEL), (MEMBER, CHANNEL), (ADMIN, DM), (MEMBER, DM)]
 
 
@@ -124,8 +125,13 @@ def problem(replies: list[Reply]) -> str | None:
     if not replies:
         return "no answer"
     for reply in replies:
-        if isinstance(reply, Notice) and reply.text == SORRY:
+        if not isinstance(reply, Notice):
+            continue
+        if reply.text == SORRY:
             return "internal error"
+        # A user's mistake gets one short line, never their input echoed back at length.
+        if reply.tone is Tone.ERROR and ("\n" in reply.text or len(reply.text) > MAX_ERROR):
+            return f"long error: {len(reply.text)} characters, {reply.text[:80]!r}"
     return None
 
 
@@ -138,7 +144,7 @@ async def fuzz(bot: TestBot, n: int, seed: int) -> FuzzReport:
         try:
             replies = await bot.say(line, user, place)
         except Exception as exc:  # the core promises never to raise
-            report.failures.append((line, f"raised {exc!r}"))
+            report.failures.append((line, f"raised: {exc!r}"))
             continue
         if (what := problem(replies)) is not None:
             report.failures.append((line, what))

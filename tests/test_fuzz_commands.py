@@ -2,7 +2,7 @@
 
 `bench/fuzz.py` runs the same generator for 20,000 lines; here a seeded few thousand keep the
 suite fast. The named cases are those a 20,000-line run once found answered with the central
-handler's apology.
+handler's apology, or with the hostile input echoed back at length.
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ async def answer(bot: TestBot, line: str) -> Notice:
     ("line", "expected"),
     [
         ("mute 99999999999d", "Mute for at most 30 days (30d)."),
-        ("mute " + "9" * 5000 + "d", "Mute for at most 30 days (30d)."),
+        ("mute " + "9" * 90 + "d", "Mute for at most 30 days (30d)."),
+        ("mute " + "9" * 5000 + "d", "duration is too long (5,001 characters; at most 100)."),
         ("mute ²d", "'²d' is not a duration; use e.g. 3d, 12h, 1w or off."),
         ("mute ٣d", "'٣d' is not a duration; use e.g. 3d, 12h, 1w or off."),
         ("digest max ٣", "count must be a whole number, not '٣'."),
@@ -55,9 +56,21 @@ async def test_unsafe_characters_never_reach_a_handler(bot: TestBot, bad: str) -
     assert isinstance(reply, Notice) and "“agents”" in reply.text, reply
 
 
-async def test_an_overlong_argument_is_echoed_short(bot: TestBot) -> None:
-    reply = await answer(bot, "digest max " + "x" * 5000)
-    assert len(reply.text) < 120 and "\n" not in reply.text
+@pytest.mark.parametrize(
+    "line",
+    [
+        "digest max " + "x" * 5000,
+        "alerts daily " + "(" * 5000,
+        "digest time 09:00\t" + "x" * 5000,
+        "help " + "9" * 400,
+        "paper " + "x " * 3000,
+        "subscribe " + "x" * 5000,
+    ],
+)
+async def test_an_overlong_argument_gets_a_short_answer(bot: TestBot, line: str) -> None:
+    reply = await answer(bot, line)
+    assert reply.tone in (Tone.ERROR, Tone.WARNING)
+    assert len(reply.text) < 200 and "\n" not in reply.text, reply.text
 
 
 async def test_seeded_fuzz_of_every_command(bot: TestBot) -> None:

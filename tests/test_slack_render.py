@@ -13,6 +13,7 @@ from adapters.slack.render import (
     MAX_MESSAGE_CHARS,
     MAX_SECTION_TEXT,
     escape,
+    fit,
     link,
     render,
     safe_url,
@@ -159,6 +160,12 @@ def test_escaped_text_has_nothing_slack_could_format(text: str) -> None:
     assert _strays(escaped) == []
     assert "```" not in escaped
     assert not re.search(r"^[ \t]*&gt;", escaped, re.MULTILINE)  # never a quote
+
+
+def test_cutting_never_leaves_an_entity_or_a_code_span_open() -> None:
+    assert fit("ab &amp; cd", 6) == "ab …"
+    assert fit("run `paperbot run` now", 12) == "run ˋpaperb…"
+    assert fit("`a` and `b`", 11) == "`a` and `b`"
 
 
 def test_stray_marks_in_paper_text_cannot_swallow_a_section() -> None:

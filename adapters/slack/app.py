@@ -9,15 +9,18 @@ from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import async_default_handlers
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.commands import PLATFORM, SlashCommands
 from adapters.slack.config import SlackConfig, load_slack_config
+from adapters.slack.inbound import MAX_BODY, signed, well_formed
 from adapters.slack.sender import SlackSender, rate_limit_handlers
 from bot.core import Core
 from bot.messages import Reply
@@ -28,6 +31,8 @@ log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
+# What bolt's parsing raises on a body that is not what it claims to be.
+_MALFORMED = (UnicodeDecodeError, ValueError, TypeError, AttributeError, KeyError, IndexError)
 
 
 def make_client(config: SlackConfig) -> AsyncWebClient:
@@ -69,6 +74,9 @@ class SlackAdapter:
         self._stopped = asyncio.Event()
         self._socket: AsyncSocketModeHandler | None = None
         self._runner: web.AppRunner | None = None
+        # Used in HTTP mode only, where the config requires the secret (Socket Mode has none,
+        # and the verifier refuses an empty one).
+        self._verifier = SignatureVerifier(config.signing_secret or "unused")
 
     async def connect(self) -> None:
         """Check the token, then open the Socket Mode connection or the HTTP endpoint."""
@@ -111,7 +119,7 @@ class SlackAdapter:
         self._socket = handler
 
     async def _serve_http(self) -> None:
-        web_app = web.Application()
+        web_app = web.Application(client_max_size=MAX_BODY)
         web_app.router.add_post(EVENTS_PATH, self._events)
         web_app.router.add_get(HEALTH_PATH, _health)
         self._runner = web.AppRunner(web_app, access_log=None)
@@ -125,8 +133,27 @@ class SlackAdapter:
         )
 
     async def _events(self, request: web.Request) -> web.Response:
-        # bolt checks the signature and timestamp (401 when either is wrong) before any listener.
-        response = await self.app.async_dispatch(await to_bolt_request(request))
+        """Check a request's size, signature and shape (see inbound.py), then hand it to bolt.
+
+        Nothing is parsed before the signature is checked; each refusal is one log line.
+        """
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            return _refuse(request, 413, "request too large", f"over {MAX_BODY} bytes")
+        if not signed(self._verifier, body, request.headers):
+            return _refuse(request, 401, "invalid request", "bad or missing signature")
+        try:
+            bolt_request = AsyncBoltRequest(
+                body=body.decode("utf-8"), query=request.query_string, headers=dict(request.headers)
+            )
+            shape_ok = well_formed(bolt_request.body)
+        except _MALFORMED as exc:
+            return _refuse(request, 400, "malformed request", type(exc).__name__)
+        if not shape_ok:
+            # Signed, so from Slack (or with our secret), yet not a shape Slack sends.
+            return _refuse(request, 400, "malformed request", "not a Slack request shape")
+        response = await self.app.async_dispatch(bolt_request)
         return await to_aiohttp_response(response)
 
     async def start(self) -> None:
@@ -184,6 +211,17 @@ async def _log_error(error: Exception, body: dict[str, Any]) -> None:
         body.get("team_id"),
         exc_info=error,
     )
+
+
+def _refuse(request: web.Request, status: int, error: str, why: str) -> web.Response:
+    log.warning(
+        "slack HTTP: refused a request from %s with %s (%s; %s bytes)",
+        request.remote,
+        status,
+        why,
+        request.content_length,
+    )
+    return web.json_response({"error": error}, status=status)
 
 
 async def _health(request: web.Request) -> web.Response:

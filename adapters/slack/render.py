@@ -78,13 +78,16 @@ def escape(text: str) -> str:
 
 
 def fit(escaped: str, limit: int) -> str:
-    """Shorten already-escaped text to `limit` characters without cutting an entity."""
+    """Shorten already-escaped text to `limit` characters; no entity or code span cut open."""
     if len(escaped) <= limit:
         return escaped
     cut = escaped[: limit - 1]
     amp = cut.rfind("&")
     if amp != -1 and ";" not in cut[amp:]:
         cut = cut[:amp]
+    if cut.count("`") % 2:  # a code span was cut open: its opening backtick goes too
+        tick = cut.rfind("`")
+        cut = cut[:tick] + _LOOKALIKE["`"] + cut[tick + 1 :]
     return cut + "…"
 
 

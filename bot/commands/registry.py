@@ -15,6 +15,11 @@ if TYPE_CHECKING:
     from bot.messages import Reply
 
 ArgKind = Literal["text", "int", "choice"]
+# No time, zone, id, day or flag comes near 100 characters, and no query or title near 1,000
+# (queries stop at 300, with their own message): longer input is refused before any parser
+# sees it, in a line that names the cap rather than echoing pages back.
+MAX_TOKEN = 100
+MAX_REST = 1000
 Handler = Callable[["Context", dict[str, Any]], Awaitable["list[Reply]"]]
 # (context, typed prefix) -> up to 25 (label, value) choices
 Completer = Callable[["Context", str], Awaitable[list[tuple[str, str]]]]
@@ -31,6 +36,7 @@ class Arg:
     autocomplete: str | None = None  # "subscription" | "timezone"
     min_value: int | None = None
     max_value: int | None = None
+    max_length: int | None = None  # default: MAX_TOKEN, or MAX_REST for a `rest` argument
 
 
 @dataclass(frozen=True)
@@ -89,7 +95,13 @@ class Command:
                         f"Missing {arg.name}: {arg.description[:1].lower()}{arg.description[1:]}."
                     )
                 continue
-            out[arg.name] = _convert(arg, str(raw))
+            raw = str(raw)
+            limit = arg.max_length or (MAX_REST if arg.rest else MAX_TOKEN)
+            if len(raw) > limit and arg.kind != "int":  # numbers get "at most N" instead
+                raise UsageError(
+                    f"{arg.name} is too long ({len(raw):,} characters; at most {limit:,})."
+                )
+            out[arg.name] = _convert(arg, raw)
         return out
 
 
@@ -102,8 +114,9 @@ def _next_token(text: str) -> tuple[str, str]:
             return token, lexer.instream.read().strip()
         except ValueError:
             raise UsageError("A quote is not closed.") from None
-    head, _, tail = text.partition(" ")
-    return head, tail.strip()
+    # Any whitespace separates, as it does between the command's own words (resolve()).
+    head, *tail = text.split(None, 1)
+    return head, tail[0].strip() if tail else ""
 
 
 _INT = re.compile(r"[+-]?[0-9]+")
