@@ -164,14 +164,12 @@ def main(
         print(f"paperbot: configuration error: {exc}", file=sys.stderr)
         return 2
     level = settings.log_level
-    # The console demo shares the terminal with its logs: keep them to problems.
-    if (
-        "log_level" not in settings.model_fields_set
-        and args.cmd == "run"
-        and not platforms.configured(read_environment())
-    ):
+    console = args.cmd == "run" and not platforms.configured(read_environment())
+    # The console demo shares the terminal with its logs: keep them to problems, one line
+    # each (a person reads them, not an operator's log collector).
+    if console and "log_level" not in settings.model_fields_set:
         level = "WARNING"
-    configure_logging(level)
+    configure_logging(level, tracebacks=not console or level == "DEBUG")
     try:
         return asyncio.run(_dispatch(args, settings, platforms, clock))
     except ConfigError as exc:

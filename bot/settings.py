@@ -222,11 +222,28 @@ def load_settings(
     return Settings.from_env(read_environment(env_file) if env is None else env)
 
 
-def configure_logging(level: str) -> None:
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+class _OneLineFormatter(logging.Formatter):
+    """Log records without their tracebacks: the exception's type and message only."""
+
+    def formatException(self, ei: Any) -> str:
+        return f"  ({ei[0].__name__}: {ei[1]}; LOG_LEVEL=DEBUG shows the traceback)"
+
+    def formatStack(self, stack_info: str) -> str:
+        return ""
+
+
+def configure_logging(level: str, *, tracebacks: bool = True) -> None:
+    """Log to stderr; without `tracebacks` (a terminal a person reads) in one line each."""
     logging.basicConfig(
         level=getattr(logging, level, logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        format=LOG_FORMAT,
     )
+    if not tracebacks:
+        for handler in logging.getLogger().handlers:
+            handler.setFormatter(_OneLineFormatter(LOG_FORMAT))
     # discord.py and aiohttp are chatty at INFO; their warnings still show.
     noisy_loggers = (
         "discord.gateway",

@@ -167,3 +167,25 @@ def test_platform_settings_come_from_dotenv_too(
     assert discord.shard_count == 2
     assert slack is not None and slack.bot_token == "xoxb-dotenv" and slack.http_port == 9090
     assert configured_platforms(read_environment()) == ["discord", "slack"]
+
+
+def test_console_logs_show_no_traceback(capsys: pytest.CaptureFixture[str]) -> None:
+    """On the console a failing command logs one line: a person reads that terminal."""
+    import logging
+
+    from bot.settings import configure_logging
+
+    root = logging.getLogger()
+    saved = root.handlers[:]
+    root.handlers = []
+    try:
+        configure_logging("WARNING", tracebacks=False)
+        try:
+            raise ValueError("boom")
+        except ValueError:
+            logging.getLogger("bot.core").exception("command 'x' failed")
+        err = capsys.readouterr().err
+    finally:
+        root.handlers = saved
+    assert "command 'x' failed" in err and "ValueError: boom" in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 2
