@@ -114,15 +114,18 @@ class Schedule:
     since: datetime
 
 
-def owed(schedule: Schedule, now: datetime, reach: timedelta) -> Iterator[tuple[date, datetime]]:
+def owed(
+    schedule: Schedule, now: datetime, reach: timedelta, *, days_ahead: int = 8
+) -> Iterator[tuple[date, datetime]]:
     """(local date, UTC time) of every digest still owed at `now`, oldest first.
 
     That is each digest time from yesterday (local) on that is at or after `since` and
     less than `reach` ago: a bot that was down at digest time still posts it on start.
-    Whether one was posted already (its slot taken) is for the caller to say.
+    Whether one was posted already (its slot taken) is for the caller to say. Days up to
+    `days_ahead` after today are looked at (a weekend and a DST change fit in a week).
     """
     today = local_date(now, schedule.zone)
-    for offset in range(-1, 9):
+    for offset in range(-1, days_ahead + 1):
         day = today + timedelta(days=offset)
         if schedule.weekdays_only and day.weekday() >= 5:
             continue
@@ -132,8 +135,12 @@ def owed(schedule: Schedule, now: datetime, reach: timedelta) -> Iterator[tuple[
 
 
 def due_slots(schedule: Schedule, now: datetime, reach: timedelta) -> list[tuple[date, datetime]]:
-    """The owed digests whose time has come, oldest first: what the sweep considers."""
-    return [(day, at) for day, at in owed(schedule, now, reach) if at <= now]
+    """The owed digests whose time has come, oldest first: what the sweep considers.
+
+    Only yesterday and today (local) can have come: the sweep asks this for every
+    destination each minute, so it looks no further.
+    """
+    return [(day, at) for day, at in owed(schedule, now, reach, days_ahead=0) if at <= now]
 
 
 def next_digest(
