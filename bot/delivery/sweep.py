@@ -59,6 +59,7 @@ LONGEST_WINDOW = timedelta(days=7)  # after a long pause, only the last week cou
 # the papers, though its clock stamped them earlier. The ledger keeps every paper to once.
 RECONSIDER = timedelta(days=2)
 DIGEST_KINDS = ("digest", "now")
+INTEREST_CHUNK = 100  # destinations copied out of their rows between two yields to the loop
 RECORD_BATCH = 200  # runs claimed and recorded per transaction, at most...
 # ...and about this many ledger rows: SQLAlchemy prepares a bulk insert's rows on the event
 # loop (10-40 us each), so 200 digests of 150 matches each would hold it for a second.
@@ -232,10 +233,13 @@ class Sweeper:
         first = min(starts, default=horizon)
         seen = await self.repo.seen_between(first, horizon, (first - FEATURE_SLACK).date())
         papers = {p.id: p for p in await self.app.papers.get_many(sorted({p for p, *_ in seen}))}
-        wants = [
-            interest(o.destination, start, (start - FEATURE_SLACK).date())
-            for o, start in zip(occasions, starts, strict=True)
-        ]
+        wants = []
+        for n, (o, start) in enumerate(zip(occasions, starts, strict=True), 1):
+            wants.append(interest(o.destination, start, (start - FEATURE_SLACK).date()))
+            if n % INTEREST_CHUNK == 0:
+                # Reading 20 subscriptions off each of 1,000 ORM rows is ~70 ms of CPU:
+                # let the loop run in between (the rows live on the loop; see interest()).
+                await asyncio.sleep(0)
         # Matching and ranking 20,000 subscriptions is seconds of CPU: all of it in a thread,
         # which hands back plain lists (nothing lazy for the loop to expand afterwards).
         ranked = await asyncio.to_thread(rank_interests, papers, seen, wants, horizon, self.queries)
