@@ -91,7 +91,8 @@ async def reset_postgres(url: str) -> None:
 
     engine = create_async_engine(url)
     async with engine.begin() as conn:
-        await conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        await conn.execute(text("DROP SCHEMA public CASCADE"))
+        await conn.execute(text("CREATE SCHEMA public"))
     await engine.dispose()
 
 
@@ -274,6 +275,9 @@ async def main() -> None:
     p.add_argument("--seed", type=int, default=20261201)
     p.add_argument("--postgres", help="a PostgreSQL URL to run the kill experiment on too")
     p.add_argument("--skip-naive", action="store_true")
+    p.add_argument(
+        "--backends", nargs="*", choices=["sqlite", "postgres"], help="default: every one given"
+    )
     args = p.parse_args()
     backends = ["sqlite"] + (["postgres"] if args.postgres else [])
     print(f"kill -9: {args.channels} channels, {args.kills} kills per run, seed {args.seed}")
@@ -282,7 +286,7 @@ async def main() -> None:
         "| time |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|")
-    for backend in backends:
+    for backend in args.backends or backends:
         for nonce_label, nonce in (("60 s", 60.0), ("none", 0.0)):
             pipelines = [("paperbot", True)] + ([] if args.skip_naive else [("naive", False)])
             for name, real in pipelines:
