@@ -250,3 +250,13 @@ class OutboxRepo:
         stmt = select(OutboxRow.status, func.count()).group_by(OutboxRow.status)
         async with self._sessions() as s:
             return {k: int(v) for k, v in (await s.execute(stmt)).all()}
+
+    async def waiting_on_errors(self) -> int:
+        """Items not sent yet because sending them failed (pending, with an error)."""
+        stmt = (
+            select(func.count())
+            .select_from(OutboxRow)
+            .where(OutboxRow.status == PENDING, OutboxRow.last_error.is_not(None))
+        )
+        async with self._sessions() as s:
+            return int(await s.scalar(stmt) or 0)
