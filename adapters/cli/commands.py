@@ -13,7 +13,6 @@ from collections.abc import Awaitable, Callable
 
 from adapters.cli import wiring
 from bot.app import App
-from bot.delivery.outbox import OutboxRepo
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +111,7 @@ async def _digest(args: argparse.Namespace, app: App, env: dict[str, str]) -> in
         error = status.last_error or "unknown error"
         print(f"paperbot: polling the paper source failed: {error}", file=sys.stderr)
         return EXIT_POLL_FAILED
-    waiting = await OutboxRepo(app.sessions).waiting_on_errors()
+    waiting = await app.outbox.waiting_on_errors()
     if waiting or sent.failed or sent.disabled or sent.halted:
         waits = "1 message waits" if waiting == 1 else f"{waiting} messages wait"
         print(

@@ -41,7 +41,7 @@ from bot.delivery.timing import Schedule, due_slots
 from bot.messages import PaperItem, PaperList, Reply
 from bot.papers import Paper
 from bot.settings import Settings
-from bot.storage.delivery_repo import DeliveryRepo, PayloadBuilder, Recorded, RunPlan
+from bot.storage.delivery_repo import PayloadBuilder, Recorded, RunPlan
 from bot.storage.models import DestinationRow
 from bot.storage.state_repo import IngestStatus
 
@@ -116,7 +116,7 @@ class Sweeper:
 
     def __init__(self, app: App):
         self.app = app
-        self.repo = DeliveryRepo(app.sessions)
+        self.repo = app.deliveries
         self.queries = QueryCache()
 
     async def sweep(self, *, alerts: bool = True) -> SweepReport:

@@ -1,4 +1,7 @@
-"""The outbox: composed messages waiting to be sent, claimed by one process at a time."""
+"""The outbox: composed messages waiting to be sent, claimed by one process at a time.
+
+The delivery sender takes items from here; commands and the status read what waits.
+"""
 
 from __future__ import annotations
 
