@@ -171,8 +171,8 @@ async def _ingest(args: argparse.Namespace, app: App, env: dict[str, str]) -> in
 
 
 async def _lookup(args: argparse.Namespace, app: App, env: dict[str, str]) -> int:
-    from bot.commands.errors import CommandError
     from bot.commands.papers import lookup_papers
+    from bot.errors import CommandError
 
     query = " ".join(args.query).strip()
     if not query:
@@ -197,8 +197,8 @@ async def _lookup(args: argparse.Namespace, app: App, env: dict[str, str]) -> in
 
 
 async def _papers(args: argparse.Namespace, app: App, env: dict[str, str]) -> int:
-    from bot.commands.errors import UsageError
     from bot.commands.papers import MAX_LIMIT, parse_day
+    from bot.errors import UsageError
 
     if not 1 <= args.limit <= MAX_LIMIT:
         print(f"paperbot: --limit must be from 1 to {MAX_LIMIT}", file=sys.stderr)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from bot.commands.context import Context
-from bot.commands.errors import CommandError, UsageError
 from bot.commands.registry import Arg, Command, shown
 from bot.delivery.alerts import DAILY, INSTANT, MAX_MUTE, parse_duration
 from bot.delivery.status import next_at, schedule, status_fields
@@ -17,6 +16,7 @@ from bot.delivery.timing import (
     parse_hhmm,
     parse_zone,
 )
+from bot.errors import CommandError, UsageError
 from bot.messages import Notice, Reply, Tone
 from bot.storage.destinations_repo import USER, DestinationRepo, describe
 from bot.storage.models import DestinationRow
