@@ -10,6 +10,8 @@ from pathlib import Path
 
 def build_parser() -> argparse.ArgumentParser:
     """Build the parser of every `paperbot` subcommand."""
+    # Longer than most functions: one declaration per subcommand, read top to bottom like
+    # the help it prints; splitting it would scatter that page.
     p = argparse.ArgumentParser(
         prog="paperbot",
         description="Hugging Face Daily Papers for Discord and Slack.",
