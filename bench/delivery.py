@@ -36,7 +36,6 @@ from sqlalchemy import insert, select
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.app import App, build_app
-from bot.delivery.outbox import OutboxRepo
 from bot.delivery.sender import Sender
 from bot.delivery.sweep import Sweeper
 from bot.messages import PaperItem, PaperList, Reply
@@ -180,7 +179,7 @@ async def run_paperbot(args: argparse.Namespace, url: str) -> dict[str, float]:
     # Restart: a new process (new owner); SQLite is single-process, so claims are freed.
     platform.crash_after = None
     if settings.is_sqlite:
-        await OutboxRepo(app.sessions).release_all()
+        await app.outbox.release_all()
     else:
         # On PostgreSQL the dead process's claims are taken over when their lease ends;
         # move the clock past it rather than wait three minutes.
@@ -188,7 +187,7 @@ async def run_paperbot(args: argparse.Namespace, url: str) -> dict[str, float]:
     sender = Sender(app, {"bench": platform}, concurrency=args.concurrency)
     report = await sender.drain()
     elapsed = time.perf_counter() - t0
-    counts = await OutboxRepo(app.sessions).counts()
+    counts = await app.outbox.counts()
     await app.close()
     delivered = sum(1 for v in platform.posted.values() if v)
     return {

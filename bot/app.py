@@ -8,7 +8,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, not_, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.lookup import TitleIndex
@@ -16,8 +15,9 @@ from bot.settings import Settings
 from bot.sources import PaperSource
 from bot.sources.arxiv import ArxivClient
 from bot.storage.db import make_engine, make_sessionmaker
+from bot.storage.delivery_repo import DeliveryRepo
 from bot.storage.destinations_repo import DestinationRepo
-from bot.storage.models import PaperRow
+from bot.storage.outbox_repo import OutboxRepo
 from bot.storage.papers_repo import PaperRepo
 from bot.storage.state_repo import StateRepo
 from bot.storage.subscriptions_repo import SubscriptionRepo
@@ -43,6 +43,8 @@ class App:
     destinations: DestinationRepo
     subscriptions: SubscriptionRepo
     state: StateRepo
+    deliveries: DeliveryRepo  # the ledger of digest runs and what each posted
+    outbox: OutboxRepo  # composed messages waiting to be sent
     source: PaperSource
     arxiv: ArxivClient | None  # None when offline
     online: bool
@@ -92,9 +94,6 @@ def _add_titles(index: TitleIndex, entries: list[tuple[str, str]]) -> None:
         index.add(pid, title)
 
 
-SAMPLE_IDS = "sample-%"  # the bundled sample's ids, sample-01 to sample-76 (never arXiv ids)
-
-
 class MixedPapers(Exception):
     """The offline sample was about to go into a database that holds real papers."""
 
@@ -107,17 +106,12 @@ async def keep_sample_apart(app: App, *, brings_real_papers: bool) -> int:
     in, or the database holds some already, so that no digest, list, look-up or search of
     real papers can show one; return how many went.
     """
-    is_sample = PaperRow.id.like(SAMPLE_IDS)
-    async with app.sessions.begin() as session:
-        real = await session.scalar(select(PaperRow.id).where(not_(is_sample)).limit(1))
-        if not app.online:
-            if real is not None:
-                raise MixedPapers(real)
-            return 0
-        if real is None and not brings_real_papers:
-            return 0
-        result = await session.execute(delete(PaperRow).where(is_sample))
-        removed = int(getattr(result, "rowcount", 0) or 0)
+    if not app.online:
+        real = await app.papers.first_real_id()
+        if real is not None:
+            raise MixedPapers(real)
+        return 0
+    removed = await app.papers.delete_sample(only_beside_real=not brings_real_papers)
     if removed:
         log.warning("removed %d bundled sample papers: never mixed with real ones", removed)
     return removed
@@ -165,6 +159,8 @@ def build_app(
         destinations=DestinationRepo(sessions, settings.default_timezone),
         subscriptions=SubscriptionRepo(sessions),
         state=StateRepo(sessions),
+        deliveries=DeliveryRepo(sessions),
+        outbox=OutboxRepo(sessions),
         source=source,
         arxiv=arxiv,
         online=online,

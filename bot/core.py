@@ -7,8 +7,8 @@ import logging
 
 from bot.app import App
 from bot.commands.context import Context
-from bot.commands.errors import CommandError, UsageError
 from bot.commands.registry import Command, Registry
+from bot.errors import CommandError, UsageError
 from bot.messages import Incoming, Notice, Place, Reply, Tone, User
 from bot.text import clean
 

@@ -17,12 +17,10 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.app import App
 from bot.delivery.claims import IngestLock, process_id
-from bot.delivery.outbox import OutboxRepo
 from bot.delivery.sender import Sender, SendReport
 from bot.delivery.sweep import Sweeper, SweepReport
 from bot.ingest import days_between, poll_round
 from bot.port import Adapter
-from bot.storage.delivery_repo import DeliveryRepo
 from bot.storage.state_repo import StateRepo
 
 log = logging.getLogger(__name__)
@@ -57,7 +55,7 @@ class DeliveryScheduler:
         if self.app.settings.is_sqlite:
             # SQLite means one process: claims left by our previous life can be taken back
             # at once instead of after their lease.
-            freed = await OutboxRepo(self.app.sessions).release_all()
+            freed = await self.app.outbox.release_all()
             if freed:
                 log.info("resuming %d outbox items claimed before a restart", freed)
         now = datetime.now(UTC)
@@ -139,7 +137,7 @@ class DeliveryScheduler:
         last = await state.get("pruned")
         if last and now - datetime.fromisoformat(last["at"]) < PRUNE_EVERY:
             return
-        items, runs = await DeliveryRepo(self.app.sessions).prune(now - KEEP_HISTORY)
+        items, runs = await self.app.deliveries.prune(now - KEEP_HISTORY)
         await state.set("pruned", {"at": now.isoformat()}, now=now)
         if items or runs:
             log.info("pruned %d sent outbox items and %d empty digest runs", items, runs)
@@ -159,7 +157,7 @@ class DeliveryScheduler:
     async def run_once(self, *, ingest: bool = True) -> tuple[SweepReport, SendReport]:
         """One ingest (unless told not to), one sweep, and the outbox drained: for cron."""
         if self.app.settings.is_sqlite:
-            await OutboxRepo(self.app.sessions).release_all()
+            await self.app.outbox.release_all()
         if ingest:
             await self.ingest_once()
         report = await self.sweeper.sweep()

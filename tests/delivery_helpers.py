@@ -199,7 +199,5 @@ class Harness:
         )
         other = Harness(app, self.source, self.adapter)
         if app.settings.is_sqlite:
-            from bot.delivery.outbox import OutboxRepo
-
-            await OutboxRepo(app.sessions).release_all()
+            await app.outbox.release_all()
         return other

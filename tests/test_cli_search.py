@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from adapters.cli import main
 from bot.app import build_app
-from bot.cli import main
 from bot.papers import Paper
 from bot.settings import load_settings
 from bot.storage.db import upgrade

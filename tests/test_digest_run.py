@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from adapters.cli import EXIT_DELIVERY_PROBLEM, EXIT_POLL_FAILED, main
 from bot.app import build_app
-from bot.cli import EXIT_DELIVERY_PROBLEM, EXIT_POLL_FAILED, Platforms, main
 from bot.ingest import poll_round
 from bot.port import DeliveryError
 from bot.settings import load_settings
@@ -51,10 +51,11 @@ async def test_messages_waiting_on_send_errors_exit_4(
     for var in ("PAPERS_SOURCE", "LOG_LEVEL", "DISCORD_TOKEN", "SLACK_BOT_TOKEN"):
         monkeypatch.delenv(var, raising=False)
     down = RecordingAdapter(fail=lambda d: DeliveryError("HTTP 503"))
-    flaky = Platforms(configured=lambda env: ["test"], build=lambda core, env: [down])
+    # The wiring builds the one adapter that posts to the "test" platform, and it is down.
+    monkeypatch.setattr("adapters.cli.wiring.build_adapters", lambda core, env: [down])
 
     def digest_run() -> int:
-        return main(["digest", "run", "--no-ingest"], flaky, clock=clock)
+        return main(["digest", "run", "--no-ingest"], clock=clock)
 
     code = await asyncio.to_thread(digest_run)
     captured = capsys.readouterr()

@@ -11,9 +11,9 @@ import pytest
 from adapters.discord import DiscordAdapter
 from bot.app import App
 from bot.commands import build_registry
-from bot.commands.errors import CommandError
 from bot.commands.registry import Arg, Command, Registry
 from bot.core import Core
+from bot.errors import CommandError
 from bot.messages import Fields, Notice, Reply
 from bot.sources.huggingface import parse_daily_items
 from tests.discord_helpers import embed_titles, env_for, running_adapter

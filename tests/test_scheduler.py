@@ -185,9 +185,8 @@ async def test_scheduler_runs_the_jobs_on_start(db_url):
 
 async def test_cron_digest_run_posts_once_and_exits(tmp_path, monkeypatch, capsys):
     """`paperbot digest run`, as cron would call it: one round, then nothing left to do."""
-    from adapters.cli import PLATFORMS
+    from adapters.cli import main
     from bot.app import build_app
-    from bot.cli import main
     from bot.ingest import poll_round
     from bot.messages import Place, User
     from bot.settings import load_settings
@@ -217,7 +216,7 @@ async def test_cron_digest_run_posts_once_and_exits(tmp_path, monkeypatch, capsy
     clock.set(utc(2025, 2, 3, 9, 2))  # the cron run, two minutes after the digest time
 
     def digest_run() -> tuple[int, str]:
-        code = main(["digest", "run", "--no-ingest"], PLATFORMS, clock=clock)
+        code = main(["digest", "run", "--no-ingest"], clock=clock)
         return code, capsys.readouterr().out
 
     code, out = await asyncio.to_thread(digest_run)

@@ -146,7 +146,7 @@ def test_secrets_never_show_in_an_error() -> None:
 def test_platform_settings_come_from_dotenv_too(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from adapters.cli import configured_platforms
+    from adapters.cli.wiring import configured_platforms
     from adapters.discord.config import load_discord_config
     from adapters.slack.config import load_slack_config
     from bot.settings import read_environment

@@ -17,9 +17,9 @@ import discord
 from discord import app_commands
 
 from adapters.discord.interactions import incoming_of, run_command
-from bot.commands.errors import UsageError
 from bot.commands.registry import Arg, Command, Registry
 from bot.delivery.timing import complete_zones
+from bot.errors import UsageError
 
 if TYPE_CHECKING:
     from bot.core import Core

@@ -5,10 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from bot.commands.context import Context
-from bot.commands.errors import CommandError, UsageError
 from bot.commands.registry import Arg, Command, shown
 from bot.delivery.alerts import DAILY, INSTANT, MAX_MUTE, parse_duration
-from bot.delivery.outbox import OutboxRepo
 from bot.delivery.status import next_at, schedule, status_fields
 from bot.delivery.sweep import Sweeper
 from bot.delivery.timing import (
@@ -18,6 +16,7 @@ from bot.delivery.timing import (
     parse_hhmm,
     parse_zone,
 )
+from bot.errors import CommandError, UsageError
 from bot.messages import Notice, Reply, Tone
 from bot.storage.destinations_repo import USER, DestinationRepo, describe
 from bot.storage.models import DestinationRow
@@ -38,7 +37,7 @@ async def _target(ctx: Context, *, personal: bool = False) -> tuple[DestinationR
         note = f" Posting is enabled again (it had stopped: {row.disabled_reason})."
         row = await repo.update(row.id, disabled_reason=None, disabled_at=None)
     # Messages waiting after errors (or given up on) are tried again now.
-    await OutboxRepo(ctx.app.sessions).retry_now(row.id, ctx.app.clock())
+    await ctx.app.outbox.retry_now(row.id, ctx.app.clock())
     if not row.subscriptions:
         where = "you have" if row.kind == USER else "this channel has"
         note += f" Note: {where} no subscriptions yet; add one with {ctx.incoming.prefix}subscribe."

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from bot.commands.context import Context
-from bot.commands.errors import UsageError
 from bot.commands.registry import Arg, Command
+from bot.errors import UsageError
 from bot.messages import Fields, Reply
 
 

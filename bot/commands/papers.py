@@ -10,8 +10,8 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bot.commands.context import Context
-from bot.commands.errors import CommandError, UsageError
 from bot.commands.registry import Arg, Command
+from bot.errors import CommandError, UsageError
 from bot.ingest import ingest_day, store
 from bot.messages import Notice, PaperCard, PaperItem, PaperList, Reply, Tone
 from bot.papers import Paper, normalize_arxiv_id

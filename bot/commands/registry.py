@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from bot.commands.errors import UsageError
+from bot.errors import UsageError
 
 if TYPE_CHECKING:
     from bot.commands.context import Context

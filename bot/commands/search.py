@@ -9,8 +9,8 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bot.commands.context import Context
-from bot.commands.errors import UsageError
 from bot.commands.registry import Arg, Command
+from bot.errors import UsageError
 from bot.matching import Match, Reason, match_batch
 from bot.messages import Notice, PaperItem, PaperList, Reply
 from bot.papers import Paper

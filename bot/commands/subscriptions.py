@@ -15,7 +15,6 @@ from typing import Any
 
 from bot.app import App
 from bot.commands.context import Context
-from bot.commands.errors import CommandError, UsageError
 from bot.commands.registry import Arg, Command
 from bot.commands.search import (
     PREVIEW_DAYS,
@@ -25,6 +24,7 @@ from bot.commands.search import (
     run_matching,
     search_papers,
 )
+from bot.errors import CommandError, UsageError
 from bot.messages import Fields, Notice, Reply, Tone
 from bot.query import Query, QueryError, parse_query
 from bot.storage.destinations_repo import USER, DestinationRepo

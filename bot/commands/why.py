@@ -7,10 +7,10 @@ import re
 from typing import Any
 
 from bot.commands.context import Context
-from bot.commands.errors import CommandError, UsageError
 from bot.commands.papers import lookup_papers
 from bot.commands.registry import Arg, Command
 from bot.commands.subscriptions import parse_id, parse_stored, repos
+from bot.errors import CommandError, UsageError
 from bot.explain import explain, render_explanation
 from bot.messages import Fields, Notice, PaperItem, PaperList, Reply, Tone
 from bot.papers import Paper, normalize_arxiv_id

@@ -4,9 +4,11 @@
 - `digest`: matching a window of papers against subscriptions, ranking, capping, payloads.
 - `alerts`: instant DM alerts and the catch-up after a mute.
 - `sweep`: what is due now, claimed and recorded (run, ledger, outbox) in one transaction.
-- `outbox`: claiming, marking and retrying outbox items.
 - `sender`: draining the outbox through the adapters, with retries and rate limits.
 - `pacing`: spacing requests to a platform by its rate-limit answers.
-- `claims`: process identity and the one-ingester lock.
+- `claims`: process identity and the one-ingester lock (PostgreSQL advisory locks: a lock
+  primitive over the engine, not a repository).
+
+The outbox's claiming, marking and retrying are SQL: `bot/storage/outbox_repo.py`.
 - `status`: what `status` shows.
 """

@@ -6,6 +6,8 @@ import re
 from datetime import datetime, timedelta
 
 from bot.delivery.digest import Occasion
+from bot.delivery.timing import slot_stamp
+from bot.storage.kinds import RunKind
 from bot.storage.models import DestinationRow
 
 INSTANT = "instant"
@@ -13,10 +15,6 @@ DAILY = "daily"
 MAX_MUTE = timedelta(days=30)
 _DURATION = re.compile(r"(?P<value>[0-9]+)(?P<unit>min|m|h|d|w)")
 _MAX_UNITS = 1_000_000  # a million weeks still fits a timedelta
-
-
-def _iso(t: datetime) -> str:
-    return t.strftime("%Y%m%dT%H%M%S")
 
 
 def mute_occasions(
@@ -34,12 +32,16 @@ def mute_occasions(
     if d.muted_until is not None:
         if d.muted_until > now:
             return []
-        return [Occasion(d, f"catchup-{_iso(d.muted_until)}", "catchup", due_at=d.muted_until)]
+        return [
+            Occasion(
+                d, f"catchup-{slot_stamp(d.muted_until)}", RunKind.CATCHUP, due_at=d.muted_until
+            )
+        ]
     if is_instant(d):
         # One batched alert per ingest that brought something new since the last one; the
         # slot names the ingest, so every process derives the same one and only one wins.
         if latest_seen is not None and (last_horizon is None or latest_seen > last_horizon):
-            return [Occasion(d, f"alert-{_iso(horizon)}", "alert", due_at=horizon)]
+            return [Occasion(d, f"alert-{slot_stamp(horizon)}", RunKind.ALERT, due_at=horizon)]
         return []
     return None
 

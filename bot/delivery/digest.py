@@ -14,6 +14,7 @@ from bot.matching import MatchEngine
 from bot.messages import Notice, PaperItem, PaperList, Reply
 from bot.papers import Paper
 from bot.query import Query, QueryError, parse_query
+from bot.storage.kinds import RunKind
 from bot.storage.models import DestinationRow
 
 log = logging.getLogger(__name__)
@@ -27,7 +28,7 @@ class Occasion:
 
     destination: DestinationRow
     slot: str  # unique per destination: the local date for daily digests
-    kind: str  # "digest" | "now" | "alert" | "catchup"
+    kind: RunKind
     local_date: date | None = None
     due_at: datetime | None = None
 

@@ -27,10 +27,10 @@ from bot.app import App
 from bot.delivery.claims import process_id
 from bot.delivery.digest import payload_paper_ids, payload_reply
 from bot.delivery.halts import PlatformHalts
-from bot.delivery.outbox import Claimed, OutboxRepo, PostedParts
 from bot.delivery.pacing import Pacer
 from bot.port import Adapter, DeliveryError, Destination, Failure, Part, Posted
 from bot.storage.destinations_repo import to_port
+from bot.storage.outbox_repo import Claimed, PostedParts
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ class Sender:
         self.app = app
         self.adapters = dict(adapters)
         self.owner = owner or process_id()
-        self.repo = OutboxRepo(app.sessions)
+        self.repo = app.outbox
         self.halts = PlatformHalts(app.state, monotonic)
         self.concurrency = concurrency
         self.lease = lease or timedelta(seconds=app.settings.delivery_lease_seconds)

@@ -8,11 +8,9 @@ from datetime import datetime
 from bot.app import App
 from bot.delivery.alerts import DAILY, INSTANT
 from bot.delivery.halts import halt_reason
-from bot.delivery.outbox import OutboxRepo
 from bot.delivery.sweep import reach, schedule_of
 from bot.delivery.timing import describe_local, local_date, next_digest, owed
 from bot.messages import Fields
-from bot.storage.delivery_repo import DeliveryRepo
 from bot.storage.destinations_repo import USER, describe
 from bot.storage.models import DestinationRow
 
@@ -37,7 +35,7 @@ async def next_digest_of(app: App, row: DestinationRow) -> NextDigest:
     """The next digest of `row`: the same schedule and the same taken slots the sweep uses."""
     now, schedule, window = app.clock(), schedule_of(row), reach(app.settings)
     days = {day: at for day, at in owed(schedule, now, window)}
-    taken = await DeliveryRepo(app.sessions).taken_slots((row.id, d.isoformat()) for d in days)
+    taken = await app.deliveries.taken_slots((row.id, d.isoformat()) for d in days)
     done = {d for d in days if (row.id, d.isoformat()) in taken}
     at = next_digest(schedule, now, window, done)
     today = local_date(now, row.timezone)
@@ -88,7 +86,7 @@ async def status_fields(app: App, row: DestinationRow | None, prefix: str) -> Fi
     elif row.kind != USER or row.alerts_mode == DAILY:
         rows.append(("Next digest", await next_at(app, row)))
     rows.append(("Paper source", ingest))
-    delivery = OutboxRepo(app.sessions)
+    delivery = app.outbox
     last = await delivery.last_sent(row.id)
     rows.append(
         (

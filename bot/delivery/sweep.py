@@ -37,11 +37,12 @@ from bot.delivery.digest import (
     interest,
     rank_interests,
 )
-from bot.delivery.timing import Schedule, due_slots
+from bot.delivery.timing import Schedule, due_slots, slot_stamp
 from bot.messages import PaperItem, PaperList, Reply
 from bot.papers import Paper
 from bot.settings import Settings
-from bot.storage.delivery_repo import DeliveryRepo, PayloadBuilder, Recorded, RunPlan
+from bot.storage.delivery_plan import PayloadBuilder, Recorded, RunPlan
+from bot.storage.kinds import RunKind
 from bot.storage.models import DestinationRow
 from bot.storage.state_repo import IngestStatus
 
@@ -58,7 +59,7 @@ LONGEST_WINDOW = timedelta(days=7)  # after a long pause, only the last week cou
 # another writer (a `papers today` fetch) whose commit came after the previous digest read
 # the papers, though its clock stamped them earlier. The ledger keeps every paper to once.
 RECONSIDER = timedelta(days=2)
-DIGEST_KINDS = ("digest", "now")
+DIGEST_KINDS = (RunKind.DIGEST, RunKind.NOW)
 INTEREST_CHUNK = 100  # destinations copied out of their rows between two yields to the loop
 RECORD_BATCH = 200  # runs claimed and recorded per transaction, at most...
 # ...and about this many ledger rows: SQLAlchemy prepares a bulk insert's rows on the event
@@ -108,16 +109,12 @@ def papers_in(status: IngestStatus, due_at: datetime, fresh_after: timedelta) ->
     )
 
 
-def _iso(t: datetime) -> str:
-    return t.astimezone(UTC).strftime("%Y%m%dT%H%M%S")
-
-
 class Sweeper:
     """Composes due digests, alerts and catch-ups for every destination."""
 
     def __init__(self, app: App):
         self.app = app
-        self.repo = DeliveryRepo(app.sessions)
+        self.repo = app.deliveries
         self.queries = QueryCache()
 
     async def sweep(self, *, alerts: bool = True) -> SweepReport:
@@ -143,7 +140,7 @@ class Sweeper:
                     special.append(d)
                 continue
             for day, at in due_slots(schedule_of(d), now, window):
-                daily.append(Occasion(d, day.isoformat(), "digest", day, at))
+                daily.append(Occasion(d, day.isoformat(), RunKind.DIGEST, day, at))
         last = await self.repo.last_horizons(
             [d.id for d in special] + [o.destination.id for o in daily]
         )
@@ -181,7 +178,7 @@ class Sweeper:
         todo = [o for o in occasions if (o.destination.id, o.slot) not in taken]
         report.taken += len(occasions) - len(todo)
         for o in occasions:
-            if o.kind == "catchup" and (o.destination.id, o.slot) in taken:
+            if o.kind == RunKind.CATCHUP and (o.destination.id, o.slot) in taken:
                 await self._unmute(o.destination)
         await self._compose(todo, horizon, last, report)
         if report.recorded or report.skipped:
@@ -201,7 +198,7 @@ class Sweeper:
         horizon = ingest_horizon(await self.app.state.ingest_status(), now)
         last = await self.repo.last_horizons([destination.id])
         report = SweepReport()
-        occasion = Occasion(destination, f"now-{_iso(now)}", "now", due_at=now)
+        occasion = Occasion(destination, f"now-{slot_stamp(now)}", RunKind.NOW, due_at=now)
         await self._compose([occasion], horizon, last, report)
         return report.recorded[0] if report.recorded else None
 
@@ -210,7 +207,7 @@ class Sweeper:
         now = self.app.clock()
         horizon = ingest_horizon(await self.app.state.ingest_status(), now)
         last = await self.repo.last_horizons([destination.id])
-        occasion = Occasion(destination, "preview", "now", due_at=now)
+        occasion = Occasion(destination, "preview", RunKind.NOW, due_at=now)
         [(_, cands)], papers = await self._candidates([occasion], horizon, last)
         done = await self.repo.delivered(destination.id, [pid for pid, _ in cands.ranked])
         fresh = [r for r in cands.ranked if r[0] not in done]
@@ -276,7 +273,7 @@ class Sweeper:
                     continue
                 last[o.destination.id] = horizon
                 report.recorded.append(recorded)
-                if o.kind == "catchup":
+                if o.kind == RunKind.CATCHUP:
                     await self._unmute(o.destination)
 
     def _start(self, d: DestinationRow, horizon: datetime, last: dict[int, datetime]) -> datetime:
@@ -340,10 +337,10 @@ def _batches(
 
 def _title(o: Occasion, total: int) -> str:
     noun = "paper" if total == 1 else "papers"
-    if o.kind == "digest" and o.local_date is not None:
+    if o.kind == RunKind.DIGEST and o.local_date is not None:
         return f"Daily Papers digest — {o.local_date:%a %d %b %Y} ({total} {noun})"
-    if o.kind == "alert":
+    if o.kind == RunKind.ALERT:
         return f"New papers matching your subscriptions ({total})"
-    if o.kind == "catchup":
+    if o.kind == RunKind.CATCHUP:
         return f"While you were muted: {total} {noun} matched your subscriptions"
     return f"Daily Papers digest ({total} {noun})"

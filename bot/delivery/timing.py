@@ -101,6 +101,15 @@ def local_date(now: datetime, zone: str) -> date:
     return now.astimezone(ZoneInfo(zone)).date()
 
 
+def slot_stamp(t: datetime) -> str:
+    """A moment as it appears in a run's slot name ("alert-20250203T090000"), always in UTC.
+
+    Slots are unique per destination across processes: the same moment must give the same
+    name whatever zone the datetime carries.
+    """
+    return t.astimezone(UTC).strftime("%Y%m%dT%H%M%S")
+
+
 @dataclass(frozen=True)
 class Schedule:
     """When a destination's daily digest is owed."""

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import secrets
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -12,6 +10,19 @@ from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
+from bot.storage.delivery_plan import (
+    Outcome,
+    PayloadBuilder,
+    Picked,
+    Recorded,
+    RunPlan,
+    ledger_rows,
+    outbox_row,
+    pick,
+    run_row,
+    settle,
+)
+from bot.storage.kinds import OutboxStatus, RunStatus
 from bot.storage.models import (
     DeliveryRow,
     DestinationRow,
@@ -21,43 +32,8 @@ from bot.storage.models import (
 )
 from bot.storage.papers_repo import _insert_for
 
-PENDING, SENT, FAILED = "pending", "sent", "failed"
-QUEUED, EMPTY, SKIPPED = "queued", "empty", "skipped"
 _CHUNK = 500
 _PAGE = 100  # destinations loaded per query, with their subscriptions
-
-# (listed [(paper id, reasons)], how many more matched) -> the outbox payload, or None to post
-# nothing.
-PayloadBuilder = Callable[[list[tuple[str, tuple[str, ...]]], int], "dict[str, Any] | None"]
-
-
-@dataclass(frozen=True)
-class RunPlan:
-    """What one run would record: a slot of a destination and its ranked candidates."""
-
-    destination_id: int
-    platform: str
-    slot: str
-    kind: str
-    local_date: date | None
-    window_start: datetime
-    horizon: datetime
-    cap: int
-    ranked: Sequence[tuple[str, tuple[str, ...]]]  # (paper id, reasons), best first
-
-
-@dataclass(frozen=True)
-class Recorded:
-    run_id: int
-    status: str
-    listed: int
-    more: int
-    outbox_id: int | None
-
-
-def new_key() -> str:
-    """A fresh idempotency key: short enough for a Discord nonce (25 characters)."""
-    return "pb" + secrets.token_hex(10)
 
 
 class DeliveryRepo:
@@ -97,7 +73,7 @@ class DeliveryRepo:
                     select(DigestRunRow.destination_id, func.max(DigestRunRow.horizon))
                     .where(
                         DigestRunRow.destination_id.in_(ids[i : i + _CHUNK]),
-                        DigestRunRow.status != SKIPPED,
+                        DigestRunRow.status != RunStatus.SKIPPED,
                     )
                     .group_by(DigestRunRow.destination_id)
                 )
@@ -158,108 +134,14 @@ class DeliveryRepo:
         if not plans:
             return []
         async with self._sessions.begin() as s:
-            insert = _insert_for(s)
             ids = [p.destination_id for p, _ in plans]
             done = await _delivered_many(s, ids, {pid for p, _ in plans for pid, _ in p.ranked})
-            picked: list[tuple[RunPlan, PayloadBuilder, list, list]] = []
-            # Rows are inserted in key order, so concurrent processes never deadlock.
-            for plan, build in sorted(plans, key=lambda pb: (pb[0].destination_id, pb[0].slot)):
-                seen = done.get(plan.destination_id, set())
-                fresh = [r for r in plan.ranked if r[0] not in seen]
-                picked.append((plan, build, fresh[: plan.cap], fresh[plan.cap :]))
-            # executemany form: compiled once and cached, sent in batches by the driver.
-            rows = await s.execute(
-                insert(DigestRunRow)
-                .on_conflict_do_nothing(index_elements=["destination_id", "slot"])
-                .returning(DigestRunRow.destination_id, DigestRunRow.slot, DigestRunRow.id),
-                [
-                    {
-                        "destination_id": plan.destination_id,
-                        "slot": plan.slot,
-                        "kind": plan.kind,
-                        "local_date": plan.local_date,
-                        "window_start": plan.window_start,
-                        "horizon": plan.horizon,
-                        "status": QUEUED,
-                        "listed": len(listed),
-                        "more": len(more),
-                        "created_at": now,
-                    }
-                    for plan, _, listed, more in picked
-                ],
-            )
-            run_ids = {(d, slot): rid for d, slot, rid in rows.all()}
-            mine = [
-                (run_ids[(p.destination_id, p.slot)], p, b, listed, more)
-                for p, b, listed, more in picked
-                if (p.destination_id, p.slot) in run_ids
-            ]
-            ledger = [
-                {
-                    "destination_id": p.destination_id,
-                    "paper_id": pid,
-                    "run_id": rid,
-                    "listed": shown,
-                    "created_at": now,
-                }
-                for rid, p, _, listed, more in mine
-                for pid, shown in sorted(
-                    [(pid, True) for pid, _ in listed] + [(pid, False) for pid, _ in more]
-                )
-            ]
-            inserted: set[tuple[int, str]] = set()
-            if ledger:
-                result = await s.execute(
-                    insert(DeliveryRow)
-                    .on_conflict_do_nothing(index_elements=["destination_id", "paper_id"])
-                    .returning(DeliveryRow.destination_id, DeliveryRow.paper_id),
-                    ledger,
-                )
-                inserted.update((d, pid) for d, pid in result.all())
-            outbox: list[dict[str, Any]] = []
-            out: dict[int, Recorded] = {}
-            empty: list[int] = []
-            for rid, p, build, listed, counted in mine:
-                # A concurrent run of the same destination (digest now) took these first.
-                listed = [r for r in listed if (p.destination_id, r[0]) in inserted]
-                more = sum(1 for r in counted if (p.destination_id, r[0]) in inserted)
-                payload = build(listed, more)
-                if payload is None:
-                    empty.append(rid)
-                    out[rid] = Recorded(rid, EMPTY, len(listed), more, None)
-                    continue
-                outbox.append(
-                    {
-                        "run_id": rid,
-                        "destination_id": p.destination_id,
-                        "platform": p.platform,
-                        "key": new_key(),
-                        "payload": payload,
-                        "status": PENDING,
-                        "attempts": 0,
-                        "next_attempt_at": now,
-                        "message_ids": [],
-                        "created_at": now,
-                    }
-                )
-                out[rid] = Recorded(rid, QUEUED, len(listed), more, None)
-            if outbox:
-                result = await s.execute(
-                    insert(OutboxRow).returning(OutboxRow.run_id, OutboxRow.id), outbox
-                )
-                for rid, oid in result.all():
-                    r = out[rid]
-                    out[rid] = Recorded(rid, r.status, r.listed, r.more, oid)
-            if empty:
-                await s.execute(
-                    update(DigestRunRow).where(DigestRunRow.id.in_(empty)).values(status=EMPTY)
-                )
-        return [
-            out.get(run_ids[(p.destination_id, p.slot)])
-            if (p.destination_id, p.slot) in run_ids
-            else None
-            for p, _ in plans
-        ]
+            picked = pick(plans, done)
+            run_ids = await _insert_runs(s, picked, now)
+            mine = [(run_ids[p.plan.key], p) for p in picked if p.plan.key in run_ids]
+            inserted = await _insert_ledger(s, ledger_rows(mine, now))
+            recorded = await _insert_outcomes(s, settle(mine, inserted), now)
+        return [recorded[run_ids[p.key]] if p.key in run_ids else None for p, _ in plans]
 
     async def record_skip(self, plan: RunPlan, now: datetime) -> bool:
         """Record that a slot was given up (the paper source stayed down); True if recorded."""
@@ -274,7 +156,7 @@ class DeliveryRepo:
                     local_date=plan.local_date,
                     window_start=plan.window_start,
                     horizon=plan.horizon,
-                    status=SKIPPED,
+                    status=RunStatus.SKIPPED,
                     listed=0,
                     more=0,
                     created_at=now,
@@ -293,21 +175,21 @@ class DeliveryRepo:
         """
         last_sent = (
             select(func.max(OutboxRow.id))
-            .where(OutboxRow.status == SENT)
+            .where(OutboxRow.status == OutboxStatus.SENT)
             .group_by(OutboxRow.destination_id)
         )
         has_ledger = select(DeliveryRow.run_id).where(DeliveryRow.run_id == DigestRunRow.id)
         async with self._sessions.begin() as s:
             items = await s.execute(
                 delete(OutboxRow).where(
-                    OutboxRow.status == SENT,
+                    OutboxRow.status == OutboxStatus.SENT,
                     OutboxRow.sent_at < before,
                     OutboxRow.id.not_in(last_sent.scalar_subquery()),
                 )
             )
             runs = await s.execute(
                 delete(DigestRunRow).where(
-                    DigestRunRow.status.in_([EMPTY, SKIPPED]),
+                    DigestRunRow.status.in_([RunStatus.EMPTY, RunStatus.SKIPPED]),
                     DigestRunRow.created_at < before,
                     ~has_ledger.exists(),
                     DigestRunRow.id.not_in(select(OutboxRow.run_id).scalar_subquery()),
@@ -333,6 +215,62 @@ class DeliveryRepo:
         )
         async with self._sessions() as s:
             return await s.scalar(stmt)
+
+
+async def _insert_runs(
+    s: AsyncSession, picked: list[Picked], now: datetime
+) -> dict[tuple[int, str], int]:
+    """Insert the runs whose slots are free; the ids of the ones this transaction claimed."""
+    # executemany form: compiled once and cached, sent in batches by the driver.
+    rows = await s.execute(
+        _insert_for(s)(DigestRunRow)
+        .on_conflict_do_nothing(index_elements=["destination_id", "slot"])
+        .returning(DigestRunRow.destination_id, DigestRunRow.slot, DigestRunRow.id),
+        [run_row(p, now) for p in picked],
+    )
+    return {(d, slot): rid for d, slot, rid in rows.all()}
+
+
+async def _insert_ledger(s: AsyncSession, ledger: list[dict[str, Any]]) -> set[tuple[int, str]]:
+    """Insert the ledger rows no other run holds; the (destination, paper) pairs that went in."""
+    if not ledger:
+        return set()
+    result = await s.execute(
+        _insert_for(s)(DeliveryRow)
+        .on_conflict_do_nothing(index_elements=["destination_id", "paper_id"])
+        .returning(DeliveryRow.destination_id, DeliveryRow.paper_id),
+        ledger,
+    )
+    return {(d, pid) for d, pid in result.all()}
+
+
+async def _insert_outcomes(
+    s: AsyncSession, outcomes: list[Outcome], now: datetime
+) -> dict[int, Recorded]:
+    """Queue the runs with a payload in the outbox and mark the others empty, by run id."""
+    queued = [o for o in outcomes if o.payload is not None]
+    outbox_ids: dict[int, int] = {}
+    if queued:
+        result = await s.execute(
+            _insert_for(s)(OutboxRow).returning(OutboxRow.run_id, OutboxRow.id),
+            [outbox_row(o, now) for o in queued],
+        )
+        outbox_ids = {rid: oid for rid, oid in result.all()}
+    empty = [o.run_id for o in outcomes if o.payload is None]
+    if empty:
+        await s.execute(
+            update(DigestRunRow).where(DigestRunRow.id.in_(empty)).values(status=RunStatus.EMPTY)
+        )
+    return {
+        o.run_id: Recorded(
+            o.run_id,
+            RunStatus.QUEUED if o.payload is not None else RunStatus.EMPTY,
+            len(o.listed),
+            o.more,
+            outbox_ids.get(o.run_id),
+        )
+        for o in outcomes
+    }
 
 
 async def _delivered_many(

@@ -173,13 +173,11 @@ class DigestRunRow(Base):
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     destination_id: Mapped[int] = mapped_column(ForeignKey("destinations.id", ondelete="CASCADE"))
     slot: Mapped[str] = mapped_column(String(48))
-    kind: Mapped[str] = mapped_column(String(12))  # "digest" | "now" | "alert" | "catchup"
+    kind: Mapped[str] = mapped_column(String(12))  # a RunKind (bot/storage/kinds.py)
     local_date: Mapped[date | None] = mapped_column(Date)
     window_start: Mapped[datetime]
     horizon: Mapped[datetime]
-    # "queued" (its message is in the outbox, which says when it was sent) | "empty" (nothing
-    # matched) | "skipped" (the paper source stayed down)
-    status: Mapped[str] = mapped_column(String(12))
+    status: Mapped[str] = mapped_column(String(12))  # a RunStatus (bot/storage/kinds.py)
     listed: Mapped[int] = mapped_column(Integer, default=0)
     more: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime]
@@ -229,7 +227,7 @@ class OutboxRow(Base):
     # The idempotency key handed to the adapter (Discord's nonce: at most 25 characters).
     key: Mapped[str] = mapped_column(String(25), unique=True)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(String(8))  # "pending" | "sent" | "failed"
+    status: Mapped[str] = mapped_column(String(8))  # an OutboxStatus (bot/storage/kinds.py)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime]
     claimed_by: Mapped[str | None] = mapped_column(String(64))

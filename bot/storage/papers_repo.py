@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, case, func, select, update
+from sqlalchemy import bindparam, case, delete, func, not_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 _CHUNK = 200
 # The state key whose time says when stored titles last changed.
 TITLES_MARK = "titles_changed"
+# The bundled sample's ids, sample-01 to sample-76 (never arXiv ids).
+SAMPLE_IDS = "sample-%"
 
 
 @dataclass
@@ -342,6 +344,27 @@ class PaperRepo:
     async def count(self) -> int:
         async with self._sessions() as s:
             return int(await s.scalar(select(func.count()).select_from(PaperRow)) or 0)
+
+    async def first_real_id(self) -> str | None:
+        """The id of one stored paper that is not from the bundled sample, if any."""
+        stmt = select(PaperRow.id).where(not_(PaperRow.id.like(SAMPLE_IDS))).limit(1)
+        async with self._sessions() as s:
+            return await s.scalar(stmt)
+
+    async def delete_sample(self, *, only_beside_real: bool) -> int:
+        """Delete the bundled sample's papers; how many went.
+
+        With `only_beside_real`, only when a real paper is stored too: the check and the
+        delete are one transaction, so a paper stored meanwhile cannot slip between them.
+        """
+        is_sample = PaperRow.id.like(SAMPLE_IDS)
+        async with self._sessions.begin() as s:
+            if only_beside_real:
+                real = await s.scalar(select(PaperRow.id).where(not_(is_sample)).limit(1))
+                if real is None:
+                    return 0
+            result = await s.execute(delete(PaperRow).where(is_sample))
+            return int(getattr(result, "rowcount", 0) or 0)
 
     async def titles(self, changed_since: datetime | None = None) -> list[tuple[str, str]]:
         """(id, title) of every stored paper, or of those changed since a time, for look-ups."""

@@ -1,4 +1,7 @@
-"""The outbox: composed messages waiting to be sent, claimed by one process at a time."""
+"""The outbox: composed messages waiting to be sent, claimed by one process at a time.
+
+The delivery sender takes items from here; commands and the status read what waits.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import raiseload
 
 from bot.port import Part
-from bot.storage.delivery_repo import FAILED, PENDING, SENT
+from bot.storage.kinds import OutboxStatus
 from bot.storage.models import DestinationRow, OutboxRow
 
 
@@ -41,7 +44,7 @@ class OutboxRepo:
     ) -> list[Claimed]:
         """Take up to `limit` due items for this process; other processes skip them."""
         due = and_(
-            OutboxRow.status == PENDING,
+            OutboxRow.status == OutboxStatus.PENDING,
             OutboxRow.next_attempt_at <= now,
             OutboxRow.platform.in_(list(platforms)),
             or_(OutboxRow.claimed_until.is_(None), OutboxRow.claimed_until < now),
@@ -85,7 +88,7 @@ class OutboxRepo:
                 update(OutboxRow)
                 .where(
                     OutboxRow.id == item_id,
-                    OutboxRow.status == PENDING,
+                    OutboxRow.status == OutboxStatus.PENDING,
                     OutboxRow.claimed_by == owner,
                 )
                 .values(claimed_until=now + lease)
@@ -97,7 +100,7 @@ class OutboxRepo:
         async with self._sessions.begin() as s:
             result = await s.execute(
                 update(OutboxRow)
-                .where(OutboxRow.claimed_by == owner, OutboxRow.status == PENDING)
+                .where(OutboxRow.claimed_by == owner, OutboxRow.status == OutboxStatus.PENDING)
                 .values(claimed_until=now + lease)
             )
             return int(result.rowcount or 0)
@@ -114,7 +117,7 @@ class OutboxRepo:
                 .where(
                     OutboxRow.id == item_id,
                     OutboxRow.claimed_by == owner,
-                    OutboxRow.status == PENDING,
+                    OutboxRow.status == OutboxStatus.PENDING,
                     OutboxRow.parts.is_(None),
                 )
                 .values(parts=[dict(p) for p in parts])
@@ -130,7 +133,11 @@ class OutboxRepo:
         values: dict[str, object] = {"message_ids": list(posted.message_ids)}
         if posted.complete:
             values.update(
-                status=SENT, sent_at=now, claimed_by=None, claimed_until=None, last_error=None
+                status=OutboxStatus.SENT,
+                sent_at=now,
+                claimed_by=None,
+                claimed_until=None,
+                last_error=None,
             )
         async with self._sessions.begin() as s:
             await s.execute(update(OutboxRow).where(OutboxRow.id == posted.item_id).values(values))
@@ -154,9 +161,9 @@ class OutboxRepo:
         async with self._sessions.begin() as s:
             await s.execute(
                 update(OutboxRow)
-                .where(OutboxRow.id == item_id, OutboxRow.status == PENDING)
+                .where(OutboxRow.id == item_id, OutboxRow.status == OutboxStatus.PENDING)
                 .values(
-                    status=FAILED if give_up else PENDING,
+                    status=OutboxStatus.FAILED if give_up else OutboxStatus.PENDING,
                     attempts=OutboxRow.attempts + (1 if count else 0),
                     next_attempt_at=next_at,
                     last_error=error[:500],
@@ -191,7 +198,7 @@ class OutboxRepo:
         async with self._sessions.begin() as s:
             await s.execute(
                 update(OutboxRow)
-                .where(OutboxRow.id.in_(ids), OutboxRow.status == PENDING)
+                .where(OutboxRow.id.in_(ids), OutboxRow.status == OutboxStatus.PENDING)
                 .values(claimed_by=None, claimed_until=None)
             )
 
@@ -200,7 +207,7 @@ class OutboxRepo:
         async with self._sessions.begin() as s:
             result = await s.execute(
                 update(OutboxRow)
-                .where(OutboxRow.status == PENDING, OutboxRow.claimed_by.is_not(None))
+                .where(OutboxRow.status == OutboxStatus.PENDING, OutboxRow.claimed_by.is_not(None))
                 .values(claimed_by=None, claimed_until=None)
             )
             return int(result.rowcount or 0)
@@ -216,16 +223,18 @@ class OutboxRepo:
                 update(OutboxRow)
                 .where(
                     OutboxRow.destination_id == destination_id,
-                    OutboxRow.status.in_([PENDING, FAILED]),
+                    OutboxRow.status.in_([OutboxStatus.PENDING, OutboxStatus.FAILED]),
                 )
-                .values(status=PENDING, attempts=0, next_attempt_at=now)
+                .values(status=OutboxStatus.PENDING, attempts=0, next_attempt_at=now)
             )
             return int(result.rowcount or 0)
 
     async def last_sent(self, destination_id: int) -> OutboxRow | None:
         stmt = (
             select(OutboxRow)
-            .where(OutboxRow.destination_id == destination_id, OutboxRow.status == SENT)
+            .where(
+                OutboxRow.destination_id == destination_id, OutboxRow.status == OutboxStatus.SENT
+            )
             .order_by(OutboxRow.sent_at.desc())
             .limit(1)
         )
@@ -238,7 +247,7 @@ class OutboxRepo:
             select(OutboxRow)
             .where(
                 OutboxRow.destination_id == destination_id,
-                OutboxRow.status.in_([PENDING, FAILED]),
+                OutboxRow.status.in_([OutboxStatus.PENDING, OutboxStatus.FAILED]),
             )
             .order_by(OutboxRow.id)
         )
@@ -250,3 +259,13 @@ class OutboxRepo:
         stmt = select(OutboxRow.status, func.count()).group_by(OutboxRow.status)
         async with self._sessions() as s:
             return {k: int(v) for k, v in (await s.execute(stmt)).all()}
+
+    async def waiting_on_errors(self) -> int:
+        """Items not sent yet because sending them failed (pending, with an error)."""
+        stmt = (
+            select(func.count())
+            .select_from(OutboxRow)
+            .where(OutboxRow.status == OutboxStatus.PENDING, OutboxRow.last_error.is_not(None))
+        )
+        async with self._sessions() as s:
+            return int(await s.scalar(stmt) or 0)

@@ -1,0 +1,111 @@
+"""The `paperbot` front end: parse the command line, wire the services, run a subcommand."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Sequence
+
+from adapters.cli import wiring
+from adapters.cli.commands import EXIT_DELIVERY_PROBLEM, EXIT_POLL_FAILED, HANDLERS
+from adapters.cli.parser import build_parser
+from adapters.cli.wiring import DEMO_DATABASE_FILE, DatabaseUnavailable
+from bot.app import Clock, MixedPapers, build_app, keep_sample_apart, utc_now
+from bot.settings import (
+    ConfigError,
+    Settings,
+    configure_logging,
+    load_settings,
+    read_environment,
+)
+from bot.sources import SourceError
+
+__all__ = ["EXIT_DELIVERY_PROBLEM", "EXIT_POLL_FAILED", "main"]
+
+
+def main(argv: Sequence[str] | None = None, *, clock: Clock = utc_now) -> int:
+    """Run one `paperbot` command; `clock` is injectable so that tests need no wall clock."""
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"paperbot: configuration error: {exc}", file=sys.stderr)
+        return 2
+    level = settings.log_level
+    console = args.cmd == "run" and not wiring.configured_platforms(read_environment())
+    # The console demo shares the terminal with its logs: keep them to problems, one line
+    # each (a person reads them, not an operator's log collector).
+    if console and "log_level" not in settings.model_fields_set:
+        level = "WARNING"
+    configure_logging(level, tracebacks=not console or level == "DEBUG")
+    try:
+        return asyncio.run(_dispatch(args, settings, clock))
+    except ConfigError as exc:
+        print(f"paperbot: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except (SourceError, DatabaseUnavailable) as exc:
+        print(f"paperbot: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # The reader left (`paperbot papers --json | head -1`): not an error worth a traceback.
+        # Point stdout at /dev/null so the interpreter's final flush does not fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+
+
+async def _dispatch(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
+    if args.cmd == "db":
+        await wiring.upgrade_database(settings.database_url)
+        print("database is up to date")
+        return 0
+    # One source for every setting: the adapters read DISCORD_*/SLACK_* from it too.
+    env = read_environment()
+    chat = wiring.configured_platforms(env)
+    if args.cmd == "run" and not chat and not _stdin_gives_input():
+        # systemd and `docker run` without -i give /dev/null: no one can type to the console.
+        print(
+            "paperbot: no chat platform is configured (set DISCORD_TOKEN or SLACK_BOT_TOKEN); "
+            "the console needs a terminal or piped input",
+            file=sys.stderr,
+        )
+        return 2
+    from_file = bool(getattr(args, "from_file", None))
+    source, settings = wiring.choose_source(settings, args.cmd, chat=chat, from_file=from_file)
+    await wiring.upgrade_database(settings.database_url)
+    app = build_app(settings, source_name=source, clock=clock)
+    try:
+        try:
+            # Polls and look-ups store Hugging Face papers; lists and searches only read.
+            fetches = args.cmd in ("run", "ingest", "lookup") or (
+                args.cmd == "digest" and not args.no_ingest
+            )
+            await keep_sample_apart(app, brings_real_papers=fetches)
+        except MixedPapers:
+            print(
+                f"paperbot: the database at {wiring.shown_url(settings.database_url)} holds "
+                "real papers, and the bundled sample never goes beside them; unset "
+                f"DATABASE_URL for the demo (it uses {DEMO_DATABASE_FILE}), "
+                "or set PAPERS_SOURCE=huggingface",
+                file=sys.stderr,
+            )
+            return 2
+        return await HANDLERS[args.cmd](args, app, env)
+    finally:
+        await app.close()
+
+
+def _stdin_gives_input() -> bool:
+    """Whether stdin can feed the console: a terminal, a pipe or a file; not /dev/null, closed."""
+    try:
+        here = os.fstat(sys.stdin.fileno())
+    except (AttributeError, OSError, ValueError):  # closed: Python sets sys.stdin to None
+        return False
+    try:
+        return not os.path.samestat(here, os.stat(os.devnull))
+    except OSError:
+        return True

@@ -1,0 +1,259 @@
+"""The `paperbot` subcommands: each takes the parsed arguments and the services, gives a status."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+
+from adapters.cli import wiring
+from bot.app import App
+
+log = logging.getLogger(__name__)
+
+# `paperbot digest run` exit statuses besides 0 (all done), 1 (cannot run) and 2 (usage).
+EXIT_POLL_FAILED = 3  # the poll of the paper source failed: digests wait for papers
+EXIT_DELIVERY_PROBLEM = 4  # messages wait on send errors, or destinations were disabled
+
+Handler = Callable[[argparse.Namespace, App, dict[str, str]], Awaitable[int]]
+
+
+async def _run(args: argparse.Namespace, app: App, env: dict[str, str]) -> int:
+    from bot.ingest import ingest_day
+
+    adapters = wiring.build_adapters(wiring.build_core(app), env)
+    if not adapters:
+        print("paperbot: no adapter to run", file=sys.stderr)
+        return 2
+    if not app.online:
+        # The offline sample is today's list; store it so look-ups find it at once.
+        await ingest_day(app, app.clock().date())
+    log.info(
+        "starting %s (papers from %s)",
+        ", ".join(a.platform for a in adapters),
+        "Hugging Face" if app.online else "the bundled sample",
+    )
+    from bot.scheduler import DeliveryScheduler
+
+    scheduler = DeliveryScheduler(app, {a.platform: a for a in adapters})
+    # Piped input is a script: its output must be the same at any hour, so no poll or digest
+    # sweep runs beside it (a daily digest coming due mid-script would cut in). What its
+    # commands queue ("digest now") is posted when the input ends.
+    scripted = [a.platform for a in adapters] == ["console"] and not _stdin_is_terminal()
+    tasks = [asyncio.create_task(a.start(), name=f"adapter-{a.platform}") for a in adapters]
+    if not scripted:
+        await scheduler.start()
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    signals: list[int] = []
+
+    def on_signal(sig: int) -> None:
+        signals.append(sig)
+        stop.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, on_signal, sig)
+    stopper = asyncio.create_task(stop.wait())
+    done, _ = await asyncio.wait([*tasks, stopper], return_when=asyncio.FIRST_COMPLETED)
+    if any(t.get_name() == "adapter-console" and not t.exception() for t in done):
+        # End of piped input: post what commands such as "digest now" queued, then exit.
+        await scheduler.sender.drain()
+    await scheduler.stop()
+    for a in adapters:
+        await a.stop()
+    for t in [*tasks, stopper]:
+        if not t.done():
+            t.cancel()
+    await asyncio.gather(*tasks, stopper, return_exceptions=True)
+    failed = [t for t in done if t is not stopper and t.exception()]
+    for t in failed:
+        print(f"paperbot: {t.get_name()} stopped: {t.exception()}", file=sys.stderr)
+    if failed:
+        return 1
+    # A service stopped by SIGTERM has done its job (0); the console, an interactive program,
+    # answers like one: 130 after Ctrl-C, 143 after SIGTERM.
+    if signals and [a.platform for a in adapters] == ["console"]:
+        return 128 + signals[0]
+    return 0
+
+
+async def _digest(args: argparse.Namespace, app: App, env: dict[str, str]) -> int:
+    """One delivery round for cron: ingest, sweep, drain the outbox, exit."""
+    from bot.scheduler import DeliveryScheduler
+
+    adapters = wiring.build_adapters(wiring.build_core(app), env)
+    scheduler = DeliveryScheduler(app, {a.platform: a for a in adapters})
+    # Chat adapters must log in before they can post; the console posts to stdout as is.
+    online = [a for a in adapters if a.platform != "console"]
+    tasks = [asyncio.create_task(a.start(), name=f"adapter-{a.platform}") for a in online]
+    try:
+        swept, sent = await scheduler.run_once(ingest=not args.no_ingest)
+    finally:
+        for a in online:
+            await a.stop()
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    print(
+        f"digest run: {swept.queued} queued, {swept.waiting} waiting for papers, "
+        f"{swept.skipped} skipped; {sent.sent} sent, {sent.retried} to retry, "
+        f"{sent.disabled} destinations disabled"
+    )
+    # Cron and Kubernetes see only the exit status: make problems visible there.
+    status = await app.state.ingest_status()
+    if not args.no_ingest and status.failing:
+        error = status.last_error or "unknown error"
+        print(f"paperbot: polling the paper source failed: {error}", file=sys.stderr)
+        return EXIT_POLL_FAILED
+    waiting = await app.outbox.waiting_on_errors()
+    if waiting or sent.failed or sent.disabled or sent.halted:
+        waits = "1 message waits" if waiting == 1 else f"{waiting} messages wait"
+        print(
+            f"paperbot: {waits} for a retry after send errors, {sent.failed} failed, "
+            f"{sent.disabled} destinations disabled; see status",
+            file=sys.stderr,
+        )
+        return EXIT_DELIVERY_PROBLEM
+    return 0
+
+
+def _stdin_is_terminal() -> bool:
+    return sys.stdin is not None and sys.stdin.isatty()
+
+
+def _progress(done: int, total: int, label: str) -> None:
+    if total <= 1 or (not sys.stderr.isatty() and done != total):
+        return
+    width = 30
+    filled = width * done // total
+    end = "\n" if done == total else ""
+    sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {label}{end}")
+    sys.stderr.flush()
+
+
+async def _ingest(args: argparse.Namespace, app: App, env: dict[str, str]) -> int:
+    from bot.ingest import days_between, ingest_days, ingest_files
+
+    if args.from_file:
+        missing = [str(p) for p in args.from_file if not p.is_file()]
+        if missing:
+            print(f"paperbot: no such file: {missing[0]}", file=sys.stderr)
+            return 2
+        report = await ingest_files(app, args.from_file, progress=_progress)
+    else:
+        today = app.clock().date()
+        first = args.date or args.since
+        last = args.date or args.until or today
+        if first > today or last > today:
+            print(
+                "paperbot: that date is in the future; Daily Papers has no list for it yet",
+                file=sys.stderr,
+            )
+            return 2
+        if first > last:
+            print("paperbot: --since is after --until", file=sys.stderr)
+            return 2
+        report = await ingest_days(app, days_between(first, last), progress=_progress)
+    for err in report.errors:
+        print(f"paperbot: skipped {err}", file=sys.stderr)
+    total = await app.papers.count()
+    print(
+        f"ingested {report.items} items: {report.stats}; {report.skipped} malformed skipped; "
+        f"{total} papers stored"
+    )
+    return 1 if report.errors else 0
+
+
+async def _lookup(args: argparse.Namespace, app: App, env: dict[str, str]) -> int:
+    from bot.commands.papers import lookup_papers
+    from bot.errors import CommandError
+
+    query = " ".join(args.query).strip()
+    if not query:
+        print(
+            "paperbot: give an arXiv id, an arXiv or Hugging Face URL, or title words",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        papers = (await lookup_papers(app, query)).papers
+    except CommandError as exc:
+        print(f"paperbot: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps([p.to_json() for p in papers], ensure_ascii=False, indent=2))
+    else:
+        for p in papers:
+            print(f"{p.id}\t▲{p.upvotes}\t{p.title}")
+    if not papers and not args.json:
+        print(f"no paper matches {query!r}", file=sys.stderr)
+    return 0 if papers else 1
+
+
+async def _papers(args: argparse.Namespace, app: App, env: dict[str, str]) -> int:
+    from bot.commands.papers import MAX_LIMIT, parse_day
+    from bot.errors import UsageError
+
+    if not 1 <= args.limit <= MAX_LIMIT:
+        print(f"paperbot: --limit must be from 1 to {MAX_LIMIT}", file=sys.stderr)
+        return 2
+    try:
+        day = parse_day(args.date, app.clock().date())
+    except UsageError as exc:
+        print(f"paperbot: {exc}", file=sys.stderr)
+        return 2
+    papers = await app.papers.featured_on(day, limit=args.limit)
+    if args.json:
+        print(json.dumps([p.to_json() for p in papers], ensure_ascii=False, indent=2))
+    else:
+        for p in papers:
+            print(f"{p.id}\t▲{p.upvotes}\t{p.title}")
+    if not papers:
+        print(
+            f"paperbot: no Daily Papers stored for {day.strftime('%A')} {day.isoformat()}; "
+            f"fetch them with: paperbot ingest --date {day.isoformat()}",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+async def _search(args: argparse.Namespace, app: App, env: dict[str, str]) -> int:
+    from bot.commands.search import reason_lines, recent_papers, search_papers
+    from bot.query import QueryError, parse_query
+
+    try:
+        query = parse_query(" ".join(args.query))
+    except QueryError as exc:
+        print(f"paperbot: {exc}; a valid query looks like: {exc.example}", file=sys.stderr)
+        return 2
+    if not args.all and args.days < 1:
+        print("paperbot: --days must be at least 1", file=sys.stderr)
+        return 2
+    papers = await (app.papers.all_papers() if args.all else recent_papers(app, args.days))
+    found = await search_papers(papers, query)
+    if args.json:
+        out = [{**p.to_json(), "reasons": list(reason_lines(m.reasons))} for p, m in found]
+        print(json.dumps(out, ensure_ascii=False, indent=2))
+    else:
+        for p, m in found:
+            print(f"{p.id}\t▲{p.upvotes}\t{p.title}\t{'; '.join(reason_lines(m.reasons))}")
+        where = "stored papers" if args.all else f"papers of the last {args.days} days"
+        print(f"{len(found)} of {len(papers)} {where} match {str(query)!r}", file=sys.stderr)
+    return 0 if found else 1
+
+
+HANDLERS: dict[str, Handler] = {
+    "run": _run,
+    "digest": _digest,
+    "ingest": _ingest,
+    "lookup": _lookup,
+    "papers": _papers,
+    "search": _search,
+}
