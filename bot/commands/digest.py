@@ -19,6 +19,7 @@ from bot.delivery.timing import (
     parse_zone,
 )
 from bot.messages import Notice, Reply, Tone
+from bot.plural import plural
 from bot.storage.destinations_repo import USER, DestinationRepo, describe
 from bot.storage.models import DestinationRow
 
@@ -86,7 +87,7 @@ async def digest_max_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
     """Set how many papers a digest lists at most (the rest are counted at the end)."""
     row, note = await _target(ctx)
     row = await _repo(ctx).update(row.id, digest_max=args["count"])
-    return _ok(f"Digests for {describe(row)} list up to {row.digest_max} papers.{note}")
+    return _ok(f"Digests for {describe(row)} list up to {plural(row.digest_max, 'paper')}.{note}")
 
 
 async def digest_min_upvotes_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
@@ -96,7 +97,7 @@ async def digest_min_upvotes_command(ctx: Context, args: dict[str, Any]) -> list
     what = (
         "list every matching paper"
         if row.min_upvotes == 0
-        else f"only list papers with at least {row.min_upvotes} upvotes"
+        else f"only list papers with at least {plural(row.min_upvotes, 'upvote')}"
     )
     return _ok(f"Digests for {describe(row)} {what}.{note}")
 
@@ -167,8 +168,7 @@ async def digest_now_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
                 tone=Tone.INFO,
             )
         ]
-    noun = "paper" if recorded.listed == 1 else "papers"
-    return _ok(f"Posting a digest of {recorded.listed} {noun} here in a moment.{note}")
+    return _ok(f"Posting a digest of {plural(recorded.listed, 'paper')} here in a moment.{note}")
 
 
 async def alerts_daily_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
@@ -195,7 +195,7 @@ async def alerts_instant_command(ctx: Context, args: dict[str, Any]) -> list[Rep
     return [
         Notice(
             "You get a DM whenever new papers match your subscriptions, one message per "
-            f"update (the bot checks every {minutes} minutes).{note}",
+            f"update (the bot checks every {plural(minutes, 'minute')}).{note}",
             tone=Tone.SUCCESS,
             ephemeral=True,
         )

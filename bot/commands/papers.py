@@ -15,6 +15,7 @@ from bot.commands.registry import Arg, Command
 from bot.ingest import ingest_day, store
 from bot.messages import Notice, PaperCard, PaperItem, PaperList, Reply, Tone
 from bot.papers import Paper, normalize_arxiv_id
+from bot.plural import plural
 from bot.sources import SourceError
 from bot.sources.sample import load_sample_papers
 
@@ -211,7 +212,7 @@ async def papers_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
     )
     return [
         PaperList(
-            title=f"Daily Papers — {label} ({len(papers)} papers)",
+            title=f"Daily Papers — {label} ({plural(len(papers), 'paper')})",
             items=tuple(PaperItem(p) for p in shown),
             footer=footer,
         )

@@ -14,6 +14,7 @@ from bot.commands.registry import Arg, Command
 from bot.matching import Match, Reason, match_batch
 from bot.messages import Notice, PaperItem, PaperList, Reply
 from bot.papers import Paper
+from bot.plural import plural
 from bot.query import Query, QueryError, parse_query
 
 if TYPE_CHECKING:
@@ -142,7 +143,7 @@ async def search_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
     return [
         PaperList(
             title=(
-                f"“{query.text}” matches {len(found)} of {len(papers)} papers "
+                f"“{query.text}” matches {len(found)} of {plural(len(papers), 'paper')} "
                 f"of {period(days)}, most upvoted first"
             ),
             items=items,

@@ -26,6 +26,7 @@ from bot.commands.search import (
     search_papers,
 )
 from bot.messages import Fields, Notice, Reply, Tone
+from bot.plural import plural
 from bot.query import Query, QueryError, parse_query
 from bot.storage.destinations_repo import USER, DestinationRepo
 from bot.storage.models import DestinationRow, SubscriptionRow
@@ -100,8 +101,7 @@ async def preview(app: App, query: Query) -> str:
     if not found:
         return f"It would have matched no paper in {when}."
     titles = ", ".join(f"“{p.title}”" for p, _ in found[:_EXAMPLES])
-    noun = "paper" if len(found) == 1 else "papers"
-    return f"It would have matched {len(found)} {noun} in {when}, e.g. {titles}."
+    return f"It would have matched {plural(len(found), 'paper')} in {when}, e.g. {titles}."
 
 
 async def subscribe_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
@@ -143,8 +143,9 @@ async def subscribe_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
             else f"{scope_name(dest).capitalize()} has reached the limit of"
         )
         raise CommandError(
-            f"{whose} {exc.limit} subscriptions. Remove one with {prefix}unsubscribe <id>{flag} "
-            f"(list them with {prefix}subscriptions), or combine queries with OR."
+            f"{whose} {plural(exc.limit, 'subscription')}. Remove one with "
+            f"{prefix}unsubscribe <id>{flag} (list them with {prefix}subscriptions), "
+            "or combine queries with OR."
         ) from None
     text = f"Subscribed {scope_name(dest)} to “{row.query}” (#{row.id}). "
     text += await preview(app, query)
@@ -203,7 +204,7 @@ async def _listing(
             status = f"no longer a valid query ({q}); remove it and subscribe again"
         else:
             n = len(found.get(r.id, ()))
-            status = f"{n} paper{'' if n == 1 else 's'} in {period(PREVIEW_DAYS)}"
+            status = f"{plural(n, 'paper')} in {period(PREVIEW_DAYS)}"
         lines.append((f"#{r.id}  {r.query}", f"{scope} · {status}"))
     return Fields(title=title, rows=tuple(lines), ephemeral=ephemeral)
 

@@ -14,6 +14,7 @@ from bot.commands.subscriptions import parse_id, parse_stored, repos
 from bot.explain import explain, render_explanation
 from bot.messages import Fields, Notice, PaperItem, PaperList, Reply, Tone
 from bot.papers import Paper, normalize_arxiv_id
+from bot.plural import plural
 from bot.query import QueryError
 from bot.storage.models import SubscriptionRow
 
@@ -139,8 +140,8 @@ async def why_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
     hits = sum(1 for r in results if r[0])
     return [
         Fields(
-            title=f"Why “{paper.title}” [{paper.id}] matches {hits} of {len(results)} "
-            f"subscription{'' if len(results) == 1 else 's'}",
+            title=f"Why “{paper.title}” [{paper.id}] matches {hits} of "
+            f"{plural(len(results), 'subscription')}",
             rows=tuple((name, value) for _, name, value in shown),
             footer=footer,
             ephemeral=True,

@@ -12,6 +12,7 @@ from bot.delivery.outbox import OutboxRepo
 from bot.delivery.sweep import reach, schedule_of
 from bot.delivery.timing import describe_local, local_date, next_digest, owed
 from bot.messages import Fields
+from bot.plural import plural
 from bot.storage.delivery_repo import DeliveryRepo
 from bot.storage.destinations_repo import USER, describe
 from bot.storage.models import DestinationRow
@@ -74,9 +75,9 @@ async def status_fields(app: App, row: DestinationRow | None, prefix: str) -> Fi
     if len(row.subscriptions) > 10:
         subs += f" and {len(row.subscriptions) - 10} more"
     rows: list[tuple[str, str]] = [(f"Subscriptions ({len(row.subscriptions)})", subs)]
-    digest = f"{schedule(row)}; up to {row.digest_max} papers"
+    digest = f"{schedule(row)}; up to {plural(row.digest_max, 'paper')}"
     if row.min_upvotes:
-        digest += f", at least {row.min_upvotes} upvotes"
+        digest += f", at least {plural(row.min_upvotes, 'upvote')}"
     if row.kind == USER:
         rows.append(("Alerts", "instant" if row.alerts_mode == INSTANT else f"daily, {digest}"))
     else:
@@ -99,7 +100,7 @@ async def status_fields(app: App, row: DestinationRow | None, prefix: str) -> Fi
     waiting = await delivery.waiting(row.id)
     if waiting:
         w = waiting[0]
-        state = f"{len(waiting)} message(s) not sent yet"
+        state = f"{plural(len(waiting), 'message')} not sent yet"
         if w.last_error:
             state += f"; last error: {w.last_error}"
             if w.status == "pending" and not row.disabled_reason:
@@ -152,5 +153,5 @@ async def source_line(app: App) -> str:
             line += f"; last error {describe_local(status.last_error_at, zone)} ({error})"
     if status.skipped_items:
         shown = "; ".join(status.skipped_items[:3])
-        line += f"; {len(status.skipped_items)} paper(s) could not be stored: {shown}"
+        line += f"; {plural(len(status.skipped_items), 'paper')} could not be stored: {shown}"
     return line

@@ -1,0 +1,52 @@
+"""Replies that say exactly what is so: counted nouns, mutes, own settings, papers not stored."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import date
+
+import pytest
+
+from bot.app import App, build_app
+from bot.papers import Paper
+from bot.settings import load_settings
+from tests.helpers import CHANNEL, DM, MEMBER, FakeClock, TestBot
+
+TODAY = date(2024, 12, 24)  # the FakeClock's day
+
+
+@pytest.fixture
+async def strict_app(db_url: str, clock: FakeClock) -> AsyncIterator[App]:
+    """Offline services that allow one subscription per channel and per user."""
+    env = {
+        "DATABASE_URL": db_url,
+        "MAX_SUBSCRIPTIONS_PER_CHANNEL": "1",
+        "MAX_SUBSCRIPTIONS_PER_USER": "1",
+        "INGEST_INTERVAL_MINUTES": "1",
+    }
+    application = build_app(load_settings(env, env_file=None), source_name="sample", clock=clock)
+    yield application
+    await application.close()
+
+
+async def test_counts_of_one_read_in_the_singular(strict_app: App) -> None:
+    bot = TestBot(strict_app)
+    await strict_app.papers.upsert(
+        [Paper(id="2412.00001", title="Lonely Diffusion", abstract="", featured_on=(TODAY,))]
+    )
+    reply = await bot.text("subscribe diffusion")
+    assert "It would have matched 1 paper in the last 7 days" in reply
+    reply = await bot.text("subscribe agents")
+    assert "has reached the limit of 1 subscription." in reply
+    reply = await bot.text("subscribe agents", user=MEMBER, place=DM)
+    reply = await bot.text("subscribe robots", user=MEMBER, place=DM)
+    assert "You have reached the limit of 1 subscription." in reply
+    assert "at least 1 upvote." in await bot.text("digest min-upvotes 1")
+    assert "list up to 1 paper." in await bot.text("digest max 1")
+    assert "(1 paper)" in await bot.text("papers today")
+    assert "matches 1 of 1 paper of the last 7 days" in await bot.text("search diffusion")
+    assert "every 1 minute)" in await bot.text("alerts instant", user=MEMBER, place=DM)
+    status = await bot.text("status", place=CHANNEL)
+    assert "up to 1 paper, at least 1 upvote" in status
+    why = await bot.text("why 2412.00001")
+    assert "matches 1 of 1 subscription" in why
