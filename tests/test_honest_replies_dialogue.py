@@ -50,3 +50,22 @@ async def test_counts_of_one_read_in_the_singular(strict_app: App) -> None:
     assert "up to 1 paper, at least 1 upvote" in status
     why = await bot.text("why 2412.00001")
     assert "matches 1 of 1 subscription" in why
+
+
+async def test_a_new_mute_replaces_the_last_one_and_says_so(bot: TestBot) -> None:
+    # The fixture clock is Tue 2024-12-24 10:00 UTC.
+    reply = await bot.text("mute 3d", user=MEMBER, place=DM)
+    assert "Muted until Fri 2024-12-27 10:00 UTC." in reply and "replaces" not in reply
+    reply = await bot.text("mute 12h", user=MEMBER, place=DM)
+    assert "Muted until Tue 2024-12-24 22:00 UTC." in reply
+    assert "This replaces your mute until Fri 2024-12-27 10:00 UTC." in reply
+    status = await bot.text("status", user=MEMBER, place=DM)
+    assert "Tue 2024-12-24 22:00 UTC" in status and "2024-12-27" not in status
+
+
+async def test_mute_help_names_the_units_and_the_cap(bot: TestBot) -> None:
+    text = await bot.text("help mute")
+    assert "90m, 12h, 3d or 1w" in text and "at most 30 days" in text
+    assert "a new mute replaces" in text
+    reply = await bot.text("mute forever", user=MEMBER, place=DM)
+    assert "minutes (90m), hours (12h), days (3d) or weeks (1w)" in reply

@@ -24,6 +24,8 @@ from bot.storage.destinations_repo import USER, DestinationRepo, describe
 from bot.storage.models import DestinationRow
 
 MAX_DIGEST = 50
+# The units parse_duration reads, as help and errors name them.
+MUTE_UNITS = "minutes (90m), hours (12h), days (3d) or weeks (1w)"
 
 
 def _repo(ctx: Context) -> DestinationRepo:
@@ -203,7 +205,10 @@ async def alerts_instant_command(ctx: Context, args: dict[str, Any]) -> list[Rep
 
 
 async def mute_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
-    """Pause your DMs for a while (3d, 12h, 1w) or end a mute (off); you then get a catch-up."""
+    """Pause your DMs for a while (3d, 12h, 1w) or end a mute (off); you then get a catch-up.
+
+    A new mute replaces the current one, also when it is shorter.
+    """
     value = args["duration"].strip().lower()
     row, note = await _target(ctx, personal=True)
     now = ctx.app.clock()
@@ -222,15 +227,22 @@ async def mute_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
     length = parse_duration(value)
     if length is None:
         duration = shown(args["duration"])
-        raise UsageError(f"{duration} is not a duration; use e.g. 3d, 12h, 1w or off.")
+        raise UsageError(f"{duration} is not a duration; use {MUTE_UNITS}, or off.")
     if length > MAX_MUTE:
-        raise UsageError("Mute for at most 30 days (30d).")
-    until = max(now + length, row.muted_until or now)
+        raise UsageError(f"Mute for at most {MAX_MUTE.days} days ({MAX_MUTE.days}d).")
+    # The latest /mute is what the user means now, shorter or longer: it replaces an
+    # earlier one, and the reply says so, so "mute 12h" after "mute 3d" is never a no-op.
+    until = now + length
+    earlier = row.muted_until if row.muted_until is not None and row.muted_until > now else None
+    replaced = ""
+    if earlier is not None:
+        replaced = f" This replaces your mute until {describe_local(earlier, row.timezone)}."
     await _repo(ctx).update(row.id, muted_until=until)
     return [
         Notice(
-            f"Muted until {describe_local(until, row.timezone)}. Then you get one message with "
-            f"what matched meanwhile. End it early: {ctx.incoming.prefix}mute off.{note}",
+            f"Muted until {describe_local(until, row.timezone)}.{replaced} Then you get one "
+            f"message with what matched meanwhile. End it early: {ctx.incoming.prefix}mute off."
+            f"{note}",
             tone=Tone.SUCCESS,
             ephemeral=True,
         )
@@ -344,12 +356,15 @@ COMMANDS = [
     ),
     Command(
         name="mute",
-        help="Pause your DMs for a while (3d, 12h, 1w); 'off' ends it. A catch-up follows.",
+        help=(
+            f"Hold your DMs for 90m, 12h, 3d or 1w (at most {MAX_MUTE.days} days); a new mute "
+            "replaces the last; off ends it."
+        ),
         usage="mute <3d | 12h | 1w | off>",
         handler=mute_command,
-        args=(Arg("duration", "How long, e.g. 3d, 12h, 1w; or off"),),
+        args=(Arg("duration", f"How long: {MUTE_UNITS}, at most {MAX_MUTE.days}d; or off"),),
         ephemeral=True,
-        examples=("mute 3d", "mute off"),
+        examples=("mute 3d", "mute 12h", "mute 90m", "mute off"),
     ),
     Command(
         name="status",
