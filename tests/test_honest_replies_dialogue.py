@@ -69,3 +69,23 @@ async def test_mute_help_names_the_units_and_the_cap(bot: TestBot) -> None:
     assert "a new mute replaces" in text
     reply = await bot.text("mute forever", user=MEMBER, place=DM)
     assert "minutes (90m), hours (12h), days (3d) or weeks (1w)" in reply
+
+
+async def test_status_in_a_dm_shows_your_alert_time_zone_and_mute(bot: TestBot) -> None:
+    status = await bot.text("status", user=MEMBER, place=DM)
+    # Nothing set up yet: the defaults the alerts would follow, and how to change them.
+    assert "daily at 09:00 (the default)" in status and "UTC (the default)" in status
+    assert "no — /mute 3d holds your DMs" in status
+    await bot.say("alerts daily 07:15 Asia/Tokyo", user=MEMBER, place=DM)
+    await bot.say("mute 1d", user=MEMBER, place=DM)
+    status = await bot.text("status", user=MEMBER, place=DM)
+    assert "daily, 07:15 Asia/Tokyo, every day" in status
+    assert "Time zone\n      Asia/Tokyo" in status
+    assert "Muted until\n      Wed 2024-12-25 19:00 JST — /mute off ends it" in status
+
+
+async def test_status_in_a_channel_also_shows_the_callers_own_alerts(bot: TestBot) -> None:
+    await bot.say("alerts instant", user=MEMBER, place=DM)
+    await bot.say("mute 12h", user=MEMBER, place=DM)
+    status = await bot.text("status", user=MEMBER, place=CHANNEL)
+    assert "Your DM alerts\n      instant; muted until Tue 2024-12-24 22:00 UTC" in status

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from bot.commands.context import Context
@@ -9,7 +10,13 @@ from bot.commands.errors import CommandError, UsageError
 from bot.commands.registry import Arg, Command, shown
 from bot.delivery.alerts import DAILY, INSTANT, MAX_MUTE, parse_duration
 from bot.delivery.outbox import OutboxRepo
-from bot.delivery.status import next_at, schedule, status_fields
+from bot.delivery.status import (
+    next_at,
+    own_alert_rows,
+    own_alert_summary,
+    schedule,
+    status_fields,
+)
 from bot.delivery.sweep import Sweeper
 from bot.delivery.timing import (
     TimingError,
@@ -251,8 +258,27 @@ async def mute_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
 
 async def status_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
     """Show subscriptions, next digest, last ingest and delivery, and any problem here."""
+    app, prefix = ctx.app, ctx.incoming.prefix
     row = await _repo(ctx).find(ctx.user, ctx.place)
-    return [await status_fields(ctx.app, row, ctx.incoming.prefix)]
+    fields = await status_fields(app, row, prefix)
+    now = app.clock()
+    extra: list[tuple[str, str]] = []
+    if ctx.place.is_dm and row is None:
+        # Nothing set up yet: the defaults are still what the user's alerts would follow.
+        zone = app.settings.default_timezone
+        extra = own_alert_rows(None, now, prefix, default_zone=zone)
+    elif not ctx.place.is_dm:
+        # The status is the channel's, but only the caller sees it: their own alerts too.
+        mine = await _repo(ctx).find(ctx.user, ctx.place, personal=True)
+        if mine is not None:
+            extra = [("Your DM alerts", own_alert_summary(mine, now))]
+    if not extra:
+        return [fields]
+    # Own rows go before "Paper source": they are about the reader, the source is global.
+    rows = list(fields.rows)
+    at = next((i for i, (k, _) in enumerate(rows) if k == "Paper source"), len(rows))
+    rows[at:at] = extra
+    return [replace(fields, rows=tuple(rows))]
 
 
 async def complete_timezone(ctx: Context, typed: str) -> list[tuple[str, str]]:

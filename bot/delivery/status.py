@@ -79,11 +79,9 @@ async def status_fields(app: App, row: DestinationRow | None, prefix: str) -> Fi
     if row.min_upvotes:
         digest += f", at least {plural(row.min_upvotes, 'upvote')}"
     if row.kind == USER:
-        rows.append(("Alerts", "instant" if row.alerts_mode == INSTANT else f"daily, {digest}"))
+        rows.extend(own_alert_rows(row, now, prefix, digest=digest))
     else:
         rows.append(("Digest", digest))
-    if row.muted_until is not None and row.muted_until > now:
-        rows.append(("Muted until", describe_local(row.muted_until, tz)))
     if row.paused:
         rows.append(("Next digest", f"paused — {prefix}digest resume"))
     elif row.kind != USER or row.alerts_mode == DAILY:
@@ -131,6 +129,44 @@ async def status_fields(app: App, row: DestinationRow | None, prefix: str) -> Fi
             )
         )
     return Fields(title=f"Status of {describe(row)}", rows=tuple(rows), ephemeral=True)
+
+
+def own_alert_rows(
+    row: DestinationRow | None,
+    now: datetime,
+    prefix: str,
+    *,
+    digest: str | None = None,
+    default_zone: str = "UTC",
+) -> list[tuple[str, str]]:
+    """A user's own alert time, time zone and mute, as rows of `status`.
+
+    `row` is the user's personal destination (None: never set up, so the defaults apply);
+    `digest` is the fuller schedule line, when the status is of that destination itself.
+    """
+    if row is None:
+        return [
+            ("Alerts", f"daily at 09:00 (the default); set yours: {prefix}alerts daily HH:MM"),
+            ("Time zone", f"{default_zone} (the default)"),
+            ("Muted", f"no — {prefix}mute 3d holds your DMs"),
+        ]
+    if row.alerts_mode == INSTANT:
+        alerts = "instant: a DM after each update that brings a match"
+    else:
+        alerts = f"daily, {digest or schedule(row)}"
+    muted = ("Muted", f"no — {prefix}mute 3d holds your DMs")
+    if row.muted_until is not None and row.muted_until > now:
+        until = describe_local(row.muted_until, row.timezone)
+        muted = ("Muted until", f"{until} — {prefix}mute off ends it")
+    return [("Alerts", alerts), ("Time zone", row.timezone), muted]
+
+
+def own_alert_summary(row: DestinationRow, now: datetime) -> str:
+    """A user's alert time, zone and mute in one line, for `status` in a channel."""
+    alerts = "instant" if row.alerts_mode == INSTANT else f"daily at {schedule(row)}"
+    if row.muted_until is not None and row.muted_until > now:
+        alerts += f"; muted until {describe_local(row.muted_until, row.timezone)}"
+    return alerts
 
 
 async def source_line(app: App) -> str:
