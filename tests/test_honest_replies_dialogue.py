@@ -4,15 +4,22 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import date
+from pathlib import Path
 
 import pytest
 
 from bot.app import App, build_app
+from bot.messages import Fields, Notice
 from bot.papers import Paper
 from bot.settings import load_settings
+from bot.sources.arxiv import ArxivClient
+from bot.sources.huggingface import HuggingFaceClient
+from tests.fakes.arxiv_server import FakeArxiv
+from tests.fakes.hf_server import FakeHF
 from tests.helpers import CHANNEL, DM, MEMBER, FakeClock, TestBot
 
 TODAY = date(2024, 12, 24)  # the FakeClock's day
+ARXIV_FIXTURES = Path(__file__).parent / "fixtures" / "arxiv"
 
 
 @pytest.fixture
@@ -89,3 +96,53 @@ async def test_status_in_a_channel_also_shows_the_callers_own_alerts(bot: TestBo
     await bot.say("mute 12h", user=MEMBER, place=DM)
     status = await bot.text("status", user=MEMBER, place=CHANNEL)
     assert "Your DM alerts\n      instant; muted until Tue 2024-12-24 22:00 UTC" in status
+
+
+async def test_why_of_an_arxiv_id_not_stored_offline_says_so(bot: TestBot) -> None:
+    await bot.say("subscribe diffusion")
+    [reply] = await bot.say("why 2401.00001")
+    assert isinstance(reply, Notice)
+    assert reply.text.startswith("Paper 2401.00001 is not in the local database")
+    assert "Give an arXiv id" not in reply.text and "\n" not in reply.text
+
+
+async def _no_sleep(_: float) -> None:
+    return None
+
+
+@pytest.fixture
+async def online(app: App) -> AsyncIterator[tuple[App, FakeArxiv]]:
+    """The app online against a fake Hugging Face that knows no paper, and a fake arXiv."""
+    async with FakeHF() as hf, FakeArxiv() as arxiv:
+        quick = {"max_retries": 0, "sleep": _no_sleep}
+        app.source = HuggingFaceClient(base_url=hf.url, **quick)  # type: ignore[arg-type]
+        app.arxiv = ArxivClient(base_url=arxiv.url, min_interval=0, **quick)  # type: ignore[arg-type]
+        app.online = True
+        yield app, arxiv
+        await app.source.close()  # type: ignore[attr-defined]
+        await app.arxiv.close()
+
+
+async def test_why_of_an_arxiv_id_nobody_knows_says_so(online: tuple[App, FakeArxiv]) -> None:
+    bot = TestBot(online[0])
+    await bot.say("subscribe diffusion")
+    [reply] = await bot.say("why 2401.00001")
+    assert isinstance(reply, Notice)
+    assert reply.text == (
+        "Paper 2401.00001 is not stored here, and neither Hugging Face nor arXiv knows it. "
+        "Check the id (e.g. 2412.17747)."
+    )
+
+
+async def test_why_of_a_paper_only_arxiv_knows_says_no_digest_lists_it(
+    online: tuple[App, FakeArxiv],
+) -> None:
+    app, arxiv = online
+    arxiv.by_id["2611.04217"] = (ARXIV_FIXTURES / "entry.xml").read_text(encoding="utf-8")
+    bot = TestBot(app)
+    await bot.say("subscribe rehearsal")
+    [reply] = await bot.say("why 2611.04217")
+    assert isinstance(reply, Fields) and "matches 1 of 1 subscription" in reply.title
+    assert reply.footer == (
+        "2611.04217 is not among the stored Daily Papers (found on arXiv), so no digest lists it."
+    )

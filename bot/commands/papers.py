@@ -132,29 +132,36 @@ async def paper_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
                 title=f"Several papers match {query!r}; pick one:", items=items, ephemeral=True
             )
         ]
+    text = not_found_text(ctx.app, query, prefix)
+    return [Notice(text, tone=Tone.WARNING, ephemeral=True)]
+
+
+def not_found_text(app: App, query: str, prefix: str) -> str:
+    """Say that no paper answers to `query`, naming where the bot looked (for paper, why)."""
     arxiv_id = normalize_arxiv_id(query)
     local_id = sample_id(query)
     if local_id and not arxiv_id:
-        size = len(load_sample_papers(ctx.app.clock().date()))
-        text = (
+        size = len(load_sample_papers(app.clock().date()))
+        return (
             f"There is no sample paper {local_id}; the bundled sample holds sample-01 to "
             f"sample-{size:02d}. Browse them with {prefix}papers today."
         )
-    elif arxiv_id and not ctx.app.online:
-        text = (
+    if arxiv_id and not app.online:
+        return (
             f"Paper {arxiv_id} is not in the local database, and the bot is offline "
             "(PAPERS_SOURCE=sample), so it cannot ask Hugging Face or arXiv. "
             f"Search the stored papers by title instead: {prefix}paper <title words>."
         )
-    elif arxiv_id:
-        text = f"No paper {arxiv_id} on Hugging Face or arXiv. Check the id (e.g. 2412.17747)."
-    else:
-        where = "Hugging Face or arXiv" if ctx.app.online else "the stored papers"
-        text = (
-            f"No paper matches {query!r} in {where}. Try fewer or other title words, "
-            f"an arXiv id, or browse with {prefix}papers today."
+    if arxiv_id:
+        return (
+            f"Paper {arxiv_id} is not stored here, and neither Hugging Face nor arXiv knows it. "
+            "Check the id (e.g. 2412.17747)."
         )
-    return [Notice(text, tone=Tone.WARNING, ephemeral=True)]
+    where = "Hugging Face or arXiv" if app.online else "the stored papers"
+    return (
+        f"No paper matches {query!r} in {where}. Try fewer or other title words, "
+        f"an arXiv id, or browse with {prefix}papers today."
+    )
 
 
 def parse_day(text: str, today: date) -> date:

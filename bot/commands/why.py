@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.commands.context import Context
 from bot.commands.errors import CommandError, UsageError
-from bot.commands.papers import lookup_papers
+from bot.commands.papers import lookup_papers, not_found_text, sample_id
 from bot.commands.registry import Arg, Command
 from bot.commands.subscriptions import parse_id, parse_stored, repos
 from bot.explain import explain, render_explanation
@@ -75,14 +75,16 @@ async def _paper(ctx: Context, text: str, sub: str | None) -> Paper | list[Reply
                 title=f"Several papers match {text!r}; pick one:", items=items, ephemeral=True
             )
         ]
-    return [
-        Notice(
+    if normalize_arxiv_id(text) is None and sample_id(text) is None:
+        message = (
             f"No paper matches {text!r}. Give an arXiv id, a link, or more title words "
-            f"(see {prefix}paper).",
-            tone=Tone.WARNING,
-            ephemeral=True,
+            f"(see {prefix}paper)."
         )
-    ]
+    else:
+        # An id was given: say it is not stored (and whom else the bot asked), not that the
+        # user should give an id.
+        message = not_found_text(ctx.app, text, prefix)
+    return [Notice(message, tone=Tone.WARNING, ephemeral=True)]
 
 
 def _explain_all(rows: list[SubscriptionRow], paper: Paper) -> list[tuple[bool, str, str]]:
@@ -137,6 +139,13 @@ async def why_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
         footer = (
             f"and {len(results) - len(shown)} more; ask about one: {prefix}why {paper.id} #<id>"
         )
+    if await ctx.app.papers.get(paper.id) is None:
+        # Found on arXiv only: the explanation holds, but no digest will ever list it.
+        unstored = (
+            f"{paper.id} is not among the stored Daily Papers (found on arXiv), so no digest "
+            "lists it."
+        )
+        footer = f"{unstored} {footer}" if footer else unstored
     hits = sum(1 for r in results if r[0])
     return [
         Fields(
