@@ -146,3 +146,34 @@ async def test_why_of_a_paper_only_arxiv_knows_says_no_digest_lists_it(
     assert reply.footer == (
         "2611.04217 is not among the stored Daily Papers (found on arXiv), so no digest lists it."
     )
+
+
+@pytest.mark.parametrize("query", ["the", '"of the"', "a OR of", "diffusion OR the", "the -audio"])
+async def test_subscribe_to_only_common_words_is_refused_like_a_lone_exclusion(
+    bot: TestBot, query: str
+) -> None:
+    [reply] = await bot.say(f"subscribe {query}")
+    assert isinstance(reply, Notice)
+    assert reply.text.startswith("The query would match almost every paper:")
+    assert "add a word it must contain" in reply.text
+    # Same kind of answer as "-diffusion" gets from the parser.
+    [lone] = await bot.say("subscribe -diffusion")
+    assert isinstance(lone, Notice) and lone.tone == reply.tone
+    assert "no personal subscriptions" in await bot.text("subscriptions")
+
+
+async def test_subscribe_to_a_query_matching_most_of_the_week_warns(bot: TestBot) -> None:
+    week = [
+        Paper(id=f"2412.{i:05d}", title=f"Diffusion Study {i}", abstract="", featured_on=(TODAY,))
+        for i in range(1, 11)
+    ] + [Paper(id="2412.00099", title="Robot Arms", abstract="", featured_on=(TODAY,))]
+    await bot.app.papers.upsert(week)
+    [reply] = await bot.say("subscribe diffusion")
+    assert isinstance(reply, Notice) and reply.tone.name == "WARNING"
+    assert "It would have matched 10 of all 11 papers of the last 7 days — nearly everything" in (
+        reply.text
+    )
+    assert "too broad" in reply.text and "/unsubscribe 1." in reply.text
+    [narrow] = await bot.say("subscribe robot")
+    assert isinstance(narrow, Notice) and narrow.tone.name == "SUCCESS"
+    assert "too broad" not in narrow.text
