@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bot.app import App, build_app
-from bot.messages import Fields, Notice
+from bot.messages import Fields, Notice, PaperCard, Tone
 from bot.papers import Paper
 from bot.settings import load_settings
 from bot.sources.arxiv import ArxivClient
 from bot.sources.huggingface import HuggingFaceClient
 from tests.fakes.arxiv_server import FakeArxiv
-from tests.fakes.hf_server import FakeHF
+from tests.fakes.hf_server import FakeHF, Scripted
 from tests.helpers import CHANNEL, DM, MEMBER, FakeClock, TestBot
 
 TODAY = date(2024, 12, 24)  # the FakeClock's day
@@ -110,21 +112,31 @@ async def _no_sleep(_: float) -> None:
     return None
 
 
+@dataclass
+class Online:
+    app: App
+    hf: FakeHF
+    arxiv: FakeArxiv
+
+
 @pytest.fixture
-async def online(app: App) -> AsyncIterator[tuple[App, FakeArxiv]]:
-    """The app online against a fake Hugging Face that knows no paper, and a fake arXiv."""
+async def online(app: App) -> AsyncIterator[Online]:
+    """The app online against a fake Hugging Face that knows no paper, and a fake arXiv.
+
+    One try each, and Hugging Face times out after 0.3 s (a scripted delay makes it slow).
+    """
     async with FakeHF() as hf, FakeArxiv() as arxiv:
-        quick = {"max_retries": 0, "sleep": _no_sleep}
-        app.source = HuggingFaceClient(base_url=hf.url, **quick)  # type: ignore[arg-type]
-        app.arxiv = ArxivClient(base_url=arxiv.url, min_interval=0, **quick)  # type: ignore[arg-type]
+        quick: dict[str, Any] = {"max_retries": 0, "sleep": _no_sleep}
+        app.source = HuggingFaceClient(base_url=hf.url, timeout=0.3, today=lambda: TODAY, **quick)
+        app.arxiv = ArxivClient(base_url=arxiv.url, min_interval=0, **quick)
         app.online = True
-        yield app, arxiv
-        await app.source.close()  # type: ignore[attr-defined]
+        yield Online(app, hf, arxiv)
+        await app.source.close()
         await app.arxiv.close()
 
 
-async def test_why_of_an_arxiv_id_nobody_knows_says_so(online: tuple[App, FakeArxiv]) -> None:
-    bot = TestBot(online[0])
+async def test_why_of_an_arxiv_id_nobody_knows_says_so(online: Online) -> None:
+    bot = TestBot(online.app)
     await bot.say("subscribe diffusion")
     [reply] = await bot.say("why 2401.00001")
     assert isinstance(reply, Notice)
@@ -135,9 +147,9 @@ async def test_why_of_an_arxiv_id_nobody_knows_says_so(online: tuple[App, FakeAr
 
 
 async def test_why_of_a_paper_only_arxiv_knows_says_no_digest_lists_it(
-    online: tuple[App, FakeArxiv],
+    online: Online,
 ) -> None:
-    app, arxiv = online
+    app, arxiv = online.app, online.arxiv
     arxiv.by_id["2611.04217"] = (ARXIV_FIXTURES / "entry.xml").read_text(encoding="utf-8")
     bot = TestBot(app)
     await bot.say("subscribe rehearsal")
@@ -177,3 +189,27 @@ async def test_subscribe_to_a_query_matching_most_of_the_week_warns(bot: TestBot
     [narrow] = await bot.say("subscribe robot")
     assert isinstance(narrow, Notice) and narrow.tone.name == "SUCCESS"
     assert "too broad" not in narrow.text
+
+
+async def test_papers_of_a_day_when_hugging_face_is_down_names_it_once(online: Online) -> None:
+    online.hf.fail_always(503)
+    [reply] = await TestBot(online.app).say("papers 2024-12-23")
+    assert isinstance(reply, Notice) and reply.tone == Tone.ERROR
+    assert reply.text == (
+        f"Could not fetch the Daily Papers of 2024-12-23: Hugging Face at {online.hf.url} "
+        "did not answer after 1 try (last: HTTP 503). Try again in a few minutes."
+    )
+
+
+async def test_paper_when_hugging_face_is_slow_says_what_is_shown_instead(
+    online: Online,
+) -> None:
+    online.hf.script(Scripted(delay=3.0))
+    online.arxiv.by_id["2611.04217"] = (ARXIV_FIXTURES / "entry.xml").read_text(encoding="utf-8")
+    [card] = await TestBot(online.app).say("paper 2611.04217")
+    assert isinstance(card, PaperCard) and card.paper.id == "2611.04217"
+    assert card.note == (
+        f"Hugging Face was too slow to answer (Hugging Face at {online.hf.url} did not answer "
+        "after 1 try (timed out after 0.3 s)); this is arXiv's record, without upvotes or "
+        "Daily Papers."
+    )

@@ -184,9 +184,11 @@ async def source_line(app: App) -> str:
         error = status.last_error
         if status.failing and status.failing_since is not None:
             since = describe_local(status.failing_since, zone)
-            line += f"; unavailable since {since} ({error}); digests wait for it"
+            # The error names the source and what failed once, e.g. "list of 2025-02-03:
+            # Hugging Face at https://… did not answer after 4 tries (last: HTTP 503)".
+            line += f"; unavailable since {since} — {error}; digests wait for it"
         else:
-            line += f"; last error {describe_local(status.last_error_at, zone)} ({error})"
+            line += f"; last error {describe_local(status.last_error_at, zone)} — {error}"
     if status.skipped_items:
         shown = "; ".join(status.skipped_items[:3])
         line += f"; {plural(len(status.skipped_items), 'paper')} could not be stored: {shown}"
