@@ -79,7 +79,7 @@ async def run_matching(
 
 
 def _search(papers: Sequence[Paper], query: Query) -> list[tuple[Paper, Match]]:
-    found = match_batch(papers, [(0, query)]).get(0, [])
+    found: Sequence[Match] = match_batch(papers, [(0, query)]).get(0, [])
     by_id = {p.id: p for p in papers}
     # Every Match (with its reasons) is built here, in the thread: a year of papers and a
     # broad query are thousands of them.
