@@ -213,3 +213,18 @@ async def test_paper_when_hugging_face_is_slow_says_what_is_shown_instead(
         "after 1 try (timed out after 0.3 s)); this is arXiv's record, without upvotes or "
         "Daily Papers."
     )
+
+
+async def test_why_when_hugging_face_is_slow_says_what_it_explained_instead(
+    online: Online,
+) -> None:
+    online.hf.script(Scripted(delay=3.0))
+    online.arxiv.by_id["2611.04217"] = (ARXIV_FIXTURES / "entry.xml").read_text(encoding="utf-8")
+    bot = TestBot(online.app)
+    await bot.say("subscribe rehearsal")
+    [reply] = await bot.say("why 2611.04217")
+    assert isinstance(reply, Fields) and reply.footer is not None
+    assert reply.footer.startswith(
+        f"Hugging Face was too slow to answer (Hugging Face at {online.hf.url} did not answer "
+        "after 1 try (timed out after 0.3 s)); this is arXiv's record"
+    )

@@ -59,14 +59,17 @@ async def _scope_rows(ctx: Context) -> list[SubscriptionRow]:
     return rows
 
 
-async def _paper(ctx: Context, text: str, sub: str | None) -> Paper | list[Reply]:
-    """Resolve the paper like /paper does, or the replies to show instead."""
+async def _paper(
+    ctx: Context, text: str, sub: str | None
+) -> tuple[Paper, str | None] | list[Reply]:
+    """Resolve the paper like /paper does (with its note on a slow source), or the replies
+    to show instead."""
     if len(text) > 300:
         raise UsageError("That is too long for a paper look-up; use at most 300 characters.")
     found = await lookup_papers(ctx.app, text)
     prefix = ctx.incoming.prefix
     if found.papers and found.confident:
-        return found.papers[0]
+        return found.papers[0], found.note
     if found.papers:
         tail = f" #{sub}" if sub else ""
         items = tuple(PaperItem(p, reasons=(f"{prefix}why {p.id}{tail}",)) for p in found.papers)
@@ -126,9 +129,10 @@ async def why_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
             "There are no subscriptions here to explain. Try a query on recent papers with "
             f"{prefix}search <query>, or subscribe with {prefix}subscribe <query>."
         )
-    paper = await _paper(ctx, args["paper"].strip(), str(sub_id) if sub_id else None)
-    if not isinstance(paper, Paper):
-        return paper
+    resolved = await _paper(ctx, args["paper"].strip(), str(sub_id) if sub_id else None)
+    if isinstance(resolved, list):
+        return resolved
+    paper, slow_note = resolved
     # Explaining re-tokenises the paper per subscription: CPU work, kept off the event loop.
     results = await asyncio.to_thread(_explain_all, rows, paper)
     # Matching subscriptions first: those are what a reader asks about most.
@@ -146,6 +150,8 @@ async def why_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
             "lists it."
         )
         footer = f"{unstored} {footer}" if footer else unstored
+    if slow_note:
+        footer = f"{slow_note} {footer}" if footer else slow_note
     hits = sum(1 for r in results if r[0])
     return [
         Fields(
