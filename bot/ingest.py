@@ -85,7 +85,7 @@ async def poll_round(
             report.errors.append(error[0])
             report.source_errors.append(error[0])
             report.failed_days.append(day)
-            log.warning("paper source failed for %s: %s (digests wait for it)", day, exc)
+            log.warning("paper source failed for %s: %s Digests wait for it.", day, exc)
         else:
             done[day] = app.clock()
             report.add(stats, where=day.isoformat())

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import overload
+from typing import Any, overload
 
 from bot.papers import Paper
 from bot.query import Author, Leaf, Node, Not, Query, Text, Upvotes
@@ -126,7 +126,9 @@ class MatchEngine:
 
     def __init__(self, subscriptions: Sequence[tuple[int, Query]]) -> None:
         interned: dict[object, int] = {}
-        self._program: list[tuple[int, object]] = []  # children always precede parents
+        # (op, arg), children always before parents. arg is a leaf index (_LEAF), one child's
+        # index (_NOT) or a tuple of them (_AND, _OR): Any, as the op decides which.
+        self._program: list[tuple[int, Any]] = []
         self._leaves: list[Leaf] = []
         self._subs = [(sub_id, self._intern(q.root, interned)) for sub_id, q in subscriptions]
         self._leaf_text = [str(leaf) for leaf in self._leaves]
@@ -171,11 +173,11 @@ class MatchEngine:
             op, arg = self._program[node]
             if op == _LEAF:
                 if not negated:
-                    found.add(arg)  # type: ignore[arg-type]
+                    found.add(arg)
             elif op == _NOT:
-                stack.append((arg, not negated))  # type: ignore[arg-type]
+                stack.append((arg, not negated))
             else:
-                stack.extend((c, negated) for c in arg)  # type: ignore[attr-defined]
+                stack.extend((c, negated) for c in arg)
         return sorted(found, key=self._leaf_text.__getitem__)
 
     def match_batch(self, papers: Sequence[Paper]) -> dict[int, MatchList]:
@@ -206,18 +208,18 @@ class MatchEngine:
         values = [0] * len(self._program)
         for i, (op, arg) in enumerate(self._program):
             if op == _LEAF:
-                values[i] = leaf_bits[arg]  # type: ignore[index]
+                values[i] = leaf_bits[arg]
             elif op == _NOT:
-                values[i] = full & ~values[arg]  # type: ignore[index]
+                values[i] = full & ~values[arg]
             elif op == _AND:
                 v = full
-                for c in arg:  # type: ignore[attr-defined]
+                for c in arg:
                     v &= values[c]
                     if not v:
                         break
                 values[i] = v
             else:
-                values[i] = _union(values[c] for c in arg)  # type: ignore[attr-defined]
+                values[i] = _union(values[c] for c in arg)
         return values
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from typing import Any
 
 from bot.papers import Paper
 
@@ -40,7 +41,7 @@ def _clean_optional(text: str | None) -> str | None:
 
 def clean_paper(paper: Paper) -> Paper:
     """The paper with every text field cleaned (the same object when nothing changed)."""
-    fields = {
+    fields: dict[str, Any] = {
         "title": clean(paper.title),
         "abstract": clean(paper.abstract),
         "authors": tuple(clean(a) for a in paper.authors),

@@ -23,14 +23,17 @@ async def answer(bot: TestBot, line: str) -> Notice:
     return reply
 
 
+_UNITS = "minutes (90m), hours (12h), days (3d) or weeks (1w)"
+
+
 @pytest.mark.parametrize(
     ("line", "expected"),
     [
         ("mute 99999999999d", "Mute for at most 30 days (30d)."),
         ("mute " + "9" * 90 + "d", "Mute for at most 30 days (30d)."),
         ("mute " + "9" * 5000 + "d", "duration is too long (5,001 characters; at most 100)."),
-        ("mute ²d", "'²d' is not a duration; use e.g. 3d, 12h, 1w or off."),
-        ("mute ٣d", "'٣d' is not a duration; use e.g. 3d, 12h, 1w or off."),
+        ("mute ²d", f"'²d' is not a duration; use {_UNITS}, or off."),
+        ("mute ٣d", f"'٣d' is not a duration; use {_UNITS}, or off."),
         ("digest max ٣", "count must be a whole number, not '٣'."),
         ("digest max 1_0", "count must be a whole number, not '1_0'."),
         ("digest max " + "9" * 5000, "count must be at most 50."),

@@ -133,8 +133,13 @@ async def test_500_forever_raises_source_error(server: FakeHF) -> None:
     server.fail_always(503)
     sleep = RecordingSleep()
     async with client(server, max_retries=3, backoff_base=1.0, sleep=sleep) as hf:
-        with pytest.raises(SourceError, match=r"Hugging Face is not answering \(HTTP 503"):
+        with pytest.raises(SourceError) as err:
             await hf.daily_papers(TODAY)
+    # One sentence naming the service and its address once, for every caller to show as is.
+    assert str(err.value) == (
+        f"Hugging Face at {server.url} did not answer after 4 tries (last: HTTP 503)."
+    )
+    assert not err.value.slow
     assert len(server.requests) == 4
     # Exponential from the base, each with up to 50% jitter on top.
     assert len(sleep.delays) == 3
@@ -166,6 +171,31 @@ async def test_slow_answer_times_out_then_retries(server: FakeHF) -> None:
         papers = await hf.daily_papers(TODAY)
     assert len(papers) == 1
     assert len(server.requests) == 2
+
+
+async def test_retries_log_at_debug_and_no_warning(
+    server: FakeHF, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An outage is one WARNING by whoever gives up (with context), not one per try."""
+    server.fail_always(503)
+    with caplog.at_level(logging.DEBUG, logger="bot.sources"):
+        async with client(server, max_retries=3, sleep=RecordingSleep()) as hf:
+            with pytest.raises(SourceError):
+                await hf.daily_papers(TODAY)
+    retries = [r for r in caplog.records if "try" in r.getMessage()]
+    assert len(retries) == 4 and {r.levelno for r in retries} == {logging.DEBUG}
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+async def test_timing_out_every_try_is_a_slow_source_error(server: FakeHF) -> None:
+    server.script(Scripted(delay=2.0), Scripted(delay=2.0))
+    async with client(server, timeout=0.2, max_retries=1, sleep=RecordingSleep()) as hf:
+        with pytest.raises(SourceError) as err:
+            await hf.paper("2611.10001")
+    assert err.value.slow
+    assert str(err.value) == (
+        f"Hugging Face at {server.url} did not answer after 2 tries (timed out after 0.2 s)."
+    )
 
 
 async def test_malformed_item_is_skipped_and_logged(

@@ -111,7 +111,7 @@ async def test_a_refused_paper_shows_in_status_and_the_digest_still_goes_out(db_
         assert isinstance(reply, Fields)
         line = dict(reply.rows)["Paper source"]
         assert "last complete poll Mon 2025-02-03 09:00 UTC" in line
-        assert "1 paper(s) could not be stored: 2025-02-03: paper 2502.00021: " in line
+        assert "1 paper could not be stored: 2025-02-03: paper 2502.00021: " in line
     finally:
         await h.app.close()
 

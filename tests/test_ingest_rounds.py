@@ -71,7 +71,12 @@ async def test_today_failing_while_yesterday_works_holds_the_digest(db_url, hf, 
             await h.tick(utc(2025, 2, 3, hour, minute))
         assert h.adapter.sent == [], "a digest went out without today's list"
         status = await source_status(h)
-        assert f"unavailable since Mon 2025-02-03 08:40 UTC (list of {TODAY}: " in status
+        problem = "last: HTTP 500" if failure == "500" else "timed out after 0.3 s"
+        assert (
+            f"unavailable since Mon 2025-02-03 08:40 UTC — list of {TODAY}: Hugging Face at "
+            f"{hf.url} did not answer after 1 try ({problem}); digests wait for it"
+        ) in status
+        assert status.count("Hugging Face") == 1  # named once, not nested
         assert "no complete poll yet" in status
         hf.heal_day(TODAY)
         await h.tick(utc(2025, 2, 3, 9, 30))
@@ -79,7 +84,7 @@ async def test_today_failing_while_yesterday_works_holds_the_digest(db_url, hf, 
         status = await source_status(h)
         assert "last complete poll Mon 2025-02-03 09:30 UTC" in status
         assert "unavailable" not in status
-        assert f"last error Mon 2025-02-03 09:10 UTC (list of {TODAY}: Hugging Face" in status
+        assert f"last error Mon 2025-02-03 09:10 UTC — list of {TODAY}: Hugging Face at" in status
     finally:
         await h.app.close()
 

@@ -336,5 +336,8 @@ async def test_sources_down_is_not_called_no_match(offline_sources: App) -> None
     assert by_title.text.endswith("Try again later.")
     [by_id] = await bot.say("/paper 2412.17747")
     assert isinstance(by_id, Notice) and by_id.tone == Tone.ERROR
-    assert by_id.text.startswith("Neither Hugging Face nor arXiv answered for 2412.17747: ")
-    assert ".)." not in by_id.text and by_id.text.endswith(". Try again later.")
+    # Each source named once, with what failed; no "did not answer (… is not answering)".
+    assert by_id.text.startswith("Could not look up 2412.17747: Hugging Face at http://")
+    assert by_id.text.count("Hugging Face") == 1 and by_id.text.count("arXiv") == 1
+    assert "did not answer after 1 try (last: HTTP 503); arXiv at http://" in by_id.text
+    assert ".)." not in by_id.text and by_id.text.endswith("(last: HTTP 503). Try again later.")

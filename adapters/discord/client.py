@@ -110,16 +110,16 @@ class DiscordAdapter:
                 shard_count=config.shard_count,
                 shard_ids=list(config.shard_ids) if config.shard_ids else None,
             )
-            self.client: discord.Client = ShardedPaperbotClient(**options)
+            self.client: PaperbotClient | ShardedPaperbotClient = ShardedPaperbotClient(**options)
         else:
             self.client = PaperbotClient(**options)
-        self.client.adapter = self  # type: ignore[attr-defined]
-        self.client.tree = app_commands.CommandTree(self.client)  # type: ignore[attr-defined]
+        self.client.adapter = self
+        self.client.tree = app_commands.CommandTree(self.client)
         self.sender = DiscordSender(self._http)
 
     @property
     def tree(self) -> app_commands.CommandTree[Any]:
-        return self.client.tree  # type: ignore[attr-defined,no-any-return]
+        return self.client.tree
 
     async def start(self) -> None:
         """Log in, sync the commands, and serve until stop()."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import inspect
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -74,7 +74,7 @@ class CommandBuilder:
         return out
 
     def command(self, command: Command, *, name: str) -> app_commands.Command[Any, ..., Any]:
-        cmd = app_commands.Command(
+        cmd: app_commands.Command[Any, ..., Any] = app_commands.Command(
             name=option_name(name),
             description=describe(command.help),
             callback=self._callback(command),
@@ -83,7 +83,7 @@ class CommandBuilder:
             cmd.default_permissions = MANAGE_CHANNELS
         return cmd
 
-    def _callback(self, command: Command) -> Callable[..., Awaitable[None]]:
+    def _callback(self, command: Command) -> Callable[..., Coroutine[Any, Any, None]]:
         # discord.py reads the options from the callback's signature, so build one: keyword
         # parameters arg0, arg1 ... renamed to the registry's option names.
         by_param = {f"arg{i}": arg for i, arg in enumerate(command.args)}

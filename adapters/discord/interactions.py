@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import discord
 
@@ -97,7 +97,12 @@ class Responder:
     async def send(self, out: Outgoing) -> None:
         ia = self.interaction
         view = Pager(out.pages) if len(out.pages) > 1 else None
-        kwargs = {"content": out.content, "embeds": list(out.embeds), "allowed_mentions": NONE}
+        # Any: discord.py's overloads cannot see through a ** dict; each key is a real keyword.
+        kwargs: dict[str, Any] = {
+            "content": out.content,
+            "embeds": list(out.embeds),
+            "allowed_mentions": NONE,
+        }
         if view is not None:
             kwargs["view"] = view
         message: discord.InteractionMessage | discord.WebhookMessage | None = None

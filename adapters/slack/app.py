@@ -6,7 +6,7 @@ import asyncio
 import logging
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
@@ -126,7 +126,9 @@ class SlackAdapter:
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.config.http_host, self.config.http_port)
         await site.start()
-        sockets = site._server.sockets if site._server else ()  # type: ignore[union-attr]
+        # aiohttp types the server as AbstractServer; a TCPSite's is an asyncio.Server.
+        server = cast("asyncio.Server | None", site._server)
+        sockets = server.sockets if server else ()
         self.port = sockets[0].getsockname()[1] if sockets else self.config.http_port
         log.info(
             "slack HTTP mode: listening on %s:%s%s", self.config.http_host, self.port, EVENTS_PATH

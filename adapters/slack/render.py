@@ -131,7 +131,7 @@ def link(url: str | None, label: str, limit: int = MAX_TITLE) -> str:
     return f"<{target}|{text}>" if target else text
 
 
-def mrkdwn(text: str) -> dict[str, str]:
+def mrkdwn(text: str) -> dict[str, str | bool]:
     return {"type": "mrkdwn", "text": text, "verbatim": True}
 
 

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from bot.commands.context import Context
 from bot.commands.registry import Arg, Command, shown
 from bot.delivery.alerts import DAILY, INSTANT, MAX_MUTE, parse_duration
-from bot.delivery.status import next_at, schedule, status_fields
+from bot.delivery.status import (
+    next_at,
+    own_alert_rows,
+    own_alert_summary,
+    schedule,
+    status_fields,
+)
 from bot.delivery.sweep import Sweeper
 from bot.delivery.timing import (
     TimingError,
@@ -18,10 +25,13 @@ from bot.delivery.timing import (
 )
 from bot.errors import CommandError, UsageError
 from bot.messages import Notice, Reply, Tone
+from bot.plural import plural
 from bot.storage.destinations_repo import USER, DestinationRepo, describe
 from bot.storage.models import DestinationRow
 
 MAX_DIGEST = 50
+# The units parse_duration reads, as help and errors name them.
+MUTE_UNITS = "minutes (90m), hours (12h), days (3d) or weeks (1w)"
 
 
 def _repo(ctx: Context) -> DestinationRepo:
@@ -85,7 +95,7 @@ async def digest_max_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
     """Set how many papers a digest lists at most (the rest are counted at the end)."""
     row, note = await _target(ctx)
     row = await _repo(ctx).update(row.id, digest_max=args["count"])
-    return _ok(f"Digests for {describe(row)} list up to {row.digest_max} papers.{note}")
+    return _ok(f"Digests for {describe(row)} list up to {plural(row.digest_max, 'paper')}.{note}")
 
 
 async def digest_min_upvotes_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
@@ -95,7 +105,7 @@ async def digest_min_upvotes_command(ctx: Context, args: dict[str, Any]) -> list
     what = (
         "list every matching paper"
         if row.min_upvotes == 0
-        else f"only list papers with at least {row.min_upvotes} upvotes"
+        else f"only list papers with at least {plural(row.min_upvotes, 'upvote')}"
     )
     return _ok(f"Digests for {describe(row)} {what}.{note}")
 
@@ -166,8 +176,7 @@ async def digest_now_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
                 tone=Tone.INFO,
             )
         ]
-    noun = "paper" if recorded.listed == 1 else "papers"
-    return _ok(f"Posting a digest of {recorded.listed} {noun} here in a moment.{note}")
+    return _ok(f"Posting a digest of {plural(recorded.listed, 'paper')} here in a moment.{note}")
 
 
 async def alerts_daily_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
@@ -194,7 +203,7 @@ async def alerts_instant_command(ctx: Context, args: dict[str, Any]) -> list[Rep
     return [
         Notice(
             "You get a DM whenever new papers match your subscriptions, one message per "
-            f"update (the bot checks every {minutes} minutes).{note}",
+            f"update (the bot checks every {plural(minutes, 'minute')}).{note}",
             tone=Tone.SUCCESS,
             ephemeral=True,
         )
@@ -202,7 +211,10 @@ async def alerts_instant_command(ctx: Context, args: dict[str, Any]) -> list[Rep
 
 
 async def mute_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
-    """Pause your DMs for a while (3d, 12h, 1w) or end a mute (off); you then get a catch-up."""
+    """Pause your DMs for a while (3d, 12h, 1w) or end a mute (off); you then get a catch-up.
+
+    A new mute replaces the current one, also when it is shorter.
+    """
     value = args["duration"].strip().lower()
     row, note = await _target(ctx, personal=True)
     now = ctx.app.clock()
@@ -221,15 +233,22 @@ async def mute_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
     length = parse_duration(value)
     if length is None:
         duration = shown(args["duration"])
-        raise UsageError(f"{duration} is not a duration; use e.g. 3d, 12h, 1w or off.")
+        raise UsageError(f"{duration} is not a duration; use {MUTE_UNITS}, or off.")
     if length > MAX_MUTE:
-        raise UsageError("Mute for at most 30 days (30d).")
-    until = max(now + length, row.muted_until or now)
+        raise UsageError(f"Mute for at most {MAX_MUTE.days} days ({MAX_MUTE.days}d).")
+    # The latest /mute is what the user means now, shorter or longer: it replaces an
+    # earlier one, and the reply says so, so "mute 12h" after "mute 3d" is never a no-op.
+    until = now + length
+    earlier = row.muted_until if row.muted_until is not None and row.muted_until > now else None
+    replaced = ""
+    if earlier is not None:
+        replaced = f" This replaces your mute until {describe_local(earlier, row.timezone)}."
     await _repo(ctx).update(row.id, muted_until=until)
     return [
         Notice(
-            f"Muted until {describe_local(until, row.timezone)}. Then you get one message with "
-            f"what matched meanwhile. End it early: {ctx.incoming.prefix}mute off.{note}",
+            f"Muted until {describe_local(until, row.timezone)}.{replaced} Then you get one "
+            f"message with what matched meanwhile. End it early: {ctx.incoming.prefix}mute off."
+            f"{note}",
             tone=Tone.SUCCESS,
             ephemeral=True,
         )
@@ -238,8 +257,27 @@ async def mute_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
 
 async def status_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
     """Show subscriptions, next digest, last ingest and delivery, and any problem here."""
+    app, prefix = ctx.app, ctx.incoming.prefix
     row = await _repo(ctx).find(ctx.user, ctx.place)
-    return [await status_fields(ctx.app, row, ctx.incoming.prefix)]
+    fields = await status_fields(app, row, prefix)
+    now = app.clock()
+    extra: list[tuple[str, str]] = []
+    if ctx.place.is_dm and row is None:
+        # Nothing set up yet: the defaults are still what the user's alerts would follow.
+        zone = app.settings.default_timezone
+        extra = own_alert_rows(None, now, prefix, default_zone=zone)
+    elif not ctx.place.is_dm:
+        # The status is the channel's, but only the caller sees it: their own alerts too.
+        mine = await _repo(ctx).find(ctx.user, ctx.place, personal=True)
+        if mine is not None:
+            extra = [("Your DM alerts", own_alert_summary(mine, now))]
+    if not extra:
+        return [fields]
+    # Own rows go before "Paper source": they are about the reader, the source is global.
+    rows = list(fields.rows)
+    at = next((i for i, (k, _) in enumerate(rows) if k == "Paper source"), len(rows))
+    rows[at:at] = extra
+    return [replace(fields, rows=tuple(rows))]
 
 
 async def complete_timezone(ctx: Context, typed: str) -> list[tuple[str, str]]:
@@ -343,12 +381,15 @@ COMMANDS = [
     ),
     Command(
         name="mute",
-        help="Pause your DMs for a while (3d, 12h, 1w); 'off' ends it. A catch-up follows.",
+        help=(
+            f"Hold your DMs for 90m, 12h, 3d or 1w (at most {MAX_MUTE.days} days); a new mute "
+            "replaces the last; off ends it."
+        ),
         usage="mute <3d | 12h | 1w | off>",
         handler=mute_command,
-        args=(Arg("duration", "How long, e.g. 3d, 12h, 1w; or off"),),
+        args=(Arg("duration", f"How long: {MUTE_UNITS}, at most {MAX_MUTE.days}d; or off"),),
         ephemeral=True,
-        examples=("mute 3d", "mute off"),
+        examples=("mute 3d", "mute 12h", "mute 90m", "mute off"),
     ),
     Command(
         name="status",

@@ -15,6 +15,7 @@ from bot.errors import CommandError, UsageError
 from bot.ingest import ingest_day, store
 from bot.messages import Notice, PaperCard, PaperItem, PaperList, Reply, Tone
 from bot.papers import Paper, normalize_arxiv_id
+from bot.plural import plural
 from bot.sources import SourceError
 from bot.sources.sample import load_sample_papers
 
@@ -32,6 +33,8 @@ MAX_LIMIT = 100
 class Lookup:
     papers: list[Paper]  # best first
     confident: bool  # the first one is clearly the paper meant
+    # Set when a source was too slow and what is shown came from elsewhere: the reply says so.
+    note: str | None = None
 
 
 async def lookup_papers(app: App, query: str) -> Lookup:
@@ -44,9 +47,10 @@ async def lookup_papers(app: App, query: str) -> Lookup:
         return Lookup([paper] if paper else [], confident=True)
     if arxiv_id is not None:
         paper = await app.papers.get(arxiv_id)
+        note = None
         if paper is None and app.online:
-            paper = await _fetch_by_id(app, arxiv_id)
-        return Lookup([paper] if paper else [], confident=True)
+            paper, note = await _fetch_by_id(app, arxiv_id)
+        return Lookup([paper] if paper else [], confident=True, note=note)
     index = await app.title_index()
     # Fuzzy scoring over a large index is CPU work: off the event loop. The result is
     # plain frozen data, and the index's readers-writer lock lets searches run in threads.
@@ -60,8 +64,8 @@ async def lookup_papers(app: App, query: str) -> Lookup:
         return Lookup(papers, confident=len(papers) == 1)
     if not app.online:
         return Lookup([], confident=False)
-    found = await _search_online(app, query)
-    return Lookup(found, confident=len(found) == 1)
+    found, note = await _search_online(app, query)
+    return Lookup(found, confident=len(found) == 1, note=note)
 
 
 def sample_id(text: str) -> str | None:
@@ -70,34 +74,49 @@ def sample_id(text: str) -> str | None:
     return f"sample-{int(m.group(1)):02d}" if m else None
 
 
-async def _fetch_by_id(app: App, arxiv_id: str) -> Paper | None:
+def _slow_note(exc: SourceError, shown: str) -> str | None:
+    """What a reply says when Hugging Face was too slow and `shown` stands in for its answer."""
+    if not exc.slow:
+        return None
+    return f"Hugging Face was too slow to answer ({exc.message.rstrip('.')}); {shown}."
+
+
+async def _fetch_by_id(app: App, arxiv_id: str) -> tuple[Paper | None, str | None]:
+    """The paper from Hugging Face, else arXiv; and a note when HF was too slow."""
+    hf_error: SourceError | None = None
     try:
         paper = await app.source.paper(arxiv_id)
     except SourceError as exc:
         log.warning("HF look-up of %s failed: %s", arxiv_id, exc)
-        paper = None
+        paper, hf_error = None, exc
     if paper is not None:
         await store(app, [paper])
-        return await app.papers.get(arxiv_id) or paper
+        return await app.papers.get(arxiv_id) or paper, None
     if app.arxiv is not None:
         try:
-            return await app.arxiv.get(arxiv_id)
+            found = await app.arxiv.get(arxiv_id)
         except SourceError as exc:
+            log.warning("arXiv look-up of %s failed: %s", arxiv_id, exc)
+            hf = f"{hf_error.message.rstrip('.')}; " if hf_error else ""
             raise CommandError(
-                f"Neither Hugging Face nor arXiv answered for {arxiv_id}: "
-                f"{str(exc).rstrip('.')}. Try again later."
+                f"Could not look up {arxiv_id}: {hf}{exc.message.rstrip('.')}. Try again later."
             ) from exc
-    return None
+        note = None
+        if hf_error is not None and found is not None:
+            note = _slow_note(hf_error, "this is arXiv's record, without upvotes or Daily Papers")
+        return found, note
+    return None, None
 
 
-async def _search_online(app: App, query: str) -> list[Paper]:
+async def _search_online(app: App, query: str) -> tuple[list[Paper], str | None]:
     """Ask Hugging Face, then arXiv; raise CommandError when neither answers at all."""
     answered = True
+    hf_error: SourceError | None = None
     try:
         found = await app.source.search(query, limit=5)
     except SourceError as exc:
         log.warning("HF search failed: %s", exc)
-        found, answered = [], False
+        found, answered, hf_error = [], False, exc
     if not found and app.arxiv is not None:
         try:
             found = await app.arxiv.search_title(query, limit=5)
@@ -110,7 +129,10 @@ async def _search_online(app: App, query: str) -> list[Paper]:
             f"No stored paper matches {query!r}, and neither Hugging Face nor arXiv answered "
             "to search further. Try again later."
         )
-    return list(found)
+    note = None
+    if hf_error is not None and found:
+        note = _slow_note(hf_error, "these are arXiv's title matches")
+    return list(found), note
 
 
 async def paper_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
@@ -121,39 +143,53 @@ async def paper_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
     found = await lookup_papers(ctx.app, query)
     if found.papers and found.confident:
         paper = found.papers[0]
-        note = None if paper.featured_on else "Not featured on Hugging Face Daily Papers."
+        # A slow Hugging Face explains the missing Daily Papers data better than "not
+        # featured" would: it may well be featured.
+        note = found.note or (
+            None if paper.featured_on else "Not featured on Hugging Face Daily Papers."
+        )
         return [PaperCard(paper, note=note)]
     prefix = ctx.incoming.prefix
     if found.papers:
         items = tuple(PaperItem(p, reasons=(f"{prefix}paper {p.id}",)) for p in found.papers)
         return [
             PaperList(
-                title=f"Several papers match {query!r}; pick one:", items=items, ephemeral=True
+                title=f"Several papers match {query!r}; pick one:",
+                items=items,
+                footer=found.note,
+                ephemeral=True,
             )
         ]
+    text = not_found_text(ctx.app, query, prefix)
+    return [Notice(text, tone=Tone.WARNING, ephemeral=True)]
+
+
+def not_found_text(app: App, query: str, prefix: str) -> str:
+    """Say that no paper answers to `query`, naming where the bot looked (for paper, why)."""
     arxiv_id = normalize_arxiv_id(query)
     local_id = sample_id(query)
     if local_id and not arxiv_id:
-        size = len(load_sample_papers(ctx.app.clock().date()))
-        text = (
+        size = len(load_sample_papers(app.clock().date()))
+        return (
             f"There is no sample paper {local_id}; the bundled sample holds sample-01 to "
             f"sample-{size:02d}. Browse them with {prefix}papers today."
         )
-    elif arxiv_id and not ctx.app.online:
-        text = (
+    if arxiv_id and not app.online:
+        return (
             f"Paper {arxiv_id} is not in the local database, and the bot is offline "
             "(PAPERS_SOURCE=sample), so it cannot ask Hugging Face or arXiv. "
             f"Search the stored papers by title instead: {prefix}paper <title words>."
         )
-    elif arxiv_id:
-        text = f"No paper {arxiv_id} on Hugging Face or arXiv. Check the id (e.g. 2412.17747)."
-    else:
-        where = "Hugging Face or arXiv" if ctx.app.online else "the stored papers"
-        text = (
-            f"No paper matches {query!r} in {where}. Try fewer or other title words, "
-            f"an arXiv id, or browse with {prefix}papers today."
+    if arxiv_id:
+        return (
+            f"Paper {arxiv_id} is not stored here, and neither Hugging Face nor arXiv knows it. "
+            "Check the id (e.g. 2412.17747)."
         )
-    return [Notice(text, tone=Tone.WARNING, ephemeral=True)]
+    where = "Hugging Face or arXiv" if app.online else "the stored papers"
+    return (
+        f"No paper matches {query!r} in {where}. Try fewer or other title words, "
+        f"an arXiv id, or browse with {prefix}papers today."
+    )
 
 
 def parse_day(text: str, today: date) -> date:
@@ -211,7 +247,7 @@ async def papers_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
     )
     return [
         PaperList(
-            title=f"Daily Papers — {label} ({len(papers)} papers)",
+            title=f"Daily Papers — {label} ({plural(len(papers), 'paper')})",
             items=tuple(PaperItem(p) for p in shown),
             footer=footer,
         )
@@ -223,8 +259,11 @@ async def _fetch_day(ctx: Context, day: date) -> list[Paper]:
     try:
         await ingest_day(ctx.app, day)
     except SourceError as exc:
+        log.warning("fetching the Daily Papers of %s failed: %s", day, exc)
+        # The error names the service and what went wrong once; say only what we wanted.
         raise CommandError(
-            f"Hugging Face did not answer ({exc}). Try again in a few minutes."
+            f"Could not fetch the Daily Papers of {day.isoformat()}: {exc.message.rstrip('.')}. "
+            "Try again in a few minutes."
         ) from exc
     return await ctx.app.papers.featured_on(day)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 import shlex
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -108,10 +109,12 @@ class Command:
 def _next_token(text: str) -> tuple[str, str]:
     if text[0] in "\"'":
         try:
-            lexer = shlex.shlex(text, posix=True)
+            # Our own stream, to read the rest from: shlex types its instream as read(1) only.
+            stream = io.StringIO(text)
+            lexer = shlex.shlex(stream, posix=True)
             lexer.whitespace_split = True
             token = lexer.get_token() or ""
-            return token, lexer.instream.read().strip()
+            return token, stream.read().strip()
         except ValueError:
             raise UsageError("A quote is not closed.") from None
     # Any whitespace separates, as it does between the command's own words (resolve()).

@@ -14,6 +14,7 @@ from bot.errors import UsageError
 from bot.matching import Match, Reason, match_batch
 from bot.messages import Notice, PaperItem, PaperList, Reply
 from bot.papers import Paper
+from bot.plural import plural
 from bot.query import Query, QueryError, parse_query
 
 if TYPE_CHECKING:
@@ -78,7 +79,7 @@ async def run_matching(
 
 
 def _search(papers: Sequence[Paper], query: Query) -> list[tuple[Paper, Match]]:
-    found = match_batch(papers, [(0, query)]).get(0, [])
+    found: Sequence[Match] = match_batch(papers, [(0, query)]).get(0, [])
     by_id = {p.id: p for p in papers}
     # Every Match (with its reasons) is built here, in the thread: a year of papers and a
     # broad query are thousands of them.
@@ -142,7 +143,7 @@ async def search_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
     return [
         PaperList(
             title=(
-                f"“{query.text}” matches {len(found)} of {len(papers)} papers "
+                f"“{query.text}” matches {len(found)} of {plural(len(papers), 'paper')} "
                 f"of {period(days)}, most upvoted first"
             ),
             items=items,

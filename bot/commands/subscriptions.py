@@ -25,8 +25,11 @@ from bot.commands.search import (
     search_papers,
 )
 from bot.errors import CommandError, UsageError
+from bot.lookup.text import STOP_WORDS
 from bot.messages import Fields, Notice, Reply, Tone
+from bot.plural import plural
 from bot.query import Query, QueryError, parse_query
+from bot.query.ast import And, Node, Not, Or, Text
 from bot.storage.destinations_repo import USER, DestinationRepo
 from bot.storage.models import DestinationRow, SubscriptionRow
 from bot.storage.subscriptions_repo import (
@@ -44,6 +47,10 @@ WHERE = Arg(
 )
 _ID_RE = re.compile(r"#?(\d{1,18})")
 _EXAMPLES = 2
+# "Nearly everything": a query that matches more than this share of a week's papers, once
+# the week holds at least BROAD_MIN_PAPERS of them, gets a warning with its subscription.
+BROAD_SHARE = 0.5
+BROAD_MIN_PAPERS = 10
 
 
 def repos(app: App) -> tuple[DestinationRepo, SubscriptionRepo]:
@@ -92,22 +99,61 @@ class _DmFlagCommand(Command):
         return self.validate({**{k: str(v) for k, v in values.items()}, **extra})
 
 
-async def preview(app: App, query: Query) -> str:
-    """Say how many recent papers a query would have matched, with a couple of titles."""
+def _needs_real_word(node: Node, negated: bool = False) -> bool:
+    """Tell whether `node` can only hold when a word other than a stop word is present.
+
+    Like the parser's check that refuses "-diffusion", with words such as "the" or "of"
+    counting as no term at all: nearly every abstract contains them.
+    """
+    if isinstance(node, Not):
+        return _needs_real_word(node.child, not negated)
+    if isinstance(node, And | Or):
+        as_and = isinstance(node, And) != negated
+        needs = (_needs_real_word(c, negated) for c in node.children)
+        return any(needs) if as_and else all(needs)
+    if isinstance(node, Text) and all(t in STOP_WORDS for t in node.tokens):
+        return False
+    return not negated
+
+
+def refuse_stop_words(query: Query) -> None:
+    """Refuse a query only stop words hold up ("the", "a OR of"), as "-diffusion" is refused."""
+    if not _needs_real_word(query.root):
+        raise UsageError(
+            f"The query would match almost every paper: {query.text.strip()!r} is only common "
+            "words (the, of, a, …); add a word it must contain. "
+            "A valid query looks like: diffusion -audio"
+        )
+
+
+async def preview(app: App, query: Query) -> tuple[str, bool]:
+    """Say how many recent papers a query would have matched, with a couple of titles.
+
+    The flag is True when that is so large a share of all recent papers that the query
+    is most likely too broad (the reply then warns).
+    """
     papers = await recent_papers(app, PREVIEW_DAYS)
     found = await search_papers(papers, query)
     when = period(PREVIEW_DAYS)
     if not found:
-        return f"It would have matched no paper in {when}."
+        return f"It would have matched no paper in {when}.", False
     titles = ", ".join(f"“{p.title}”" for p, _ in found[:_EXAMPLES])
-    noun = "paper" if len(found) == 1 else "papers"
-    return f"It would have matched {len(found)} {noun} in {when}, e.g. {titles}."
+    text = f"It would have matched {plural(len(found), 'paper')} in {when}, e.g. {titles}."
+    # A handful of stored papers says little about breadth: only judge a real week.
+    broad = len(papers) >= BROAD_MIN_PAPERS and len(found) > len(papers) * BROAD_SHARE
+    if broad:
+        text = (
+            f"It would have matched {len(found)} of all {plural(len(papers), 'paper')} of "
+            f"{when} — nearly everything, e.g. {titles}."
+        )
+    return text, broad
 
 
 async def subscribe_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
     """Subscribe this channel (or yourself, in a DM or with --dm) to papers matching a query."""
     app = ctx.app
     query = parse_or_usage(args["query"], "subscribe", ("--dm",))
+    refuse_stop_words(query)
     personal = is_personal(ctx, args)
     destinations, subscriptions = repos(app)
     dest = await destinations.get_or_create(ctx.user, ctx.place, personal=personal, now=app.clock())
@@ -143,14 +189,24 @@ async def subscribe_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
             else f"{scope_name(dest).capitalize()} has reached the limit of"
         )
         raise CommandError(
-            f"{whose} {exc.limit} subscriptions. Remove one with {prefix}unsubscribe <id>{flag} "
-            f"(list them with {prefix}subscriptions), or combine queries with OR."
+            f"{whose} {plural(exc.limit, 'subscription')}. Remove one with "
+            f"{prefix}unsubscribe <id>{flag} (list them with {prefix}subscriptions), "
+            "or combine queries with OR."
         ) from None
     text = f"Subscribed {scope_name(dest)} to “{row.query}” (#{row.id}). "
-    text += await preview(app, query)
+    matched, broad = await preview(app, query)
+    text += matched
+    if broad:
+        # Subscribed all the same: a broad topic can be meant. But say it, with the way out.
+        text += (
+            " Most likely the query is too broad: narrow it with more words, a field "
+            f"(title:…) or upvotes>=10, then remove this one with {prefix}unsubscribe "
+            f"{row.id}{flag}."
+        )
     if dest.kind == USER and not ctx.place.is_dm:
         text += " Matches will come by direct message."
-    return [Notice(text, tone=Tone.SUCCESS, ephemeral=dest.kind == USER)]
+    tone = Tone.WARNING if broad else Tone.SUCCESS
+    return [Notice(text, tone=tone, ephemeral=dest.kind == USER)]
 
 
 async def unsubscribe_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
@@ -203,7 +259,7 @@ async def _listing(
             status = f"no longer a valid query ({q}); remove it and subscribe again"
         else:
             n = len(found.get(r.id, ()))
-            status = f"{n} paper{'' if n == 1 else 's'} in {period(PREVIEW_DAYS)}"
+            status = f"{plural(n, 'paper')} in {period(PREVIEW_DAYS)}"
         lines.append((f"#{r.id}  {r.query}", f"{scope} · {status}"))
     return Fields(title=title, rows=tuple(lines), ephemeral=ephemeral)
 

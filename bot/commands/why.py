@@ -7,13 +7,14 @@ import re
 from typing import Any
 
 from bot.commands.context import Context
-from bot.commands.papers import lookup_papers
+from bot.commands.papers import lookup_papers, not_found_text, sample_id
 from bot.commands.registry import Arg, Command
 from bot.commands.subscriptions import parse_id, parse_stored, repos
 from bot.errors import CommandError, UsageError
 from bot.explain import explain, render_explanation
 from bot.messages import Fields, Notice, PaperItem, PaperList, Reply, Tone
 from bot.papers import Paper, normalize_arxiv_id
+from bot.plural import plural
 from bot.query import QueryError
 from bot.storage.models import SubscriptionRow
 
@@ -58,14 +59,17 @@ async def _scope_rows(ctx: Context) -> list[SubscriptionRow]:
     return rows
 
 
-async def _paper(ctx: Context, text: str, sub: str | None) -> Paper | list[Reply]:
-    """Resolve the paper like /paper does, or the replies to show instead."""
+async def _paper(
+    ctx: Context, text: str, sub: str | None
+) -> tuple[Paper, str | None] | list[Reply]:
+    """Resolve the paper like /paper does (with its note on a slow source), or the replies
+    to show instead."""
     if len(text) > 300:
         raise UsageError("That is too long for a paper look-up; use at most 300 characters.")
     found = await lookup_papers(ctx.app, text)
     prefix = ctx.incoming.prefix
     if found.papers and found.confident:
-        return found.papers[0]
+        return found.papers[0], found.note
     if found.papers:
         tail = f" #{sub}" if sub else ""
         items = tuple(PaperItem(p, reasons=(f"{prefix}why {p.id}{tail}",)) for p in found.papers)
@@ -74,14 +78,16 @@ async def _paper(ctx: Context, text: str, sub: str | None) -> Paper | list[Reply
                 title=f"Several papers match {text!r}; pick one:", items=items, ephemeral=True
             )
         ]
-    return [
-        Notice(
+    if normalize_arxiv_id(text) is None and sample_id(text) is None:
+        message = (
             f"No paper matches {text!r}. Give an arXiv id, a link, or more title words "
-            f"(see {prefix}paper).",
-            tone=Tone.WARNING,
-            ephemeral=True,
+            f"(see {prefix}paper)."
         )
-    ]
+    else:
+        # An id was given: say it is not stored (and whom else the bot asked), not that the
+        # user should give an id.
+        message = not_found_text(ctx.app, text, prefix)
+    return [Notice(message, tone=Tone.WARNING, ephemeral=True)]
 
 
 def _explain_all(rows: list[SubscriptionRow], paper: Paper) -> list[tuple[bool, str, str]]:
@@ -123,9 +129,10 @@ async def why_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
             "There are no subscriptions here to explain. Try a query on recent papers with "
             f"{prefix}search <query>, or subscribe with {prefix}subscribe <query>."
         )
-    paper = await _paper(ctx, args["paper"].strip(), str(sub_id) if sub_id else None)
-    if not isinstance(paper, Paper):
-        return paper
+    resolved = await _paper(ctx, args["paper"].strip(), str(sub_id) if sub_id else None)
+    if isinstance(resolved, list):
+        return resolved
+    paper, slow_note = resolved
     # Explaining re-tokenises the paper per subscription: CPU work, kept off the event loop.
     results = await asyncio.to_thread(_explain_all, rows, paper)
     # Matching subscriptions first: those are what a reader asks about most.
@@ -136,11 +143,20 @@ async def why_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
         footer = (
             f"and {len(results) - len(shown)} more; ask about one: {prefix}why {paper.id} #<id>"
         )
+    if await ctx.app.papers.get(paper.id) is None:
+        # Found on arXiv only: the explanation holds, but no digest will ever list it.
+        unstored = (
+            f"{paper.id} is not among the stored Daily Papers (found on arXiv), so no digest "
+            "lists it."
+        )
+        footer = f"{unstored} {footer}" if footer else unstored
+    if slow_note:
+        footer = f"{slow_note} {footer}" if footer else slow_note
     hits = sum(1 for r in results if r[0])
     return [
         Fields(
-            title=f"Why “{paper.title}” [{paper.id}] matches {hits} of {len(results)} "
-            f"subscription{'' if len(results) == 1 else 's'}",
+            title=f"Why “{paper.title}” [{paper.id}] matches {hits} of "
+            f"{plural(len(results), 'subscription')}",
             rows=tuple((name, value) for _, name, value in shown),
             footer=footer,
             ephemeral=True,

@@ -11,6 +11,7 @@ from bot.delivery.halts import halt_reason
 from bot.delivery.sweep import reach, schedule_of
 from bot.delivery.timing import describe_local, local_date, next_digest, owed
 from bot.messages import Fields
+from bot.plural import plural
 from bot.storage.destinations_repo import USER, describe
 from bot.storage.models import DestinationRow
 
@@ -72,15 +73,13 @@ async def status_fields(app: App, row: DestinationRow | None, prefix: str) -> Fi
     if len(row.subscriptions) > 10:
         subs += f" and {len(row.subscriptions) - 10} more"
     rows: list[tuple[str, str]] = [(f"Subscriptions ({len(row.subscriptions)})", subs)]
-    digest = f"{schedule(row)}; up to {row.digest_max} papers"
+    digest = f"{schedule(row)}; up to {plural(row.digest_max, 'paper')}"
     if row.min_upvotes:
-        digest += f", at least {row.min_upvotes} upvotes"
+        digest += f", at least {plural(row.min_upvotes, 'upvote')}"
     if row.kind == USER:
-        rows.append(("Alerts", "instant" if row.alerts_mode == INSTANT else f"daily, {digest}"))
+        rows.extend(own_alert_rows(row, now, prefix, digest=digest))
     else:
         rows.append(("Digest", digest))
-    if row.muted_until is not None and row.muted_until > now:
-        rows.append(("Muted until", describe_local(row.muted_until, tz)))
     if row.paused:
         rows.append(("Next digest", f"paused — {prefix}digest resume"))
     elif row.kind != USER or row.alerts_mode == DAILY:
@@ -97,7 +96,7 @@ async def status_fields(app: App, row: DestinationRow | None, prefix: str) -> Fi
     waiting = await delivery.waiting(row.id)
     if waiting:
         w = waiting[0]
-        state = f"{len(waiting)} message(s) not sent yet"
+        state = f"{plural(len(waiting), 'message')} not sent yet"
         if w.last_error:
             state += f"; last error: {w.last_error}"
             if w.status == "pending" and not row.disabled_reason:
@@ -130,6 +129,44 @@ async def status_fields(app: App, row: DestinationRow | None, prefix: str) -> Fi
     return Fields(title=f"Status of {describe(row)}", rows=tuple(rows), ephemeral=True)
 
 
+def own_alert_rows(
+    row: DestinationRow | None,
+    now: datetime,
+    prefix: str,
+    *,
+    digest: str | None = None,
+    default_zone: str = "UTC",
+) -> list[tuple[str, str]]:
+    """A user's own alert time, time zone and mute, as rows of `status`.
+
+    `row` is the user's personal destination (None: never set up, so the defaults apply);
+    `digest` is the fuller schedule line, when the status is of that destination itself.
+    """
+    if row is None:
+        return [
+            ("Alerts", f"daily at 09:00 (the default); set yours: {prefix}alerts daily HH:MM"),
+            ("Time zone", f"{default_zone} (the default)"),
+            ("Muted", f"no — {prefix}mute 3d holds your DMs"),
+        ]
+    if row.alerts_mode == INSTANT:
+        alerts = "instant: a DM after each update that brings a match"
+    else:
+        alerts = f"daily, {digest or schedule(row)}"
+    muted = ("Muted", f"no — {prefix}mute 3d holds your DMs")
+    if row.muted_until is not None and row.muted_until > now:
+        until = describe_local(row.muted_until, row.timezone)
+        muted = ("Muted until", f"{until} — {prefix}mute off ends it")
+    return [("Alerts", alerts), ("Time zone", row.timezone), muted]
+
+
+def own_alert_summary(row: DestinationRow, now: datetime) -> str:
+    """A user's alert time, zone and mute in one line, for `status` in a channel."""
+    alerts = "instant" if row.alerts_mode == INSTANT else f"daily at {schedule(row)}"
+    if row.muted_until is not None and row.muted_until > now:
+        alerts += f"; muted until {describe_local(row.muted_until, row.timezone)}"
+    return alerts
+
+
 async def source_line(app: App) -> str:
     """The last complete poll of the paper source, its last error, and refused papers."""
     status = await app.state.ingest_status()
@@ -145,10 +182,12 @@ async def source_line(app: App) -> str:
         error = status.last_error
         if status.failing and status.failing_since is not None:
             since = describe_local(status.failing_since, zone)
-            line += f"; unavailable since {since} ({error}); digests wait for it"
+            # The error names the source and what failed once, e.g. "list of 2025-02-03:
+            # Hugging Face at https://… did not answer after 4 tries (last: HTTP 503)".
+            line += f"; unavailable since {since} — {error}; digests wait for it"
         else:
-            line += f"; last error {describe_local(status.last_error_at, zone)} ({error})"
+            line += f"; last error {describe_local(status.last_error_at, zone)} — {error}"
     if status.skipped_items:
         shown = "; ".join(status.skipped_items[:3])
-        line += f"; {len(status.skipped_items)} paper(s) could not be stored: {shown}"
+        line += f"; {plural(len(status.skipped_items), 'paper')} could not be stored: {shown}"
     return line

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from bot.query.names import PersonName
 from bot.query.text import fuzzy_eligible
@@ -141,7 +142,9 @@ def iter_leaves(node: Node, negated: bool = False) -> Iterator[tuple[Leaf, bool]
         yield node, negated
 
 
-_Rendered = tuple[str, type | None, dict[str, tuple[type | None, dict]]]
+# (text, top operator, operands). Operands map each one's text to its (top operator,
+# operands); a negation keeps its whole rendered child as "inner". Any: the type is recursive.
+_Rendered = tuple[str, type | None, dict[str, Any]]
 
 
 def _render(node: Node) -> _Rendered:
@@ -160,7 +163,7 @@ def _render(node: Node) -> _Rendered:
     if not isinstance(node, And | Or):
         return str(node), None, {}
     kind = type(node)
-    items: dict[str, tuple[type | None, dict]] = {}
+    items: dict[str, tuple[type | None, dict[str, Any]]] = {}
     for child in node.children:
         text, top, sub = _render(child)
         if top is kind:

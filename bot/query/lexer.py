@@ -91,7 +91,9 @@ def lex(text: str) -> list[Lexeme]:
             out.append(Lexeme("NOT", "-", pos))
             i += 1
         elif m := _UPVOTES_RE.match(text, i):
-            value = _VALUE_RE.match(text, m.end()).group()
+            found = _VALUE_RE.match(text, m.end())
+            assert found is not None  # "*": it matches, if only the empty string
+            value = found.group()
             if not value.isdigit() or not value.isascii() or int(value) > MAX_UPVOTES:
                 shown = value or "nothing"
                 raise QueryError(
@@ -105,7 +107,10 @@ def lex(text: str) -> list[Lexeme]:
             out.append(Lexeme("FIELD", _field_name(m.group(1), pos), pos))
             i = m.end()
         else:
-            word = _WORD_RE.match(text, i).group()
+            found = _WORD_RE.match(text, i)
+            # The branches above took whitespace, parentheses and quotes: a word starts here.
+            assert found is not None
+            word = found.group()
             op = _OPERATOR_WORDS.get(word.lower())
             out.append(Lexeme(op, word, pos) if op else Lexeme("WORD", word, pos))
             i += len(word)

@@ -26,12 +26,22 @@ _RATELIMIT_T_RE = re.compile(r"(?:^|;)\s*t\s*=\s*(\d+(?:\.\d+)?)")
 
 
 class SourceError(Exception):
-    """A paper source cannot answer right now (down, rate-limited, or refusing the request)."""
+    """A paper source cannot answer right now (down, rate-limited, or refusing the request).
 
-    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+    The message is one whole sentence that names the service once ("Hugging Face at
+    https://huggingface.co did not answer after 4 tries (HTTP 503)."): callers show it as it
+    is, with their own context before it, never wrapped in another "did not answer".
+    `slow` says the source was there but too slow (every try timed out), so a reply can say
+    that what it shows instead came from elsewhere.
+    """
+
+    def __init__(
+        self, message: str, *, retry_after: float | None = None, slow: bool = False
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.retry_after = retry_after
+        self.slow = slow
 
     def __str__(self) -> str:
         return self.message
@@ -135,6 +145,7 @@ class HttpClient(Closing):
         self.name = name
         self.base_url = base_url.rstrip("/")
         self._headers = dict(headers)
+        self._timeout_s = timeout
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._max_retries = max(0, max_retries)
         self._backoff_base = backoff_base
@@ -172,9 +183,14 @@ class HttpClient(Closing):
             try:
                 response = await self._once(url, params)
             except (TimeoutError, aiohttp.ClientError) as exc:
-                problem = "timed out" if isinstance(exc, TimeoutError) else "connection failed"
+                timed_out = isinstance(exc, TimeoutError)
+                problem = (
+                    f"timed out after {self._timeout_s:g} s" if timed_out else ("connection failed")
+                )
                 delay = self._backoff(attempt)
-                log.warning("%s %s %s (try %s/%s)", self.name, path, problem, attempt + 1, attempts)
+                # DEBUG: a retry is routine. The caller that gives up logs one WARNING with
+                # its context (which day, which look-up), so an outage is not a flood.
+                log.debug("%s %s %s (try %s/%s)", self.name, path, problem, attempt + 1, attempts)
             else:
                 status = response.status
                 if 200 <= status < 300 and (response.body.strip() or not self._retry_empty_body):
@@ -186,25 +202,33 @@ class HttpClient(Closing):
                     problem = "rate limit reached"
                     if wait is not None and wait > self._max_retry_wait:
                         raise SourceError(
-                            f"{self.name} rate limit reached; try again in {round(wait)} s.",
+                            f"{self.where} asks us to wait: rate limit reached; try again in "
+                            f"{round(wait)} s.",
                             retry_after=wait,
                         )
                     delay = wait if wait is not None else self._backoff(attempt)
                     retry_after = delay
                 elif status >= 500 or 200 <= status < 300:
-                    problem = f"HTTP {status}" if status >= 500 else "empty answer"
+                    problem = f"last: HTTP {status}" if status >= 500 else "empty answers"
                     delay = self._backoff(attempt)
                 else:
-                    raise SourceError(f"{self.name} refused the request (HTTP {status}).")
-                log.warning(
+                    raise SourceError(f"{self.where} refused the request (HTTP {status}).")
+                log.debug(
                     "%s %s answered %s (try %s/%s)", self.name, path, status, attempt + 1, attempts
                 )
             if attempt + 1 < attempts:
                 await self._sleep(delay)
+        tries = "1 try" if attempts == 1 else f"{attempts} tries"
         raise SourceError(
-            f"{self.name} is not answering ({problem} after {attempts} tries).",
+            f"{self.where} did not answer after {tries} ({problem}).",
             retry_after=retry_after if problem == "rate limit reached" else None,
+            slow=problem.startswith("timed out"),
         )
+
+    @property
+    def where(self) -> str:
+        """The service and its address, as an error names it: "Hugging Face at https://…"."""
+        return f"{self.name} at {self.base_url}"
 
     async def _once(self, url: str, params: Mapping[str, str | int] | None) -> Response:
         session = self._get_session()
