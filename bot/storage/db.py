@@ -7,10 +7,10 @@ import logging
 import sqlite3
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from alembic.config import Config
-from sqlalchemy import event
+from sqlalchemy import CursorResult, Result, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -105,3 +105,8 @@ async def upgrade(url: str, revision: str = "head") -> None:
     # Alembic's async env.py runs its own event loop, so it gets a thread of its own.
     await asyncio.to_thread(command.upgrade, cfg, revision)
     log.info("database schema is at %s", revision)
+
+
+def rowcount(result: Result[Any]) -> int:
+    """Rows an UPDATE or DELETE touched (SQLAlchemy types execute()'s result generically)."""
+    return int(cast(CursorResult[Any], result).rowcount or 0)

@@ -10,6 +10,7 @@ from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
+from bot.storage.db import rowcount
 from bot.storage.delivery_plan import (
     Outcome,
     PayloadBuilder,
@@ -163,7 +164,7 @@ class DeliveryRepo:
                 )
                 .on_conflict_do_nothing(index_elements=["destination_id", "slot"])
             )
-            return bool(result.rowcount)
+            return bool(rowcount(result))
 
     async def prune(self, before: datetime) -> tuple[int, int]:
         """Delete sent outbox items and empty or skipped runs older than `before`.
@@ -195,7 +196,7 @@ class DeliveryRepo:
                     DigestRunRow.id.not_in(select(OutboxRow.run_id).scalar_subquery()),
                 )
             )
-        return int(items.rowcount or 0), int(runs.rowcount or 0)
+        return rowcount(items), rowcount(runs)
 
     async def end_mute(self, destination_id: int, now: datetime) -> None:
         """Clear a destination's mute if it has ended (not one set again meanwhile)."""

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import raiseload
 
 from bot.port import Part
+from bot.storage.db import rowcount
 from bot.storage.kinds import OutboxStatus
 from bot.storage.models import DestinationRow, OutboxRow
 
@@ -93,7 +94,7 @@ class OutboxRepo:
                 )
                 .values(claimed_until=now + lease)
             )
-            return bool(result.rowcount)
+            return bool(rowcount(result))
 
     async def heartbeat(self, owner: str, now: datetime, lease: timedelta) -> int:
         """Extend every claim this process holds; the number of items still held."""
@@ -103,7 +104,7 @@ class OutboxRepo:
                 .where(OutboxRow.claimed_by == owner, OutboxRow.status == OutboxStatus.PENDING)
                 .values(claimed_until=now + lease)
             )
-            return int(result.rowcount or 0)
+            return rowcount(result)
 
     async def freeze(self, item_id: int, owner: str, parts: Sequence[Part]) -> bool:
         """Store the parts of an item before its first post; False if the claim was lost.
@@ -122,7 +123,7 @@ class OutboxRepo:
                 )
                 .values(parts=[dict(p) for p in parts])
             )
-            return bool(result.rowcount)
+            return bool(rowcount(result))
 
     async def record_posted(self, posted: PostedParts, now: datetime) -> None:
         """Record the parts the platform accepted so far, the moment it accepted the last.
@@ -210,7 +211,7 @@ class OutboxRepo:
                 .where(OutboxRow.status == OutboxStatus.PENDING, OutboxRow.claimed_by.is_not(None))
                 .values(claimed_by=None, claimed_until=None)
             )
-            return int(result.rowcount or 0)
+            return rowcount(result)
 
     async def retry_now(self, destination_id: int, now: datetime) -> int:
         """Make a destination's waiting items due at once, given-up ones with a fresh budget.
@@ -227,7 +228,7 @@ class OutboxRepo:
                 )
                 .values(status=OutboxStatus.PENDING, attempts=0, next_attempt_at=now)
             )
-            return int(result.rowcount or 0)
+            return rowcount(result)
 
     async def last_sent(self, destination_id: int) -> OutboxRow | None:
         stmt = (

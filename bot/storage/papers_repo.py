@@ -6,14 +6,15 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, case, delete, func, not_, select, update
+from sqlalchemy import Table, bindparam, case, delete, func, not_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.papers import Paper
+from bot.storage.db import rowcount
 from bot.storage.models import PaperFeature, PaperRow, StateRow
 from bot.text import clean_paper
 
@@ -119,7 +120,7 @@ def _merge(old: Mapping[str, Any], new: dict[str, Any]) -> dict[str, Any]:
 
 def _update_statement() -> Any:
     """One UPDATE by id for executemany; counters keep the larger value, even under a race."""
-    t = PaperRow.__table__
+    t = cast(Table, PaperRow.__table__)
     values: dict[str, Any] = {
         k: bindparam(f"b_{k}", type_=t.c[k].type) for k in (*_FIELDS, "updated_at")
     }
@@ -364,7 +365,7 @@ class PaperRepo:
                 if real is None:
                     return 0
             result = await s.execute(delete(PaperRow).where(is_sample))
-            return int(getattr(result, "rowcount", 0) or 0)
+            return rowcount(result)
 
     async def titles(self, changed_since: datetime | None = None) -> list[tuple[str, str]]:
         """(id, title) of every stored paper, or of those changed since a time, for look-ups."""

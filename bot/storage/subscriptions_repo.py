@@ -8,6 +8,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import joinedload
 
+from bot.storage.db import rowcount
 from bot.storage.destinations_repo import USER
 from bot.storage.models import DestinationRow, SubscriptionRow
 from bot.storage.papers_repo import _insert_for
@@ -84,7 +85,7 @@ class SubscriptionRepo:
                     SubscriptionRow.destination_id == destination_id,
                 )
             )
-            return bool(result.rowcount)
+            return bool(rowcount(result))
 
     async def get(self, subscription_id: int) -> SubscriptionRow | None:
         async with self._sessions() as s:
