@@ -6,6 +6,7 @@ import re
 import textwrap
 
 from bot.messages import Fields, Notice, PaperCard, PaperList, Reply, Tone
+from bot.plural import plural
 
 WIDTH = 88
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x1b]")
@@ -54,7 +55,7 @@ def _card(card: PaperCard) -> str:
     lines = [f"━━ {clean(p.title)}"]
     if p.authors:
         lines.append(_wrap(p.authors_short()))
-    facts = [f"▲ {p.upvotes} upvotes", f"{p.comments} comments"]
+    facts = [f"▲ {plural(p.upvotes, 'upvote')}", plural(p.comments, "comment")]
     if p.featured_on:
         facts.append(f"featured {p.featured_on[-1].isoformat()}")
     if p.github_stars is not None:
