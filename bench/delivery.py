@@ -1,7 +1,7 @@
 """Benchmark digest delivery through a rate-limited platform: `python bench/delivery.py`.
 
 10,000 channels, each with two subscriptions, get the digest of one real Daily Papers day
-(the fullest of the last 30 files in /work/shared/data/hf-daily-papers, read at run time)
+(the fullest of the last 30 files in $PAPERBOT_BENCH_DATA (bench/data.py), read at run time)
 through a fake platform that enforces a token-bucket rate limit like Discord's global
 limit, answers over-limit requests with 429 + retry_after, takes `--latency-ms` per request,
 and honours the message nonce (a repeated key returns the first message instead of posting
@@ -35,6 +35,7 @@ from sqlalchemy import insert, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.data import data_glob
 from bot.app import App, build_app
 from bot.delivery.sender import Sender
 from bot.delivery.sweep import Sweeper
@@ -47,7 +48,7 @@ from bot.storage.db import upgrade
 from bot.storage.models import DestinationRow, SubscriptionRow
 from bot.storage.state_repo import IngestStatus, StateRepo
 
-DATA = "/work/shared/data/hf-daily-papers/*.json"
+DATA = data_glob()
 QUERIES = ["diffusion", "agent", "reasoning", "video", "LLM", "benchmark", "3D", "RL"]
 
 

@@ -1,6 +1,6 @@
 """Benchmark the title look-up against a naive rapidfuzz baseline: `python bench/lookup.py`.
 
-Titles: every title in /work/shared/data/hf-daily-papers/*.json (read at run time, never
+Titles: every title in $PAPERBOT_BENCH_DATA/*.json (bench/data.py) (read at run time, never
 copied), padded with generated titles to 10,000 and to 100,000. Generated titles come from a
 word-bigram chain over the real titles, half of them behind an invented "Name:" head, and
 never repeat a real title, subtitle or name, so they act as realistic distractors. Queries
@@ -26,10 +26,11 @@ from rapidfuzz import fuzz, process, utils
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.data import data_glob
 from bot.lookup import TitleIndex
 from bot.lookup.text import title_forms
 
-DATA = "/work/shared/data/hf-daily-papers/*.json"
+DATA = data_glob()
 SEED = 20261130
 SYLLABLES = ("ka", "lo", "ri", "ven", "tor", "mi", "sa", "qu", "el", "dra", "phi", "zen", "vo")
 LETTERS = "abcdefghijklmnopqrstuvwxyz"

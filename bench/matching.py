@@ -1,6 +1,6 @@
 """Benchmark the batch matching engine against a naive per-pair loop: `python bench/matching.py`.
 
-Papers: the 1,000 most recent distinct papers in /work/shared/data/hf-daily-papers/*.json
+Papers: the 1,000 most recent distinct papers in $PAPERBOT_BENCH_DATA/*.json (bench/data.py)
 (read at run time, never copied), or a generated corpus when that folder is absent.
 Subscriptions: 100,000 generated queries (fixed seed) mixing single words, acronyms, quoted
 phrases, hyphenated words, typos, long-tail words from the real titles, OR groups, NOT,
@@ -28,6 +28,7 @@ from rapidfuzz.distance import OSA
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.data import data_glob
 from bot.matching import Match, MatchEngine, Reason
 from bot.papers import Paper, normalize_space
 from bot.query import Author, Node, Not, Or, Query, QueryError, Text, parse_query
@@ -35,7 +36,7 @@ from bot.query.ast import And, iter_leaves
 from bot.query.names import parse_name, same_person
 from bot.query.text import MAX_CONCAT, TEXT_FIELDS, field_texts, tokenize
 
-DATA = "/work/shared/data/hf-daily-papers/*.json"
+DATA = data_glob()
 SEED = 20261130
 TOPICS = [
     "diffusion",

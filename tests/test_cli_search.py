@@ -121,3 +121,21 @@ def test_bad_query_exits_2_with_one_line(database: str, capsys: pytest.CaptureFi
     )
     assert main(["search", "--days", "0", "diffusion"], clock=CLOCK) == 2
     assert capsys.readouterr().err == "paperbot: --days must be at least 1\n"
+
+
+def test_a_window_older_than_every_stored_day_says_so(
+    database: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    later = FakeClock(datetime(2025, 4, 25, 12, 0, tzinfo=UTC))  # 100 days on
+    assert main(["search", "diffusion"], clock=later) == 1
+    err = capsys.readouterr().err
+    assert "0 of 0 papers of the last 7 days match 'diffusion'" in err
+    assert (
+        "the newest stored papers are from 2025-01-15 (100 days ago); search them with --all "
+        "or --days 101" in err
+    )
+
+
+def test_the_query_is_echoed_as_typed(database: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["search", "--", "Diffusion", "-audio"], clock=CLOCK) == 0
+    assert "match 'Diffusion -audio'" in capsys.readouterr().err

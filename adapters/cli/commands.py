@@ -228,8 +228,9 @@ async def _search(args: argparse.Namespace, app: App, env: dict[str, str]) -> in
     from bot.commands.search import reason_lines, recent_papers, search_papers
     from bot.query import QueryError, parse_query
 
+    typed = " ".join(args.query)
     try:
-        query = parse_query(" ".join(args.query))
+        query = parse_query(typed)
     except QueryError as exc:
         print(f"paperbot: {exc}; a valid query looks like: {exc.example}", file=sys.stderr)
         return 2
@@ -245,8 +246,25 @@ async def _search(args: argparse.Namespace, app: App, env: dict[str, str]) -> in
         for p, m in found:
             print(f"{p.id}\t▲{p.upvotes}\t{p.title}\t{'; '.join(reason_lines(m.reasons))}")
         where = "stored papers" if args.all else f"papers of the last {args.days} days"
-        print(f"{len(found)} of {len(papers)} {where} match {str(query)!r}", file=sys.stderr)
+        print(f"{len(found)} of {len(papers)} {where} match {typed!r}", file=sys.stderr)
+        if not found and not args.all:
+            await _hint_older_days(app, args.days)
     return 0 if found else 1
+
+
+async def _hint_older_days(app: App, days: int) -> None:
+    """Say so when a search found nothing because every stored day is older than the window."""
+    newest = await app.papers.latest_day()
+    if newest is None:
+        print("paperbot: no papers are stored yet; try `paperbot ingest`", file=sys.stderr)
+        return
+    age = (app.clock().date() - newest).days
+    if age >= days:
+        print(
+            f"paperbot: the newest stored papers are from {newest} ({age} days ago); "
+            f"search them with --all or --days {age + 1}",
+            file=sys.stderr,
+        )
 
 
 HANDLERS: dict[str, Handler] = {

@@ -104,7 +104,7 @@ async def upgrade(url: str, revision: str = "head") -> None:
     await check_connection(url)
     # Alembic's async env.py runs its own event loop, so it gets a thread of its own.
     await asyncio.to_thread(command.upgrade, cfg, revision)
-    log.info("database schema is at %s", revision)
+    log.debug("database schema is at %s", revision)
 
 
 def rowcount(result: Result[Any]) -> int:

@@ -1,7 +1,7 @@
 """A local fake of Slack's Web API, Socket Mode WebSocket and response_url, for real slack_sdk.
 
 It speaks the wire protocol slack_sdk and slack-bolt use (see
-`/work/shared/specs/discord-slack-test-servers.md`, part B): arguments arrive in the query
+`shared/specs/discord-slack-test-servers.md`, part B): arguments arrive in the query
 string, a form body or a JSON body; errors are HTTP 200 with `ok: false`; rate limits are 429
 with an integer `Retry-After`. Every call is recorded, failures can be scripted, and Slack's
 message limits are enforced so that adapter bugs fail loudly instead of being truncated.
