@@ -341,3 +341,36 @@ async def test_sources_down_is_not_called_no_match(offline_sources: App) -> None
     assert by_id.text.count("Hugging Face") == 1 and by_id.text.count("arXiv") == 1
     assert "did not answer after 1 try (last: HTTP 503); arXiv at http://" in by_id.text
     assert ".)." not in by_id.text and by_id.text.endswith("(last: HTTP 503). Try again later.")
+
+
+async def test_weak_local_matches_ask_hugging_face_first(app: App) -> None:
+    """A title that only comes close to stored ones is searched online before the near
+    misses are offered (the README's "local index, then Hugging Face search, then arXiv")."""
+    await stored(
+        app,
+        daily_item("2501.06001", "Is Attention All You Need for Tables?", day="2024-12-24"),
+        daily_item(
+            "2501.06002",
+            "Attention Is Not All You Need: Pure Attention Loses Rank",
+            day="2024-12-24",
+        ),
+        daily_item("2501.06003", "Memory Is All You Need", day="2024-12-24"),
+    )
+    async with FakeHF() as hf:
+        hf.search_results = [
+            daily_item("1706.03762", "Attention Is All You Need", day="2017-06-12")
+        ]
+        app.source = HuggingFaceClient(base_url=hf.url, max_retries=0, sleep=_no_sleep)  # type: ignore[arg-type]
+        app.online = True
+        try:
+            [reply] = await TestBot(app).say("/paper attention is all you need")
+        finally:
+            await app.source.close()  # type: ignore[attr-defined]
+        assert any(r.path == "/api/papers/search" for r in hf.requests)
+    assert isinstance(reply, PaperCard) and reply.paper.id == "1706.03762"
+    # Without an answer online, the near misses are all there is: offered as a list.
+    bot = TestBot(app)
+    app.online = False
+    [offline] = await bot.say("/paper attention is all you need")
+    assert isinstance(offline, PaperList)
+    assert [i.paper.id for i in offline.items][:2] == ["2501.06001", "2501.06002"]

@@ -59,13 +59,21 @@ async def lookup_papers(app: App, query: str) -> Lookup:
         ids = [result.best.paper_id]
         ids += [h.paper_id for h in result.hits if h.paper_id != result.best.paper_id]
         return Lookup(await app.papers.get_many(ids), confident=True)
-    if result.hits:
-        papers = await app.papers.get_many([h.paper_id for h in result.hits])
-        return Lookup(papers, confident=len(papers) == 1)
+    # No clear local match: the stored titles that came close are near misses, so Hugging
+    # Face's search (then arXiv's) is asked first, and the near misses follow its answer.
+    near = await app.papers.get_many([h.paper_id for h in result.hits]) if result.hits else []
     if not app.online:
-        return Lookup([], confident=False)
-    found, note = await _search_online(app, query)
-    return Lookup(found, confident=len(found) == 1, note=note)
+        return Lookup(near, confident=len(near) == 1)
+    try:
+        found, note = await _search_online(app, query)
+    except CommandError:
+        if not near:
+            raise
+        return Lookup(near, confident=False)  # nobody answered: the near misses, as a list
+    if not found:
+        return Lookup(near, confident=len(near) == 1)
+    ids = {p.id for p in found}
+    return Lookup([*found, *(p for p in near if p.id not in ids)], len(found) == 1, note)
 
 
 def sample_id(text: str) -> str | None:
