@@ -72,8 +72,8 @@ async def lookup_papers(app: App, query: str) -> Lookup:
         return Lookup(near, confident=False)  # nobody answered: the near misses, as a list
     if not found:
         return Lookup(near, confident=len(near) == 1)
-    ids = {p.id for p in found}
-    return Lookup([*found, *(p for p in near if p.id not in ids)], len(found) == 1, note)
+    online = {p.id for p in found}
+    return Lookup([*found, *(p for p in near if p.id not in online)], len(found) == 1, note)
 
 
 def sample_id(text: str) -> str | None:
