@@ -12,6 +12,7 @@ import sys
 from collections.abc import Awaitable, Callable
 
 from adapters.cli import wiring
+from adapters.cli.progress import ProgressBar
 from bot.app import App
 
 log = logging.getLogger(__name__)
@@ -127,25 +128,17 @@ def _stdin_is_terminal() -> bool:
     return sys.stdin is not None and sys.stdin.isatty()
 
 
-def _progress(done: int, total: int, label: str) -> None:
-    if total <= 1 or (not sys.stderr.isatty() and done != total):
-        return
-    width = 30
-    filled = width * done // total
-    end = "\n" if done == total else ""
-    sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {label}{end}")
-    sys.stderr.flush()
-
-
 async def _ingest(args: argparse.Namespace, app: App, env: dict[str, str]) -> int:
     from bot.ingest import days_between, ingest_days, ingest_files
 
+    bar = ProgressBar()
     if args.from_file:
         missing = [str(p) for p in args.from_file if not p.is_file()]
         if missing:
             print(f"paperbot: no such file: {missing[0]}", file=sys.stderr)
             return 2
-        report = await ingest_files(app, args.from_file, progress=_progress)
+        with bar.around_logs():
+            report = await ingest_files(app, args.from_file, progress=bar)
     else:
         today = app.clock().date()
         first = args.date or args.since
@@ -159,7 +152,8 @@ async def _ingest(args: argparse.Namespace, app: App, env: dict[str, str]) -> in
         if first > last:
             print("paperbot: --since is after --until", file=sys.stderr)
             return 2
-        report = await ingest_days(app, days_between(first, last), progress=_progress)
+        with bar.around_logs():
+            report = await ingest_days(app, days_between(first, last), progress=bar)
     for err in report.errors:
         print(f"paperbot: skipped {err}", file=sys.stderr)
     total = await app.papers.count()
