@@ -31,12 +31,11 @@ from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import insert, select
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.data import data_glob
-from bot.app import App, build_app
+from bench.seeding import channels_with_queries, polled
+from bot.app import build_app
 from bot.delivery.sender import Sender
 from bot.delivery.sweep import Sweeper
 from bot.messages import PaperItem, PaperList, Reply
@@ -45,8 +44,6 @@ from bot.port import Capabilities, DeliveryError, Destination, Part, Posted
 from bot.settings import load_settings
 from bot.sources.huggingface import parse_daily_items
 from bot.storage.db import upgrade
-from bot.storage.models import DestinationRow, SubscriptionRow
-from bot.storage.state_repo import IngestStatus, StateRepo
 
 DATA = data_glob()
 QUERIES = ["diffusion", "agent", "reasoning", "video", "LLM", "benchmark", "3D", "RL"]
@@ -122,48 +119,18 @@ def load_papers(day: date) -> list[Paper]:
     return [Paper(**{**p.__dict__, "featured_on": (day,)}) for p in papers]
 
 
-async def seed(app: App, n: int, now: datetime) -> None:
-    async with app.sessions.begin() as s:
-        rows = [
-            {
-                "platform": "bench",
-                "kind": "channel",
-                "external_id": f"C{i}",
-                "timezone": "UTC",
-                "digest_time": "09:00",
-                "digest_max": 10,
-                "min_upvotes": 0,
-                "weekdays_only": False,
-                "paused": False,
-                "alerts_mode": "daily",
-                "created_at": now,
-            }
-            for i in range(n)
-        ]
-        for i in range(0, n, 1000):
-            await s.execute(insert(DestinationRow), rows[i : i + 1000])
-        ids = (await s.scalars(select(DestinationRow.id).order_by(DestinationRow.id))).all()
-        subs = [
-            {"destination_id": d, "query": q, "canonical": q, "created_at": now}
-            for k, d in enumerate(ids)
-            for q in (QUERIES[k % len(QUERIES)], QUERIES[(k + 3) % len(QUERIES)])
-        ]
-        for i in range(0, len(subs), 1000):
-            await s.execute(insert(SubscriptionRow), subs[i : i + 1000])
-
-
 async def run_paperbot(args: argparse.Namespace, url: str) -> dict[str, float]:
     now = datetime(2025, 2, 3, 9, 0, tzinfo=UTC)
     settings = load_settings({"DATABASE_URL": url})
     clock = [now]  # the app's clock; it only moves to let a dead process's lease run out
     app = build_app(settings, source_name="sample", clock=lambda: clock[0])
-    await seed(app, args.destinations, now)
+    pairs = [
+        (QUERIES[k % len(QUERIES)], QUERIES[(k + 3) % len(QUERIES)])
+        for k in range(args.destinations)
+    ]
+    await channels_with_queries(app, pairs, now)
     # What the 08:30 poll of the paper source would have stored.
-    polled = now.replace(hour=8, minute=30)
-    await app.papers.upsert(load_papers(now.date()), now=polled)
-    round_days = (polled.date() - timedelta(days=1), polled.date())
-    status = IngestStatus(last_complete_round_at=polled, last_round_days=round_days)
-    await StateRepo(app.sessions).save_ingest_status(status, now=polled)
+    await polled(app, load_papers(now.date()), now.replace(hour=8, minute=30))
     t0 = time.perf_counter()
     swept = await Sweeper(app).sweep()
     compose = time.perf_counter() - t0

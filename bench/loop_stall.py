@@ -38,10 +38,11 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.seeding import channels_with_queries, polled
 from bot.app import App, build_app
 from bot.delivery.digest import Candidates, Occasion, QueryCache
 from bot.delivery.sweep import FEATURE_SLACK, Sweeper
@@ -52,7 +53,6 @@ from bot.settings import load_settings
 from bot.sources.huggingface import parse_daily_items
 from bot.storage.db import make_engine, upgrade
 from bot.storage.models import Base, DestinationRow, SubscriptionRow
-from bot.storage.state_repo import StateRepo
 
 DATA_ENV = "PAPERBOT_BENCH_DATA"
 SEED = 20250203
@@ -177,42 +177,9 @@ def make_queries(papers: Sequence[Paper], n: int) -> list[str]:
 
 async def seed(app: App, papers: list[Paper], queries: list[str], per_dest: int) -> None:
     """Bulk-insert channels and subscriptions, and store the papers as the 08:30 poll would."""
-    n_dest = -(-len(queries) // per_dest)
-    async with app.sessions.begin() as s:
-        rows = [
-            {
-                "platform": "bench",
-                "kind": "channel",
-                "external_id": f"C{i}",
-                "timezone": "UTC",
-                "digest_time": "09:00",
-                "digest_max": 10,
-                "min_upvotes": i % 3,
-                "weekdays_only": False,
-                "paused": False,
-                "alerts_mode": "daily",
-                "created_at": NOW,
-            }
-            for i in range(n_dest)
-        ]
-        for i in range(0, len(rows), 1000):
-            await s.execute(insert(DestinationRow), rows[i : i + 1000])
-        ids = (await s.scalars(select(DestinationRow.id).order_by(DestinationRow.id))).all()
-        subs = [
-            # A channel may draw one query twice; the sweep never reads `canonical`.
-            {
-                "destination_id": ids[k // per_dest],
-                "query": q,
-                "canonical": f"{q} #{k}",
-                "created_at": NOW,
-            }
-            for k, q in enumerate(queries)
-        ]
-        for i in range(0, len(subs), 1000):
-            await s.execute(insert(SubscriptionRow), subs[i : i + 1000])
-    polled = NOW.replace(hour=8, minute=30)
-    await app.papers.upsert(papers, now=polled)
-    await StateRepo(app.sessions).set("last_ingest", {"at": polled.isoformat()}, now=polled)
+    groups = [queries[i : i + per_dest] for i in range(0, len(queries), per_dest)]
+    await channels_with_queries(app, groups, NOW, floors=[i % 3 for i in range(len(groups))])
+    await polled(app, papers, NOW.replace(hour=8, minute=30))
 
 
 # --- the old path, as it was before the composing step moved into the thread -------------

@@ -91,6 +91,7 @@ class Adapter(Protocol):
 
         `key` is stable for this part of this outbox item: a platform that can de-duplicate
         (Discord's message nonce) must use it, so that a retry after a crash between the
-        post and its record does not post twice. The call must end within the adapter's
-        request timeout; a hung request is a transient failure.
+        post and its record does not post twice. The sender bounds every call with its
+        per-post timeout (a hung request is a transient failure); an adapter may set a
+        shorter one in its own client.
         """
