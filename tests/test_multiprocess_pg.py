@@ -124,3 +124,36 @@ async def test_a_process_sees_another_one_ingesting_without_taking_its_lock(requ
     finally:
         await a.close()
         await b.close()
+
+
+async def test_an_ingest_in_another_database_of_the_server_is_not_ours(request):
+    """Two deployments on one PostgreSQL server (two databases) never wait for each other:
+    advisory locks belong to a database, though pg_locks lists the whole server's."""
+    import uuid
+
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from bot.delivery.claims import IngestLock
+
+    url = request.getfixturevalue("pg_database")
+    other_name = f"paperbot_other_{uuid.uuid4().hex[:8]}"
+    server = make_url(url)
+    admin = create_async_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    async with admin.connect() as conn:
+        await conn.execute(text(f'CREATE DATABASE "{other_name}"'))
+    other = create_async_engine(server.set(database=other_name))
+    ours = create_async_engine(url)
+    try:
+        async with IngestLock(other).hold() as got:
+            assert got
+            assert not await IngestLock(ours).busy()
+            async with IngestLock(ours).hold() as also:
+                assert also  # each database has its own lock
+    finally:
+        await ours.dispose()
+        await other.dispose()
+        async with admin.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{other_name}" WITH (FORCE)'))
+        await admin.dispose()

@@ -43,11 +43,15 @@ class IngestLock:
         if self._engine.dialect.name != "postgresql":
             return False
         # A bigint advisory key shows in pg_locks as classid (high half) and objid (low).
+        # Advisory locks belong to one database, but pg_locks lists the whole server's: a
+        # second paperbot on another database of the same server must not count.
         async with self._engine.connect() as conn:
             held = await conn.scalar(
                 text(
                     "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' "
-                    "AND classid = :hi AND objid = :lo AND objsubid = 1 AND granted)"
+                    "AND classid = :hi AND objid = :lo AND objsubid = 1 AND granted "
+                    "AND database = (SELECT oid FROM pg_database "
+                    "WHERE datname = current_database()))"
                 ),
                 {"hi": INGEST_LOCK_KEY >> 32, "lo": INGEST_LOCK_KEY & 0xFFFFFFFF},
             )
