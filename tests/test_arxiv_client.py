@@ -116,10 +116,16 @@ def test_doctype_is_refused() -> None:
 
 async def test_cancelled_waiter_does_not_block_the_throttle(server: FakeArxiv) -> None:
     server.by_id["2611.04217"] = feed("entry.xml")
-    async with client(server, min_interval=0.3) as arxiv:
+    throttled = asyncio.Event()
+
+    async def sleep(seconds: float) -> None:
+        throttled.set()  # no request fails here, so the only wait is the throttle's
+        await asyncio.sleep(seconds)
+
+    async with client(server, min_interval=0.3, sleep=sleep) as arxiv:
         await arxiv.get("2611.04217")
         waiting = asyncio.create_task(arxiv.get("2611.04217"))
-        await asyncio.sleep(0.05)  # it is now sleeping inside the throttle
+        await asyncio.wait_for(throttled.wait(), 5)  # it is now waiting inside the throttle
         waiting.cancel()
         with pytest.raises(asyncio.CancelledError):
             await waiting

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -11,7 +10,7 @@ import pytest
 from adapters.discord import DiscordAdapter
 from bot.app import App
 from bot.commands import build_registry
-from bot.commands.registry import Arg, Command, Registry
+from bot.commands.registry import Arg, Command, Handler, Registry
 from bot.core import Core
 from bot.errors import CommandError
 from bot.messages import Fields, Notice, Reply
@@ -49,11 +48,18 @@ async def _echo(ctx: Any, args: dict[str, Any]) -> list[Reply]:
     return [Fields(f"{ctx.command.name} in {place} by {ctx.user.name}", rows or (("args", "-"),))]
 
 
-async def _search(ctx: Any, args: dict[str, Any]) -> list[Reply]:
-    await asyncio.sleep(0.4)  # longer than the test adapter waits before deferring
-    if args["query"] == "bad":
-        raise CommandError("The search service is down.")
-    return [Notice(f"Found nothing for {args['query']} after a long look.")]
+def _slow_search(fake: FakeDiscord | None) -> Handler:
+    async def search(ctx: Any, args: dict[str, Any]) -> list[Reply]:
+        if fake is not None:
+            # Slow on purpose: answer only once the adapter has deferred ("thinking").
+            await fake.wait_until(
+                lambda: any(cb and cb[0].get("type") == 5 for cb in fake.callbacks.values())
+            )
+        if args["query"] == "bad":
+            raise CommandError("The search service is down.")
+        return [Notice(f"Found nothing for {args['query']} after a long look.")]
+
+    return search
 
 
 async def _several(ctx: Any, args: dict[str, Any]) -> list[Reply]:
@@ -69,7 +75,7 @@ async def _subs(ctx: Any, prefix: str) -> list[tuple[str, str]]:
     return [(label, value) for label, value in subs if prefix.lower() in label]
 
 
-def standin_registry() -> Registry:
+def standin_registry(fake: FakeDiscord | None = None) -> Registry:
     reg = Registry(
         [
             Command(
@@ -118,7 +124,7 @@ def standin_registry() -> Registry:
                 "search",
                 "Search stored papers.",
                 "search <words>",
-                _search,
+                _slow_search(fake),
                 args=(Arg("query", "Words", rest=True),),
             ),
         ]
@@ -130,7 +136,7 @@ def standin_registry() -> Registry:
 @pytest.fixture
 async def standin(fake: FakeDiscord) -> AsyncIterator[DiscordAdapter]:
     # The stand-in handlers need no services, so no database either.
-    core = Core(None, standin_registry())  # type: ignore[arg-type]
+    core = Core(None, standin_registry(fake))  # type: ignore[arg-type]
     async with running_adapter(fake, core, defer_after=0.15) as adapter:
         yield adapter
 

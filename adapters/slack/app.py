@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
+# On stop, answers already being computed get this long to reach Slack.
+STOP_GRACE = 10.0
 # What bolt's parsing raises on a body that is not what it claims to be.
 _MALFORMED = (UnicodeDecodeError, ValueError, TypeError, AttributeError, KeyError, IndexError)
 
@@ -168,9 +170,11 @@ class SlackAdapter:
             await self._close()
 
     async def stop(self) -> None:
-        """Disconnect (start() returns)."""
+        """Stop taking commands, let those being answered finish (start() returns)."""
         self._stopped.set()
         await self._close()
+        # Answers go out through response_url, which needs no connection of ours.
+        await self.commands.settle(STOP_GRACE)
 
     async def _close(self) -> None:
         socket, self._socket = self._socket, None

@@ -14,6 +14,8 @@ Mapping (the subcommands come from the registry, never from a list here):
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import re
 import time
@@ -98,6 +100,14 @@ class SlashCommands:
         self.client = client
         self.prefix = f"{config.command} "
         self._admin_cache: dict[str, tuple[bool, float]] = {}
+        self._answering = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    async def settle(self, within: float) -> None:
+        """Wait (at most `within` seconds) until no command is being answered."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._idle.wait(), within)
 
     async def __call__(
         self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any], respond: Respond
@@ -105,6 +115,16 @@ class SlashCommands:
         """Bolt listener for the slash command (bolt injects ack/body/respond by name)."""
         # Ack first, with no body: Slack wants an answer within 3 s and the core may be slow.
         await ack()
+        self._answering += 1
+        self._idle.clear()
+        try:
+            await self._answer(body, respond)
+        finally:
+            self._answering -= 1
+            if not self._answering:
+                self._idle.set()
+
+    async def _answer(self, body: dict[str, Any], respond: Respond) -> None:
         try:
             messages = await self.answer(body)
         except Exception:

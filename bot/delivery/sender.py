@@ -125,6 +125,10 @@ class Sender:
             ]
             try:
                 await stop.wait()
+                # Workers see `stop` between items: let each finish the statement or post it
+                # is in. Cancelling one mid-statement makes aiosqlite close its connection
+                # while the others wait out SQLite's busy timeout (30 s) for its lock.
+                await asyncio.wait(workers, timeout=self.request_timeout)
             finally:
                 for w in workers:
                     w.cancel()

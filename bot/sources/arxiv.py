@@ -125,7 +125,7 @@ class ArxivClient(Closing):
             max_retry_wait=max_retry_wait,
             session=session,
             sleep=sleep,
-            throttle=Throttle(min_interval),
+            throttle=Throttle(min_interval, sleep),
             # arXiv sometimes answers an empty body to calls that come too fast.
             retry_empty_body=True,
         )

@@ -80,8 +80,9 @@ def retry_after_seconds(headers: Mapping[str, str], now: datetime | None = None)
 class Throttle:
     """Keep calls one at a time and at least `min_interval` seconds apart (monotonic clock)."""
 
-    def __init__(self, min_interval: float) -> None:
+    def __init__(self, min_interval: float, sleep: Sleep = asyncio.sleep) -> None:
         self.min_interval = min_interval
+        self._sleep = sleep
         self._lock = asyncio.Lock()
         self._last_end: float | None = None
 
@@ -91,7 +92,7 @@ class Throttle:
             if self._last_end is not None:
                 wait = self._last_end + self.min_interval - time.monotonic()
                 if wait > 0:
-                    await asyncio.sleep(wait)
+                    await self._sleep(wait)
         except BaseException:
             self._lock.release()  # a cancelled waiter must not keep the lock
             raise
