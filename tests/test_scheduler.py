@@ -178,7 +178,9 @@ async def test_scheduler_runs_the_jobs_on_start(db_url):
         # for the post itself, however long a loaded machine takes.
         await asyncio.wait_for(posted.wait(), 60)
     finally:
-        await h.scheduler.stop()
+        # Stopping is prompt: workers woken by the post were mid-claim, and cancelling them
+        # there once cost SQLite's 30 s busy timeout.
+        await asyncio.wait_for(h.scheduler.stop(), 10)
     assert date(2025, 2, 3) in h.source.calls
     assert [s.paper_ids for s in h.adapter.sent] == [["2501.00001"]]
 
