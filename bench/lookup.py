@@ -27,8 +27,8 @@ from rapidfuzz import fuzz, process, utils
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.data import data_glob
-from bot.lookup import TitleIndex
-from bot.lookup.text import title_forms
+from bot.lookup import LookupResult, TitleIndex
+from bot.lookup.text import fold, title_forms
 
 DATA = data_glob()
 SEED = 20261130
@@ -158,6 +158,78 @@ def make_queries(
     return dict(kinds), dict(skipped)
 
 
+def ambiguous_queries(
+    entries: list[tuple[str, str]], per_kind: int, rng: random.Random
+) -> dict[str, list[tuple[str, frozenset[str]]]]:
+    """Return queries that more than one title fits, each with every id it fits.
+
+    `shared subtitle` / `shared name`: the part after or before ":" of real titles whose
+    part another title has too ("A Survey", "ATLAS"); `shared opening`: the first four words
+    of a real title that other titles start with too. No single card is right for these.
+    """
+    by_part: dict[tuple[str, str], set[str]] = defaultdict(set)
+    text_of: dict[tuple[str, str], str] = {}
+    for paper_id, title in entries:
+        forms = title_forms(title)
+        before, _, after = title.partition(":")
+        if forms.tail:
+            by_part["tail", forms.tail].add(paper_id)
+            text_of.setdefault(("tail", forms.tail), after.strip())
+        if forms.head:
+            by_part["head", forms.head].add(paper_id)
+            text_of.setdefault(("head", forms.head), before.strip())
+        words = title.split()
+        if len(words) > 5:
+            opening = fold(" ".join(words[:4]))
+            by_part["opening", opening].add(paper_id)
+            text_of.setdefault(("opening", opening), " ".join(words[:4]))
+    real = {paper_id for paper_id, _ in entries if not paper_id.startswith("gen-")}
+    names = {"tail": "shared subtitle", "head": "shared name", "opening": "shared opening"}
+    kinds: dict[str, list[tuple[str, frozenset[str]]]] = defaultdict(list)
+    keys = sorted(k for k, ids in by_part.items() if len(ids) > 1 and ids & real)
+    rng.shuffle(keys)
+    for key in keys:
+        kind = names[key[0]]
+        if len(kinds[kind]) < per_kind:
+            kinds[kind].append((text_of[key], frozenset(by_part[key])))
+    return dict(kinds)
+
+
+def report_ambiguous(
+    index: TitleIndex, entries: list[tuple[str, str]], per_kind: int, rng: random.Random
+) -> None:
+    """Print how the index answers queries more than one title fits: a short list, no card."""
+    print(
+        "\nqueries that more than one title fits: 'short list' = `lookup().best` is None and "
+        "the first 5 hits hold a fitting title; 'all in list' = every fitting title is in the "
+        "first 5 (only where at most 5 fit); 'shown alone' = one card (a guess)"
+    )
+    print(
+        "| kind | n | titles fitting (median) | short list | all in list | shown alone | p95 ms |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for kind, queries in ambiguous_queries(entries, per_kind, rng).items():
+        listed = complete = few = alone = 0
+        lat: list[float] = []
+        for query, fits in queries:
+            result, ms = timed(index.lookup, query)
+            lat.append(ms)
+            assert isinstance(result, LookupResult)
+            top = {h.paper_id for h in result.hits[:5]}
+            alone += result.best is not None
+            listed += result.best is None and bool(top & fits)
+            if len(fits) <= 5:
+                few += 1
+                complete += fits <= top
+        n = len(queries)
+        fitting = statistics.median(len(f) for _, f in queries)
+        print(
+            f"| {kind} | {n} | {fitting:.0f} | {100 * listed / n:.1f} % "
+            f"| {100 * complete / max(few, 1):.1f} % of {few} | {100 * alone / n:.1f} % "
+            f"| {pct(lat, 95):.1f} |"
+        )
+
+
 def gibberish(count: int, rng: random.Random) -> list[str]:
     """Return queries that name no paper ("nonsense query xyz" and made-up words)."""
     out = ["nonsense query xyz", "asdf qwerty", "zzzz", "lorem ipsum dolor sit amet"]
@@ -270,6 +342,7 @@ def run_size(size: int, real: dict[str, str], extra: list[str], args: argparse.N
         f"{100 * any_hit / len(junk):.1f} %, shown alone {100 * alone / len(junk):.1f} %, "
         f"p50 {statistics.median(junk_lat):.1f} ms, p95 {pct(junk_lat, 95):.1f} ms"
     )
+    report_ambiguous(index, entries, args.per_kind, rng)
     # The ingest job replaces titles in place: time a remove and a re-add of real titles.
     start = time.perf_counter()
     updated = list(real.items())[:500]
