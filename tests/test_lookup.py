@@ -163,6 +163,27 @@ def test_ambiguous_query_offers_a_short_list(
     assert {hit.paper_id for hit in result.hits[: len(expected)]} == expected
 
 
+def test_an_opening_several_titles_share_is_a_list_not_a_guess() -> None:
+    # The shortest title scores highest by coverage; that is no reason to show it alone.
+    index = TitleIndex.build(
+        [
+            ("a", "Selecting Influential Samples for Robotics"),
+            (
+                "b",
+                "Selecting Influential Samples for Long Context Alignment via Homologous Models' "
+                "Guidance and Contextual Awareness Measurement",
+            ),
+            ("c", "Aligning Vision Transformers with Sparse Attention"),
+        ]
+    )
+    result = index.lookup("Selecting Influential Samples for")
+    assert result.best is None
+    assert {h.paper_id for h in result.hits[:2]} == {"a", "b"}
+    # A whole title is still shown alone, though another title starts with it.
+    whole = index.lookup("selecting influential samples for robotics").best
+    assert whole is not None and whole.paper_id == "a"
+
+
 def test_common_phrase_is_a_list_not_a_card(index: TitleIndex) -> None:
     result = index.lookup("large language models")
     assert result.best is None

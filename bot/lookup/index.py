@@ -18,6 +18,8 @@ log = logging.getLogger(__name__)
 MIN_SCORE = 60.0  # below this a title is not a hit at all
 CONFIDENT_SCORE = 80.0  # the best hit must reach this to be shown alone...
 CONFIDENT_MARGIN = 4.0  # ...and beat the runner-up by this much
+AMBIGUOUS_SCORE = 90.0  # ...unless the runner-up fits the whole query too (see _confident)...
+WHOLE_TITLE_SCORE = 99.0  # ...where only a (near-)exact whole title or name is shown alone
 CANDIDATES = 100  # titles rescored per query
 POSTING_BUDGET = 5_000  # postings walked per query before rarer words must do the work
 MAX_LIMIT = 50
@@ -221,6 +223,13 @@ def _best(acc: dict[int, float], n: int) -> dict[int, float]:
 def _confident(ranked: list[Hit]) -> Hit | None:
     if not ranked or ranked[0].score < CONFIDENT_SCORE:
         return None
-    if len(ranked) > 1 and ranked[0].score - ranked[1].score < CONFIDENT_MARGIN:
-        return None
+    if len(ranked) > 1:
+        best, runner_up = ranked[0].score, ranked[1].score
+        if best - runner_up < CONFIDENT_MARGIN:
+            return None
+        # A runner-up this good holds the whole query too, as its opening words or all of
+        # them: "selecting influential samples for" starts several titles, and the shortest
+        # scoring highest by coverage is no reason to pick it. Only a whole title wins.
+        if runner_up >= AMBIGUOUS_SCORE and best < WHOLE_TITLE_SCORE:
+            return None
     return ranked[0]
