@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.commands.context import Context
-from bot.commands.registry import Arg, Command
+from bot.commands.registry import Arg, Command, Context
 from bot.errors import UsageError
 from bot.messages import Fields, Reply
 
