@@ -19,7 +19,7 @@ from bot.commands.args import Arg, Style
 from bot.commands.registry import Command, Context, Registry
 from bot.core import Core
 from bot.errors import UsageError
-from bot.messages import Incoming, Notice, Reply
+from bot.messages import Fields, Incoming, Notice, Reply
 from tests.discord_helpers import running_adapter
 from tests.fakes.discord_server import ALL_PERMISSIONS, FakeDiscord
 from tests.helpers import ADMIN, CHANNEL, TestBot
@@ -193,6 +193,14 @@ async def test_hints_name_the_option_on_platforms_with_options(bot: TestBot) -> 
     assert duplicate.text.endswith("Test it with /why paper:<paper> subscription:1.")
     empty = one(await bot.core.handle(options("search", query="audio", days="3")))
     assert empty.text.endswith("Try a longer period: /search query:audio days:365.")
+
+
+async def test_help_shows_usage_lines_per_style(bot: TestBot) -> None:
+    [typed] = await bot.say("/help subscribe")
+    given = await bot.core.handle(options("help", command="subscribe"))
+    assert isinstance(typed, Fields) and isinstance(given[0], Fields)
+    assert typed.rows[0][0] == "/subscribe <query> [--dm]"
+    assert given[0].rows[0][0] == "/subscribe <query> [dm:True]"
 
 
 # ----- completion through the core ---------------------------------------------------------------
