@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from typing import Any
 
 from bot.app import App
-from bot.commands.context import Context
-from bot.commands.registry import Command, Registry
+from bot.commands.args import Style
+from bot.commands.registry import Command, Context, Registry
 from bot.errors import CommandError, UsageError
 from bot.messages import Incoming, Notice, Place, Reply, Tone, User
 from bot.text import clean
@@ -32,32 +33,26 @@ class Core:
         if command is None:
             return [self._unknown(incoming.command, incoming.prefix)]
         try:
-            if incoming.options is not None:
-                args = command.validate(incoming.options)
-            else:
-                args = command.parse_text(incoming.text)
+            args = _arguments(command, incoming)
             if (
                 command.manages_channel
                 and not incoming.place.is_dm
                 and not incoming.user.can_manage_channel
-                and not args.get("where") == "dm"
+                and not _by_dm(args)
             ):
                 raise CommandError(
                     "Only people who may manage this channel can change its subscriptions "
                     "and digest settings. You can subscribe yourself in a DM with the bot."
                 )
             place = incoming.place
-            posts_here = command.posts_here and not place.is_dm and args.get("where") != "dm"
+            posts_here = command.posts_here and not place.is_dm and not _by_dm(args)
             if posts_here and place.cannot_post:
                 raise CommandError(place.cannot_post)
             ctx = Context(app=self.app, registry=self.registry, incoming=incoming, command=command)
             return await command.handler(ctx, args)
         except UsageError as exc:
-            return [
-                Notice(
-                    str(exc), tone=Tone.ERROR, usage=incoming.prefix + command.usage, ephemeral=True
-                )
-            ]
+            usage = incoming.prefix + command.usage_in(_style(incoming))
+            return [Notice(str(exc), tone=Tone.ERROR, usage=usage, ephemeral=True)]
         except CommandError as exc:
             return [Notice(str(exc), tone=Tone.ERROR, ephemeral=True)]
         except Exception:
@@ -90,14 +85,32 @@ class Core:
             )
         )
 
+    def answers_privately(self, incoming: Incoming) -> bool:
+        """Whether only the caller sees the answer: an ephemeral command, or one by DM."""
+        command = self.registry.get(incoming.command)
+        if command is None:
+            return True  # the answer is an error
+        if command.ephemeral:
+            return True
+        try:
+            return _by_dm(_arguments(command, _cleaned(incoming)))
+        except UsageError:
+            return True  # the answer is the usage
+
     def resolve(self, text: str) -> tuple[Command, str] | None:
         return self.registry.resolve(text)
 
     async def complete(self, incoming: Incoming, arg: str, prefix: str) -> list[tuple[str, str]]:
-        """Autocomplete choices (label, value) for one argument of a command."""
+        """Autocomplete choices (label, value) for one argument of a command.
+
+        Every platform asks here: an argument's completer, or its fixed choices filtered.
+        """
         command = self.registry.get(incoming.command)
         spec = next((a for a in command.args if a.name == arg), None) if command else None
         completer = self.registry.completers.get(spec.autocomplete or "") if spec else None
+        if spec is not None and spec.choices and completer is None:
+            typed = clean(prefix).strip().lower()
+            return [(c, c) for c in spec.choices if typed in c.lower()][:25]
         if command is None or completer is None:
             return []
         ctx = Context(app=self.app, registry=self.registry, incoming=incoming, command=command)
@@ -125,6 +138,21 @@ class Core:
             tone=Tone.ERROR,
             ephemeral=True,
         )
+
+
+def _style(incoming: Incoming) -> Style:
+    return Style.TYPED if incoming.options is None else Style.OPTIONS
+
+
+def _arguments(command: Command, incoming: Incoming) -> dict[str, Any]:
+    if incoming.options is not None:
+        return command.parse_options(incoming.options)
+    return command.parse_text(incoming.text)
+
+
+def _by_dm(args: dict[str, Any]) -> bool:
+    """The caller acts on their personal scope (`--dm`), not on the channel's."""
+    return args.get("dm") is True
 
 
 def _cleaned(incoming: Incoming) -> Incoming:

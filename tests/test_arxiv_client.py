@@ -114,6 +114,47 @@ def test_doctype_is_refused() -> None:
         parse_feed(evil)
 
 
+_LAUGHS = (
+    '<?xml version="1.0"?>\n<!DOCTYPE feed [\n <!ENTITY lol "lol">\n'
+    + "".join(
+        f' <!ENTITY lol{i} "{f"&lol{i - 1};" * 10 if i > 1 else "&lol;" * 10}">\n'
+        for i in range(1, 10)
+    )
+    + ']>\n<feed xmlns="http://www.w3.org/2005/Atom"><entry><title>&lol9;</title>'
+    "<id>http://arxiv.org/abs/2611.04217v1</id><summary>s</summary></entry></feed>"
+)
+_EXTERNAL = (
+    '<?xml version="1.0"?><!DOCTYPE feed [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+    '<feed xmlns="http://www.w3.org/2005/Atom"><entry><title>&x;</title>'
+    "<id>http://arxiv.org/abs/2611.04217v1</id><summary>s</summary></entry></feed>"
+)
+HOSTILE = {
+    "billion laughs": _LAUGHS.encode(),
+    "external entity": _EXTERNAL.encode(),
+    # UTF-16 hides "<!DOCTYPE" from a byte search: the parser itself must refuse it.
+    "external entity, UTF-16": _EXTERNAL.replace('"1.0"?>', '"1.0" encoding="UTF-16"?>').encode(
+        "utf-16"
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_hostile_feed_is_refused_not_expanded(name: str) -> None:
+    with pytest.raises(ValueError, match="DOCTYPE or entities, refused") as exc:
+        parse_feed(HOSTILE[name])
+    assert "lol" not in str(exc.value) and "root:" not in str(exc.value)
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+async def test_hostile_feed_from_arxiv_is_a_source_error(server: FakeArxiv, name: str) -> None:
+    server.queued.append((200, HOSTILE[name]))
+    async with client(server) as arxiv:
+        with pytest.raises(SourceError, match="not a readable feed") as exc:
+            await arxiv.get("2611.04217")
+    assert isinstance(exc.value.__cause__, ValueError)
+    assert "DOCTYPE or entities" in str(exc.value.__cause__)
+
+
 async def test_cancelled_waiter_does_not_block_the_throttle(server: FakeArxiv) -> None:
     server.by_id["2611.04217"] = feed("entry.xml")
     throttled = asyncio.Event()

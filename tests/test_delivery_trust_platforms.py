@@ -101,7 +101,7 @@ async def test_discord_commands_say_which_permission_is_missing(
     [refused] = await say(fake, "digest", {"time": "09:00"}, sub="time")
     assert "Embed Links" in refused["content"]
     # Your own DM subscription needs nothing of the channel.
-    [mine] = await say(fake, "subscribe", {"query": "diffusion", "where": "dm"})
+    [mine] = await say(fake, "subscribe", {"query": "diffusion", "dm": True})
     assert mine["content"].startswith("✅")
 
 

@@ -10,6 +10,7 @@ import pytest
 from adapters.discord import DiscordAdapter
 from bot.app import App
 from bot.commands import build_registry
+from bot.commands.digest import complete_timezone
 from bot.commands.registry import Arg, Command, Handler, Registry
 from bot.core import Core
 from bot.errors import CommandError
@@ -130,6 +131,8 @@ def standin_registry(fake: FakeDiscord | None = None) -> Registry:
         ]
     )
     reg.add_completer("subscription", _subs)
+    # The real zone completer: the adapter offers what the core completes, nothing of its own.
+    reg.add_completer("timezone", complete_timezone)
     return reg
 
 
@@ -169,7 +172,7 @@ async def test_login_syncs_every_registry_command(fake: FakeDiscord, bot: Discor
             for arg, option in zip(args, options, strict=True):
                 assert option["description"] == _fit(arg.description)
                 assert option.get("required", False) == arg.required
-                assert option["type"] == (4 if arg.kind == "int" else 3)
+                assert option["type"] == {"int": 4, "bool": 5}.get(arg.kind, 3)
                 if arg.min_value is not None:
                     assert option["min_value"] == arg.min_value
                 if arg.kind == "choice" and len(arg.choices) <= 25 and not arg.autocomplete:

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 
 from adapters.discord import DiscordAdapter
-from adapters.discord.commands import typed_flags
 from bot.app import App
 from bot.commands import build_registry
 from bot.core import Core
+from bot.errors import UsageError
 from tests.discord_helpers import running_adapter, say
 from tests.fakes.discord_server import (
     ALL_PERMISSIONS,
@@ -82,7 +82,7 @@ def private(msg: dict[str, Any]) -> bool:
 async def test_subscribe_where_dm_from_a_channel_is_personal_and_private(
     fake: FakeDiscord, bot: DiscordAdapter
 ) -> None:
-    [msg] = await say(fake, "subscribe", {"query": "diffusion", "where": "dm"})
+    [msg] = await say(fake, "subscribe", {"query": "diffusion", "dm": True})
     assert private(msg)
     assert msg["content"].startswith("✅ Subscribed you personally to “diffusion” (#1).")
     assert "Matches will come by direct message." in msg["content"]
@@ -120,15 +120,17 @@ async def test_typed_dm_flag_in_a_text_option_means_where_dm(
     assert private(gone) and gone["content"] == "✅ Removed your subscription #1 (“agents”)."
 
 
-def test_typed_flags_never_override_an_explicit_option() -> None:
+def test_flags_typed_into_an_option_never_override_an_explicit_option() -> None:
     registry = build_registry()
     subscribe, search = registry.get("subscribe"), registry.get("search")
     assert subscribe is not None and search is not None
-    assert typed_flags(subscribe, {"query": "agents --dm"}) == {"query": "agents", "where": "dm"}
-    explicit = {"query": "agents --dm", "where": "here"}
-    assert typed_flags(subscribe, explicit) == explicit
-    assert typed_flags(search, {"query": "a --days"}) == {"query": "a --days"}  # core says why
-    assert typed_flags(search, {"query": '"chain of thought" -x'}) == {
+    assert subscribe.parse_options({"query": "agents --dm"}) == {"query": "agents", "dm": True}
+    explicit = {"query": "agents --dm", "dm": "False"}
+    assert subscribe.parse_options(explicit) == {"query": "agents --dm", "dm": False}
+    with pytest.raises(UsageError) as exc:
+        search.parse_options({"query": "a --days"})
+    assert str(exc.value) == "--days needs a number of days: set the days option, as in days:30."
+    assert search.parse_options({"query": '"chain of thought" -x'}) == {
         "query": '"chain of thought" -x'
     }
 
@@ -139,14 +141,14 @@ async def test_unsubscribe_autocomplete_offers_the_callers_subscriptions(
     long_query = "diffusion " + " ".join(f"longterm{i:02d}" for i in range(20))
     await say(fake, "subscribe", {"query": "protein folding"})
     await say(fake, "subscribe", {"query": long_query})
-    await say(fake, "subscribe", {"query": "agents", "where": "dm"})
+    await say(fake, "subscribe", {"query": "agents", "dm": True})
 
     choices = await complete(fake, "unsubscribe", {"id": ""}, "id")
     assert [c["value"] for c in choices] == ["1", "2"]
     assert choices[0]["name"] == "#1 protein folding"
     assert choices[1]["name"] == f"#2 {long_query}"[:100]
     assert [c["value"] for c in await complete(fake, "unsubscribe", {"id": "fold"}, "id")] == ["1"]
-    mine = await complete(fake, "unsubscribe", {"id": "", "where": "dm"}, "id")
+    mine = await complete(fake, "unsubscribe", {"id": "", "dm": True}, "id")
     assert mine == [{"name": "#3 agents", "value": "3"}]
     assert [c["value"] for c in await complete(fake, "unsubscribe", {"id": ""}, "id", dm=True)] == [
         "3"
@@ -200,7 +202,7 @@ async def test_why_with_subscription_autocomplete_and_typed_reference(
     paper = (await sample_app.papers.featured_on(sample_app.clock().date()))[0]
     word = next(w for w in paper.title.split() if w.isalpha() and len(w) >= 5)
     await say(fake, "subscribe", {"query": word})
-    await say(fake, "subscribe", {"query": "zebrafish", "where": "dm"})
+    await say(fake, "subscribe", {"query": "zebrafish", "dm": True})
     # In a channel, why offers the channel's subscriptions and the caller's own.
     choices = await complete(fake, "why", {"paper": paper.id, "subscription": ""}, "subscription")
     assert [c["value"] for c in choices] == ["1", "2"]

@@ -6,7 +6,7 @@ import discord
 import pytest
 import yarl
 
-from adapters.discord.commands import describe, option_name, timezone_choices
+from adapters.discord.commands import describe, option_name
 from adapters.discord.config import (
     DEFAULT_API_BASE,
     DEFAULT_GATEWAY_URL,
@@ -14,6 +14,7 @@ from adapters.discord.config import (
     load_discord_config,
 )
 from adapters.discord.endpoints import EndpointOverride
+from bot.delivery.timing import complete_zones
 from bot.settings import ConfigError
 
 TOKEN = "MTAw.fake.token"
@@ -102,8 +103,8 @@ def test_descriptions_and_names_fit_discord() -> None:
     assert option_name("Min Upvotes") == "min-upvotes"
 
 
-def test_timezone_choices() -> None:
+def test_timezone_completion() -> None:
     zones = {"Europe/Berlin", "America/New_York", "Etc/GMT+1", "UTC", "Europe/Busingen"}
-    assert [c.value for c in timezone_choices("new", zones)] == ["America/New_York"]
-    assert [c.value for c in timezone_choices("eu", zones)] == ["Europe/Berlin", "Europe/Busingen"]
-    assert len(timezone_choices("")) == 25
+    assert complete_zones("new", 25, zones) == ["America/New_York"]
+    assert complete_zones("eu", 25, zones) == ["Europe/Berlin", "Europe/Busingen"]
+    assert len(complete_zones("")) == 25

@@ -18,15 +18,17 @@ import pytest
 from sqlalchemy import insert, select
 
 import bot.delivery.timing as timing
-from adapters.discord.commands import timezone_choices
+from bot.commands import build_registry
+from bot.core import Core
 from bot.delivery.digest import QueryCache, match_destinations
 from bot.lookup import TitleIndex
 from bot.matching import matches
+from bot.messages import Incoming
 from bot.papers import Paper
 from bot.query import parse_query
 from bot.storage.models import DestinationRow, SubscriptionRow
 from tests.delivery_helpers import FakeSource, Harness, RecordingAdapter, make_app, utc
-from tests.helpers import FakeClock
+from tests.helpers import ADMIN, CHANNEL, FakeClock
 from tests.loop_stalls import STALL, watch_loop
 
 DAY = date(2025, 2, 3)
@@ -199,16 +201,23 @@ async def test_zone_completion_reads_the_zone_list_once(monkeypatch: pytest.Monk
         monkeypatch.setattr(module, "available_timezones", counted, raising=False)
     for name in ("zone_names", "_zone_keys", "_completion_pool"):
         getattr(timing, name, lambda: None).cache_clear()  # type: ignore[attr-defined]
+    # Every platform completes through the core (the zone completer needs no services).
+    core = Core(None, build_registry())  # type: ignore[arg-type]
+
+    async def zones(typed: str) -> list[str]:
+        incoming = Incoming("digest time", ADMIN, CHANNEL, options={"time": "09:00"})
+        return [value for _, value in await core.complete(incoming, "zone", typed)]
+
     typed = "europe/be"
     for i in range(1, len(typed) + 1):  # one completion per keystroke, on both paths
         assert await digest_commands.complete_timezone(None, typed[:i])  # type: ignore[arg-type]
-        assert timezone_choices(typed[:i])
+        assert await zones(typed[:i])
     assert len(calls) <= 1
     assert [z for z, _ in await digest_commands.complete_timezone(None, "europe/be")] == [
         "Europe/Belfast",
         "Europe/Belgrade",
         "Europe/Berlin",
     ]
-    assert [c.value for c in timezone_choices("berlin")] == ["Europe/Berlin"]
-    assert timezone_choices("new york")[0].value == "America/New_York"
+    assert await zones("berlin") == ["Europe/Berlin"]
+    assert (await zones("new york"))[0] == "America/New_York"
     assert timing.parse_zone("europe/berlin") == "Europe/Berlin"

@@ -18,8 +18,7 @@ from adapters.slack import SlackAdapter
 from adapters.slack.commands import RENDER_SORRY
 from bot.app import App
 from bot.commands import build_registry
-from bot.commands.context import Context
-from bot.commands.registry import Command
+from bot.commands.registry import Command, Context
 from bot.core import Core
 from bot.delivery.sender import Sender
 from bot.messages import Notice, Reply

@@ -18,8 +18,7 @@ from adapters.slack import SlackAdapter, build_slack_adapter
 from adapters.slack.commands import SORRY
 from bot.app import App, build_app
 from bot.commands import build_registry
-from bot.commands.context import Context
-from bot.commands.registry import Arg, Command, Registry
+from bot.commands.registry import Arg, Command, Context, Registry
 from bot.core import Core
 from bot.messages import Notice, Place, Reply, User
 from bot.papers import Paper

@@ -97,12 +97,12 @@ async def test_a_member_subscribes_personally_in_a_channel_with_dm_flag(
     assert await DestinationRepo(papers_bot.app.sessions).find(MEMBER, CHANNEL) is None
 
 
-async def test_where_dm_option_as_discord_sends_it(papers_bot: TestBot) -> None:
+async def test_dm_option_as_discord_sends_it(papers_bot: TestBot) -> None:
     incoming = Incoming(
         command="subscribe",
         user=MEMBER,
         place=CHANNEL,
-        options={"query": "video", "where": "dm"},
+        options={"query": "video", "dm": "True"},
     )
     reply = one(await papers_bot.core.handle(incoming))
     assert reply.text.startswith("Subscribed you personally to “video” (#1).")
@@ -359,7 +359,7 @@ async def test_autocomplete_lists_the_subscriptions_of_the_scope(papers_bot: Tes
     assert await complete(CHANNEL, "GRAPH") == [("#2 graph networks", "2")]
     assert await complete(CHANNEL, "#1") == [("#1 diffusion -audio", "1")]
     assert await complete(DM, "") == [("#3 audio", "3")]
-    assert await complete(CHANNEL, "", {"where": "dm"}) == [("#3 audio", "3")]
+    assert await complete(CHANNEL, "", {"dm": "True"}) == [("#3 audio", "3")]
     assert await complete(OTHER_CHANNEL, "") == []
 
 

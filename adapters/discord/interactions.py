@@ -136,8 +136,8 @@ async def run_command(
     responder = Responder(interaction)
     try:
         incoming = incoming_of(interaction, command, options)
-        # Acting on the caller personally ("where: dm") answers privately: so "thinking" is.
-        private = command.ephemeral or options.get("where") == "dm"
+        # Acting on the caller personally (`dm`) answers privately: so "thinking" is.
+        private = core.answers_privately(incoming)
         if command.slow:
             await responder.defer(ephemeral=private)
         work = asyncio.ensure_future(core.handle(incoming))

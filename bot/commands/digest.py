@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from bot.commands.context import Context
-from bot.commands.registry import Arg, Command, shown
+from bot.commands.registry import Arg, Command, Context, shown
 from bot.delivery.alerts import DAILY, INSTANT, MAX_MUTE, parse_duration
 from bot.delivery.status import (
     next_at,

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.commands.context import Context
-from bot.commands.registry import Arg, Command
+from bot.commands.registry import Arg, Command, Context
 from bot.errors import UsageError
 from bot.messages import Fields, Reply
 
@@ -23,9 +22,11 @@ async def help_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
             detail = c.help
             if c.examples:
                 detail += "\nExamples: " + "; ".join(prefix + e for e in c.examples)
-            rows.append((prefix + c.usage, detail))
+            rows.append((ctx.usage(c), detail))
         return [Fields(title=f"Help: {topic}", rows=tuple(rows), ephemeral=True)]
-    rows = [(prefix + c.usage, c.help) for c in ctx.registry.all()]
+    # Usage lines as this user gives arguments ("[--dm]" typed, "[dm:True]" as options);
+    # the examples stay typed, which a text option reads too.
+    rows = [(ctx.usage(c), c.help) for c in ctx.registry.all()]
     return [
         Fields(
             title="paperbot — Hugging Face Daily Papers in chat",

@@ -9,8 +9,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
-from bot.commands.context import Context
-from bot.commands.registry import Arg, Command
+from bot.commands.registry import Arg, Command, Context
 from bot.errors import CommandError, UsageError
 from bot.ingest import ingest_day, store
 from bot.messages import Notice, PaperCard, PaperItem, PaperList, Reply, Tone

@@ -1,50 +1,43 @@
-"""Commands, declared once with arguments, usage and help; every adapter is generated from it."""
+"""Commands, declared once with arguments, usage and help; every adapter is generated from it.
+
+A command and the context its handler gets refer to each other, so both live here; how one
+argument is typed, shown and converted is in `args.py`.
+"""
 
 from __future__ import annotations
 
-import io
-import re
-import shlex
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
+from bot.commands.args import (
+    MAX_REST,
+    MAX_TOKEN,
+    Arg,
+    Style,
+    convert,
+    next_token,
+    shown,
+    take_named,
+)
 from bot.errors import UsageError
+from bot.messages import Incoming, Place, Reply, User
 
 if TYPE_CHECKING:
-    from bot.commands.context import Context
-    from bot.messages import Reply
+    from bot.app import App
 
-ArgKind = Literal["text", "int", "choice"]
-# No time, zone, id, day or flag comes near 100 characters, and no query or title near 1,000
-# (queries stop at 300, with their own message): longer input is refused before any parser
-# sees it, in a line that names the cap rather than echoing pages back.
-MAX_TOKEN = 100
-MAX_REST = 1000
-Handler = Callable[["Context", dict[str, Any]], Awaitable["list[Reply]"]]
+__all__ = ["Arg", "Command", "Completer", "Context", "Handler", "Registry", "Style", "shown"]
+
+Handler = Callable[["Context", dict[str, Any]], Awaitable[list[Reply]]]
 # (context, typed prefix) -> up to 25 (label, value) choices
 Completer = Callable[["Context", str], Awaitable[list[tuple[str, str]]]]
-
-
-@dataclass(frozen=True)
-class Arg:
-    name: str
-    description: str
-    required: bool = True
-    kind: ArgKind = "text"
-    choices: tuple[str, ...] = ()
-    rest: bool = False  # the last argument may swallow the rest of the line ("title words")
-    autocomplete: str | None = None  # "subscription" | "timezone"
-    min_value: int | None = None
-    max_value: int | None = None
-    max_length: int | None = None  # default: MAX_TOKEN, or MAX_REST for a `rest` argument
 
 
 @dataclass(frozen=True)
 class Command:
     name: str  # "paper", or "digest time" for a subcommand of the "digest" group
     help: str  # one line, shown to users
-    usage: str  # e.g. "paper <arXiv id | URL | title words>"
+    usage: str  # as typed, e.g. "search <query> [--days 1-365]"; it names every flag
     handler: Handler
     args: tuple[Arg, ...] = ()
     manages_channel: bool = False  # changes a channel's subscriptions or digest settings
@@ -55,6 +48,12 @@ class Command:
     slow: bool = False  # may take over 3 s: adapters acknowledge first
     examples: tuple[str, ...] = ()
 
+    def __post_init__(self) -> None:
+        for arg in self.args:
+            typed = arg.flag or (f"{arg.ref}{arg.name}" if arg.ref else None)
+            if typed and typed not in self.usage:
+                raise ValueError(f"usage of {self.name!r} does not show {typed}")
+
     @property
     def group(self) -> str:
         return self.name.split(" ", 1)[0]
@@ -63,25 +62,55 @@ class Command:
     def words(self) -> tuple[str, ...]:
         return tuple(self.name.split())
 
+    def arg(self, name: str) -> Arg:
+        for arg in self.args:
+            if arg.name == name:
+                return arg
+        raise KeyError(f"{self.name!r} has no argument {name!r}")
+
     def parse_text(self, text: str) -> dict[str, Any]:
         """Split a typed argument string into this command's arguments and validate them."""
-        values: dict[str, str] = {}
-        remaining = text.strip()
+        remaining, values = take_named(self.args, text, Style.TYPED)
+        remaining = remaining.strip()
         for arg in self.args:
             if not remaining:
                 break
+            if arg.named:
+                continue
             if arg.rest:
                 values[arg.name] = remaining
                 remaining = ""
                 break
-            token, remaining = _next_token(remaining)
-            values[arg.name] = token
+            values[arg.name], remaining = next_token(remaining)
         if remaining:
             raise UsageError(f"Too many arguments: {shown(remaining)}.")
         return self.validate(values)
 
+    def parse_options(self, options: Mapping[str, str]) -> dict[str, Any]:
+        """Validate a platform's options, reading named arguments typed into a text option.
+
+        Help and hints elsewhere show the typed forms ("agents --dm", "2412.17747 #12");
+        typed into the option they would otherwise become query words, so "agents --dm"
+        would subscribe the channel to "agents NOT dm". An option set explicitly wins.
+        """
+        text_arg = self._typed_into()
+        raw = options.get(text_arg.name) if text_arg else None
+        if text_arg is None or not isinstance(raw, str) or not raw.strip():
+            return self.validate(options)
+        rest, named = take_named(self.args, raw, Style.OPTIONS)
+        if not named or any(options.get(k) not in (None, "") for k in named):
+            return self.validate(options)
+        return self.validate({**options, text_arg.name: rest, **named})
+
+    def _typed_into(self) -> Arg | None:
+        """The text option named arguments may be typed into: the last positional one."""
+        positional = [a for a in self.args if not a.named]
+        if not positional or positional[-1].kind != "text" or not any(a.named for a in self.args):
+            return None
+        return positional[-1]
+
     def validate(self, options: Mapping[str, str]) -> dict[str, Any]:
-        """Check and convert already-split options (Discord's, or parse_text's)."""
+        """Check and convert already-split options."""
         known = {a.name for a in self.args}
         unknown = sorted(set(options) - known)
         if unknown:
@@ -102,57 +131,69 @@ class Command:
                 raise UsageError(
                     f"{arg.name} is too long ({len(raw):,} characters; at most {limit:,})."
                 )
-            out[arg.name] = _convert(arg, raw)
+            out[arg.name] = convert(arg, raw)
         return out
 
+    def usage_in(self, style: Style) -> str:
+        """The usage line in this style: "[--dm]" typed is "[dm:True]" as options."""
+        if style is Style.TYPED:
+            return self.usage
+        line = self.usage
+        for arg in self.args:
+            if arg.kind == "bool" and arg.flag:
+                line = line.replace(arg.flag, arg.form(style))
+            elif arg.flag:
+                line = line.replace(f"{arg.flag} ", f"{arg.name}:")
+            elif arg.ref:
+                line = line.replace(f"{arg.ref}{arg.name} ", f"{arg.name}:")
+        return line
 
-def _next_token(text: str) -> tuple[str, str]:
-    if text[0] in "\"'":
-        try:
-            # Our own stream, to read the rest from: shlex types its instream as read(1) only.
-            stream = io.StringIO(text)
-            lexer = shlex.shlex(stream, posix=True)
-            lexer.whitespace_split = True
-            token = lexer.get_token() or ""
-            return token, stream.read().strip()
-        except ValueError:
-            raise UsageError("A quote is not closed.") from None
-    # Any whitespace separates, as it does between the command's own words (resolve()).
-    head, *tail = text.split(None, 1)
-    return head, tail[0].strip() if tail else ""
+    def invocation(self, style: Style, **values: object) -> str:
+        """The command with these arguments as the user writes it ("unsubscribe 7 --dm")."""
+        parts = [self.name]
+        for arg in sorted(self.args, key=lambda a: a.named):
+            value = values.get(arg.name)
+            if value is None or value is False:
+                continue
+            if arg.named or style is Style.OPTIONS:
+                parts.append(arg.form(style, value))
+            else:
+                parts.append(str(value))
+        return " ".join(parts)
 
 
-_INT = re.compile(r"[+-]?[0-9]+")
-_MAX_DIGITS = 18
+@dataclass(frozen=True)
+class Context:
+    """What a command handler (or completer) gets besides its arguments."""
 
+    app: App
+    registry: Registry
+    incoming: Incoming
+    command: Command
 
-def shown(raw: str, limit: int = 40) -> str:
-    """`raw` quoted for an error message, shortened: a user's typo is echoed, not a novel."""
-    return repr(raw if len(raw) <= limit else raw[: limit - 1] + "…")
+    @property
+    def user(self) -> User:
+        return self.incoming.user
 
+    @property
+    def place(self) -> Place:
+        return self.incoming.place
 
-def _convert(arg: Arg, raw: str) -> Any:
-    if arg.kind == "int":
-        # ASCII digits only: int() would also take "٣", "1_000" and " 7 ", and raise on
-        # 4,301 digits; a number too long to matter is as good as "too large".
-        if not _INT.fullmatch(raw):
-            raise UsageError(f"{arg.name} must be a whole number, not {shown(raw)}.")
-        digits = raw.lstrip("+-").lstrip("0")
-        if len(digits) > _MAX_DIGITS:
-            value = -(10**_MAX_DIGITS) if raw.startswith("-") else 10**_MAX_DIGITS
-        else:
-            value = int(raw)
-        if arg.min_value is not None and value < arg.min_value:
-            raise UsageError(f"{arg.name} must be at least {arg.min_value}.")
-        if arg.max_value is not None and value > arg.max_value:
-            raise UsageError(f"{arg.name} must be at most {arg.max_value}.")
-        return value
-    if arg.kind == "choice":
-        lowered = raw.lower()
-        if lowered not in arg.choices:
-            raise UsageError(f"{arg.name} must be one of: {', '.join(arg.choices)}.")
-        return lowered
-    return raw
+    @property
+    def style(self) -> Style:
+        """Typed text, or a platform's options (Discord): hints are phrased for it."""
+        return Style.TYPED if self.incoming.options is None else Style.OPTIONS
+
+    def usage(self, command: Command | None = None) -> str:
+        """The usage line as the user types it on this platform."""
+        return self.incoming.prefix + (command or self.command).usage_in(self.style)
+
+    def invocation(self, name: str, **values: object) -> str:
+        """Command `name` with these arguments, written as this user gives them."""
+        command = self.registry.get(name)
+        if command is None:  # a registry without it (a test's): the bare name still reads
+            return self.incoming.prefix + name
+        return self.incoming.prefix + command.invocation(self.style, **values)
 
 
 class Registry:

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
-from bot.commands.context import Context
-from bot.commands.registry import Arg, Command
+from bot.commands.args import Style
+from bot.commands.registry import Arg, Command, Context
 from bot.errors import UsageError
 from bot.matching import Match, Reason, match_batch
 from bot.messages import Notice, PaperItem, PaperList, Reply
@@ -23,13 +23,14 @@ if TYPE_CHECKING:
 PREVIEW_DAYS = 7  # "would have matched N papers in the last 7 days"
 MAX_DAYS = 365
 SHOWN = 10
-_DAYS_FLAG_RE = re.compile(r"\s--days(?:(?:\s+|=)(\S*))?\s*$")
 # The options of query commands, wherever they are typed inside a query.
 _FLAG_RE = re.compile(r"(?<!\S)(--(?:days|dm))(?![\w-])", re.IGNORECASE)
 _QUOTED_RE = re.compile(r'"[^"]*"')
 
 
-def parse_or_usage(text: str, command: str, options: tuple[str, ...] = ()) -> Query:
+def parse_or_usage(
+    text: str, command: str, options: tuple[str, ...] = (), style: Style = Style.TYPED
+) -> Query:
     """Parse a query, turning a QueryError into a UsageError with a valid example.
 
     A command's option left inside the query ("diffusion --days 30 video") would otherwise
@@ -38,9 +39,10 @@ def parse_or_usage(text: str, command: str, options: tuple[str, ...] = ()) -> Qu
     for m in _FLAG_RE.finditer(_QUOTED_RE.sub(" ", text)):
         flag = m.group(1).lower()
         if flag in options:
-            raise UsageError(
-                f'"{flag}" is an option, not part of the query: put it after the query.'
+            where = (
+                "put it after the query" if style is Style.TYPED else f"set the {flag[2:]} option"
             )
+            raise UsageError(f'"{flag}" is an option, not part of the query: {where}.')
         raise UsageError(f'"{flag}" is not part of a query, and {command} has no such option.')
     try:
         return parse_query(text.strip())
@@ -110,26 +112,16 @@ def period(days: int) -> str:
     return "today" if days == 1 else f"the last {days} days"
 
 
-def split_days_flag(text: str) -> tuple[str, dict[str, str]]:
-    """Take a trailing "--days N" off a typed search (a bare number would be a query word)."""
-    m = _DAYS_FLAG_RE.search(" " + text)
-    if m is None:
-        return text, {}
-    if not m.group(1):
-        raise UsageError("--days needs a number of days, as in --days 30.")
-    return (" " + text)[: m.start()].strip(), {"days": m.group(1)}
-
-
 async def search_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
     """Try a query on the papers of the last days: how many match, and the top ones."""
-    query = parse_or_usage(args["query"], "search", ("--days",))
+    query = parse_or_usage(args["query"], "search", ("--days",), ctx.style)
     days = args.get("days", PREVIEW_DAYS)
     papers = await recent_papers(ctx.app, days)
-    prefix = ctx.incoming.prefix
     if not papers:
         latest = await ctx.app.papers.latest_day()
         hint = f" The latest stored day is {latest.isoformat()}." if latest else ""
-        longer = f" Try a longer period: {prefix}search {query.text} --days {MAX_DAYS}."
+        again = ctx.invocation("search", query=query.text, days=MAX_DAYS)
+        longer = f" Try a longer period: {again}."
         text = f"No papers are stored for {period(days)}, so there is nothing to search.{hint}"
         return [Notice(text + (longer if days < MAX_DAYS else ""), ephemeral=True)]
     found = await search_papers(papers, query)
@@ -139,7 +131,7 @@ async def search_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
     if len(found) > len(shown):
         footer = f"and {len(found) - len(shown)} more; narrow the query to see fewer."
     elif found:
-        footer = f"Subscribe to it: {prefix}subscribe {query.text}"
+        footer = f"Subscribe to it: {ctx.invocation('subscribe', query=query.text)}"
     return [
         PaperList(
             title=(
@@ -150,22 +142,16 @@ async def search_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
             footer=footer,
             empty_text=(
                 "No paper matches. Loosen the query (fewer terms, OR, a shorter phrase) or "
-                f"search a longer period with --days (up to {MAX_DAYS})."
+                f"search a longer period with {ctx.command.arg('days').label(ctx.style)} "
+                f"(up to {MAX_DAYS})."
             ),
             ephemeral=True,
         )
     ]
 
 
-class _SearchCommand(Command):
-    def parse_text(self, text: str) -> dict[str, Any]:
-        rest, extra = split_days_flag(text)
-        values = super().parse_text(rest)
-        return self.validate({**{k: str(v) for k, v in values.items()}, **extra})
-
-
 COMMANDS = [
-    _SearchCommand(
+    Command(
         name="search",
         help="Try a query on the stored papers of the last days (default 7) before subscribing.",
         usage=f"search <query> [--days 1-{MAX_DAYS}]",
@@ -179,6 +165,8 @@ COMMANDS = [
                 kind="int",
                 min_value=1,
                 max_value=MAX_DAYS,
+                flag="--days",
+                example="30",
             ),
         ),
         ephemeral=True,

@@ -1,7 +1,7 @@
 """subscribe, unsubscribe and subscriptions: saved queries of a channel or of one user.
 
 Scope: in a channel a command acts on the channel's subscriptions; in a DM, or with the
-`where: dm` option (`--dm` when typed), on the caller's personal ones, delivered by DM.
+`--dm` switch (the `dm` option on Discord), on the caller's personal ones, delivered by DM.
 Both `subscribe` and `unsubscribe` are `manages_channel` commands: the core refuses members
 without permission unless they act on their personal scope, and platforms can hide them from
 members, so a channel's subscriptions are only ever changed by people who may manage it.
@@ -10,12 +10,11 @@ members, so a channel's subscriptions are only ever changed by people who may ma
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from typing import Any
 
 from bot.app import App
-from bot.commands.context import Context
-from bot.commands.registry import Arg, Command
+from bot.commands.args import is_true
+from bot.commands.registry import Arg, Command, Context
 from bot.commands.search import (
     PREVIEW_DAYS,
     parse_or_usage,
@@ -38,12 +37,12 @@ from bot.storage.subscriptions_repo import (
     SubscriptionRepo,
 )
 
-WHERE = Arg(
-    "where",
-    "here (this channel) or dm (you personally, by direct message)",
+DM = Arg(
+    "dm",
+    "You personally, by direct message (instead of this channel)",
     required=False,
-    kind="choice",
-    choices=("here", "dm"),
+    kind="bool",
+    flag="--dm",
 )
 _ID_RE = re.compile(r"#?(\d{1,18})")
 _EXAMPLES = 2
@@ -58,7 +57,7 @@ def repos(app: App) -> tuple[DestinationRepo, SubscriptionRepo]:
 
 
 def is_personal(ctx: Context, args: dict[str, Any]) -> bool:
-    return ctx.place.is_dm or args.get("where") == "dm"
+    return ctx.place.is_dm or bool(args.get(DM.name))
 
 
 def scope_name(row: DestinationRow) -> str:
@@ -76,27 +75,6 @@ def parse_id(text: str, prefix: str) -> int:
             f"(list them with {prefix}subscriptions)."
         )
     return int(m.group(1))
-
-
-def split_dm_flag(text: str) -> tuple[str, dict[str, str]]:
-    """Take a leading or trailing "--dm" off typed text: it means where=dm."""
-    words = text.split()
-    if words and words[0].lower() == "--dm":
-        return text.strip()[len(words[0]) :].strip(), {"where": "dm"}
-    if len(words) > 1 and words[-1].lower() == "--dm":
-        return text.strip()[: -len(words[-1])].strip(), {"where": "dm"}
-    return text, {}
-
-
-class _DmFlagCommand(Command):
-    """A command whose typed text may carry "--dm", so the core sees where=dm too."""
-
-    def parse_text(self, text: str) -> dict[str, Any]:
-        rest, extra = split_dm_flag(text)
-        # Typed, `where` is only ever the flag: "unsubscribe 1 2" has one argument too many.
-        positional = replace(self, args=tuple(a for a in self.args if a.name != WHERE.name))
-        values = Command.parse_text(positional, rest)
-        return self.validate({**{k: str(v) for k, v in values.items()}, **extra})
 
 
 def _needs_real_word(node: Node, negated: bool = False) -> bool:
@@ -152,7 +130,7 @@ async def preview(app: App, query: Query) -> tuple[str, bool]:
 async def subscribe_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
     """Subscribe this channel (or yourself, in a DM or with --dm) to papers matching a query."""
     app = ctx.app
-    query = parse_or_usage(args["query"], "subscribe", ("--dm",))
+    query = parse_or_usage(args["query"], "subscribe", ("--dm",), ctx.style)
     refuse_stop_words(query)
     personal = is_personal(ctx, args)
     destinations, subscriptions = repos(app)
@@ -164,7 +142,7 @@ async def subscribe_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
         else settings.max_subscriptions_per_channel
     )
     prefix = ctx.incoming.prefix
-    flag = " --dm" if personal and not ctx.place.is_dm else ""
+    by_dm = personal and not ctx.place.is_dm  # in a DM, personal goes without saying
     try:
         row = await subscriptions.add(
             dest.id,
@@ -180,7 +158,7 @@ async def subscribe_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
         who = "You are" if dest.kind == USER else f"{scope_name(dest).capitalize()} is"
         raise CommandError(
             f"{who} already subscribed to that query as #{exc.existing_id}{shown}. "
-            f"Test it with {prefix}why <paper> #{exc.existing_id}."
+            f"Test it with {ctx.invocation('why', paper='<paper>', subscription=exc.existing_id)}."
         ) from None
     except SubscriptionLimitError as exc:
         whose = (
@@ -190,7 +168,8 @@ async def subscribe_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
         )
         raise CommandError(
             f"{whose} {plural(exc.limit, 'subscription')}. Remove one with "
-            f"{prefix}unsubscribe <id>{flag} (list them with {prefix}subscriptions), "
+            f"{ctx.invocation('unsubscribe', id='<id>', dm=by_dm)} "
+            f"(list them with {prefix}subscriptions), "
             "or combine queries with OR."
         ) from None
     text = f"Subscribed {scope_name(dest)} to “{row.query}” (#{row.id}). "
@@ -200,8 +179,8 @@ async def subscribe_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
         # Subscribed all the same: a broad topic can be meant. But say it, with the way out.
         text += (
             " Most likely the query is too broad: narrow it with more words, a field "
-            f"(title:…) or upvotes>=10, then remove this one with {prefix}unsubscribe "
-            f"{row.id}{flag}."
+            "(title:…) or upvotes>=10, then remove this one with "
+            f"{ctx.invocation('unsubscribe', id=row.id, dm=by_dm)}."
         )
     if dest.kind == USER and not ctx.place.is_dm:
         text += " Matches will come by direct message."
@@ -222,7 +201,8 @@ async def unsubscribe_command(ctx: Context, args: dict[str, Any]) -> list[Reply]
         hint = f"List them with {prefix}subscriptions."
         mine = await destinations.find(ctx.user, ctx.place, personal=True)
         if not personal and row is not None and mine is not None and row.destination_id == mine.id:
-            hint = f"#{sub_id} is a personal one of yours: {prefix}unsubscribe {sub_id} --dm."
+            mention = ctx.invocation("unsubscribe", id=sub_id, dm=True)
+            hint = f"#{sub_id} is a personal one of yours: {mention}."
         raise CommandError(f"There is no subscription #{sub_id} {where}. {hint}")
     if not await subscriptions.remove(sub_id, dest.id):
         raise CommandError(f"Subscription #{sub_id} was just removed by someone else.")
@@ -300,15 +280,20 @@ async def subscriptions_command(ctx: Context, args: dict[str, Any]) -> list[Repl
                 ephemeral=True,
             )
         ]
-    flag = "" if ctx.place.is_dm else " [--dm]"
+    unsubscribe = ctx.registry.get("unsubscribe")
+    remove = (
+        ctx.invocation("unsubscribe", id="<id>")
+        if ctx.place.is_dm or unsubscribe is None
+        else ctx.usage(unsubscribe)
+    )
     none_here = "This channel has no subscriptions. " if channel_empty else ""
     last = out[-1]
     assert isinstance(last, Fields)
     out[-1] = Fields(
         title=last.title,
         rows=last.rows,
-        footer=f"{none_here}Remove one: {prefix}unsubscribe <id>{flag} · "
-        f"See why a paper matches: {prefix}why <paper> #<id>",
+        footer=f"{none_here}Remove one: {remove} · "
+        f"See why a paper matches: {ctx.invocation('why', paper='<paper>', subscription='<id>')}",
         ephemeral=last.ephemeral,
     )
     return out
@@ -317,7 +302,7 @@ async def subscriptions_command(ctx: Context, args: dict[str, Any]) -> list[Repl
 async def complete_subscription(ctx: Context, typed: str) -> list[tuple[str, str]]:
     """Offer the subscriptions of the caller's scope as (label "#12 query", value "12")."""
     options = ctx.incoming.options or {}
-    personal = ctx.place.is_dm or options.get("where") == "dm"
+    personal = ctx.place.is_dm or is_true(options.get(DM.name))
     destinations, subscriptions = repos(ctx.app)
     scopes = [personal]
     if ctx.command.name == "why" and not personal:
@@ -338,12 +323,12 @@ async def complete_subscription(ctx: Context, typed: str) -> list[tuple[str, str
 COMPLETERS = {"subscription": complete_subscription}
 
 COMMANDS = [
-    _DmFlagCommand(
+    Command(
         name="subscribe",
         help="Subscribe this channel (or yourself: --dm, or in a DM) to papers matching a query.",
         usage="subscribe <query> [--dm]",
         handler=subscribe_command,
-        args=(Arg("query", "What to look for, e.g. diffusion -audio", rest=True), WHERE),
+        args=(Arg("query", "What to look for, e.g. diffusion -audio", rest=True), DM),
         manages_channel=True,
         posts_here=True,
         slow=True,
@@ -354,7 +339,7 @@ COMMANDS = [
             "subscribe title:(agent OR tool) keyword:benchmark",
         ),
     ),
-    _DmFlagCommand(
+    Command(
         name="unsubscribe",
         help="Remove a subscription of this channel, or one of yours (--dm or in a DM).",
         usage="unsubscribe <id> [--dm]",
@@ -365,7 +350,7 @@ COMMANDS = [
                 "The subscription's number, as /subscriptions lists it",
                 autocomplete="subscription",
             ),
-            WHERE,
+            DM,
         ),
         manages_channel=True,
         examples=("unsubscribe 12", "unsubscribe 7 --dm"),

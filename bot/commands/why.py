@@ -6,9 +6,8 @@ import asyncio
 import re
 from typing import Any
 
-from bot.commands.context import Context
 from bot.commands.papers import lookup_papers, not_found_text, sample_id
-from bot.commands.registry import Arg, Command
+from bot.commands.registry import Arg, Command, Context
 from bot.commands.subscriptions import parse_id, parse_stored, repos
 from bot.errors import CommandError, UsageError
 from bot.explain import explain, render_explanation
@@ -19,33 +18,15 @@ from bot.query import QueryError
 from bot.storage.models import SubscriptionRow
 
 MAX_ROWS = 25
-_HASH_ID_RE = re.compile(r"\s#(\d{1,18})\s*$")
 _SAMPLE_ID_RE = re.compile(r"sample-\d{1,3}", re.IGNORECASE)
 
 
-def split_subscription_ref(text: str) -> tuple[str, dict[str, str]]:
-    """Take the subscription off typed text: a trailing "#12", or "12" after a paper id.
+def is_paper_id(word: str) -> bool:
+    """Whether one typed word is a paper id: then a bare number after it is a subscription.
 
-    A bare trailing number after title words stays part of the title ("GPT 4").
+    After title words a bare trailing number stays part of the title ("GPT 4").
     """
-    m = _HASH_ID_RE.search(" " + text)
-    if m is not None:
-        return (" " + text)[: m.start()].strip(), {"subscription": m.group(1)}
-    words = text.split()
-    if (
-        len(words) == 2
-        and words[1].isdigit()
-        and (normalize_arxiv_id(words[0]) or _SAMPLE_ID_RE.fullmatch(words[0]))
-    ):
-        return words[0], {"subscription": words[1]}
-    return text, {}
-
-
-class _WhyCommand(Command):
-    def parse_text(self, text: str) -> dict[str, Any]:
-        rest, extra = split_subscription_ref(text)
-        values = super().parse_text(rest)
-        return self.validate({**{k: str(v) for k, v in values.items()}, **extra})
+    return bool(normalize_arxiv_id(word) or _SAMPLE_ID_RE.fullmatch(word))
 
 
 async def _scope_rows(ctx: Context) -> list[SubscriptionRow]:
@@ -71,8 +52,10 @@ async def _paper(
     if found.papers and found.confident:
         return found.papers[0], found.note
     if found.papers:
-        tail = f" #{sub}" if sub else ""
-        items = tuple(PaperItem(p, reasons=(f"{prefix}why {p.id}{tail}",)) for p in found.papers)
+        items = tuple(
+            PaperItem(p, reasons=(ctx.invocation("why", paper=p.id, subscription=sub),))
+            for p in found.papers
+        )
         return [
             PaperList(
                 title=f"Several papers match {text!r}; pick one:", items=items, ephemeral=True
@@ -141,7 +124,8 @@ async def why_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
     footer = None
     if len(results) > len(shown):
         footer = (
-            f"and {len(results) - len(shown)} more; ask about one: {prefix}why {paper.id} #<id>"
+            f"and {len(results) - len(shown)} more; ask about one: "
+            f"{ctx.invocation('why', paper=paper.id, subscription='<id>')}"
         )
     if await ctx.app.papers.get(paper.id) is None:
         # Found on arXiv only: the explanation holds, but no digest will ever list it.
@@ -165,7 +149,7 @@ async def why_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
 
 
 COMMANDS = [
-    _WhyCommand(
+    Command(
         name="why",
         help="Explain which terms of your subscriptions match a paper, in which field, or why not.",
         usage="why <paper> [#subscription id]",
@@ -177,6 +161,8 @@ COMMANDS = [
                 "One subscription's number (default: every one here)",
                 required=False,
                 autocomplete="subscription",
+                ref="#",
+                bare_after=is_paper_id,
             ),
         ),
         ephemeral=True,

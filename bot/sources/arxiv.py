@@ -1,8 +1,8 @@
 """The arXiv export API client (Atom), used to look up papers HF has not featured.
 
 arXiv's terms allow one request every three seconds over a single connection, so every call
-goes through one `Throttle`. Atom is parsed with xml.etree after refusing any DOCTYPE, so no
-entity (internal or external) is ever expanded.
+goes through one `Throttle`. Atom is parsed with defusedxml, refusing any DOCTYPE, so no
+entity (internal or external, a "billion laughs" or a file URL) is ever expanded.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 
 import aiohttp
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring
 
 from bot.papers import Paper, normalize_arxiv_id, normalize_space
 from bot.sources.http import (
@@ -74,11 +76,11 @@ def parse_entry(entry: ET.Element) -> Paper | None:
 
 def parse_feed(body: bytes) -> list[Paper]:
     """Parse an arXiv Atom feed into papers, dropping error entries; ValueError if unreadable."""
-    upper = body.upper()
-    if b"<!DOCTYPE" in upper or b"<!ENTITY" in upper:
-        raise ValueError("feed declares a DOCTYPE or entities")
     try:
-        root = ET.fromstring(body)
+        # forbid_dtd: arXiv's feeds have none, so any DOCTYPE is refused before it is read.
+        root = fromstring(body, forbid_dtd=True)
+    except DefusedXmlException as exc:
+        raise ValueError(f"feed declares a DOCTYPE or entities, refused: {exc}") from exc
     except ET.ParseError as exc:
         raise ValueError(f"feed is not valid XML: {exc}") from exc
     if root.tag != f"{ATOM}feed":
@@ -141,6 +143,7 @@ class ArxivClient(Closing):
         try:
             return parse_feed(response.body)
         except ValueError as exc:
+            log.warning("arXiv answer refused: %s", exc)
             raise SourceError("arXiv sent an answer that is not a readable feed.") from exc
 
     async def get(self, arxiv_id: str) -> Paper | None:

@@ -41,7 +41,8 @@ class FakeArxiv:
         self.by_id: dict[str, str] = {}
         self.search_feed = EMPTY_FEED
         self.hits: list[Hit] = []
-        self.queued: deque[tuple[int, str]] = deque()  # (status, body) answered first
+        # (status, body) answered first; a bytes body goes out as it is (any encoding).
+        self.queued: deque[tuple[int, str | bytes]] = deque()
         self._runner: web.AppRunner | None = None
         self.url = ""
 
@@ -66,8 +67,10 @@ class FakeArxiv:
     async def _query(self, request: web.Request) -> web.Response:
         self.hits.append(Hit(dict(request.query), dict(request.headers), time.monotonic()))
         if self.queued:
-            status, body = self.queued.popleft()
-            return web.Response(status=status, text=body, content_type="application/atom+xml")
+            status, queued = self.queued.popleft()
+            if isinstance(queued, bytes):
+                return web.Response(status=status, body=queued, content_type="application/atom+xml")
+            return web.Response(status=status, text=queued, content_type="application/atom+xml")
         if "id_list" in request.query:
             body = self.by_id.get(request.query["id_list"], EMPTY_FEED)
         elif "search_query" in request.query:

@@ -281,7 +281,8 @@ class DiscordObjects:
         for key, value in (options or {}).items():
             o: dict[str, Any] = {
                 "name": key,
-                "type": 4 if isinstance(value, int) else 3,
+                # bool before int: True is an int to Python, a boolean option to Discord.
+                "type": 5 if isinstance(value, bool) else 4 if isinstance(value, int) else 3,
                 "value": value,
             }
             if key == focused:
