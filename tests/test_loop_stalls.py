@@ -21,7 +21,7 @@ import bot.delivery.timing as timing
 from adapters.discord.commands import timezone_choices
 from bot.delivery.digest import QueryCache, match_destinations
 from bot.lookup import TitleIndex
-from bot.matching import matches
+from bot.matching.engine import matches
 from bot.papers import Paper
 from bot.query import parse_query
 from bot.storage.models import DestinationRow, SubscriptionRow

@@ -1,0 +1,7 @@
+"""What commands, the CLI and delivery share: the work behind a command, without its replies.
+
+`ingest` stores papers from a source or saved files; `lookup` resolves a paper reference;
+`papers` reads a day and its papers; `queries` turns subscription text into a `Query`
+(typed or stored); `search` matches stored papers against a query; `subscriptions` reads a
+scope's subscriptions and what they matched lately. A service never builds a reply.
+"""
