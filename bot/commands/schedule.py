@@ -15,6 +15,7 @@ from bot.delivery.status import next_at
 from bot.delivery.timing import TimingError, complete_zones, parse_hhmm, parse_zone
 from bot.errors import UsageError
 from bot.messages import Notice, Reply, Tone
+from bot.services.destinations import ready_destination
 from bot.storage.destinations_repo import USER, DestinationRepo
 from bot.storage.models import DestinationRow
 
@@ -29,14 +30,8 @@ def destinations(ctx: Context) -> DestinationRepo:
 
 async def target(ctx: Context, *, personal: bool = False) -> tuple[DestinationRow, str]:
     """The destination a setting applies to, re-enabled if it was disabled, and a note."""
-    repo = destinations(ctx)
-    row = await repo.get_or_create(ctx.user, ctx.place, personal=personal, now=ctx.app.clock())
-    note = ""
-    if row.disabled_reason:
-        note = f" Posting is enabled again (it had stopped: {row.disabled_reason})."
-        row = await repo.update(row.id, disabled_reason=None, disabled_at=None)
-    # Messages waiting after errors (or given up on) are tried again now.
-    await ctx.app.outbox.retry_now(row.id, ctx.app.clock())
+    row, stopped = await ready_destination(ctx.app, ctx.user, ctx.place, personal=personal)
+    note = f" Posting is enabled again (it had stopped: {stopped})." if stopped else ""
     if not row.subscriptions:
         where = "you have" if row.kind == USER else "this channel has"
         note += f" Note: {where} no subscriptions yet; add one with {ctx.incoming.prefix}subscribe."

@@ -80,4 +80,5 @@ def reason_lines(reasons: Sequence[Reason]) -> tuple[str, ...]:
 
 
 def period(days: int) -> str:
+    """How a sentence names the last `days` days: "today" or "the last 7 days"."""
     return "today" if days == 1 else f"the last {days} days"
