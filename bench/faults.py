@@ -44,7 +44,7 @@ from bot.commands import build_registry
 from bot.core import Core
 from bot.delivery.digest import payload_reply
 from bot.delivery.sender import Sender
-from bot.ingest import ingest_day
+from bot.services.ingest import ingest_day
 from bot.settings import load_settings
 from bot.storage.db import upgrade
 from bot.storage.models import DestinationRow, OutboxRow

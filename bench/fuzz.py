@@ -27,7 +27,7 @@ from sqlalchemy.engine import make_url
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.app import build_app
-from bot.ingest import ingest_day
+from bot.services.ingest import ingest_day
 from bot.settings import load_settings
 from bot.storage.db import make_engine, upgrade
 from tests.fuzzing import fuzz

@@ -46,7 +46,7 @@ from bench.seeding import channels_with_queries, polled
 from bot.app import App, build_app
 from bot.delivery.digest import Candidates, Occasion, QueryCache
 from bot.delivery.sweep import FEATURE_SLACK, Sweeper
-from bot.matching import MatchEngine
+from bot.matching.engine import MatchEngine
 from bot.papers import Paper
 from bot.query import Query
 from bot.settings import load_settings

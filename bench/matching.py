@@ -29,7 +29,7 @@ from rapidfuzz.distance import OSA
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.data import data_glob
-from bot.matching import Match, MatchEngine, Reason
+from bot.matching.engine import Match, MatchEngine, Reason
 from bot.papers import Paper, normalize_space
 from bot.query import Author, Node, Not, Or, Query, QueryError, Text, parse_query
 from bot.query.ast import And, iter_leaves

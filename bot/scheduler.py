@@ -19,8 +19,8 @@ from bot.app import App
 from bot.delivery.claims import IngestLock, process_id
 from bot.delivery.sender import Sender, SendReport
 from bot.delivery.sweep import Sweeper, SweepReport
-from bot.ingest import days_between, poll_round
 from bot.port import Adapter
+from bot.services.ingest import days_between, poll_round
 from bot.storage.state_repo import StateRepo
 
 log = logging.getLogger(__name__)

@@ -18,7 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from bot.app import App, build_app
-from bot.ingest import ingest_day
+from bot.services.ingest import ingest_day
 from bot.settings import load_settings
 from bot.storage.db import make_engine, upgrade
 from bot.storage.models import Base

@@ -11,7 +11,7 @@ import itertools
 
 from rapidfuzz.distance import Levenshtein
 
-from bot.matching import Match, Reason
+from bot.matching.engine import Match, Reason
 from bot.papers import Paper
 from bot.query import And, Author, Leaf, Node, Not, Or, Query, Text, Upvotes
 from bot.query.ast import iter_leaves

@@ -24,7 +24,7 @@ def test_a_log_line_clears_the_bar_prints_and_the_bar_comes_back() -> None:
     try:
         with bar.around_logs():
             bar(1, 2, "2025-01-01")
-            logging.getLogger("bot.ingest").warning("paper source failed for 2025-01-02")
+            logging.getLogger("bot.services.ingest").warning("paper source failed for 2025-01-02")
             bar(2, 2, "2025-01-02")
     finally:
         root.handlers, root.level = saved, level

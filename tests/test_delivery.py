@@ -302,8 +302,8 @@ async def test_a_slow_platform_never_lets_two_processes_post_one_item(db_url):
 async def test_an_archive_imported_today_is_not_news_in_the_next_digest(db_url):
     """Papers of past days stored now (an archive import, a look-up) were not featured since
     the previous digest, so no digest lists them."""
-    from bot.ingest import store
     from bot.papers import Paper
+    from bot.services.ingest import store
 
     h = await setup(db_url, "diffusion")
     h.source.feature(DAY, paper(1, "Diffusion A"))

@@ -9,8 +9,8 @@ import pytest
 
 from adapters.cli import EXIT_DELIVERY_PROBLEM, EXIT_POLL_FAILED, main
 from bot.app import build_app
-from bot.ingest import poll_round
 from bot.port import DeliveryError
+from bot.services.ingest import poll_round
 from bot.settings import load_settings
 from bot.storage.db import upgrade
 from tests.delivery_helpers import RecordingAdapter, utc

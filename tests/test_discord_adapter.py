@@ -10,8 +10,8 @@ import pytest
 from adapters.discord import DiscordAdapter
 from bot.app import App
 from bot.commands import build_registry
-from bot.commands.digest import complete_timezone
 from bot.commands.registry import Arg, Command, Handler, Registry
+from bot.commands.schedule import complete_timezone
 from bot.core import Core
 from bot.errors import CommandError
 from bot.messages import Fields, Notice, Reply

@@ -20,8 +20,8 @@ from bot.app import App
 from bot.commands import build_registry
 from bot.core import Core
 from bot.delivery.sender import Sender
-from bot.ingest import store
 from bot.papers import Paper
+from bot.services.ingest import store
 from tests.discord_helpers import running_adapter
 from tests.fakes.discord_server import (
     ALL_PERMISSIONS,

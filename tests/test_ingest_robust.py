@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 
 from bot.app import App
-from bot.ingest import ingest_day
 from bot.messages import Fields
 from bot.papers import Paper
+from bot.services.ingest import ingest_day
 from bot.sources import HuggingFaceClient
 from tests.delivery_helpers import FakeSource, Harness, RecordingAdapter, make_app, utc
 from tests.fakes.hf_server import FakeHF

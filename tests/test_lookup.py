@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.lookup import CONFIDENT_SCORE, MAX_QUERY_CHARS, MIN_SCORE, Hit, TitleIndex, fold
+from bot.lookup import CONFIDENT_SCORE, MAX_QUERY_CHARS, MIN_SCORE, Hit, TitleIndex, fold_title
 
 TITLES = {
     "2412.17747": "Deliberation in Latent Space via Differentiable Cache Augmentation",
@@ -188,7 +188,7 @@ def test_common_phrase_is_a_list_not_a_card(index: TitleIndex) -> None:
     result = index.lookup("large language models")
     assert result.best is None
     assert len(result.hits) >= 3
-    assert all("large language" in fold(hit.title) for hit in result.hits[:3])
+    assert all("large language" in fold_title(hit.title) for hit in result.hits[:3])
 
 
 def test_hits_are_sorted_bounded_and_limited(index: TitleIndex) -> None:

@@ -22,7 +22,7 @@ from bot.commands import build_registry
 from bot.core import Core
 from bot.delivery.digest import QueryCache, match_destinations
 from bot.lookup import TitleIndex
-from bot.matching import matches
+from bot.matching.engine import matches
 from bot.messages import Incoming
 from bot.papers import Paper
 from bot.query import parse_query
@@ -187,7 +187,7 @@ async def test_title_look_up_over_a_large_index_does_not_block_the_loop(
 
 async def test_zone_completion_reads_the_zone_list_once(monkeypatch: pytest.MonkeyPatch) -> None:
     import adapters.discord.commands as discord_commands
-    import bot.commands.digest as digest_commands
+    import bot.commands.schedule as schedule_commands
 
     calls: list[int] = []
     real = timing.available_timezones
@@ -197,7 +197,7 @@ async def test_zone_completion_reads_the_zone_list_once(monkeypatch: pytest.Monk
         return real()
 
     # Wherever the zone list may be read from.
-    for module in (timing, digest_commands, discord_commands):
+    for module in (timing, schedule_commands, discord_commands):
         monkeypatch.setattr(module, "available_timezones", counted, raising=False)
     for name in ("zone_names", "_zone_keys", "_completion_pool"):
         getattr(timing, name, lambda: None).cache_clear()  # type: ignore[attr-defined]
@@ -210,10 +210,10 @@ async def test_zone_completion_reads_the_zone_list_once(monkeypatch: pytest.Monk
 
     typed = "europe/be"
     for i in range(1, len(typed) + 1):  # one completion per keystroke, on both paths
-        assert await digest_commands.complete_timezone(None, typed[:i])  # type: ignore[arg-type]
+        assert await schedule_commands.complete_timezone(None, typed[:i])  # type: ignore[arg-type]
         assert await zones(typed[:i])
     assert len(calls) <= 1
-    assert [z for z, _ in await digest_commands.complete_timezone(None, "europe/be")] == [
+    assert [z for z, _ in await schedule_commands.complete_timezone(None, "europe/be")] == [
         "Europe/Belfast",
         "Europe/Belgrade",
         "Europe/Berlin",

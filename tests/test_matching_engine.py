@@ -7,8 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from bot.explain import explain, render_explanation
-from bot.matching import Match, MatchEngine, Reason, match_batch, matches
+from bot.matching.engine import Match, MatchEngine, Reason, match_batch, matches
+from bot.matching.explain import explain, render_explanation
 from bot.papers import Paper
 from bot.query import Query, QueryError, parse_query
 from tests.reference_matcher import reference_batch, reference_match

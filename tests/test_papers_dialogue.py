@@ -9,8 +9,8 @@ from datetime import date
 import pytest
 
 from bot.app import App, build_app
-from bot.ingest import ingest_day, store
 from bot.messages import Fields, Notice, PaperCard, PaperList, Tone
+from bot.services.ingest import ingest_day, store
 from bot.settings import load_settings
 from bot.sources.arxiv import ArxivClient
 from bot.sources.huggingface import HuggingFaceClient, parse_daily_items

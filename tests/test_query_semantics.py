@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.matching import matches
+from bot.matching.engine import matches
 from bot.papers import Paper
 from bot.query import parse_query
 from bot.query.text import normalize_word, stem, stem_segments, tokenize

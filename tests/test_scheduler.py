@@ -189,8 +189,8 @@ async def test_cron_digest_run_posts_once_and_exits(tmp_path, monkeypatch, capsy
     """`paperbot digest run`, as cron would call it: one round, then nothing left to do."""
     from adapters.cli import main
     from bot.app import build_app
-    from bot.ingest import poll_round
     from bot.messages import Place, User
+    from bot.services.ingest import poll_round
     from bot.settings import load_settings
     from bot.storage.db import upgrade
     from tests.helpers import FakeClock, TestBot

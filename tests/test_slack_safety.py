@@ -21,8 +21,8 @@ from bot.app import App
 from bot.commands import build_registry
 from bot.core import Core
 from bot.delivery.sender import Sender
-from bot.ingest import store
 from bot.papers import Paper
+from bot.services.ingest import store
 from tests.fakes.slack_server import FakeSlack, _check_message
 from tests.test_slack_commands import papers
 from tests.test_slack_http import start_http

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date
 
 from bot.app import App
-from bot.ingest import store
 from bot.papers import Paper
+from bot.services.ingest import store
 from bot.text import clean, clean_paper, strip_bidi
 from tests.helpers import TestBot
 

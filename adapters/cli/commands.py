@@ -25,7 +25,7 @@ Handler = Callable[[argparse.Namespace, App, dict[str, str]], Awaitable[int]]
 
 
 async def _run(args: argparse.Namespace, app: App, env: dict[str, str]) -> int:
-    from bot.ingest import ingest_day
+    from bot.services.ingest import ingest_day
 
     adapters = wiring.build_adapters(wiring.build_core(app), env)
     if not adapters:
@@ -129,7 +129,7 @@ def _stdin_is_terminal() -> bool:
 
 
 async def _ingest(args: argparse.Namespace, app: App, env: dict[str, str]) -> int:
-    from bot.ingest import days_between, ingest_days, ingest_files
+    from bot.services.ingest import days_between, ingest_days, ingest_files
 
     bar = ProgressBar()
     if args.from_file:
@@ -165,8 +165,8 @@ async def _ingest(args: argparse.Namespace, app: App, env: dict[str, str]) -> in
 
 
 async def _lookup(args: argparse.Namespace, app: App, env: dict[str, str]) -> int:
-    from bot.commands.papers import lookup_papers
     from bot.errors import CommandError
+    from bot.services.lookup import lookup_papers
 
     query = " ".join(args.query).strip()
     if not query:
@@ -191,8 +191,8 @@ async def _lookup(args: argparse.Namespace, app: App, env: dict[str, str]) -> in
 
 
 async def _papers(args: argparse.Namespace, app: App, env: dict[str, str]) -> int:
-    from bot.commands.papers import MAX_LIMIT, parse_day
     from bot.errors import UsageError
+    from bot.services.papers import MAX_LIMIT, parse_day
 
     if not 1 <= args.limit <= MAX_LIMIT:
         print(f"paperbot: --limit must be from 1 to {MAX_LIMIT}", file=sys.stderr)
@@ -219,14 +219,14 @@ async def _papers(args: argparse.Namespace, app: App, env: dict[str, str]) -> in
 
 
 async def _search(args: argparse.Namespace, app: App, env: dict[str, str]) -> int:
-    from bot.commands.search import reason_lines, recent_papers, search_papers
-    from bot.query import QueryError, parse_query
+    from bot.query import QueryError
+    from bot.services.queries import read_query
+    from bot.services.search import reason_lines, recent_papers, search_papers
 
     typed = " ".join(args.query)
-    try:
-        query = parse_query(typed)
-    except QueryError as exc:
-        print(f"paperbot: {exc}; a valid query looks like: {exc.example}", file=sys.stderr)
+    query = read_query(typed)
+    if isinstance(query, QueryError):
+        print(f"paperbot: {query}; a valid query looks like: {query.example}", file=sys.stderr)
         return 2
     if not args.all and args.days < 1:
         print("paperbot: --days must be at least 1", file=sys.stderr)

@@ -13,22 +13,15 @@ import re
 from typing import Any
 
 from bot.app import App
-from bot.commands.args import is_true
+from bot.commands.args import Style, is_true
 from bot.commands.registry import Arg, Command, Context
-from bot.commands.search import (
-    PREVIEW_DAYS,
-    parse_or_usage,
-    period,
-    recent_papers,
-    run_matching,
-    search_papers,
-)
 from bot.errors import CommandError, UsageError
-from bot.lookup.text import STOP_WORDS
 from bot.messages import Fields, Notice, Reply, Tone
 from bot.plural import plural
-from bot.query import Query, QueryError, parse_query
-from bot.query.ast import And, Node, Not, Or, Text
+from bot.query import QueryError
+from bot.services.queries import parse_or_usage, refuse_stop_words
+from bot.services.search import PREVIEW_DAYS, period
+from bot.services.subscriptions import preview, recent_counts, rows_in_scopes
 from bot.storage.destinations_repo import USER, DestinationRepo
 from bot.storage.models import DestinationRow, SubscriptionRow
 from bot.storage.subscriptions_repo import (
@@ -45,11 +38,6 @@ DM = Arg(
     flag="--dm",
 )
 _ID_RE = re.compile(r"#?(\d{1,18})")
-_EXAMPLES = 2
-# "Nearly everything": a query that matches more than this share of a week's papers, once
-# the week holds at least BROAD_MIN_PAPERS of them, gets a warning with its subscription.
-BROAD_SHARE = 0.5
-BROAD_MIN_PAPERS = 10
 
 
 def repos(app: App) -> tuple[DestinationRepo, SubscriptionRepo]:
@@ -77,60 +65,10 @@ def parse_id(text: str, prefix: str) -> int:
     return int(m.group(1))
 
 
-def _needs_real_word(node: Node, negated: bool = False) -> bool:
-    """Tell whether `node` can only hold when a word other than a stop word is present.
-
-    Like the parser's check that refuses "-diffusion", with words such as "the" or "of"
-    counting as no term at all: nearly every abstract contains them.
-    """
-    if isinstance(node, Not):
-        return _needs_real_word(node.child, not negated)
-    if isinstance(node, And | Or):
-        as_and = isinstance(node, And) != negated
-        needs = (_needs_real_word(c, negated) for c in node.children)
-        return any(needs) if as_and else all(needs)
-    if isinstance(node, Text) and all(t in STOP_WORDS for t in node.tokens):
-        return False
-    return not negated
-
-
-def refuse_stop_words(query: Query) -> None:
-    """Refuse a query only stop words hold up ("the", "a OR of"), as "-diffusion" is refused."""
-    if not _needs_real_word(query.root):
-        raise UsageError(
-            f"The query would match almost every paper: {query.text.strip()!r} is only common "
-            "words (the, of, a, …); add a word it must contain. "
-            "A valid query looks like: diffusion -audio"
-        )
-
-
-async def preview(app: App, query: Query) -> tuple[str, bool]:
-    """Say how many recent papers a query would have matched, with a couple of titles.
-
-    The flag is True when that is so large a share of all recent papers that the query
-    is most likely too broad (the reply then warns).
-    """
-    papers = await recent_papers(app, PREVIEW_DAYS)
-    found = await search_papers(papers, query)
-    when = period(PREVIEW_DAYS)
-    if not found:
-        return f"It would have matched no paper in {when}.", False
-    titles = ", ".join(f"“{p.title}”" for p, _ in found[:_EXAMPLES])
-    text = f"It would have matched {plural(len(found), 'paper')} in {when}, e.g. {titles}."
-    # A handful of stored papers says little about breadth: only judge a real week.
-    broad = len(papers) >= BROAD_MIN_PAPERS and len(found) > len(papers) * BROAD_SHARE
-    if broad:
-        text = (
-            f"It would have matched {len(found)} of all {plural(len(papers), 'paper')} of "
-            f"{when} — nearly everything, e.g. {titles}."
-        )
-    return text, broad
-
-
 async def subscribe_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
     """Subscribe this channel (or yourself, in a DM or with --dm) to papers matching a query."""
     app = ctx.app
-    query = parse_or_usage(args["query"], "subscribe", ("--dm",), ctx.style)
+    query = parse_or_usage(args["query"], "subscribe", ("--dm",), typed=ctx.style is Style.TYPED)
     refuse_stop_words(query)
     personal = is_personal(ctx, args)
     destinations, subscriptions = repos(app)
@@ -217,29 +155,17 @@ async def unsubscribe_command(ctx: Context, args: dict[str, Any]) -> list[Reply]
     ]
 
 
-def parse_stored(row: SubscriptionRow) -> Query | QueryError:
-    """A saved query, or the error it now raises (the language may have become stricter)."""
-    try:
-        return parse_query(row.query)
-    except QueryError as exc:
-        return exc
-
-
 async def _listing(
     app: App, title: str, rows: list[SubscriptionRow], scope: str, *, ephemeral: bool
 ) -> Fields:
-    parsed = {r.id: parse_stored(r) for r in rows}
-    papers = await recent_papers(app, PREVIEW_DAYS)
-    valid = [(i, q) for i, q in parsed.items() if isinstance(q, Query)]
-    found = await run_matching(papers, valid)
+    parsed, counts = await recent_counts(app, rows)
     lines: list[tuple[str, str]] = []
     for r in rows:
         q = parsed[r.id]
         if isinstance(q, QueryError):
             status = f"no longer a valid query ({q}); remove it and subscribe again"
         else:
-            n = len(found.get(r.id, ()))
-            status = f"{plural(n, 'paper')} in {period(PREVIEW_DAYS)}"
+            status = f"{plural(counts[r.id], 'paper')} in {period(PREVIEW_DAYS)}"
         lines.append((f"#{r.id}  {r.query}", f"{scope} · {status}"))
     return Fields(title=title, rows=tuple(lines), ephemeral=ephemeral)
 
@@ -303,15 +229,10 @@ async def complete_subscription(ctx: Context, typed: str) -> list[tuple[str, str
     """Offer the subscriptions of the caller's scope as (label "#12 query", value "12")."""
     options = ctx.incoming.options or {}
     personal = ctx.place.is_dm or is_true(options.get(DM.name))
-    destinations, subscriptions = repos(ctx.app)
     scopes = [personal]
     if ctx.command.name == "why" and not personal:
         scopes.append(True)  # why reads the caller's personal ones too
-    rows: list[SubscriptionRow] = []
-    for p in scopes:
-        dest = await destinations.find(ctx.user, ctx.place, personal=p)
-        if dest is not None:
-            rows.extend(await subscriptions.list_for(dest.id))
+    rows = await rows_in_scopes(ctx.app, ctx.user, ctx.place, scopes)
     needle = typed.strip().lstrip("#").lower()
     return [
         (f"#{r.id} {r.query}"[:100], str(r.id))

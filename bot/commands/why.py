@@ -6,15 +6,17 @@ import asyncio
 import re
 from typing import Any
 
-from bot.commands.papers import lookup_papers, not_found_text, sample_id
 from bot.commands.registry import Arg, Command, Context
-from bot.commands.subscriptions import parse_id, parse_stored, repos
-from bot.errors import CommandError, UsageError
-from bot.explain import explain, render_explanation
+from bot.commands.subscriptions import parse_id
+from bot.errors import CommandError
+from bot.matching.explain import explain, render_explanation
 from bot.messages import Fields, Notice, PaperItem, PaperList, Reply, Tone
 from bot.papers import Paper, normalize_arxiv_id
 from bot.plural import plural
 from bot.query import QueryError
+from bot.services.lookup import lookup_papers, not_found_text, refuse_too_long, sample_id
+from bot.services.queries import read_query
+from bot.services.subscriptions import rows_in_scopes
 from bot.storage.models import SubscriptionRow
 
 MAX_ROWS = 25
@@ -31,13 +33,8 @@ def is_paper_id(word: str) -> bool:
 
 async def _scope_rows(ctx: Context) -> list[SubscriptionRow]:
     """The subscriptions `why` may read here: the channel's, then the caller's own."""
-    destinations, subscriptions = repos(ctx.app)
-    rows: list[SubscriptionRow] = []
-    for personal in (False, True) if not ctx.place.is_dm else (True,):
-        dest = await destinations.find(ctx.user, ctx.place, personal=personal)
-        if dest is not None:
-            rows.extend(await subscriptions.list_for(dest.id))
-    return rows
+    scopes = (False, True) if not ctx.place.is_dm else (True,)
+    return await rows_in_scopes(ctx.app, ctx.user, ctx.place, scopes)
 
 
 async def _paper(
@@ -45,8 +42,7 @@ async def _paper(
 ) -> tuple[Paper, str | None] | list[Reply]:
     """Resolve the paper like /paper does (with its note on a slow source), or the replies
     to show instead."""
-    if len(text) > 300:
-        raise UsageError("That is too long for a paper look-up; use at most 300 characters.")
+    refuse_too_long(text)
     found = await lookup_papers(ctx.app, text)
     prefix = ctx.incoming.prefix
     if found.papers and found.confident:
@@ -77,7 +73,7 @@ def _explain_all(rows: list[SubscriptionRow], paper: Paper) -> list[tuple[bool, 
     """(matched, row name, term-by-term detail) for each subscription."""
     results: list[tuple[bool, str, str]] = []
     for row in rows:
-        query = parse_stored(row)
+        query = read_query(row.query)
         if isinstance(query, QueryError):
             results.append((False, f"#{row.id} ✗ {row.query}", f"no longer a valid query: {query}"))
             continue

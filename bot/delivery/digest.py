@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from bot.matching import MatchEngine
+from bot.matching.engine import MatchEngine
 from bot.messages import Notice, PaperItem, PaperList, Reply
 from bot.papers import Paper
-from bot.query import Query, QueryError, parse_query
+from bot.query import Query, QueryError
+from bot.services.queries import read_query
 from bot.storage.kinds import RunKind
 from bot.storage.models import DestinationRow
 
@@ -55,12 +56,11 @@ class QueryCache:
     def get(self, text: str) -> Query | None:
         with self._lock:
             if text not in self._parsed:
-                try:
-                    self._parsed[text] = parse_query(text)
-                except QueryError as exc:
+                parsed = read_query(text)
+                if isinstance(parsed, QueryError):
                     # The language may have become stricter since it was saved; skip it, loudly.
-                    log.warning("stored subscription query %r no longer parses: %s", text, exc)
-                    self._parsed[text] = None
+                    log.warning("stored subscription query %r no longer parses: %s", text, parsed)
+                self._parsed[text] = parsed if isinstance(parsed, Query) else None
             return self._parsed[text]
 
 

@@ -2,7 +2,7 @@
 
 Design, in two stages:
 
-1. Candidates (cheap). Titles and queries are folded (`text.fold`: lower case, accents and
+1. Candidates (cheap). Titles and queries are folded (`text.fold_title`: lower case, accents and
    apostrophes dropped, every run of punctuation one space). Each title is indexed under its
    words plus the joined form of each compound ("DeepSeek-V3" -> "deepseek", "v3",
    "deepseekv3"). A query word that is not an indexed word is typo-corrected (`vocab`): up
@@ -42,7 +42,7 @@ from bot.lookup.index import (
     LookupResult,
     TitleIndex,
 )
-from bot.lookup.text import MAX_QUERY_CHARS, fold
+from bot.lookup.text import MAX_QUERY_CHARS, fold_title
 
 __all__ = [
     "CONFIDENT_MARGIN",
@@ -52,5 +52,5 @@ __all__ = [
     "Hit",
     "LookupResult",
     "TitleIndex",
-    "fold",
+    "fold_title",
 ]

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from bot.lookup.rwlock import RWLock
 from bot.lookup.scoring import score
-from bot.lookup.text import Query, TitleForms, parse_query, title_forms
+from bot.lookup.text import TitleForms, TitleQuery, parse_title_query, title_forms
 from bot.lookup.vocab import Vocabulary
 
 log = logging.getLogger(__name__)
@@ -96,16 +96,16 @@ class TitleIndex:
 
     def search(self, query: str, limit: int = 5) -> list[Hit]:
         """Return up to `limit` titles scoring at least MIN_SCORE, best first."""
-        return self._ranked(parse_query(query))[: max(0, min(limit, MAX_LIMIT))]
+        return self._ranked(parse_title_query(query))[: max(0, min(limit, MAX_LIMIT))]
 
     def lookup(self, query: str, limit: int = 5) -> LookupResult:
         """Return the short list for `query` and, when one title clearly wins, that title."""
-        ranked = self._ranked(parse_query(query))
+        ranked = self._ranked(parse_title_query(query))
         return LookupResult(_confident(ranked), ranked[: max(0, min(limit, MAX_LIMIT))])
 
     def best_match(self, query: str) -> Hit | None:
         """Return the one title `query` clearly means, or None (no match, or a close call)."""
-        return _confident(self._ranked(parse_query(query)))
+        return _confident(self._ranked(parse_title_query(query)))
 
     def _add(self, paper_id: str, title: str) -> None:
         self._remove(paper_id)
@@ -151,7 +151,7 @@ class TitleIndex:
         self._free.append(slot)
         return True
 
-    def _ranked(self, query: Query) -> list[Hit]:
+    def _ranked(self, query: TitleQuery) -> list[Hit]:
         if query.empty:
             return []
         with self._lock.read():
@@ -164,7 +164,7 @@ class TitleIndex:
         hits.sort(key=lambda h: (-h.score, len(h.title), h.paper_id))
         return hits
 
-    def _candidates(self, query: Query) -> list[_Entry]:
+    def _candidates(self, query: TitleQuery) -> list[_Entry]:
         """Return the titles sharing the most (IDF-weighted, typo-tolerant) words with `query`."""
         total = len(self._slot_of)
         terms: list[tuple[int, float, str]] = []  # (document frequency, weight, indexed word)

@@ -19,7 +19,7 @@ _SEPARATORS = re.compile(r"[\W_]+")
 _CHUNK_SPLIT = re.compile(r"\s+")
 
 
-def fold(text: str) -> str:
+def fold_title(text: str) -> str:
     """Return `text` lower-cased, accent-free, with every run of punctuation made one space."""
     decomposed = unicodedata.normalize("NFKD", text)
     bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
@@ -52,15 +52,15 @@ class TitleForms:
 
 def title_forms(title: str) -> TitleForms:
     """Fold a raw title into its comparable forms."""
-    full = fold(title)
+    full = fold_title(title)
     head = tail = name = ""
     before, colon, after = title.partition(":")
-    if colon and fold(before) and fold(after):
-        head, tail = fold(before), fold(after)
+    if colon and fold_title(before) and fold_title(after):
+        head, tail = fold_title(before), fold_title(after)
     else:
         first = _CHUNK_SPLIT.split(title.strip(), maxsplit=1)[0]
-        if _looks_like_name(first) and fold(first) != full:
-            name = fold(first)
+        if _looks_like_name(first) and fold_title(first) != full:
+            name = fold_title(first)
     # Interned: 100k titles share a few tens of thousands of distinct words. A tuple, as a
     # frozenset costs four times the memory and is only searched on a few hundred titles.
     tokens = tuple(dict.fromkeys(sys.intern(token) for token in index_tokens(title)))
@@ -71,7 +71,7 @@ def index_tokens(text: str) -> list[str]:
     """Return the words of `text`, plus each compound ("Multi-View") joined ("multiview")."""
     tokens: list[str] = []
     for chunk in _CHUNK_SPLIT.split(text.strip()):
-        parts = fold(chunk).split()
+        parts = fold_title(chunk).split()
         tokens.extend(parts)
         if len(parts) > 1:
             tokens.append("".join(parts))
@@ -79,7 +79,7 @@ def index_tokens(text: str) -> list[str]:
 
 
 @dataclass(frozen=True, slots=True)
-class Query:
+class TitleQuery:
     """A user's query, folded and cut to a sane length."""
 
     text: str  # folded, at most MAX_QUERY_CHARS
@@ -90,13 +90,13 @@ class Query:
         return not self.tokens
 
 
-def parse_query(raw: str) -> Query:
+def parse_title_query(raw: str) -> TitleQuery:
     """Fold a raw query; a query of only stop words or punctuation has no tokens."""
-    text = fold(raw[: MAX_QUERY_CHARS * 4])
+    text = fold_title(raw[: MAX_QUERY_CHARS * 4])
     if len(text) > MAX_QUERY_CHARS:
         text = text[:MAX_QUERY_CHARS].rsplit(" ", 1)[0]
     seen: dict[str, None] = {}
     for token in text.split():
         if token not in STOP_WORDS:
             seen.setdefault(token, None)
-    return Query(text, tuple(seen))
+    return TitleQuery(text, tuple(seen))

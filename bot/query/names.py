@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.query.text import fold
+from bot.query.text import fold_word
 
 _PARTICLES = frozenset(
     {"van", "von", "der", "den", "de", "del", "della", "di", "da", "dos", "du", "la", "le"}
@@ -31,18 +31,18 @@ def parse_name(text: str) -> PersonName | None:
     if "," in text:
         last, _, first = text.partition(",")
         text = f"{first} {last}"
-    # fold() keeps letters and digits only, so "O'Brien" -> "obrien", "García" -> "garcia".
-    parts = [p for p in _SPLIT_RE.split(text) if fold(p)]
-    while len(parts) > 1 and fold(parts[-1]) in _SUFFIXES:
+    # fold_word() keeps letters and digits only, so "O'Brien" -> "obrien", "García" -> "garcia".
+    parts = [p for p in _SPLIT_RE.split(text) if fold_word(p)]
+    while len(parts) > 1 and fold_word(parts[-1]) in _SUFFIXES:
         parts.pop()
     if not parts:
         return None
     given: list[str] = []
     for part in parts[:-1]:
-        if fold(part) in _PARTICLES:
+        if fold_word(part) in _PARTICLES:
             continue  # "van der Maaten" is found by "Maaten"
-        given.extend(g for g in (fold(x) for x in part.split("-")) if g)
-    return PersonName(tuple(given), fold(parts[-1]))
+        given.extend(g for g in (fold_word(x) for x in part.split("-")) if g)
+    return PersonName(tuple(given), fold_word(parts[-1]))
 
 
 def _given_match(a: str, b: str) -> bool:

@@ -38,7 +38,7 @@ class Token:
     end: int
 
 
-def fold(word: str) -> str:
+def fold_word(word: str) -> str:
     """Lower-case `word`, strip accents and keep letters and digits ("Schölkopf" -> "scholkopf")."""
     if word.isascii() and word.isalnum():
         return word.lower()
@@ -69,7 +69,7 @@ def stem(word: str) -> str:
 @lru_cache(maxsize=1 << 16)
 def normalize_word(word: str) -> str:
     """Return the comparison form of one word: folded, then stemmed."""
-    return stem(fold(word))
+    return stem(fold_word(word))
 
 
 def is_acronym(word: str) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.app import build_app
-from bot.ingest import ingest_day
+from bot.services.ingest import ingest_day
 from bot.settings import load_settings
 from tests.fakes.discord_server import FakeDiscord
 from tests.faults.killing import compose_split_digests, kill_and_restart, pending, tally

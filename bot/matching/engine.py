@@ -14,10 +14,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, overload
 
+from bot.matching.index import BatchIndex, TypoIndex, build_index
 from bot.papers import Paper
 from bot.query import Author, Leaf, Node, Not, Query, Text, Upvotes
 from bot.query.ast import And, Or
-from bot.query.index import BatchIndex, TypoIndex, build_index
 from bot.query.names import PersonName, same_person
 from bot.query.text import TEXT_FIELDS
 

@@ -17,7 +17,7 @@ MAX_SNIPPET = 60
 
 
 @dataclass(frozen=True, slots=True)
-class Hit:
+class FieldHit:
     """Where a term was found: the field and the paper's own text there."""
 
     field: str  # "title" | "abstract" | "keyword" | "author" | "upvotes"
@@ -31,7 +31,7 @@ class TermResult:
     term: str  # canonical text of the leaf, e.g. 'title:"diffusion model"'
     negated: bool  # under NOT/-: being found counts against the paper
     found: bool
-    hits: tuple[Hit, ...]
+    hits: tuple[FieldHit, ...]
 
     @property
     def ok(self) -> bool:
@@ -51,7 +51,7 @@ class Explanation:
 
 def explain(query: Query, paper: Paper) -> Explanation:
     """Evaluate `query` on `paper`, recording every leaf's hits."""
-    hits: dict[Leaf, tuple[Hit, ...]] = {}
+    hits: dict[Leaf, tuple[FieldHit, ...]] = {}
     terms: list[TermResult] = []
     for leaf, negated in iter_leaves(query.root):
         if leaf not in hits:
@@ -93,20 +93,20 @@ def _evaluate(node: Node, found: dict[Leaf, bool]) -> bool:
     return found[node]
 
 
-def _leaf_hits(leaf: Leaf, paper: Paper) -> tuple[Hit, ...]:
+def _leaf_hits(leaf: Leaf, paper: Paper) -> tuple[FieldHit, ...]:
     if isinstance(leaf, Upvotes):
-        return (Hit("upvotes", str(paper.upvotes)),) if leaf.test(paper.upvotes) else ()
+        return (FieldHit("upvotes", str(paper.upvotes)),) if leaf.test(paper.upvotes) else ()
     if isinstance(leaf, Author):
         return tuple(
-            Hit("author", a)
+            FieldHit("author", a)
             for a in paper.authors
             if (name := parse_name(a)) is not None and same_person(leaf.name, name)
         )
     return _text_hits(leaf, paper)
 
 
-def _text_hits(leaf: Text, paper: Paper) -> tuple[Hit, ...]:
-    out: list[Hit] = []
+def _text_hits(leaf: Text, paper: Paper) -> tuple[FieldHit, ...]:
+    out: list[FieldHit] = []
     texts = field_texts(paper)
     for name in TEXT_FIELDS if leaf.field == "any" else (leaf.field,):
         found: list[str] = []
@@ -116,7 +116,7 @@ def _text_hits(leaf: Text, paper: Paper) -> tuple[Hit, ...]:
                     snippet = string[start:end]
                     if snippet not in found and len(found) < MAX_HITS_PER_FIELD:
                         found.append(snippet)
-        out.extend(Hit(name, s) for s in found)
+        out.extend(FieldHit(name, s) for s in found)
     return tuple(out)
 
 
