@@ -74,7 +74,8 @@ async def seed(app: App, args: argparse.Namespace, now: datetime) -> None:
     papers = load_papers(DAY.date())
     pool = query_pool(papers)
     pairs = [(pool[k % len(pool)], pool[(k * 7 + 3) % len(pool)]) for k in range(args.destinations)]
-    await channels_with_queries(app, pairs, now - timedelta(days=1))
+    # Set up half an hour before: nothing is owed before the 09:00 digest.
+    await channels_with_queries(app, pairs, now - timedelta(minutes=30))
     async with app.sessions.begin() as s:
         first = await s.scalar(text("SELECT min(id) FROM destinations"))
         await s.execute(

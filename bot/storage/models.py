@@ -158,6 +158,8 @@ class SubscriptionRow(Base):
     )
     query: Mapped[str] = mapped_column(Text)  # as typed
     canonical: Mapped[str] = mapped_column(Text)  # normalised form, for duplicate detection
+    # The parsed query (bot.query.stored), so runs read it instead of parsing `query` again.
+    parsed: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_by: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import joinedload
 
+from bot.query import QueryError, parse_query
+from bot.query.stored import dump
 from bot.storage.db import rowcount
 from bot.storage.destinations_repo import USER, look_now_values
 from bot.storage.models import DestinationRow, SubscriptionRow
@@ -63,6 +66,7 @@ class SubscriptionRepo:
                     destination_id=destination_id,
                     query=query,
                     canonical=canonical,
+                    parsed=_parsed(query),
                     created_by=created_by,
                     created_at=now,
                 )
@@ -167,3 +171,11 @@ async def _changed(s: AsyncSession, destination_id: int) -> None:
     await s.execute(
         update(DestinationRow).where(DestinationRow.id == destination_id).values(look_now_values())
     )
+
+
+def _parsed(query: str) -> dict[str, Any] | None:
+    """The stored parsed form of a query (None if it does not parse: the sweep logs it)."""
+    try:
+        return dump(parse_query(query))
+    except QueryError:
+        return None
