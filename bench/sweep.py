@@ -143,7 +143,21 @@ async def run(args: argparse.Namespace, url: str) -> None:
     after_new = [(await timed(bot, clock, nine + timedelta(minutes=1)))[0] * 1000]
     after_old = [(await timed(old, clock, nine + timedelta(minutes=1)))[0] * 1000]
     print(line("after", after_new, after_old, (0, r_old.looked_at)))
+    await explain(app, nine)
     await app.close()
+
+
+async def explain(app: App, at: datetime) -> None:
+    """How PostgreSQL reads the due destinations, with the statistics of before the sweeps."""
+    if app.engine.dialect.name != "postgresql":
+        return
+    due = (
+        "SELECT next_due_at, id FROM destinations WHERE next_due_at <= :at "
+        "ORDER BY next_due_at, id LIMIT 1000"
+    )
+    async with app.engine.connect() as conn:
+        plan = (await conn.execute(text(f"EXPLAIN {due}"), {"at": at})).scalars().all()
+    print("plan of the due read:", " / ".join(p.strip() for p in plan[:2]))
 
 
 async def main() -> None:

@@ -54,7 +54,7 @@ def test_a_stored_form_of_another_version_or_broken_is_parsed_again() -> None:
 
 
 def test_engines_are_kept_per_set_of_queries() -> None:
-    cache = QueryCache()
+    cache = QueryCache(keep_from=1)
     first, order = cache.engine(["video", "diffusion", "video"])
     assert order == ["diffusion", "video"] and cache.compiled == 1
     again, _ = cache.engine(["diffusion", "video"])
@@ -62,6 +62,8 @@ def test_engines_are_kept_per_set_of_queries() -> None:
     other, order = cache.engine(["diffusion", "video", "agent"])
     assert other is not first and order == ["agent", "diffusion", "video"]
     assert cache.compiled == 2
+    small = QueryCache()  # sets under KEEP_FROM queries compile each time: microseconds
+    assert small.engine(["video"])[0] is not small.engine(["video"])[0]
     found = other.match_batch([paper(1, "An agent for video")])
     assert sorted(order[n] for n in found) == ["agent", "video"]
 
@@ -78,7 +80,7 @@ async def channel(db_url: str) -> Harness:
 
 async def test_sweeps_reuse_the_engine_until_the_subscriptions_change(db_url, monkeypatch):
     h = await channel(db_url)
-    cache = h.scheduler.sweeper.queries
+    cache = h.scheduler.sweeper.queries = QueryCache(keep_from=1)
 
     def no_parsing(text: str) -> None:
         raise AssertionError(f"parsed {text!r} again")

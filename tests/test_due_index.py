@@ -216,7 +216,9 @@ async def test_a_change_during_a_sweep_is_not_overwritten(db_url):
     h = await channel(db_url)
     await h.tick(utc(2025, 2, 3, 7, 30))
     repo = h.app.deliveries
-    [row] = await repo.due_destinations(utc(2025, 2, 3, 9, 0), None)
+    [row], _ = await repo.due_destinations(
+        utc(2025, 2, 3, 9, 0), utc(2025, 2, 3, 9, 0), alerts=False
+    )
     from bot.delivery.planning import Rules, next_looks
 
     status = await h.app.state.ingest_status()

@@ -21,6 +21,9 @@ from bot.query.stored import load
 log = logging.getLogger(__name__)
 
 KEEP_ENGINES = 4  # sets of queries kept compiled (a few digest times of the day)
+# Smaller sets compile in microseconds and are not kept: a `digest preview` or `digest now`
+# of one destination must not push a sweep's engine out.
+KEEP_FROM = 50
 
 
 class QueryCache:
@@ -30,11 +33,12 @@ class QueryCache:
     keeps a `preview` in another thread from parsing the same text at the same moment.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, keep_from: int = KEEP_FROM) -> None:
+        self._keep_from = keep_from
         self._parsed: dict[str, Query | None] = {}
         self._engines: OrderedDict[tuple[str, ...], tuple[MatchEngine, list[str]]] = OrderedDict()
         self._lock = threading.Lock()
-        self.compiled = 0  # engines compiled so far (tests and benchmarks read it)
+        self.compiled = 0  # engines compiled and kept so far (tests read it)
 
     def get(self, text: str, stored: object = None, canonical: str = "") -> Query | None:
         """The query of `text`: from its stored form if given and current, else parsed."""
@@ -61,6 +65,8 @@ class QueryCache:
         queries = [(t, self.get(t, *known.get(t, (None, "")))) for t in key]
         kept = [(t, q) for t, q in queries if q is not None]
         built = (MatchEngine([(n, q) for n, (_, q) in enumerate(kept)]), [t for t, _ in kept])
+        if len(key) < self._keep_from:
+            return built
         with self._lock:
             self.compiled += 1
             self._engines[key] = built

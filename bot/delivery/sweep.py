@@ -109,8 +109,7 @@ class Sweeper:
         app = self.app
         rules = Rules.of(app.settings, await app.state.ingest_status(), app.clock(), alerts)
         report = SweepReport()
-        latest = await self.repo.latest_seen(rules.horizon)
-        looked = await self.repo.due_destinations(rules.now, latest if alerts else None)
+        looked, latest = await self.repo.due_destinations(rules.now, rules.horizon, alerts=alerts)
         report.looked_at = len(looked)
         parts = split(looked, rules)
         last = await self.repo.last_horizons(
