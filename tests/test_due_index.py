@@ -229,3 +229,20 @@ async def test_a_change_during_a_sweep_is_not_overwritten(db_url):
     assert await due(h) == [(LOOK_NOW, None)]
     await h.tick(utc(2025, 2, 3, 7, 45))
     assert await due(h) == [(utc(2025, 2, 3, 7, 50), None)]
+
+
+async def test_due_destinations_are_read_in_pages_without_losing_any(db_url, monkeypatch):
+    import bot.storage.delivery_repo as repo_module
+    from bot.messages import Place
+
+    monkeypatch.setattr(repo_module, "_ID_PAGE", 2)  # pages of two ids: the keyset path
+    monkeypatch.setattr(repo_module, "_PAGE", 2)
+    h = await channel(db_url)
+    for i in range(2, 7):
+        place = Place(platform="test", id=f"C{i}", name=f"c{i}", workspace_id="W1")
+        await h.bot.say("subscribe diffusion", place=place)
+    assert await sweep(h, utc(2025, 2, 3, 7, 30)) == 6
+    assert await due(h) == [(utc(2025, 2, 3, 9, 0), None)] * 6
+    h.source.feature(DAY, paper(1, "Diffusion A"))
+    await h.tick(utc(2025, 2, 3, 9, 0))
+    assert len(h.adapter.sent) == 6
