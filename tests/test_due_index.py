@@ -232,7 +232,7 @@ async def test_a_change_during_a_sweep_is_not_overwritten(db_url):
 
 
 async def test_due_destinations_are_read_in_pages_without_losing_any(db_url, monkeypatch):
-    import bot.storage.delivery_repo as repo_module
+    import bot.storage.due_reads as repo_module
     from bot.messages import Place
 
     monkeypatch.setattr(repo_module, "_ID_PAGE", 2)  # pages of two ids: the keyset path

@@ -14,7 +14,7 @@ from bot.delivery.alerts import is_instant, mute_occasions
 from bot.delivery.digest import Occasion
 from bot.delivery.timing import Schedule, due_slots, next_digest
 from bot.settings import Settings
-from bot.storage.delivery_repo import NextLook
+from bot.storage.due_reads import NextLook
 from bot.storage.kinds import RunKind
 from bot.storage.models import LOOK_NOW, NEVER, DestinationRow
 from bot.storage.state_repo import IngestStatus
