@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from bot.matching.engine import MatchEngine
+from bot.delivery.compiled import QueryCache
 from bot.messages import Notice, PaperItem, PaperList, Reply
 from bot.papers import Paper
-from bot.query import Query, QueryError
-from bot.services.queries import read_query
 from bot.storage.kinds import RunKind
 from bot.storage.models import DestinationRow
 
@@ -42,28 +39,6 @@ class Candidates:
     busiest_query: str | None
 
 
-class QueryCache:
-    """Parsed subscription queries by their text, so a sweep does not parse them again.
-
-    Read from the sweep's worker thread (parsing 20,000 queries is CPU work too); the lock
-    keeps a `preview` in another thread from parsing the same text at the same moment.
-    """
-
-    def __init__(self) -> None:
-        self._parsed: dict[str, Query | None] = {}
-        self._lock = threading.Lock()
-
-    def get(self, text: str) -> Query | None:
-        with self._lock:
-            if text not in self._parsed:
-                parsed = read_query(text)
-                if isinstance(parsed, QueryError):
-                    # The language may have become stricter since it was saved; skip it, loudly.
-                    log.warning("stored subscription query %r no longer parses: %s", text, parsed)
-                self._parsed[text] = parsed if isinstance(parsed, Query) else None
-            return self._parsed[text]
-
-
 @dataclass(frozen=True, slots=True)
 class Interest:
     """What one occasion asks of the papers, as plain data a worker thread may read.
@@ -74,6 +49,8 @@ class Interest:
 
     destination_id: int
     queries: tuple[str, ...]  # its subscriptions' queries as typed, in subscription order
+    # Each query's stored parsed form and canonical text (parsed again when None or old).
+    stored: tuple[tuple[object, str], ...] = ()
     min_upvotes: int = 0
     start: datetime | None = None  # the window: papers first seen after `start`...
     oldest_day: date | None = None  # ...featured on `oldest_day` or later
@@ -85,8 +62,10 @@ def interest(
     oldest_day: date | None = None,
 ) -> Interest:
     """Copy what matching and ranking need out of a destination row (on the loop)."""
-    queries = tuple(sub.query for sub in d.subscriptions)
-    return Interest(d.id, queries, d.min_upvotes, start, oldest_day)
+    subs = d.subscriptions
+    queries = tuple(sub.query for sub in subs)
+    stored = tuple((sub.parsed, sub.canonical) for sub in subs)
+    return Interest(d.id, queries, stored, d.min_upvotes, start, oldest_day)
 
 
 Hits = dict[int, list[tuple[str, str]]]  # destination id -> [(query, paper id)], plain lists
@@ -104,12 +83,15 @@ def match_interests(
     Returns {destination id: [(query, paper id), ...]}, grouped by subscription, papers in
     batch order; destinations without a match are left out.
     """
-    texts = list(dict.fromkeys(q for i in interests for q in i.queries))
-    parsed = [(n, q) for n, text in enumerate(texts) if (q := queries.get(text)) is not None]
-    if not papers or not parsed:
+    stored = {q: form for i in interests for q, form in zip(i.queries, i.stored, strict=False)}
+    texts = {q for i in interests for q in i.queries}
+    if not papers or not texts:
         return {}
-    found = MatchEngine(parsed).match_batch(papers)
-    ids = {texts[n]: matched.paper_ids for n, matched in found.items()}
+    # Compiled once per set of queries and kept (QueryCache.engine): the next sweep of the
+    # same destinations matches at once.
+    engine, order = queries.engine(texts, stored)
+    found = engine.match_batch(papers)
+    ids = {order[n]: matched.paper_ids for n, matched in found.items()}
     out: Hits = {}
     for i in interests:
         hits = [(q, pid) for q in i.queries for pid in ids.get(q, ())]

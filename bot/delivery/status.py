@@ -8,7 +8,7 @@ from datetime import datetime
 from bot.app import App
 from bot.delivery.alerts import DAILY, INSTANT
 from bot.delivery.halts import halt_reason
-from bot.delivery.sweep import reach, schedule_of
+from bot.delivery.planning import reach, schedule_of
 from bot.delivery.timing import describe_local, local_date, next_digest, owed
 from bot.messages import Fields
 from bot.plural import plural

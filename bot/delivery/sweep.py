@@ -24,11 +24,10 @@ import logging
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.app import App
-from bot.delivery.alerts import is_instant, mute_occasions
 from bot.delivery.digest import (
     Candidates,
     Occasion,
@@ -37,14 +36,25 @@ from bot.delivery.digest import (
     interest,
     rank_interests,
 )
-from bot.delivery.timing import Schedule, due_slots, slot_stamp
+from bot.delivery.planning import (
+    Key,
+    Rules,
+    ingest_horizon,
+    next_looks,
+    reach,
+    schedule_of,
+    special_occasions,
+    split,
+    triage,
+)
+from bot.delivery.timing import slot_stamp
 from bot.messages import PaperItem, PaperList, Reply
 from bot.papers import Paper
-from bot.settings import Settings
 from bot.storage.delivery_plan import PayloadBuilder, Recorded, RunPlan
 from bot.storage.kinds import RunKind
 from bot.storage.models import DestinationRow
-from bot.storage.state_repo import IngestStatus
+
+__all__ = ["SweepReport", "Sweeper", "reach", "schedule_of"]
 
 log = logging.getLogger(__name__)
 
@@ -65,9 +75,6 @@ RECORD_BATCH = 200  # runs claimed and recorded per transaction, at most...
 # ...and about this many ledger rows: SQLAlchemy prepares a bulk insert's rows on the event
 # loop (10-40 us each), so 200 digests of 150 matches each would hold it for a second.
 RECORD_ROWS = 1_000
-# However short the configured catch-up and grace, a digest stays due this long: the minute
-# sweep (or a cron-driven `digest run`) comes a little after the digest time, never on it.
-MIN_REACH = timedelta(minutes=15)
 
 
 @dataclass
@@ -76,37 +83,11 @@ class SweepReport:
     waiting: int = 0  # digests waiting for the paper source
     skipped: int = 0  # digests given up after the source grace
     taken: int = 0  # slots another process (or an earlier sweep) claimed first
+    looked_at: int = 0  # destinations the sweep read (the due ones, not all)
 
     @property
     def queued(self) -> int:
         return sum(1 for r in self.recorded if r.outbox_id is not None)
-
-
-def reach(settings: Settings) -> timedelta:
-    """How long after its time a digest is still posted (after a downtime or an outage)."""
-    hours = max(settings.catch_up_hours, settings.source_grace_hours)
-    return max(MIN_REACH, timedelta(hours=hours))
-
-
-def schedule_of(d: DestinationRow) -> Schedule:
-    since = d.schedule_since or d.created_at
-    return Schedule(d.digest_time, d.timezone, d.weekdays_only, since)
-
-
-def ingest_horizon(status: IngestStatus, now: datetime) -> datetime:
-    """Windows end where the last complete poll round ended (now, before the first one)."""
-    at = status.last_complete_round_at
-    return now if at is None else min(at, now)
-
-
-def papers_in(status: IngestStatus, due_at: datetime, fresh_after: timedelta) -> bool:
-    """Whether a complete round since `fresh_after` before `due_at` polled its UTC day."""
-    at = status.last_complete_round_at
-    return (
-        at is not None
-        and at >= due_at - fresh_after
-        and due_at.astimezone(UTC).date() in status.last_round_days
-    )
 
 
 class Sweeper:
@@ -120,53 +101,42 @@ class Sweeper:
     async def sweep(self, *, alerts: bool = True) -> SweepReport:
         """Record everything due now; the sender posts it.
 
-        With `alerts` False (an ingest is running) instant alerts wait for its end, so one
-        ingest brings one alert, not one per day it polls.
+        Only destinations whose stored due time has come (or, for instant alerts, that
+        papers came for since their last alert) are read; each is then told when to be
+        looked at next. With `alerts` False (an ingest is running) instant alerts wait for
+        its end, so one ingest brings one alert, not one per day it polls.
         """
-        app, now = self.app, self.app.clock()
-        settings = app.settings
+        app = self.app
+        rules = Rules.of(app.settings, await app.state.ingest_status(), app.clock(), alerts)
         report = SweepReport()
-        status = await app.state.ingest_status()
-        horizon = ingest_horizon(status, now)
-        destinations = await self.repo.active_destinations()
-        window = reach(settings)
-        grace = timedelta(hours=settings.source_grace_hours)
-        fresh_after = timedelta(minutes=settings.ingest_interval_minutes + 1)
-        daily: list[Occasion] = []
-        special: list[DestinationRow] = []  # muted, or instant alerts
-        for d in destinations:
-            if d.muted_until is not None or is_instant(d):
-                if alerts or d.muted_until is not None:
-                    special.append(d)
-                continue
-            for day, at in due_slots(schedule_of(d), now, window):
-                daily.append(Occasion(d, day.isoformat(), RunKind.DIGEST, day, at))
+        looked, latest = await self.repo.due_destinations(rules.now, rules.horizon, alerts=alerts)
+        report.looked_at = len(looked)
+        parts = split(looked, rules)
         last = await self.repo.last_horizons(
-            [d.id for d in special] + [o.destination.id for o in daily]
+            [d.id for d in parts.special] + [o.destination.id for o in parts.daily]
         )
-        latest = await self.repo.latest_seen(horizon) if special else None
-        occasions: list[Occasion] = []
-        for d in special:
-            occasions.extend(mute_occasions(d, now, horizon, latest, last.get(d.id)) or [])
-        taken = await self.repo.taken_slots(
-            (o.destination.id, o.slot) for o in [*occasions, *daily]
-        )
-        skips: list[Occasion] = []
-        for o in daily:
-            if (o.destination.id, o.slot) in taken:
-                continue
-            assert o.due_at is not None
-            if papers_in(status, o.due_at, fresh_after):
-                occasions.append(o)
-            elif now > o.due_at + grace and status.failing:
-                # Only a failing source gives a digest up; after a downtime, the first poll
-                # (moments away) decides.
-                skips.append(o)
-            else:
-                report.waiting += 1
+        occasions = special_occasions(parts.special, rules, latest, last)
+        taken = await self.repo.taken_slots(_key(o) for o in [*occasions, *parts.daily])
+        sorted_out = triage(parts.daily, taken, rules)
+        report.waiting = sorted_out.waiting
+        done = set(taken) | await self._skip(sorted_out.skips, rules, report)
+        todo = [o for o in occasions if _key(o) not in taken]
+        report.taken += len(occasions) - len(todo)
+        for o in occasions:
+            if o.kind == RunKind.CATCHUP and _key(o) in taken:
+                await self._unmute(o.destination)
+        done |= await self._compose([*todo, *sorted_out.ready], rules.horizon, last, report)
+        # The rows now hold what this sweep did (mutes ended), `last` every horizon.
+        await self.repo.reschedule(next_looks(looked, rules, done, parts.daily, last))
+        _log_report(report)
+        return report
+
+    async def _skip(self, skips: list[Occasion], rules: Rules, report: SweepReport) -> set[Key]:
+        """Record the digests given up; the slots that have a run now (recorded or not)."""
+        status = rules.status
         for o in skips:
-            plan = self._plan(o, horizon, horizon, Candidates([], None))
-            if await self.repo.record_skip(plan, now):
+            plan = self._plan(o, rules.horizon, rules.horizon, Candidates([], None))
+            if await self.repo.record_skip(plan, rules.now):
                 report.skipped += 1
                 log.warning(
                     "digest %s of destination %s skipped: no complete poll since %s (%s)",
@@ -175,22 +145,7 @@ class Sweeper:
                     status.last_complete_round_at,
                     status.last_error,
                 )
-        todo = [o for o in occasions if (o.destination.id, o.slot) not in taken]
-        report.taken += len(occasions) - len(todo)
-        for o in occasions:
-            if o.kind == RunKind.CATCHUP and (o.destination.id, o.slot) in taken:
-                await self._unmute(o.destination)
-        await self._compose(todo, horizon, last, report)
-        if report.recorded or report.skipped:
-            log.info(
-                "sweep: %d queued, %d empty, %d skipped, %d waiting for papers, %d taken",
-                report.queued,
-                len(report.recorded) - report.queued,
-                report.skipped,
-                report.waiting,
-                report.taken,
-            )
-        return report
+        return {_key(o) for o in skips}
 
     async def compose_now(self, destination: DestinationRow) -> Recorded | None:
         """Record a digest of everything new for `destination`, to be posted at once."""
@@ -248,9 +203,10 @@ class Sweeper:
         horizon: datetime,
         last: dict[int, datetime],
         report: SweepReport,
-    ) -> None:
+    ) -> set[Key]:
+        """Compose and record the occasions; the slots that have a run now."""
         if not occasions:
-            return
+            return set()
         # One occasion per destination per sweep, the oldest first (yesterday's digest, if
         # still due, before today's); the next sweep takes the next, starting where it ended.
         first: dict[int, Occasion] = {}
@@ -263,18 +219,28 @@ class Sweeper:
         planned, _ = await self._candidates(todo, horizon, last)
         now = self.app.clock()
         for batch in _batches(list(zip(todo, planned, strict=True))):
-            plans = [
-                (self._plan(o, start, horizon, c), self._builder(o, c)) for o, (start, c) in batch
-            ]
-            results = await self.repo.record_many(plans, now)
-            for (o, _), recorded in zip(batch, results, strict=True):
-                if recorded is None:
-                    report.taken += 1
-                    continue
-                last[o.destination.id] = horizon
-                report.recorded.append(recorded)
-                if o.kind == RunKind.CATCHUP:
-                    await self._unmute(o.destination)
+            await self._record(batch, horizon, last, report, now)
+        return {_key(o) for o in todo}
+
+    async def _record(
+        self,
+        batch: list[tuple[Occasion, tuple[datetime, Candidates]]],
+        horizon: datetime,
+        last: dict[int, datetime],
+        report: SweepReport,
+        now: datetime,
+    ) -> None:
+        """Claim and record one transaction's runs (None from the repo: taken meanwhile)."""
+        plans = [(self._plan(o, start, horizon, c), self._builder(o, c)) for o, (start, c) in batch]
+        results = await self.repo.record_many(plans, now)
+        for (o, _), recorded in zip(batch, results, strict=True):
+            if recorded is None:
+                report.taken += 1
+                continue
+            last[o.destination.id] = horizon
+            report.recorded.append(recorded)
+            if o.kind == RunKind.CATCHUP:
+                await self._unmute(o.destination)
 
     def _start(self, d: DestinationRow, horizon: datetime, last: dict[int, datetime]) -> datetime:
         # The first digest also covers the day before the destination was set up.
@@ -316,6 +282,22 @@ class Sweeper:
             # Only a mute that has ended: the user may have muted again since we read it.
             await self.repo.end_mute(d.id, self.app.clock())
             d.muted_until = None
+
+
+def _key(o: Occasion) -> Key:
+    return (o.destination.id, o.slot)
+
+
+def _log_report(report: SweepReport) -> None:
+    if report.recorded or report.skipped:
+        log.info(
+            "sweep: %d queued, %d empty, %d skipped, %d waiting for papers, %d taken",
+            report.queued,
+            len(report.recorded) - report.queued,
+            report.skipped,
+            report.waiting,
+            report.taken,
+        )
 
 
 def _batches(

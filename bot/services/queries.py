@@ -11,6 +11,7 @@ import re
 from bot.errors import UsageError
 from bot.lookup.text import STOP_WORDS
 from bot.query import And, Node, Not, Or, Query, QueryError, Text, parse_query
+from bot.query.stored import load
 
 # The options of query commands, wherever they are typed inside a query.
 _FLAG_RE = re.compile(r"(?<!\S)(--(?:days|dm))(?![\w-])", re.IGNORECASE)
@@ -38,16 +39,25 @@ def parse_or_usage(
         raise UsageError(f"{exc}. A valid query looks like: {exc.example}") from None
 
 
-def read_query(text: str) -> Query | QueryError:
-    """A query's text parsed, or the error it raises.
+def read_query(text: str, stored: object = None, canonical: str = "") -> Query | QueryError:
+    """A saved query: from its stored parsed form when that is current, else its text parsed,
+    or the error parsing raises.
 
     A stored query may no longer parse (the language may have become stricter since it
     was saved): callers say so or skip it, rather than fail a whole listing or sweep.
     """
+    loaded = load(stored, text, canonical) if stored is not None else None
+    if loaded is not None:
+        return loaded
     try:
-        return parse_query(text)
+        return _parse_saved(text)
     except QueryError as exc:
         return exc
+
+
+def _parse_saved(text: str) -> Query:
+    # Its own name, so a test can tell a saved query being parsed again from a typed one.
+    return parse_query(text)
 
 
 def _needs_real_word(node: Node, negated: bool = False) -> bool:

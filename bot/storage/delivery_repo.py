@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy import (
+    Table,
+    and_,
+    delete,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
@@ -23,6 +30,7 @@ from bot.storage.delivery_plan import (
     run_row,
     settle,
 )
+from bot.storage.due_reads import DueReads, latest_seen_statement
 from bot.storage.kinds import OutboxStatus, RunStatus
 from bot.storage.models import (
     DeliveryRow,
@@ -37,7 +45,7 @@ _CHUNK = 500
 _PAGE = 100  # destinations loaded per query, with their subscriptions
 
 
-class DeliveryRepo:
+class DeliveryRepo(DueReads):
     def __init__(self, sessions: async_sessionmaker[AsyncSession]):
         self._sessions = sessions
 
@@ -109,9 +117,8 @@ class DeliveryRepo:
             return [(p, t, day) for p, t, day in (await s.execute(stmt)).all()]
 
     async def latest_seen(self, end: datetime) -> datetime | None:
-        stmt = select(func.max(PaperFeature.seen_at)).where(PaperFeature.seen_at <= end)
         async with self._sessions() as s:
-            return await s.scalar(stmt)
+            return await s.scalar(latest_seen_statement(end))
 
     async def delivered(self, destination_id: int, paper_ids: Iterable[str]) -> set[str]:
         ids = list(paper_ids)
@@ -218,15 +225,21 @@ class DeliveryRepo:
             return await s.scalar(stmt)
 
 
+def _table(model: type[Any]) -> Table:
+    return cast(Table, model.__table__)
+
+
 async def _insert_runs(
     s: AsyncSession, picked: list[Picked], now: datetime
 ) -> dict[tuple[int, str], int]:
     """Insert the runs whose slots are free; the ids of the ones this transaction claimed."""
-    # executemany form: compiled once and cached, sent in batches by the driver.
+    # executemany form: compiled once and cached, sent in batches by the driver. On the
+    # tables, not the ORM classes: the ORM's bulk path costs ~10 us more per row.
+    t = _table(DigestRunRow)
     rows = await s.execute(
-        _insert_for(s)(DigestRunRow)
+        _insert_for(s)(t)
         .on_conflict_do_nothing(index_elements=["destination_id", "slot"])
-        .returning(DigestRunRow.destination_id, DigestRunRow.slot, DigestRunRow.id),
+        .returning(t.c.destination_id, t.c.slot, t.c.id),
         [run_row(p, now) for p in picked],
     )
     return {(d, slot): rid for d, slot, rid in rows.all()}
@@ -236,10 +249,11 @@ async def _insert_ledger(s: AsyncSession, ledger: list[dict[str, Any]]) -> set[t
     """Insert the ledger rows no other run holds; the (destination, paper) pairs that went in."""
     if not ledger:
         return set()
+    t = _table(DeliveryRow)
     result = await s.execute(
-        _insert_for(s)(DeliveryRow)
+        _insert_for(s)(t)
         .on_conflict_do_nothing(index_elements=["destination_id", "paper_id"])
-        .returning(DeliveryRow.destination_id, DeliveryRow.paper_id),
+        .returning(t.c.destination_id, t.c.paper_id),
         ledger,
     )
     return {(d, pid) for d, pid in result.all()}
@@ -252,8 +266,9 @@ async def _insert_outcomes(
     queued = [o for o in outcomes if o.payload is not None]
     outbox_ids: dict[int, int] = {}
     if queued:
+        t = _table(OutboxRow)
         result = await s.execute(
-            _insert_for(s)(OutboxRow).returning(OutboxRow.run_id, OutboxRow.id),
+            _insert_for(s)(t).returning(t.c.run_id, t.c.id),
             [outbox_row(o, now) for o in queued],
         )
         outbox_ids = {rid: oid for rid, oid in result.all()}

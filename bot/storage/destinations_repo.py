@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.messages import Place, User
 from bot.port import Destination
-from bot.storage.models import DestinationRow
+from bot.storage.models import LOOK_NOW, DestinationRow
 from bot.storage.papers_repo import _insert_for
 
 CHANNEL = "channel"
@@ -38,6 +38,18 @@ def describe(row: DestinationRow) -> str:
     if row.kind == USER:
         return "your direct messages"
     return f"#{row.name}" if row.name else "this channel"
+
+
+def look_now(row: DestinationRow) -> None:
+    """Have the next sweep look at `row` (a setting changed: a post may be due sooner)."""
+    # The version tells a sweep computing its due time meanwhile not to store what it found.
+    row.next_due_at = LOOK_NOW
+    row.due_version = (row.due_version or 0) + 1
+
+
+def look_now_values() -> dict[str, Any]:
+    """`look_now` as UPDATE values, for statements that change a destination's posts."""
+    return {"next_due_at": LOOK_NOW, "due_version": DestinationRow.due_version + 1}
 
 
 class DestinationRepo:
@@ -109,6 +121,7 @@ class DestinationRepo:
                 if not hasattr(row, k):
                     raise AttributeError(k)
                 setattr(row, k, v)
+            look_now(row)
             return row
 
     async def all_active(self) -> list[DestinationRow]:

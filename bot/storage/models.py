@@ -17,10 +17,15 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
     true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
+
+# Due times of destinations (see DestinationRow.next_due_at): before and after every other.
+LOOK_NOW = datetime(1970, 1, 1, tzinfo=UTC)
+NEVER = datetime(9999, 12, 31, tzinfo=UTC)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -123,12 +128,25 @@ class DestinationRow(Base):
     # When the digest schedule (time, zone, days) was last set or resumed; None: since
     # creation. A digest time before it is not owed: only downtime is caught up.
     schedule_since: Mapped[datetime | None]
+    # When the sweep next looks at it (bot.delivery.due): never later than anything it is
+    # owed. LOOK_NOW: at the next sweep (new, or its settings or subscriptions changed);
+    # NEVER: nothing can be due until a change (paused, disabled, no subscriptions).
+    next_due_at: Mapped[datetime] = mapped_column(default=LOOK_NOW)
+    # Instant alerts: the horizon of the last alert; looked at once papers are seen after it.
+    alert_mark: Mapped[datetime | None]
+    # Bumped by every change that may bring the next post forward: the sweep stores the
+    # time it computed only if no change came in between.
+    due_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     subscriptions: Mapped[list[SubscriptionRow]] = relationship(
         back_populates="destination", cascade="all, delete-orphan", lazy="selectin"
     )
 
-    __table_args__ = (UniqueConstraint("platform", "kind", "external_id", name="uq_destination"),)
+    __table_args__ = (
+        UniqueConstraint("platform", "kind", "external_id", name="uq_destination"),
+        Index("ix_destinations_next_due_at", "next_due_at", "id"),
+        Index("ix_destinations_alert_mark", "alert_mark", "id"),
+    )
 
 
 class SubscriptionRow(Base):
@@ -140,6 +158,8 @@ class SubscriptionRow(Base):
     )
     query: Mapped[str] = mapped_column(Text)  # as typed
     canonical: Mapped[str] = mapped_column(Text)  # normalised form, for duplicate detection
+    # The parsed query (bot.query.stored), so runs read it instead of parsing `query` again.
+    parsed: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_by: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]
 
@@ -241,4 +261,14 @@ class OutboxRow(Base):
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
 
-    __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_status_next", "status", "next_attempt_at"),
+        # The claim's own index (migration 0006): pending items in claim order.
+        Index(
+            "ix_outbox_claim",
+            "next_attempt_at",
+            "id",
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+    )

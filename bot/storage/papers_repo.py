@@ -97,25 +97,34 @@ _FIELDS = tuple(_values(Paper(id="", title="")))
 _GROWING = ("upvotes", "comments")
 
 
-def _merge(old: Mapping[str, Any], new: dict[str, Any]) -> dict[str, Any]:
-    """Merge a fresh snapshot into a stored row.
+def _merge(old: Mapping[str, Any], new: dict[str, Any], *, fresher: bool) -> dict[str, Any]:
+    """Merge a snapshot into a stored row; the same snapshots in any order give one row.
 
-    Older snapshots lack keys that newer ones have, so a missing value never erases a known
-    one; upvotes and comments only grow in reality, so re-importing an old archive file does
-    not roll them back.
+    Upvotes and comments only grow in reality, so the larger count wins. The other fields
+    come from the freshest snapshot, the one of the latest featured day (`fresher`: this
+    one is no older than every day stored): a paper featured on two days keeps the second
+    day's values when the first day's file is imported again, or alone, and re-importing
+    the same files changes nothing. Older snapshots lack keys that newer ones have, so a
+    missing value never erases a known one, and fills one that is missing.
     """
     merged: dict[str, Any] = {}
     for key, value in new.items():
         current = old[key]
         if key in _GROWING:
             merged[key] = max(value or 0, current or 0)
-        elif key == "github_stars":
-            merged[key] = value if value is not None else current
-        elif value in (None, "", []):
+        elif value in (None, "", []) or (not fresher and current not in (None, "", [])):
             merged[key] = current
         else:
             merged[key] = value
     return merged
+
+
+def _fresher(p: Paper, stored_days: Sequence[date]) -> bool:
+    """Whether snapshot `p` is no older than what is stored: its latest featured day is
+    at least every stored one. A snapshot with no featured day (a look-up by id) is news."""
+    if not p.featured_on or not stored_days:
+        return True
+    return max(p.featured_on) >= max(stored_days)
 
 
 def _update_statement() -> Any:
@@ -234,12 +243,13 @@ class PaperRepo:
             raced = [p.id for p in fresh if p.id not in inserted]
             if raced:
                 stored.update(await self._load(s, raced))
+        days = await self._feature_days(s, ids)
         changes: list[dict[str, Any]] = []
         for p in chunk:
             if p.id in inserted:
                 continue
             current = stored[p.id]
-            merged = _merge(current, _values(p))
+            merged = _merge(current, _values(p), fresher=_fresher(p, days.get(p.id, ())))
             if all(current[k] == v for k, v in merged.items()):
                 stats.unchanged += 1
                 continue
@@ -249,16 +259,28 @@ class PaperRepo:
             changes.append({"b_id": p.id, "b_updated_at": now, **_prefixed(merged)})
         if changes:
             await s.execute(_update_statement(), changes)
-        await self._add_features(s, insert, chunk, now, stats)
+        await self._add_features(s, insert, chunk, now, stats, days)
+
+    @staticmethod
+    async def _feature_days(s: AsyncSession, ids: list[str]) -> dict[str, list[date]]:
+        """The stored featured days of those of `ids` that have some."""
+        stmt = select(PaperFeature.paper_id, PaperFeature.day).where(PaperFeature.paper_id.in_(ids))
+        days: dict[str, list[date]] = {}
+        for pid, day in await s.execute(stmt):
+            days.setdefault(pid, []).append(day)
+        return days
 
     async def _add_features(
-        self, s: AsyncSession, insert: Any, chunk: list[Paper], now: datetime, stats: UpsertStats
+        self,
+        s: AsyncSession,
+        insert: Any,
+        chunk: list[Paper],
+        now: datetime,
+        stats: UpsertStats,
+        days: Mapping[str, list[date]],
     ) -> None:
         """Record the featured days not known yet; report those this call added."""
-        stmt = select(PaperFeature.paper_id, PaperFeature.day).where(
-            PaperFeature.paper_id.in_([p.id for p in chunk])
-        )
-        known = {(pid, day) for pid, day in await s.execute(stmt)}
+        known = {(pid, day) for pid, stored in days.items() for day in stored}
         wanted = list(
             dict.fromkeys(
                 (p.id, day) for p in chunk for day in p.featured_on if (p.id, day) not in known

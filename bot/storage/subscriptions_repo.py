@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import joinedload
 
+from bot.query import QueryError, parse_query
+from bot.query.stored import dump
 from bot.storage.db import rowcount
-from bot.storage.destinations_repo import USER
+from bot.storage.destinations_repo import USER, look_now_values
 from bot.storage.models import DestinationRow, SubscriptionRow
 from bot.storage.papers_repo import _insert_for
 
@@ -63,12 +66,15 @@ class SubscriptionRepo:
                     destination_id=destination_id,
                     query=query,
                     canonical=canonical,
+                    parsed=_parsed(query),
                     created_by=created_by,
                     created_at=now,
                 )
                 .on_conflict_do_nothing(index_elements=["destination_id", "canonical"])
                 .returning(SubscriptionRow.id)
             )
+            if new_id is not None:
+                await _changed(s, destination_id)
         if new_id is None:  # another request saved the same query in between
             raced = await self.find_by_canonical(destination_id, canonical)
             raise DuplicateSubscriptionError(raced.id if raced else 0)
@@ -85,7 +91,10 @@ class SubscriptionRepo:
                     SubscriptionRow.destination_id == destination_id,
                 )
             )
-            return bool(rowcount(result))
+            removed = bool(rowcount(result))
+            if removed:
+                await _changed(s, destination_id)
+            return removed
 
     async def get(self, subscription_id: int) -> SubscriptionRow | None:
         async with self._sessions() as s:
@@ -155,3 +164,18 @@ class SubscriptionRepo:
             .where(SubscriptionRow.destination_id == destination_id)
         )
         return int(await s.scalar(stmt) or 0)
+
+
+async def _changed(s: AsyncSession, destination_id: int) -> None:
+    """The destination's subscriptions changed: the next sweep looks at it again."""
+    await s.execute(
+        update(DestinationRow).where(DestinationRow.id == destination_id).values(look_now_values())
+    )
+
+
+def _parsed(query: str) -> dict[str, Any] | None:
+    """The stored parsed form of a query (None if it does not parse: the sweep logs it)."""
+    try:
+        return dump(parse_query(query))
+    except QueryError:
+        return None

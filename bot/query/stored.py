@@ -1,0 +1,59 @@
+"""A parsed query as plain JSON data, stored with its subscription and read back without
+parsing: a cron `paperbot digest run` then never re-parses saved queries.
+
+The form carries `VERSION`: a parser change that gives other trees bumps it, and a stored
+tree of another version is parsed again from the text (`load` returns None).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.query.ast import And, Author, Node, Not, Or, Query, Text, Upvotes
+from bot.query.names import PersonName
+
+VERSION = 1
+
+
+def dump(query: Query) -> dict[str, Any]:
+    """The stored form of `query`: its tree as nested lists, and the form's version."""
+    return {"v": VERSION, "tree": _dump(query.root)}
+
+
+def load(stored: object, text: str, canonical: str) -> Query | None:
+    """The query of a stored form, or None if it is missing, of another version or broken."""
+    if not isinstance(stored, dict) or stored.get("v") != VERSION:
+        return None
+    try:
+        root = _load(stored["tree"])
+    except (KeyError, TypeError, ValueError, IndexError):
+        return None
+    return Query(root, text, canonical)
+
+
+def _dump(node: Node) -> list[Any]:
+    if isinstance(node, Text):
+        return ["t", node.field, list(node.tokens), list(node.fuzzy)]
+    if isinstance(node, Author):
+        return ["a", list(node.name.given), node.name.surname]
+    if isinstance(node, Upvotes):
+        return ["u", node.op, node.value]
+    if isinstance(node, Not):
+        return ["n", _dump(node.child)]
+    return ["&" if isinstance(node, And) else "|", [_dump(c) for c in node.children]]
+
+
+def _load(data: list[Any]) -> Node:
+    kind = data[0]
+    if kind == "t":
+        return Text(str(data[1]), tuple(map(str, data[2])), tuple(map(bool, data[3])))
+    if kind == "a":
+        return Author(PersonName(tuple(map(str, data[1])), str(data[2])))
+    if kind == "u":
+        return Upvotes(str(data[1]), int(data[2]))
+    if kind == "n":
+        return Not(_load(data[1]))
+    if kind in ("&", "|"):
+        children = tuple(_load(c) for c in data[1])
+        return And(children) if kind == "&" else Or(children)
+    raise ValueError(f"unknown node {kind!r}")
