@@ -22,7 +22,8 @@ if TYPE_CHECKING:
     from bot.core import Core
 
 log = logging.getLogger(__name__)
-LOGIN_WAIT = 60.0  # how long send() waits for the client to log in before giving up
+LOGIN_WAIT = 60.0
+GLOBAL_RATE = 50.0  # requests/s: https://discord.com/developers/docs/topics/rate-limits  # how long send() waits for the client to log in before giving up
 
 
 class _PaperbotMixin:
@@ -79,7 +80,9 @@ class DiscordAdapter:
 
     platform = "discord"
     # Every post carries a nonce with enforce_nonce: Discord drops a repeat within minutes.
-    capabilities = Capabilities(dedupes_sends=True)
+    # Discord documents a global limit of 50 requests/s per bot; discord.py only reacts to
+    # its 429s, so the sender spaces posts under it (per-route buckets stay discord.py's).
+    capabilities = Capabilities(dedupes_sends=True, rate=GLOBAL_RATE)
 
     def __init__(
         self,

@@ -59,10 +59,7 @@ def delivery_error(exc: BaseException) -> DeliveryError:
                 Failure.BOT_UNAUTHORIZED,
             )
         if exc.status == 429:
-            retry = exc.response.headers.get("Retry-After")
-            return DeliveryError(
-                "rate limited by Discord", retry_after=float(retry) if retry else None
-            )
+            return DeliveryError("rate limited by Discord", retry_after=_reset_after(exc))
         if exc.status in (408, 500, 502, 503, 504, 524):
             return DeliveryError(f"Discord answered {exc.status}")
         if exc.status == 403:
@@ -78,6 +75,21 @@ def delivery_error(exc: BaseException) -> DeliveryError:
     if isinstance(exc, aiohttp.ClientError | asyncio.TimeoutError | OSError):
         return DeliveryError(f"could not reach Discord: {exc!r}")
     raise exc
+
+
+def _reset_after(exc: discord.HTTPException) -> float | None:
+    """How long a 429 asks to wait, to the millisecond.
+
+    `Retry-After` is whole seconds (rounded up): holding every post for it after a 0.2 s
+    limit would idle the platform. The fractional `X-RateLimit-Reset-After` says it exactly.
+    """
+    headers = exc.response.headers
+    for name in ("X-RateLimit-Reset-After", "Retry-After"):
+        try:
+            return max(0.0, float(headers[name]))
+        except (KeyError, TypeError, ValueError):
+            continue
+    return None
 
 
 def compose(reply: Reply) -> list[Part]:

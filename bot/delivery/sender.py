@@ -1,8 +1,9 @@
 """Drain the outbox through the adapters: frozen parts, short leases, typed failures.
 
-Each worker claims one item at a time with a short lease that a heartbeat renews, so a dead
-process's items are taken over within one lease (30 s by default), well inside the minutes
-a Discord nonce is kept. Before its first post an item's reply is rendered into parts,
+A feeder claims due items in batches, with a short lease that a heartbeat renews, into an
+in-process queue (`prefetch`) that the workers send from; a dead process's items, queued or
+in flight, are taken over within one lease (30 s by default), well inside the minutes a
+Discord nonce is kept. Before its first post an item's reply is rendered into parts,
 which are stored; every part is recorded the moment the platform accepts it, and a retry
 posts the stored parts from the first unrecorded one. A crash can therefore only repeat the
 part in flight: Discord drops that repeat (the part's nonce), other platforms send one part
@@ -28,6 +29,7 @@ from bot.delivery.claims import process_id
 from bot.delivery.digest import payload_paper_ids, payload_reply
 from bot.delivery.halts import PlatformHalts
 from bot.delivery.pacing import Pacer
+from bot.delivery.prefetch import Prefetch
 from bot.port import Adapter, DeliveryError, Destination, Failure, Part, Posted
 from bot.storage.destinations_repo import to_port
 from bot.storage.outbox_repo import Claimed, PostedParts
@@ -46,6 +48,9 @@ MAX_ATTEMPTS = 30
 # refusal was a passing fault, then given up; the destination stays on.
 REJECTED_ATTEMPTS = 3
 LEASE = timedelta(seconds=30)  # the default of DELIVERY_LEASE_SECONDS
+# Posts in flight at once: enough that slow answers and a library's inline retries (discord.py
+# sleeps 1-9 s on a 502) do not idle a platform's rate, few enough for the database pool.
+CONCURRENCY = 16
 REQUEST_TIMEOUT = 10.0  # seconds one post may take; less than half the default lease
 
 
@@ -80,7 +85,8 @@ class Sender:
         adapters: Mapping[str, Adapter],
         *,
         owner: str | None = None,
-        concurrency: int = 8,
+        concurrency: int = CONCURRENCY,
+        prefetch: int | None = None,
         lease: timedelta | None = None,
         request_timeout: float | None = None,
         heartbeat_every: float | None = None,
@@ -93,6 +99,7 @@ class Sender:
         self.repo = app.outbox
         self.halts = PlatformHalts(app.state, monotonic)
         self.concurrency = concurrency
+        self.prefetch = prefetch  # items claimed ahead of the workers; None: concurrency
         self.lease = lease or timedelta(seconds=app.settings.delivery_lease_seconds)
         # A post must end before less than half the lease is left (see _still_ours).
         self.request_timeout = request_timeout or min(
@@ -119,26 +126,92 @@ class Sender:
             return
         report = SendReport()
         async with self._heartbeat():
-            workers = [
-                asyncio.create_task(self._worker(report, stop, poll))
-                for _ in range(self.concurrency)
-            ]
-            try:
-                await stop.wait()
-            finally:
-                for w in workers:
-                    w.cancel()
-                await asyncio.gather(*workers, return_exceptions=True)
+            await self._pump(report, stop, poll)
 
     async def drain(self) -> SendReport:
         """Send every item that is due now, then return what happened."""
         report = SendReport()
         if self.adapters:
             async with self._heartbeat():
-                await asyncio.gather(
-                    *(self._worker(report, None, 0) for _ in range(self.concurrency))
-                )
+                await self._pump(report, None, 0)
         return report
+
+    async def _pump(self, report: SendReport, stop: asyncio.Event | None, poll: float) -> None:
+        """A feeder claims batches into the prefetch queue; the workers send from it."""
+        ahead = self.prefetch if self.prefetch is not None else self.concurrency
+        queue = Prefetch(self.concurrency + ahead, low=max(1, ahead // 2))
+        feeder = asyncio.create_task(self._feed(queue, stop, poll))
+        workers = [
+            asyncio.create_task(self._worker(queue, report, stop is not None))
+            for _ in range(self.concurrency)
+        ]
+        tasks = [feeder, *workers]
+        try:
+            if stop is None:
+                await asyncio.gather(*tasks)
+            else:
+                await stop.wait()
+        except BaseException as exc:
+            if isinstance(exc, asyncio.CancelledError):
+                await self._release_queued(queue)
+            # Otherwise the process is as good as dead: its queued claims run out with
+            # their lease, as after a kill.
+            raise
+        finally:
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        await self._release_queued(queue)
+
+    async def _release_queued(self, queue: Prefetch) -> None:
+        """Hand back at once the items claimed ahead that no worker started."""
+        items = queue.take_queued()
+        if items:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self.repo.release([c.item.id for c in items]))
+
+    async def _feed(self, queue: Prefetch, stop: asyncio.Event | None, poll: float) -> None:
+        """Claim due items in batches while the queue runs low; with no `stop`, close the
+        queue as soon as nothing more is due."""
+        while stop is None or not stop.is_set():
+            wake = self._wake
+            try:
+                if await queue.fill(self._claim):
+                    continue
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                if stop is None:
+                    await queue.close()
+                    raise
+                log.exception("outbox claim failed; retrying in %ss", poll)
+            if stop is None:
+                break
+            waiter = asyncio.ensure_future(wake.wait())
+            stopper = asyncio.ensure_future(stop.wait())
+            await asyncio.wait({waiter, stopper}, timeout=poll, return_when="FIRST_COMPLETED")
+            for t in (waiter, stopper):
+                t.cancel()
+        await queue.close()
+
+    async def _claim(self, limit: int) -> list[Claimed]:
+        platforms = [p for p in self.adapters if not self.halts.halted(p)]
+        if not platforms:
+            return []
+        return await self.repo.claim(self.owner, platforms, self.app.clock(), self.lease, limit)
+
+    async def _worker(self, queue: Prefetch, report: SendReport, keep_going: bool) -> None:
+        """Send the queued items one by one until the queue is closed and empty."""
+        while (c := await queue.get()) is not None:
+            try:
+                await self._send_item(c, report)
+            except Exception:
+                if not keep_going:
+                    raise
+                # Its claim runs out with the lease and another try takes it over.
+                log.exception("outbox worker failed on item %s", c.item.id)
+            finally:
+                await queue.done()
 
     @contextlib.asynccontextmanager
     async def _heartbeat(self) -> AsyncIterator[None]:
@@ -163,34 +236,6 @@ class Sender:
     def dedupes(self, platform: str) -> bool:
         """Whether the platform drops a repeated post with the same key (Discord's nonce)."""
         return self.adapters[platform].capabilities.dedupes_sends
-
-    async def _worker(self, report: SendReport, stop: asyncio.Event | None, poll: float) -> None:
-        """Claim and send one item at a time; with no `stop`, return when none is due."""
-        while stop is None or not stop.is_set():
-            wake = self._wake
-            platforms = [p for p in self.adapters if not self.halts.halted(p)]
-            try:
-                batch = (
-                    await self.repo.claim(self.owner, platforms, self.app.clock(), self.lease, 1)
-                    if platforms
-                    else []
-                )
-                if batch:
-                    await self._send_item(batch[0], report)
-                    continue
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                if stop is None:
-                    raise
-                log.exception("outbox worker failed; retrying in %ss", poll)
-            if stop is None:
-                return
-            waiter = asyncio.ensure_future(wake.wait())
-            stopper = asyncio.ensure_future(stop.wait())
-            await asyncio.wait({waiter, stopper}, timeout=poll, return_when="FIRST_COMPLETED")
-            for t in (waiter, stopper):
-                t.cancel()
 
     async def _send_item(self, c: Claimed, report: SendReport) -> None:
         if self.halts.halted(c.item.platform):  # halted by another worker since the claim
@@ -228,7 +273,7 @@ class Sender:
         destination = to_port(c.destination)
         address: str | None = None  # a DM channel opened in this try, to remember
         deadline = self._monotonic() + self.max_inline_wait
-        pacer = self._pacers.setdefault(platform, Pacer(self._monotonic))
+        pacer = self._pacer(platform)
         while len(posted) < len(parts):
             await pacer.wait()
             try:
@@ -255,7 +300,8 @@ class Sender:
                     and wait is not None
                     and self._monotonic() + wait <= deadline
                 ):
-                    # A rate limit: pause the whole platform for that long, then try again.
+                    # A rate limit the library did not wait out: hold the whole platform
+                    # for that long, then try again at the full rate.
                     pacer.limited(wait)
                     report.rate_limited += 1
                     continue
@@ -266,7 +312,6 @@ class Sender:
                 reason = f"{type(exc).__name__}: {exc}"
                 await self._reschedule(c, reason, None, report, limit=MAX_ATTEMPTS)
                 return
-            pacer.succeeded()
             report.parts += 1
             await self.halts.clear(platform)
         if not parts:
@@ -274,6 +319,13 @@ class Sender:
                 PostedParts(item.id, c.destination.id, (), True), self.app.clock()
             )
         report.sent += 1
+
+    def _pacer(self, platform: str) -> Pacer:
+        pacer = self._pacers.get(platform)
+        if pacer is None:
+            rate = self.adapters[platform].capabilities.rate
+            pacer = self._pacers[platform] = Pacer(rate, self._monotonic)
+        return pacer
 
     def _turn(self, platform: str) -> contextlib.AbstractAsyncContextManager[object]:
         """One post at a time on a platform that cannot drop a repeat, so a crash repeats
