@@ -13,7 +13,7 @@ from discord import app_commands
 from adapters.discord.commands import CommandBuilder
 from adapters.discord.config import DiscordConfig, load_discord_config
 from adapters.discord.endpoints import EndpointOverride
-from adapters.discord.sender import DiscordSender, compose
+from adapters.discord.sender import DiscordSender, amortise_bucket_sweeps, compose
 from bot.messages import Reply
 from bot.port import Capabilities, DeliveryError, Destination, Part, Posted
 from bot.settings import ConfigError
@@ -22,8 +22,8 @@ if TYPE_CHECKING:
     from bot.core import Core
 
 log = logging.getLogger(__name__)
-LOGIN_WAIT = 60.0
-GLOBAL_RATE = 50.0  # requests/s: https://discord.com/developers/docs/topics/rate-limits  # how long send() waits for the client to log in before giving up
+LOGIN_WAIT = 60.0  # how long send() waits for the client to log in before giving up
+GLOBAL_RATE = 50.0  # requests/s per bot, as Discord documents it (topics/rate-limits)
 
 
 class _PaperbotMixin:
@@ -117,6 +117,7 @@ class DiscordAdapter:
         else:
             self.client = PaperbotClient(**options)
         self.client.adapter = self
+        amortise_bucket_sweeps(self.client.http)
         self.client.tree = app_commands.CommandTree(self.client)
         self.sender = DiscordSender(self._http)
 

@@ -39,19 +39,23 @@ class Pacer:
         self.interval = 1.0 / (rate * HEADROOM) if rate else 0.0
         self._next = 0.0  # the earliest start of the next request
         self._hold = 0.0  # no request starts before this (a rate-limit answer's wait)
+        # Waiters queue here in order, so one timer runs per turn instead of every waiter
+        # waking at each turn to find it taken (on a loaded machine that made turns late).
+        self._line = asyncio.Lock()
 
     async def wait(self) -> None:
         """Wait for this request's turn."""
-        while True:
-            now = self._now()
-            start = max(self._next, self._hold)
-            if start <= now:
-                # A late request does not push the schedule back, but only CATCH_UP of the
-                # missed turns may be used at once.
-                self._next = max(self._next, now - CATCH_UP * self.interval) + self.interval
-                return
-            # Sleep, then look again: a rate-limit answer may have pushed the turn further.
-            await self._sleep(start - now)
+        async with self._line:
+            while True:
+                now = self._now()
+                start = max(self._next, self._hold)
+                if start <= now:
+                    # A late request does not push the schedule back, but only CATCH_UP of
+                    # the missed turns may be used at once.
+                    self._next = max(self._next, now - CATCH_UP * self.interval) + self.interval
+                    return
+                # Sleep, then look again: a rate-limit answer may have pushed the turn on.
+                await self._sleep(start - now)
 
     def limited(self, retry_after: float) -> None:
         """The platform said 429 and the library did not wait it out: hold everyone."""

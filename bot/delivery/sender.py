@@ -99,7 +99,9 @@ class Sender:
         self.repo = app.outbox
         self.halts = PlatformHalts(app.state, monotonic)
         self.concurrency = concurrency
-        self.prefetch = prefetch  # items claimed ahead of the workers; None: concurrency
+        # Items claimed ahead of the workers (None: twice `concurrency`): enough that the
+        # workers never wait for the next batch's claim and render.
+        self.prefetch = prefetch
         self.lease = lease or timedelta(seconds=app.settings.delivery_lease_seconds)
         # A post must end before less than half the lease is left (see _still_ours).
         self.request_timeout = request_timeout or min(
@@ -138,7 +140,7 @@ class Sender:
 
     async def _pump(self, report: SendReport, stop: asyncio.Event | None, poll: float) -> None:
         """A feeder claims batches into the prefetch queue; the workers send from it."""
-        ahead = self.prefetch if self.prefetch is not None else self.concurrency
+        ahead = self.prefetch if self.prefetch is not None else 2 * self.concurrency
         queue = Prefetch(self.concurrency + ahead, low=max(1, ahead // 2))
         feeder = asyncio.create_task(self._feed(queue, stop, poll))
         workers = [
@@ -198,7 +200,35 @@ class Sender:
         platforms = [p for p in self.adapters if not self.halts.halted(p)]
         if not platforms:
             return []
-        return await self.repo.claim(self.owner, platforms, self.app.clock(), self.lease, limit)
+        batch = await self.repo.claim(self.owner, platforms, self.app.clock(), self.lease, limit)
+        return await self._frozen(batch)
+
+    async def _frozen(self, batch: list[Claimed]) -> list[Claimed]:
+        """Render and store the parts of a batch's first tries at once: one look-up of the
+        papers and one transaction for all, instead of two round trips per item."""
+        new = [c for c in batch if c.item.parts is None]
+        if not new:
+            return batch
+        ids = sorted({i for c in new for i in payload_paper_ids(c.item.payload)})
+        papers = {p.id: p for p in await self.app.papers.get_many(ids)}
+        parts: dict[int, list[Part]] = {}
+        for c in new:
+            try:
+                reply = payload_reply(c.item.payload, papers)
+                parts[c.item.id] = self.adapters[c.item.platform].compose(reply)
+            except Exception:
+                # Left for the worker, which renders it again and handles the failure.
+                log.exception("rendering outbox item %s failed", c.item.id)
+        stored = await self.repo.freeze_many(self.owner, parts)
+        kept = []
+        for c in batch:
+            if c.item.id in stored:
+                c.item.parts = [dict(p) for p in parts[c.item.id]]
+            elif c.item.id in parts:
+                log.info("outbox item %s was taken over before its first post", c.item.id)
+                continue
+            kept.append(c)
+        return kept
 
     async def _worker(self, queue: Prefetch, report: SendReport, keep_going: bool) -> None:
         """Send the queued items one by one until the queue is closed and empty."""
@@ -275,9 +305,11 @@ class Sender:
         deadline = self._monotonic() + self.max_inline_wait
         pacer = self._pacer(platform)
         while len(posted) < len(parts):
-            await pacer.wait()
             try:
                 async with self._turn(platform):
+                    # The turn first: on a one-at-a-time platform, a slow post must not
+                    # bunch the posts queued behind it into a burst over the rate.
+                    await pacer.wait()
                     if not await self._still_ours(c):
                         log.info("outbox item %s was taken over after its lease ran out", item.id)
                         return
