@@ -20,7 +20,7 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
@@ -92,6 +92,7 @@ class Sender:
         heartbeat_every: float | None = None,
         max_inline_wait: float = 30.0,
         monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
     ):
         self.app = app
         self.adapters = dict(adapters)
@@ -110,6 +111,7 @@ class Sender:
         self.heartbeat_every = heartbeat_every or self.lease.total_seconds() / 3
         self.max_inline_wait = max_inline_wait
         self._monotonic = monotonic
+        self._sleep = sleep  # the pacer's, so a test's fake clock can move through waits
         self._pacers: dict[str, Pacer] = {}
         self._wake = asyncio.Event()
         self._serial: dict[str, asyncio.Lock] = {}  # platforms that cannot de-duplicate
@@ -356,7 +358,7 @@ class Sender:
         pacer = self._pacers.get(platform)
         if pacer is None:
             rate = self.adapters[platform].capabilities.rate
-            pacer = self._pacers[platform] = Pacer(rate, self._monotonic)
+            pacer = self._pacers[platform] = Pacer(rate, self._monotonic, self._sleep)
         return pacer
 
     def _turn(self, platform: str) -> contextlib.AbstractAsyncContextManager[object]:
