@@ -18,57 +18,29 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import timedelta
 
 from bot.app import App
 from bot.delivery.claims import process_id
 from bot.delivery.digest import payload_paper_ids, payload_reply
 from bot.delivery.halts import PlatformHalts
+from bot.delivery.outcomes import MAX_ATTEMPTS, Outcomes, SendReport
 from bot.delivery.pacing import Pacer
-from bot.delivery.prefetch import Prefetch
+from bot.delivery.prefetch import Prefetch, frozen
 from bot.port import Adapter, DeliveryError, Destination, Failure, Part, Posted
 from bot.storage.destinations_repo import to_port
 from bot.storage.outbox_repo import Claimed, PostedParts
 
 log = logging.getLogger(__name__)
 
-BACKOFF_FIRST = 30.0  # seconds before the first retry of a transient failure
-BACKOFF_MAX = 3600.0
-# A platform's transient answers (5xx, timeouts, 429 beyond the inline wait) are retried
-# until it recovers, an hour apart at most: an outage delays a digest, it does not lose it.
-# An adapter's own exception (a bug, not an answer) is given up after about a day (7 tries
-# in the first hour, then hourly), counted in attempts so time spent disabled does not
-# count; status shows it and any digest or alerts command there tries again.
-MAX_ATTEMPTS = 30
-# A message the platform refused (a rendering bug, a limit) is tried this often, in case the
-# refusal was a passing fault, then given up; the destination stays on.
-REJECTED_ATTEMPTS = 3
 LEASE = timedelta(seconds=30)  # the default of DELIVERY_LEASE_SECONDS
 # Posts in flight at once: enough that slow answers and a library's inline retries (discord.py
 # sleeps 1-9 s on a 502) do not idle a platform's rate, few enough for the database pool.
 CONCURRENCY = 16
 REQUEST_TIMEOUT = 10.0  # seconds one post may take; less than half the default lease
-
-
-@dataclass
-class SendReport:
-    sent: int = 0  # items whose every part is posted
-    parts: int = 0  # messages posted
-    rate_limited: int = 0  # rate-limit answers waited out in place
-    retried: int = 0  # transient failures put back with a backoff
-    disabled: int = 0  # destinations gone: disabled with the reason
-    failed: int = 0  # items given up (rejected, or adapter errors): status shows them
-    halted: int = 0  # items put back because the platform refused the bot's credentials
-
-
-def backoff(attempts: int, retry_after: float | None = None) -> float:
-    """Seconds to wait before attempt `attempts + 1`: exponential, jittered, capped."""
-    delay = min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** max(0, attempts)) * random.uniform(0.8, 1.2)
-    return max(delay, retry_after or 0.0)
 
 
 def part_key(item_key: str, index: int) -> str:
@@ -99,6 +71,7 @@ class Sender:
         self.owner = owner or process_id()
         self.repo = app.outbox
         self.halts = PlatformHalts(app.state, monotonic)
+        self.outcomes = Outcomes(self.repo, self.halts, app.clock)
         self.concurrency = concurrency
         # Items claimed ahead of the workers (None: twice `concurrency`): enough that the
         # workers never wait for the next batch's claim and render.
@@ -203,34 +176,7 @@ class Sender:
         if not platforms:
             return []
         batch = await self.repo.claim(self.owner, platforms, self.app.clock(), self.lease, limit)
-        return await self._frozen(batch)
-
-    async def _frozen(self, batch: list[Claimed]) -> list[Claimed]:
-        """Render and store the parts of a batch's first tries at once: one look-up of the
-        papers and one transaction for all, instead of two round trips per item."""
-        new = [c for c in batch if c.item.parts is None]
-        if not new:
-            return batch
-        ids = sorted({i for c in new for i in payload_paper_ids(c.item.payload)})
-        papers = {p.id: p for p in await self.app.papers.get_many(ids)}
-        parts: dict[int, list[Part]] = {}
-        for c in new:
-            try:
-                reply = payload_reply(c.item.payload, papers)
-                parts[c.item.id] = self.adapters[c.item.platform].compose(reply)
-            except Exception:
-                # Left for the worker, which renders it again and handles the failure.
-                log.exception("rendering outbox item %s failed", c.item.id)
-        stored = await self.repo.freeze_many(self.owner, parts)
-        kept = []
-        for c in batch:
-            if c.item.id in stored:
-                c.item.parts = [dict(p) for p in parts[c.item.id]]
-            elif c.item.id in parts:
-                log.info("outbox item %s was taken over before its first post", c.item.id)
-                continue
-            kept.append(c)
-        return kept
+        return await frozen(batch, self.app, self.adapters, self.owner)
 
     async def _worker(self, queue: Prefetch, report: SendReport, keep_going: bool) -> None:
         """Send the queued items one by one until the queue is closed and empty."""
@@ -339,12 +285,12 @@ class Sender:
                     pacer.limited(wait)
                     report.rate_limited += 1
                     continue
-                await self._failed(c, exc, report)
+                await self.outcomes.failed(c, exc, report)
                 return
             except Exception as exc:  # an adapter bug must not stop the other deliveries
                 log.exception("adapter %s failed on outbox item %s", platform, item.id)
                 reason = f"{type(exc).__name__}: {exc}"
-                await self._reschedule(c, reason, None, report, limit=MAX_ATTEMPTS)
+                await self.outcomes.reschedule(c, reason, None, report, limit=MAX_ATTEMPTS)
                 return
             report.parts += 1
             await self.halts.clear(platform)
@@ -378,22 +324,6 @@ class Sender:
                 f"{destination.platform} did not answer within {self.request_timeout:.0f} s"
             ) from None
 
-    async def _failed(self, c: Claimed, exc: DeliveryError, report: SendReport) -> None:
-        if exc.failure is Failure.DESTINATION_GONE:
-            await self._disable(c, exc.reason)
-            report.disabled += 1
-        elif exc.failure is Failure.REJECTED:
-            await self._reschedule(c, exc.reason, None, report, limit=REJECTED_ATTEMPTS)
-        elif exc.failure is Failure.BOT_UNAUTHORIZED:
-            # Not this destination's fault: stop the platform, keep the item as it was.
-            await self.halts.halt(c.item.platform, exc.reason, self.app.clock())
-            await self.repo.mark_retry(
-                c.item.id, exc.reason, self.app.clock(), give_up=False, count=False
-            )
-            report.halted += 1
-        else:
-            await self._reschedule(c, exc.reason, exc.retry_after, report, limit=None)
-
     async def _still_ours(self, c: Claimed) -> bool:
         """Renew the claim if less than half the lease is left, so no other process takes
         an item this one is about to post: a post ends within its timeout, which is shorter
@@ -407,46 +337,3 @@ class Sender:
             return False
         c.item.claimed_until = now + self.lease
         return True
-
-    async def _reschedule(
-        self,
-        c: Claimed,
-        reason: str,
-        retry_after: float | None,
-        report: SendReport,
-        *,
-        limit: int | None,
-    ) -> None:
-        now = self.app.clock()
-        give_up = limit is not None and c.item.attempts + 1 >= limit
-        delay = timedelta(seconds=backoff(c.item.attempts, retry_after))
-        await self.repo.mark_retry(c.item.id, reason, now + delay, give_up=give_up)
-        if give_up:
-            report.failed += 1
-            log.error(
-                "giving up outbox item %s for destination %s after %s attempts: %s",
-                c.item.id,
-                c.destination.id,
-                c.item.attempts + 1,
-                reason,
-            )
-        else:
-            report.retried += 1
-            log.warning(
-                "outbox item %s for destination %s failed (%s); retry in %.0fs",
-                c.item.id,
-                c.destination.id,
-                reason,
-                delay.total_seconds(),
-            )
-
-    async def _disable(self, c: Claimed, reason: str) -> None:
-        await self.repo.disable(c.item.id, c.destination.id, reason, self.app.clock())
-        log.warning(
-            "destination %s (%s %s %s) disabled: %s",
-            c.destination.id,
-            c.destination.platform,
-            c.destination.kind,
-            c.destination.external_id,
-            reason,
-        )
