@@ -60,7 +60,11 @@ def parse() -> argparse.Namespace:
     p.add_argument("--storm", type=float, default=2.0, help="seconds of global 429s")
     p.add_argument("--concurrency", type=int, help="sender workers (default: the bot's)")
     p.add_argument("--only", choices=["discord", "slack", "platform"], action="append")
-    p.add_argument("--database-url", help="default: a fresh SQLite file per row")
+    p.add_argument(
+        "--database-url",
+        help="a scratch PostgreSQL database (its public schema is dropped for every row); "
+        "default: a fresh SQLite file per row",
+    )
     args = p.parse_args()
     if args.quick:
         args.destinations //= 5

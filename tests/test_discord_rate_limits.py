@@ -64,8 +64,16 @@ async def test_a_global_429_holds_every_post_and_none_is_lost_or_doubled(
     finally:
         logging.getLogger("discord.http").removeHandler(handler)
     [refused] = fake.requests_to("POST", MESSAGES)
-    posted = await asyncio.gather(*(bot.post(d, PART, key=f"g:{d.id}") for d in targets[1:]))
-    assert (await first).message_id and all(p.message_id for p in posted)
+    # Posts asked for during the hold wait it out, then hand their turn back to the
+    # sender's pacer (a zero wait) rather than all reaching Discord at once.
+    held = await asyncio.gather(
+        *(bot.post(d, PART, key=f"g:{d.id}") for d in targets[1:]), return_exceptions=True
+    )
+    assert all(isinstance(e, DeliveryError) and e.retry_after == 0.0 for e in held), held
+    assert (await first).message_id
+    assert len(fake.requests_to("POST", MESSAGES)) == 2  # the 429 and its own retry
+    posted = [await bot.post(d, PART, key=f"g:{d.id}") for d in targets[1:]]
+    assert all(p.message_id for p in posted)
     # Nothing reached Discord until the global limit's retry_after had passed.
     later = fake.requests_to("POST", MESSAGES)[1:]
     assert len(later) == 6 and min(r.at for r in later) >= refused.at + 0.3

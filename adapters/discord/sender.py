@@ -68,6 +68,19 @@ def amortise_bucket_sweeps(http: discord.http.HTTPClient) -> None:
     setattr(http, "_try_clear_expired_ratelimits", sweep_now_and_then)  # noqa: B010
 
 
+async def _after_a_global_limit(http: discord.http.HTTPClient) -> None:
+    """If discord.py holds every request for a global 429, wait, then give the turn back.
+
+    discord.py releases all the requests it held at the same moment, a burst over the limit
+    that earns the next 429s. Handed back as a zero wait, each post takes a fresh turn from
+    the sender's pacer instead.
+    """
+    free = getattr(http, "_global_over", None)  # discord.py's "no global limit now" flag
+    if isinstance(free, asyncio.Event) and not free.is_set():
+        await free.wait()
+        raise DeliveryError("Discord's global rate limit held this post", retry_after=0.0)
+
+
 def nonce_for(key: str) -> str:
     """A Discord message nonce (at most 25 characters) for the part with this key."""
     return hashlib.blake2b(key.encode(), digest_size=12).hexdigest()
@@ -137,6 +150,7 @@ class DiscordSender:
 
     async def post(self, destination: Destination, part: Part, *, key: str) -> Posted:
         http = await self._http()
+        await _after_a_global_limit(http)
         try:
             if destination.kind == "user":
                 return await self._post_dm(http, destination, part, key)
