@@ -73,7 +73,8 @@ async def prepared(url: str, platform: str, ids: Sequence[str]) -> tuple[App, fl
     if url.startswith("postgresql"):
         app = build_app(load_settings({"DATABASE_URL": url}))
         async with app.engine.begin() as conn:
-            await conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+            await conn.execute(text("DROP SCHEMA public CASCADE"))
+            await conn.execute(text("CREATE SCHEMA public"))
         await app.close()
     await upgrade(url)
     app = build_app(load_settings({"DATABASE_URL": url}), source_name="sample", clock=lambda: NOW)
