@@ -173,6 +173,13 @@ def refused(fake: LimitedDiscord | LimitedSlack) -> int:
     return sum(v for k, v in fake.status.items() if k.startswith("429") and "storm" not in k)
 
 
+def stormed(fake: LimitedDiscord, start: float, end: float) -> float:
+    """Seconds of the storm inside [start, end] (monotonic)."""
+    if fake.storm is None:
+        return 0.0
+    return max(0.0, min(end, fake.storm[1]) - max(start, fake.storm[0]))
+
+
 def start_storm(fake: LimitedDiscord | None, messages: int, seconds: float) -> None:
     if fake is not None and seconds > 0:
         fake.storm, fake.storm_at, fake.storm_seconds = None, int(STORM_AT * messages), seconds
@@ -202,7 +209,7 @@ async def discord_paperbot(
         doubled,
         lost,
         recovery(fake.accepted, fake.storm[1] if fake.storm else None, args.rate),
-        fake.storm_seconds if fake.storm else 0.0,
+        stormed(fake, t0, t0 + seconds),
         f"answers {dict(fake.status)}; sender report {report}",
     )
 
@@ -239,7 +246,7 @@ async def discord_naive(
         doubled + fake.doubled(want),
         lost,
         recovery(fake.accepted, fake.storm[1] if fake.storm else None, args.rate),
-        fake.storm_seconds if fake.storm else 0.0,
+        stormed(fake, t0, t0 + seconds),
         f"{failed} posts raised; answers {dict(fake.status)}",
     )
 
