@@ -38,6 +38,10 @@ class Capabilities:
     # sends may run in parallel. Without it, sends go one at a time, so a crash repeats at
     # most one message.
     dedupes_sends: bool = False
+    # Requests per second the platform allows the bot as a whole, where it documents one
+    # (Discord's global 50/s): the sender spaces request starts to stay under it. None: the
+    # client library's own rate-limit handling is all there is.
+    rate: float | None = None
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from discord import app_commands
 from adapters.discord.commands import CommandBuilder
 from adapters.discord.config import DiscordConfig, load_discord_config
 from adapters.discord.endpoints import EndpointOverride
-from adapters.discord.sender import DiscordSender, compose
+from adapters.discord.sender import DiscordSender, amortise_bucket_sweeps, compose
 from bot.messages import Reply
 from bot.port import Capabilities, DeliveryError, Destination, Part, Posted
 from bot.settings import ConfigError
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 LOGIN_WAIT = 60.0  # how long send() waits for the client to log in before giving up
+GLOBAL_RATE = 50.0  # requests/s per bot, as Discord documents it (topics/rate-limits)
 
 
 class _PaperbotMixin:
@@ -79,7 +80,9 @@ class DiscordAdapter:
 
     platform = "discord"
     # Every post carries a nonce with enforce_nonce: Discord drops a repeat within minutes.
-    capabilities = Capabilities(dedupes_sends=True)
+    # Discord documents a global limit of 50 requests/s per bot; discord.py only reacts to
+    # its 429s, so the sender spaces posts under it (per-route buckets stay discord.py's).
+    capabilities = Capabilities(dedupes_sends=True, rate=GLOBAL_RATE)
 
     def __init__(
         self,
@@ -114,6 +117,7 @@ class DiscordAdapter:
         else:
             self.client = PaperbotClient(**options)
         self.client.adapter = self
+        amortise_bucket_sweeps(self.client.http)
         self.client.tree = app_commands.CommandTree(self.client)
         self.sender = DiscordSender(self._http)
 

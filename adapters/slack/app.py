@@ -21,7 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack.commands import PLATFORM, SlashCommands
 from adapters.slack.config import SlackConfig, load_slack_config
 from adapters.slack.inbound import MAX_BODY, signed, well_formed
-from adapters.slack.sender import SlackSender, rate_limit_handlers
+from adapters.slack.sender import WORKSPACE_RATE, SlackSender, rate_limit_handlers
 from bot.core import Core
 from bot.messages import Reply
 from bot.port import Capabilities, Destination, Part, Posted
@@ -51,8 +51,9 @@ class SlackAdapter:
     """Serves /papers and posts digests and alerts in one Slack workspace."""
 
     platform = PLATFORM
-    # chat.postMessage has no idempotency key: the core sends one message at a time here.
-    capabilities = Capabilities(dedupes_sends=False)
+    # chat.postMessage has no idempotency key: the core sends one message at a time here,
+    # spaced under the workspace-wide limit (see WORKSPACE_RATE).
+    capabilities = Capabilities(dedupes_sends=False, rate=WORKSPACE_RATE)
 
     def __init__(self, core: Core, config: SlackConfig) -> None:
         self.config = config

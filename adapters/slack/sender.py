@@ -20,6 +20,13 @@ from bot.port import DeliveryError, Destination, Failure, Part, Posted
 
 log = logging.getLogger(__name__)
 
+# chat.postMessage allows about 1 message/s per channel with short bursts, "while also
+# maintaining a workspace-wide limit" whose size Slack does not publish. Every 429 costs the
+# whole workspace a second or more (Retry-After is whole seconds, and posts go one at a
+# time), so the sender stays under an assumed 10 messages/s (600 a minute) rather than
+# probing for the limit.
+WORKSPACE_RATE = 10.0
+
 # Errors after which retrying cannot help this destination: it is disabled with this
 # reason, which `status` shows to the people there.
 GONE_ERRORS: dict[str, str] = {

@@ -5,7 +5,9 @@
 - `alerts`: instant DM alerts and the catch-up after a mute.
 - `sweep`: what is due now, claimed and recorded (run, ledger, outbox) in one transaction.
 - `sender`: draining the outbox through the adapters, with retries and rate limits.
-- `pacing`: spacing requests to a platform by its rate-limit answers.
+- `prefetch`: items claimed ahead in batches (rendered and frozen at once) for the workers.
+- `outcomes`: what a failed post leads to (backoff, giving up, disabling, halting).
+- `pacing`: spacing posts under a platform's documented rate; holds after a 429.
 - `claims`: process identity and the one-ingester lock (PostgreSQL advisory locks: a lock
   primitive over the engine, not a repository).
 

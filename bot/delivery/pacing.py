@@ -1,44 +1,66 @@
-"""Pace requests to a platform by what its rate-limit answers say (no limit is configured).
+"""Pace request starts to a platform's documented rate, and hold them after a rate limit.
 
-Each 429 tells the sender two things: wait `retry_after` now, and requests are coming too
-fast. The pacer spaces request starts by an interval that grows 10 % on every rate-limit
-answer and shrinks 0.1 % on every success, so it settles just above the platform's real
-spacing: few rejected requests (platforms punish many), and throughput close to the limit.
+A platform that documents a limit for the bot as a whole (Discord: 50 requests/s) gets its
+requests spaced evenly at a little under it, so that neither a token bucket nor fixed
+1-second windows see more than the limit, whatever the platform's counting. Per-route
+buckets are the client library's business (discord.py waits on them itself), so nothing
+here paces per channel.
+
+A rate-limit answer that reaches the sender (the library gave up waiting it out) holds
+every request until its `retry_after` has passed; the rate itself is not lowered, so the
+platform is back at full speed the moment the hold ends, instead of crawling for thousands
+of sends.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
-GROW = 1.10
-SHRINK = 0.999
-MIN_INTERVAL = 0.0005  # seconds; below this a platform is not rate limited in practice
+# The share of the documented rate the sender uses: room for the clock skew and network
+# jitter between here and the platform's counter, so that jittered arrivals stay inside it.
+HEADROOM = 0.95
+# Requests that may start back to back after the sender fell behind (a stall, a slow
+# claim): enough to catch up a little, too few to overflow a small bucket or a window.
+CATCH_UP = 2
 
 
 class Pacer:
-    def __init__(self, monotonic: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        rate: float | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+    ):
         self._now = monotonic
-        self.interval = 0.0  # seconds between request starts; 0 until the first 429
-        self._next = 0.0
+        self._sleep = sleep
+        # Seconds between request starts; 0 for a platform with no documented limit.
+        self.interval = 1.0 / (rate * HEADROOM) if rate else 0.0
+        self._next = 0.0  # the earliest start of the next request
+        self._hold = 0.0  # no request starts before this (a rate-limit answer's wait)
+        # Waiters queue here in order, so one timer runs per turn instead of every waiter
+        # waking at each turn to find it taken (on a loaded machine that made turns late).
+        self._line = asyncio.Lock()
 
     async def wait(self) -> None:
         """Wait for this request's turn."""
-        while True:
-            now = self._now()
-            start = max(now, self._next)
-            if start - now <= 0:
-                self._next = start + self.interval
-                return
-            # Sleep, then look again: a rate-limit answer may have pushed the turn further.
-            await asyncio.sleep(start - now)
+        async with self._line:
+            while True:
+                now = self._now()
+                start = max(self._next, self._hold)
+                if start <= now:
+                    # A late request does not push the schedule back, but only CATCH_UP of
+                    # the missed turns may be used at once.
+                    self._next = max(self._next, now - CATCH_UP * self.interval) + self.interval
+                    return
+                # Sleep, then look again: a rate-limit answer may have pushed the turn on.
+                await self._sleep(start - now)
 
     def limited(self, retry_after: float) -> None:
-        """The platform said 429: hold everyone for `retry_after` and slow down."""
-        self.interval = max(MIN_INTERVAL, self.interval * GROW, min(retry_after, 1.0) * 0.5)
-        self._next = max(self._next, self._now() + retry_after)
+        """The platform said 429 and the library did not wait it out: hold everyone."""
+        self._hold = max(self._hold, self._now() + retry_after)
 
-    def succeeded(self) -> None:
-        if self.interval:
-            self.interval *= SHRINK
+    def held_for(self) -> float:
+        """Seconds until requests may start again after a rate-limit answer (0 if none)."""
+        return max(0.0, self._hold - self._now())

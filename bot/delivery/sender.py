@@ -1,8 +1,9 @@
 """Drain the outbox through the adapters: frozen parts, short leases, typed failures.
 
-Each worker claims one item at a time with a short lease that a heartbeat renews, so a dead
-process's items are taken over within one lease (30 s by default), well inside the minutes
-a Discord nonce is kept. Before its first post an item's reply is rendered into parts,
+A feeder claims due items in batches, with a short lease that a heartbeat renews, into an
+in-process queue (`prefetch`) that the workers send from; a dead process's items, queued or
+in flight, are taken over within one lease (30 s by default), well inside the minutes a
+Discord nonce is kept. Before its first post an item's reply is rendered into parts,
 which are stored; every part is recorded the moment the platform accepts it, and a retry
 posts the stored parts from the first unrecorded one. A crash can therefore only repeat the
 part in flight: Discord drops that repeat (the part's nonce), other platforms send one part
@@ -17,53 +18,29 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import replace
 from datetime import timedelta
 
 from bot.app import App
 from bot.delivery.claims import process_id
 from bot.delivery.digest import payload_paper_ids, payload_reply
 from bot.delivery.halts import PlatformHalts
+from bot.delivery.outcomes import MAX_ATTEMPTS, Outcomes, SendReport
 from bot.delivery.pacing import Pacer
+from bot.delivery.prefetch import Prefetch, frozen
 from bot.port import Adapter, DeliveryError, Destination, Failure, Part, Posted
 from bot.storage.destinations_repo import to_port
 from bot.storage.outbox_repo import Claimed, PostedParts
 
 log = logging.getLogger(__name__)
 
-BACKOFF_FIRST = 30.0  # seconds before the first retry of a transient failure
-BACKOFF_MAX = 3600.0
-# A platform's transient answers (5xx, timeouts, 429 beyond the inline wait) are retried
-# until it recovers, an hour apart at most: an outage delays a digest, it does not lose it.
-# An adapter's own exception (a bug, not an answer) is given up after about a day (7 tries
-# in the first hour, then hourly), counted in attempts so time spent disabled does not
-# count; status shows it and any digest or alerts command there tries again.
-MAX_ATTEMPTS = 30
-# A message the platform refused (a rendering bug, a limit) is tried this often, in case the
-# refusal was a passing fault, then given up; the destination stays on.
-REJECTED_ATTEMPTS = 3
 LEASE = timedelta(seconds=30)  # the default of DELIVERY_LEASE_SECONDS
+# Posts in flight at once: enough that slow answers and a library's inline retries (discord.py
+# sleeps 1-9 s on a 502) do not idle a platform's rate, few enough for the database pool.
+CONCURRENCY = 16
 REQUEST_TIMEOUT = 10.0  # seconds one post may take; less than half the default lease
-
-
-@dataclass
-class SendReport:
-    sent: int = 0  # items whose every part is posted
-    parts: int = 0  # messages posted
-    rate_limited: int = 0  # rate-limit answers waited out in place
-    retried: int = 0  # transient failures put back with a backoff
-    disabled: int = 0  # destinations gone: disabled with the reason
-    failed: int = 0  # items given up (rejected, or adapter errors): status shows them
-    halted: int = 0  # items put back because the platform refused the bot's credentials
-
-
-def backoff(attempts: int, retry_after: float | None = None) -> float:
-    """Seconds to wait before attempt `attempts + 1`: exponential, jittered, capped."""
-    delay = min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** max(0, attempts)) * random.uniform(0.8, 1.2)
-    return max(delay, retry_after or 0.0)
 
 
 def part_key(item_key: str, index: int) -> str:
@@ -80,19 +57,25 @@ class Sender:
         adapters: Mapping[str, Adapter],
         *,
         owner: str | None = None,
-        concurrency: int = 8,
+        concurrency: int = CONCURRENCY,
+        prefetch: int | None = None,
         lease: timedelta | None = None,
         request_timeout: float | None = None,
         heartbeat_every: float | None = None,
         max_inline_wait: float = 30.0,
         monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
     ):
         self.app = app
         self.adapters = dict(adapters)
         self.owner = owner or process_id()
         self.repo = app.outbox
         self.halts = PlatformHalts(app.state, monotonic)
+        self.outcomes = Outcomes(self.repo, self.halts, app.clock)
         self.concurrency = concurrency
+        # Items claimed ahead of the workers (None: twice `concurrency`): enough that the
+        # workers never wait for the next batch's claim and render.
+        self.prefetch = prefetch
         self.lease = lease or timedelta(seconds=app.settings.delivery_lease_seconds)
         # A post must end before less than half the lease is left (see _still_ours).
         self.request_timeout = request_timeout or min(
@@ -101,8 +84,10 @@ class Sender:
         self.heartbeat_every = heartbeat_every or self.lease.total_seconds() / 3
         self.max_inline_wait = max_inline_wait
         self._monotonic = monotonic
+        self._sleep = sleep  # the pacer's, so a test's fake clock can move through waits
         self._pacers: dict[str, Pacer] = {}
         self._wake = asyncio.Event()
+        self._posting: set[asyncio.Task[object]] = set()  # workers waiting on a platform
         self._serial: dict[str, asyncio.Lock] = {}  # platforms that cannot de-duplicate
 
     def wake(self) -> None:
@@ -119,30 +104,114 @@ class Sender:
             return
         report = SendReport()
         async with self._heartbeat():
-            workers = [
-                asyncio.create_task(self._worker(report, stop, poll))
-                for _ in range(self.concurrency)
-            ]
-            try:
-                await stop.wait()
-                # Workers see `stop` between items: let each finish the statement or post it
-                # is in. Cancelling one mid-statement makes aiosqlite close its connection
-                # while the others wait out SQLite's busy timeout (30 s) for its lock.
-                await asyncio.wait(workers, timeout=self.request_timeout)
-            finally:
-                for w in workers:
-                    w.cancel()
-                await asyncio.gather(*workers, return_exceptions=True)
+            await self._pump(report, stop, poll)
 
     async def drain(self) -> SendReport:
         """Send every item that is due now, then return what happened."""
         report = SendReport()
         if self.adapters:
             async with self._heartbeat():
-                await asyncio.gather(
-                    *(self._worker(report, None, 0) for _ in range(self.concurrency))
-                )
+                await self._pump(report, None, 0)
         return report
+
+    async def _pump(self, report: SendReport, stop: asyncio.Event | None, poll: float) -> None:
+        """A feeder claims batches into the prefetch queue; the workers send from it."""
+        ahead = self.prefetch if self.prefetch is not None else 2 * self.concurrency
+        queue = Prefetch(self.concurrency + ahead, low=max(1, ahead // 2))
+        feeder = asyncio.create_task(self._feed(queue, stop, poll))
+        workers = [
+            asyncio.create_task(self._worker(queue, report, stop is not None))
+            for _ in range(self.concurrency)
+        ]
+        tasks = [feeder, *workers]
+        try:
+            if stop is None:
+                await asyncio.gather(*tasks)
+            else:
+                await stop.wait()
+                await self._wind_down(queue, feeder, workers)
+        except BaseException as exc:
+            if isinstance(exc, asyncio.CancelledError):
+                await self._release_queued(queue)
+            # Otherwise the process is as good as dead: its queued claims run out with
+            # their lease, as after a kill.
+            raise
+        finally:
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        await self._release_queued(queue)
+
+    async def _wind_down(
+        self, queue: Prefetch, feeder: asyncio.Task[None], workers: list[asyncio.Task[None]]
+    ) -> None:
+        """Stop claiming, hand back what no worker started, let each finish its item.
+
+        Nothing is cancelled mid-statement or mid-post while it can still end by itself:
+        cancelling a claim on SQLite made aiosqlite close its connection while the other
+        connections waited out the 30 s busy timeout for its lock (a stop took 40 s).
+        """
+        await queue.close()
+        await asyncio.wait([feeder], timeout=self.request_timeout)
+        await self._release_queued(queue)
+        # A post may be cut short (its item is handed back; a repeat of the part is what a
+        # crash costs too), so a slow platform does not hold up the stop; a worker busy
+        # with the database finishes that first.
+        for worker in workers:
+            if worker in self._posting:
+                worker.cancel()
+        await asyncio.wait(workers, timeout=self.request_timeout)
+
+    async def _release_queued(self, queue: Prefetch) -> None:
+        """Hand back at once the items claimed ahead that no worker started."""
+        items = queue.take_queued()
+        if items:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self.repo.release([c.item.id for c in items]))
+
+    async def _feed(self, queue: Prefetch, stop: asyncio.Event | None, poll: float) -> None:
+        """Claim due items in batches while the queue runs low; with no `stop`, close the
+        queue as soon as nothing more is due."""
+        while stop is None or not stop.is_set():
+            wake = self._wake
+            try:
+                if await queue.fill(self._claim):
+                    continue
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                if stop is None:
+                    await queue.close()
+                    raise
+                log.exception("outbox claim failed; retrying in %ss", poll)
+            if stop is None:
+                break
+            waiter = asyncio.ensure_future(wake.wait())
+            stopper = asyncio.ensure_future(stop.wait())
+            await asyncio.wait({waiter, stopper}, timeout=poll, return_when="FIRST_COMPLETED")
+            for t in (waiter, stopper):
+                t.cancel()
+        await queue.close()
+
+    async def _claim(self, limit: int) -> list[Claimed]:
+        platforms = [p for p in self.adapters if not self.halts.halted(p)]
+        if not platforms:
+            return []
+        batch = await self.repo.claim(self.owner, platforms, self.app.clock(), self.lease, limit)
+        return await frozen(batch, self.app, self.adapters, self.owner)
+
+    async def _worker(self, queue: Prefetch, report: SendReport, keep_going: bool) -> None:
+        """Send the queued items one by one until the queue is closed and empty."""
+        while (c := await queue.get()) is not None:
+            try:
+                await self._send_item(c, report)
+            except Exception:
+                if not keep_going:
+                    raise
+                # Its claim runs out with the lease and another try takes it over.
+                log.exception("outbox worker failed on item %s", c.item.id)
+            finally:
+                await queue.done()
 
     @contextlib.asynccontextmanager
     async def _heartbeat(self) -> AsyncIterator[None]:
@@ -167,34 +236,6 @@ class Sender:
     def dedupes(self, platform: str) -> bool:
         """Whether the platform drops a repeated post with the same key (Discord's nonce)."""
         return self.adapters[platform].capabilities.dedupes_sends
-
-    async def _worker(self, report: SendReport, stop: asyncio.Event | None, poll: float) -> None:
-        """Claim and send one item at a time; with no `stop`, return when none is due."""
-        while stop is None or not stop.is_set():
-            wake = self._wake
-            platforms = [p for p in self.adapters if not self.halts.halted(p)]
-            try:
-                batch = (
-                    await self.repo.claim(self.owner, platforms, self.app.clock(), self.lease, 1)
-                    if platforms
-                    else []
-                )
-                if batch:
-                    await self._send_item(batch[0], report)
-                    continue
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                if stop is None:
-                    raise
-                log.exception("outbox worker failed; retrying in %ss", poll)
-            if stop is None:
-                return
-            waiter = asyncio.ensure_future(wake.wait())
-            stopper = asyncio.ensure_future(stop.wait())
-            await asyncio.wait({waiter, stopper}, timeout=poll, return_when="FIRST_COMPLETED")
-            for t in (waiter, stopper):
-                t.cancel()
 
     async def _send_item(self, c: Claimed, report: SendReport) -> None:
         if self.halts.halted(c.item.platform):  # halted by another worker since the claim
@@ -232,11 +273,13 @@ class Sender:
         destination = to_port(c.destination)
         address: str | None = None  # a DM channel opened in this try, to remember
         deadline = self._monotonic() + self.max_inline_wait
-        pacer = self._pacers.setdefault(platform, Pacer(self._monotonic))
+        pacer = self._pacer(platform)
         while len(posted) < len(parts):
-            await pacer.wait()
             try:
                 async with self._turn(platform):
+                    # The turn first: on a one-at-a-time platform, a slow post must not
+                    # bunch the posts queued behind it into a burst over the rate.
+                    await pacer.wait()
                     if not await self._still_ours(c):
                         log.info("outbox item %s was taken over after its lease ran out", item.id)
                         return
@@ -259,18 +302,18 @@ class Sender:
                     and wait is not None
                     and self._monotonic() + wait <= deadline
                 ):
-                    # A rate limit: pause the whole platform for that long, then try again.
+                    # A rate limit the library did not wait out: hold the whole platform
+                    # for that long, then try again at the full rate.
                     pacer.limited(wait)
                     report.rate_limited += 1
                     continue
-                await self._failed(c, exc, report)
+                await self.outcomes.failed(c, exc, report)
                 return
             except Exception as exc:  # an adapter bug must not stop the other deliveries
                 log.exception("adapter %s failed on outbox item %s", platform, item.id)
                 reason = f"{type(exc).__name__}: {exc}"
-                await self._reschedule(c, reason, None, report, limit=MAX_ATTEMPTS)
+                await self.outcomes.reschedule(c, reason, None, report, limit=MAX_ATTEMPTS)
                 return
-            pacer.succeeded()
             report.parts += 1
             await self.halts.clear(platform)
         if not parts:
@@ -278,6 +321,13 @@ class Sender:
                 PostedParts(item.id, c.destination.id, (), True), self.app.clock()
             )
         report.sent += 1
+
+    def _pacer(self, platform: str) -> Pacer:
+        pacer = self._pacers.get(platform)
+        if pacer is None:
+            rate = self.adapters[platform].capabilities.rate
+            pacer = self._pacers[platform] = Pacer(rate, self._monotonic, self._sleep)
+        return pacer
 
     def _turn(self, platform: str) -> contextlib.AbstractAsyncContextManager[object]:
         """One post at a time on a platform that cannot drop a repeat, so a crash repeats
@@ -288,6 +338,9 @@ class Sender:
 
     async def _post(self, destination: Destination, part: Part, key: str) -> Posted:
         adapter = self.adapters[destination.platform]
+        task = asyncio.current_task()
+        if task is not None:
+            self._posting.add(task)
         try:
             async with asyncio.timeout(self.request_timeout):
                 return await adapter.post(destination, part, key=key)
@@ -295,22 +348,8 @@ class Sender:
             raise DeliveryError(
                 f"{destination.platform} did not answer within {self.request_timeout:.0f} s"
             ) from None
-
-    async def _failed(self, c: Claimed, exc: DeliveryError, report: SendReport) -> None:
-        if exc.failure is Failure.DESTINATION_GONE:
-            await self._disable(c, exc.reason)
-            report.disabled += 1
-        elif exc.failure is Failure.REJECTED:
-            await self._reschedule(c, exc.reason, None, report, limit=REJECTED_ATTEMPTS)
-        elif exc.failure is Failure.BOT_UNAUTHORIZED:
-            # Not this destination's fault: stop the platform, keep the item as it was.
-            await self.halts.halt(c.item.platform, exc.reason, self.app.clock())
-            await self.repo.mark_retry(
-                c.item.id, exc.reason, self.app.clock(), give_up=False, count=False
-            )
-            report.halted += 1
-        else:
-            await self._reschedule(c, exc.reason, exc.retry_after, report, limit=None)
+        finally:
+            self._posting.discard(task)
 
     async def _still_ours(self, c: Claimed) -> bool:
         """Renew the claim if less than half the lease is left, so no other process takes
@@ -325,46 +364,3 @@ class Sender:
             return False
         c.item.claimed_until = now + self.lease
         return True
-
-    async def _reschedule(
-        self,
-        c: Claimed,
-        reason: str,
-        retry_after: float | None,
-        report: SendReport,
-        *,
-        limit: int | None,
-    ) -> None:
-        now = self.app.clock()
-        give_up = limit is not None and c.item.attempts + 1 >= limit
-        delay = timedelta(seconds=backoff(c.item.attempts, retry_after))
-        await self.repo.mark_retry(c.item.id, reason, now + delay, give_up=give_up)
-        if give_up:
-            report.failed += 1
-            log.error(
-                "giving up outbox item %s for destination %s after %s attempts: %s",
-                c.item.id,
-                c.destination.id,
-                c.item.attempts + 1,
-                reason,
-            )
-        else:
-            report.retried += 1
-            log.warning(
-                "outbox item %s for destination %s failed (%s); retry in %.0fs",
-                c.item.id,
-                c.destination.id,
-                reason,
-                delay.total_seconds(),
-            )
-
-    async def _disable(self, c: Claimed, reason: str) -> None:
-        await self.repo.disable(c.item.id, c.destination.id, reason, self.app.clock())
-        log.warning(
-            "destination %s (%s %s %s) disabled: %s",
-            c.destination.id,
-            c.destination.platform,
-            c.destination.kind,
-            c.destination.external_id,
-            reason,
-        )

@@ -5,7 +5,7 @@ The delivery sender takes items from here; commands and the status read what wai
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -292,3 +292,27 @@ class OutboxRepo:
         )
         async with self._sessions() as s:
             return int(await s.scalar(stmt) or 0)
+
+    async def freeze_many(self, owner: str, parts: Mapping[int, Sequence[Part]]) -> set[int]:
+        """`freeze` for a batch of items in one transaction; the ids whose parts were stored.
+
+        An id missing from the result was taken over (or frozen) meanwhile: skip it.
+        """
+        stored: set[int] = set()
+        if not parts:
+            return stored
+        async with self._sessions.begin() as s:
+            for item_id, item_parts in parts.items():
+                result = await s.execute(
+                    update(OutboxRow)
+                    .where(
+                        OutboxRow.id == item_id,
+                        OutboxRow.claimed_by == owner,
+                        OutboxRow.status == OutboxStatus.PENDING,
+                        OutboxRow.parts.is_(None),
+                    )
+                    .values(parts=[dict(p) for p in item_parts])
+                )
+                if rowcount(result):
+                    stored.add(item_id)
+        return stored
