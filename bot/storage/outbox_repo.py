@@ -134,18 +134,7 @@ class OutboxRepo:
         Only the first render is kept: a retry posts what was decided then, whatever
         changed in the papers since.
         """
-        async with self._sessions.begin() as s:
-            result = await s.execute(
-                update(OutboxRow)
-                .where(
-                    OutboxRow.id == item_id,
-                    OutboxRow.claimed_by == owner,
-                    OutboxRow.status == OutboxStatus.PENDING,
-                    OutboxRow.parts.is_(None),
-                )
-                .values(parts=[dict(p) for p in parts])
-            )
-            return bool(rowcount(result))
+        return item_id in await self.freeze_many(owner, {item_id: parts})
 
     async def record_posted(self, posted: PostedParts, now: datetime) -> None:
         """Record the parts the platform accepted so far, the moment it accepted the last.
