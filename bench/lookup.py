@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.data import data_glob
 from bot.lookup import LookupResult, TitleIndex
-from bot.lookup.text import fold, title_forms
+from bot.lookup.text import fold_title, title_forms
 
 DATA = data_glob()
 SEED = 20261130
@@ -180,7 +180,7 @@ def ambiguous_queries(
             text_of.setdefault(("head", forms.head), before.strip())
         words = title.split()
         if len(words) > 5:
-            opening = fold(" ".join(words[:4]))
+            opening = fold_title(" ".join(words[:4]))
             by_part["opening", opening].add(paper_id)
             text_of.setdefault(("opening", opening), " ".join(words[:4]))
     real = {paper_id for paper_id, _ in entries if not paper_id.startswith("gen-")}

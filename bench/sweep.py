@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import delete, text, update
 
-from bench.delivery import load_papers
+from bench.delivery_rows import load_papers
 from bench.seeding import channels_with_queries, polled
 from bot.app import App, build_app
 from bot.delivery.planning import Rules, special_occasions, split, triage
