@@ -135,7 +135,7 @@ def build_app(
     from bot.sources.huggingface import HuggingFaceClient
     from bot.sources.sample import SampleSource
 
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, pool_size=settings.database_pool_size)
     sessions = make_sessionmaker(engine)
     name = source_name or resolve_source_name(settings, chat_configured=False)
     online = name == "huggingface"

@@ -123,6 +123,7 @@ _FORMS: dict[str, str] = {
     "source_grace_hours": "a number of hours from 0 to 48",
     "post_empty_digests": "true or false",
     "delivery_lease_seconds": "a whole number of seconds from 2 to 600",
+    "database_pool_size": "a whole number of connections from 1 to 100",
 }
 
 
@@ -132,6 +133,9 @@ class Settings(EnvSettings):
     FORMS: ClassVar[dict[str, str]] = _FORMS
 
     database_url: str = f"sqlite+aiosqlite:///{DEFAULT_DB_FILE}"
+    # PostgreSQL connections one process may open: several processes share the server's
+    # max_connections (100 by default), and the sender's workers hold one only briefly.
+    database_pool_size: int = Field(15, ge=1, le=100)
     # "auto": the bundled sample when only the console runs (the offline demo), Hugging Face
     # as soon as a chat platform is configured.
     papers_source: Literal["auto", "huggingface", "sample"] = "auto"

@@ -75,7 +75,12 @@ async def test_three_processes_share_1000_digests_exactly_once(request):
         paper(2, "Diffusion policies", upvotes=9),
         paper(3, "Graph databases", upvotes=50),
     )
-    procs = [Harness(make_app(url, clock, source), source, RecordingAdapter()) for _ in range(3)]
+    # A small pool each: three processes (and whatever else runs on this server) stay far
+    # below PostgreSQL's max_connections, with the sender's workers sharing six connections.
+    procs = [
+        Harness(make_app(url, clock, source, DATABASE_POOL_SIZE="6"), source, RecordingAdapter())
+        for _ in range(3)
+    ]
     try:
         await _seed(procs[0])
         ingests = await asyncio.gather(*(p.scheduler.ingest_once() for p in procs))

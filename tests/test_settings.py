@@ -22,6 +22,29 @@ def test_defaults_need_no_configuration() -> None:
     assert s.token is None
 
 
+def test_every_setting_is_documented_in_the_readme_and_env_example() -> None:
+    from bot.settings import Settings
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    example = (ROOT / ".env.example").read_text(encoding="utf-8")
+    for name in Settings.model_fields:
+        variable = name.upper()
+        # The README table may shorten a pair: `MAX_SUBSCRIPTIONS_PER_USER` / `…_PER_CHANNEL`.
+        short = "…_" + variable.rsplit("_", 2)[-2] + "_" + variable.rsplit("_", 1)[-1]
+        assert f"`{variable}`" in readme or f"`{short}`" in readme, variable
+        assert f"{variable}=" in example, variable
+
+
+def test_the_pool_size_caps_a_postgresql_process() -> None:
+    from bot.app import build_app
+
+    app = build_app(
+        load_settings({"DATABASE_URL": "postgresql://u@h/db", "DATABASE_POOL_SIZE": "6"})
+    )
+    pool = app.engine.pool
+    assert (pool.size(), pool._max_overflow) == (6, 0)  # type: ignore[attr-defined]
+
+
 def test_plain_database_urls_get_async_drivers() -> None:
     assert (
         load_settings({"DATABASE_URL": "postgres://u@h/db"}).database_url
@@ -45,6 +68,7 @@ def test_plain_database_urls_get_async_drivers() -> None:
         ({"INGEST_INTERVAL_MINUTES": "often"}, "INGEST_INTERVAL_MINUTES must be a whole number"),
         ({"POST_EMPTY_DIGESTS": "maybe"}, "POST_EMPTY_DIGESTS must be true or false"),
         ({"CATCH_UP_HOURS": "99"}, "CATCH_UP_HOURS must be a number of hours from 0 to 48"),
+        ({"DATABASE_POOL_SIZE": "0"}, "DATABASE_POOL_SIZE must be a whole number of connections"),
     ],
 )
 def test_bad_values_name_the_variable_and_the_form(env: dict[str, str], message: str) -> None:

@@ -34,10 +34,14 @@ def migrations_dir() -> Path:
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """Create the engine for `url`; SQLite gets WAL, foreign keys and a busy timeout."""
+    pool_size = kwargs.pop("pool_size", None)
     if url.startswith("sqlite"):
         kwargs.setdefault("connect_args", {"timeout": 30})
     else:
         kwargs.setdefault("pool_pre_ping", True)
+        if pool_size is not None:
+            # A hard cap: the connections this process may hold, none beyond.
+            kwargs.update(pool_size=pool_size, max_overflow=0)
     engine = create_async_engine(url, **kwargs)
     if url.startswith("sqlite"):
 
