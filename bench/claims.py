@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import and_, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bench.seeding import CHUNK, channels_with_queries
+from bench.seeding import CHUNK, channels_with_queries, print_plan
 from bot.app import App, build_app
 from bot.settings import load_settings
 from bot.storage.db import upgrade
@@ -163,15 +163,11 @@ def pct(ms: list[float]) -> str:
 
 
 async def explain(app: App) -> None:
-    if app.engine.dialect.name != "postgresql":
-        return
     pick = (
         "SELECT id FROM outbox WHERE outbox.status = 'pending' AND next_attempt_at <= now() "
         "ORDER BY next_attempt_at, id LIMIT 1"
     )
-    async with app.engine.connect() as conn:
-        plan = (await conn.execute(text(f"EXPLAIN {pick}"))).scalars().all()
-    print("plan of the claim's pick:", " / ".join(p.strip() for p in plan[:3]))
+    await print_plan(app, "the claim's pick", pick)
 
 
 async def main() -> None:

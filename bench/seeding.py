@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 
 from bot.app import App
 from bot.papers import Paper
@@ -59,3 +59,14 @@ async def polled(app: App, papers: list[Paper], at: datetime) -> None:
     days = (at.date() - timedelta(days=1), at.date())
     status = IngestStatus(last_complete_round_at=at, last_round_days=days)
     await app.state.save_ingest_status(status, now=at)
+
+
+async def print_plan(
+    app: App, label: str, sql: str, params: dict[str, object] | None = None, lines: int = 3
+) -> None:
+    """Print the first lines of PostgreSQL's plan for `sql` (nothing on SQLite)."""
+    if app.engine.dialect.name != "postgresql":
+        return
+    async with app.engine.connect() as conn:
+        plan = (await conn.execute(text(f"EXPLAIN {sql}"), params or {})).scalars().all()
+    print(f"plan of {label}:", " / ".join(p.strip() for p in plan[:lines]))

@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import delete, text, update
 
 from bench.delivery_rows import load_papers
-from bench.seeding import channels_with_queries, polled
+from bench.seeding import channels_with_queries, polled, print_plan
 from bot.app import App, build_app
 from bot.delivery.planning import Rules, special_occasions, split, triage
 from bot.delivery.sweep import Sweeper, SweepReport
@@ -149,15 +149,11 @@ async def run(args: argparse.Namespace, url: str) -> None:
 
 async def explain(app: App, at: datetime) -> None:
     """How PostgreSQL reads the due destinations, with the statistics of before the sweeps."""
-    if app.engine.dialect.name != "postgresql":
-        return
     due = (
         "SELECT next_due_at, id FROM destinations WHERE next_due_at <= :at "
         "ORDER BY next_due_at, id LIMIT 1000"
     )
-    async with app.engine.connect() as conn:
-        plan = (await conn.execute(text(f"EXPLAIN {due}"), {"at": at})).scalars().all()
-    print("plan of the due read:", " / ".join(p.strip() for p in plan[:2]))
+    await print_plan(app, "the due read", due, {"at": at}, lines=2)
 
 
 async def main() -> None:

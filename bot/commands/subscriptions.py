@@ -10,6 +10,7 @@ members, so a channel's subscriptions are only ever changed by people who may ma
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from bot.app import App
@@ -44,8 +45,9 @@ def repos(app: App) -> tuple[DestinationRepo, SubscriptionRepo]:
     return app.destinations, app.subscriptions
 
 
-def is_personal(ctx: Context, args: dict[str, Any]) -> bool:
-    return ctx.place.is_dm or bool(args.get(DM.name))
+def is_personal(ctx: Context, args: Mapping[str, object]) -> bool:
+    # Parsed arguments carry a bool, a completer's raw options a string: is_true reads both.
+    return ctx.place.is_dm or is_true(args.get(DM.name))
 
 
 def scope_name(row: DestinationRow) -> str:
@@ -228,7 +230,7 @@ async def subscriptions_command(ctx: Context, args: dict[str, Any]) -> list[Repl
 async def complete_subscription(ctx: Context, typed: str) -> list[tuple[str, str]]:
     """Offer the subscriptions of the caller's scope as (label "#12 query", value "12")."""
     options = ctx.incoming.options or {}
-    personal = ctx.place.is_dm or is_true(options.get(DM.name))
+    personal = is_personal(ctx, options)
     scopes = [personal]
     if ctx.command.name == "why" and not personal:
         scopes.append(True)  # why reads the caller's personal ones too
