@@ -35,9 +35,14 @@ class Capabilities:
 
     # A repeated post with the same key is dropped by the platform (Discord's message nonce
     # with enforce_nonce): after a crash, re-posting the part in flight is harmless, so
-    # sends may run in parallel. Without it, sends go one at a time, so a crash repeats at
-    # most one message.
+    # sends may run in parallel. Without it (and without `finds_posts`), sends go one at a
+    # time, so a crash repeats at most one message.
     dedupes_sends: bool = False
+    # The adapter can tell whether a part with a given key was posted (`find_posted`: Slack's
+    # message metadata, read back from the channel's history). A part that may have been in
+    # flight when an earlier try ended is looked up instead of posted again, so sends may run
+    # in parallel here too.
+    finds_posts: bool = False
     # Requests per second the platform allows the bot as a whole, where it documents one
     # (Discord's global 50/s): the sender spaces request starts to stay under it. None: the
     # client library's own rate-limit handling is all there is.
@@ -98,4 +103,13 @@ class Adapter(Protocol):
         post and its record does not post twice. The sender bounds every call with its
         per-post timeout (a hung request is a transient failure); an adapter may set a
         shorter one in its own client.
+        """
+
+    async def find_posted(self, destination: Destination, key: str) -> Posted | None:
+        """The part posted earlier with `key` at `destination`, if the platform shows one.
+
+        Called only where `capabilities.finds_posts`, before re-posting a part that an
+        earlier try may have posted without recording it. None when no such part is found,
+        or when the platform cannot tell (then the part is posted again); a failure to ask
+        raises `DeliveryError` like `post`.
         """

@@ -92,23 +92,27 @@ class RecordingAdapter:
     `compose` splits a list into parts of `part_size` papers (None: one part), the title on
     the first and the footer on the last, like the real renderers' splits. With
     `honour_nonce`, a second post with a key already posted returns the first message (as
-    Discord does with enforce_nonce); without it, it posts again (as Slack would). `fail`
+    Discord does with enforce_nonce); without it, it posts again. With `finds_posts`,
+    `find_posted` returns a part posted under a key (as Slack's metadata look-up does). `fail`
     decides per destination whether to raise a DeliveryError instead.
     """
 
     platform: str = "test"
     honour_nonce: bool = True
+    # Like Slack's metadata look-up: `find_posted` finds a part posted under a key.
+    finds_posts: bool = False
     part_size: int | None = None
     fail: Callable[[Destination], DeliveryError | None] | None = None
     sent: list[Sent] = field(default_factory=list)
     attempts: int = 0
+    looked: list[str] = field(default_factory=list)  # keys `find_posted` was asked for
     _by_key: dict[str, Posted] = field(default_factory=dict)
     # Awaited inside post after "posting" and before returning: lets a test crash right there.
     after_post: Callable[[], object] | None = None
 
     @property
     def capabilities(self) -> Capabilities:
-        return Capabilities(dedupes_sends=self.honour_nonce)
+        return Capabilities(dedupes_sends=self.honour_nonce, finds_posts=self.finds_posts)
 
     async def start(self) -> None:
         await asyncio.Event().wait()
@@ -151,6 +155,10 @@ class RecordingAdapter:
             if asyncio.iscoroutine(hook):
                 await hook
         return result
+
+    async def find_posted(self, destination: Destination, key: str) -> Posted | None:
+        self.looked.append(key)
+        return self._by_key.get(key) if self.finds_posts else None
 
     def to(self, external_id: str) -> list[Sent]:
         return [s for s in self.sent if s.destination.id == external_id]

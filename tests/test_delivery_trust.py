@@ -64,6 +64,30 @@ async def test_a_crash_mid_digest_repeats_at_most_the_part_in_flight(db_url):
     assert set(ids) == {f"2501.{n:05d}" for n in range(1, 6)}
 
 
+async def test_a_crash_repeats_nothing_where_the_platform_finds_posted_parts(db_url):
+    """Slack: the part in flight at a kill is found by its key, not posted again, and parts
+    go out in parallel (nothing is serialised any more)."""
+    h = await setup(db_url, "diffusion")
+    h.adapter.honour_nonce = False
+    h.adapter.finds_posts = True
+    h.adapter.part_size = 1
+    await five_papers(h)
+    crash_after(h, 3)
+    with contextlib.suppress(Crash):
+        await h.scheduler.sender.drain()
+    h.adapter.after_post = None
+    assert (await outbox(h)).message_ids == ["m1", "m2"]  # the third was not recorded
+    other = await h.restart()
+    h.clock.advance(seconds=LEASE.total_seconds() + 1)
+    assert (await other.scheduler.sender.drain()).sent == 1
+    await other.app.close()
+    ids = [s.paper_ids[0] for s in h.adapter.sent]
+    assert sorted(ids) == [f"2501.{n:05d}" for n in range(1, 6)]  # each once
+    assert h.adapter.looked == [f"{(await outbox(h)).key}:2"]  # one look, at the resumed part
+    assert (await outbox(h)).message_ids == ["m1", "m2", "m3", "m4", "m5"]
+    assert not h.scheduler.sender._serial  # no one-at-a-time lock was taken
+
+
 async def test_a_dead_process_s_claim_is_taken_over_within_a_minute(db_url):
     """Discord keeps a nonce for minutes: a takeover within one lease stays inside it."""
     h = await setup(db_url, "diffusion")

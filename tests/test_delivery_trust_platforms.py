@@ -166,3 +166,56 @@ async def test_slack_revoked_token_stops_slack_and_status_says_so(
     [status] = await papers(slack_bot, slack, "status")
     text = joined(status)
     assert "Sending stopped" in text and "revoked" in text and "Disabled" not in text
+
+
+async def _slack_digest_of_parts(slack_bot: SlackAdapter, slack: FakeSlack, app: App) -> None:
+    """A channel digest long enough for several Slack messages, queued."""
+    await papers(slack_bot, slack, "digest max 50")
+    for query in QUERIES:
+        await papers(slack_bot, slack, f"subscribe {query}")
+    await long_author_lists(app)
+    await papers(slack_bot, slack, "digest now")
+
+
+def _slack_keys(slack: FakeSlack) -> list[str]:
+    return [m["metadata"]["event_payload"]["key"] for m in slack.messages]
+
+
+async def test_slack_post_that_timed_out_after_slack_posted_it_is_found_not_repeated(
+    slack_bot: SlackAdapter, slack: FakeSlack, sample_app: App
+) -> None:
+    """chat.postMessage has no idempotency key: the retry finds the part by its metadata."""
+    await _slack_digest_of_parts(slack_bot, slack, sample_app)
+    slack.hang_after_post = asyncio.Event()  # posted, but the answer never comes
+    sender = Sender(sample_app, {"slack": slack_bot}, request_timeout=0.5)
+    assert (await asyncio.wait_for(sender.drain(), 30)).retried == 1
+    assert len(slack.messages) == 1  # out, though the sender saw a timeout
+    slack.hang_after_post.set()
+    slack.hang_after_post = None
+    sample_app.clock.advance(hours=2)  # type: ignore[attr-defined]
+    assert (await Sender(sample_app, {"slack": slack_bot}).drain()).sent == 1
+    keys = _slack_keys(slack)
+    assert len(keys) >= 3 and len(set(keys)) == len(keys)  # every part once
+    assert len(slack.calls_to("conversations.history")) == 1  # looked once, on the resumed try
+    async with sample_app.sessions() as s:
+        [row] = (await s.scalars(select(OutboxRow))).all()
+    assert row.message_ids == [m["ts"] for m in slack.messages]
+
+
+async def test_slack_without_the_history_scopes_posts_the_part_again_and_keeps_going(
+    slack_bot: SlackAdapter, slack: FakeSlack, sample_app: App
+) -> None:
+    """An install from before the history scopes: the look fails, the part is re-posted
+    (the one repeat), and the platform is not stopped over the missing scope."""
+    await _slack_digest_of_parts(slack_bot, slack, sample_app)
+    slack.scopes.discard("channels:history")
+    slack.hang_after_post = asyncio.Event()
+    sender = Sender(sample_app, {"slack": slack_bot}, request_timeout=0.5)
+    assert (await asyncio.wait_for(sender.drain(), 30)).retried == 1
+    slack.hang_after_post.set()
+    slack.hang_after_post = None
+    sample_app.clock.advance(hours=2)  # type: ignore[attr-defined]
+    report = await Sender(sample_app, {"slack": slack_bot}).drain()
+    assert report.sent == 1 and report.halted == 0
+    keys = _slack_keys(slack)
+    assert len(keys) == len(set(keys)) + 1 and keys[0] == keys[1]  # the first part twice

@@ -8,6 +8,7 @@ import pytest
 
 from adapters.slack.config import DEFAULT_API_URL, load_slack_config
 from bot.settings import ConfigError
+from tests.fakes.slack_server import GRANTED_SCOPES
 
 BOT = {"SLACK_BOT_TOKEN": "xoxb-1"}
 
@@ -87,7 +88,9 @@ def test_manifest_declares_the_command_and_the_scopes_the_adapter_uses() -> None
     }
     # commands: /papers; chat:write: chat.postMessage; im:write: conversations.open;
     # users:read: users.info for SLACK_CHANNEL_ADMINS=admins; channels:read, groups:read:
-    # conversations.info, the membership check before a channel is set up for digests.
+    # conversations.info, the membership check before a channel is set up for digests;
+    # channels:history, groups:history, im:history: conversations.history, to find a part
+    # posted before a crash by the key in its metadata. The fake grants exactly these.
     assert scopes == {
         "commands",
         "chat:write",
@@ -95,6 +98,10 @@ def test_manifest_declares_the_command_and_the_scopes_the_adapter_uses() -> None
         "users:read",
         "channels:read",
         "groups:read",
+        "channels:history",
+        "groups:history",
+        "im:history",
     }
+    assert scopes == GRANTED_SCOPES
     assert "socket_mode_enabled: true" in manifest
     assert "home_tab_enabled: false" in manifest

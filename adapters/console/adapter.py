@@ -111,6 +111,10 @@ class ConsoleAdapter:
         self._sent += 1
         return Posted(f"console-{self._sent}")
 
+    async def find_posted(self, destination: Destination, key: str) -> Posted | None:
+        """Never asked: the console posts one message at a time (no `finds_posts`)."""
+        return None
+
     def _print(self, text: str) -> None:
         self._out.write(text + "\n")
         self._out.flush()

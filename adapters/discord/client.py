@@ -157,6 +157,10 @@ class DiscordAdapter:
     async def post(self, destination: Destination, part: Part, *, key: str) -> Posted:
         return await self.sender.post(destination, part, key=key)
 
+    async def find_posted(self, destination: Destination, key: str) -> Posted | None:
+        """Never asked: Discord drops a repeated post by its nonce (`dedupes_sends`)."""
+        return None
+
 
 def build_discord_adapter(
     core: Core, env: Mapping[str, str], **kwargs: Any

@@ -51,9 +51,10 @@ class SlackAdapter:
     """Serves /papers and posts digests and alerts in one Slack workspace."""
 
     platform = PLATFORM
-    # chat.postMessage has no idempotency key: the core sends one message at a time here,
-    # spaced under the workspace-wide limit (see WORKSPACE_RATE).
-    capabilities = Capabilities(dedupes_sends=False, rate=WORKSPACE_RATE)
+    # chat.postMessage has no idempotency key: a part that may have gone out before a crash
+    # is looked up by the key in its metadata (`find_posted`), so posts may run in
+    # parallel, spaced under the workspace-wide limit (see WORKSPACE_RATE).
+    capabilities = Capabilities(finds_posts=True, rate=WORKSPACE_RATE)
 
     def __init__(self, core: Core, config: SlackConfig) -> None:
         self.config = config
@@ -191,6 +192,10 @@ class SlackAdapter:
     async def post(self, destination: Destination, part: Part, *, key: str) -> Posted:
         """Post one message of a digest or an alert (see SlackSender.post)."""
         return await self.sender.post(destination, part, key=key)
+
+    async def find_posted(self, destination: Destination, key: str) -> Posted | None:
+        """A part posted before its record, found by its key (see SlackSender.find_posted)."""
+        return await self.sender.find_posted(destination, key)
 
 
 class _DropTokenWarning(logging.Filter):

@@ -22,10 +22,20 @@ log = logging.getLogger(__name__)
 
 # chat.postMessage allows about 1 message/s per channel with short bursts, "while also
 # maintaining a workspace-wide limit" whose size Slack does not publish. Every 429 costs the
-# whole workspace a second or more (Retry-After is whole seconds, and posts go one at a
-# time), so the sender stays under an assumed 10 messages/s (600 a minute) rather than
-# probing for the limit.
+# whole workspace a second or more (Retry-After is whole seconds, and the pacer holds every
+# post for it), so the sender stays under an assumed 10 messages/s (600 a minute) rather
+# than probing for the limit.
 WORKSPACE_RATE = 10.0
+
+# Every part carries its outbox key in the message's metadata, so that after a crash (or a
+# post that timed out) the sender can look in the channel's history for a part that went out
+# unrecorded instead of posting it again: chat.postMessage has no idempotency key.
+METADATA_TYPE = "paperbot_part"
+# How far back a look goes: the part looked for was posted at most a lease or a restart ago.
+HISTORY_LIMIT = 200
+# Errors that mean "cannot read the history here" (an install from before the history
+# scopes, or a channel type the token cannot read): the part is posted again, as before.
+UNREADABLE_HISTORY = {"missing_scope", "not_allowed_token_type", "not_in_channel"}
 
 # Errors after which retrying cannot help this destination: it is disabled with this
 # reason, which `status` shows to the people there.
@@ -107,9 +117,8 @@ class SlackSender:
     async def post(self, destination: Destination, part: Part, *, key: str) -> Posted:
         """Post one message; raise DeliveryError, classified, on failure.
 
-        Slack has no idempotency key for chat.postMessage (unlike Discord's nonce), so a
-        crash between this call and its record can repost this one message; the delivery
-        layer sends Slack messages one at a time so that is the most a crash repeats.
+        Slack has no idempotency key for chat.postMessage (unlike Discord's nonce): `key`
+        goes into the message's metadata, where `find_posted` looks for it after a crash.
         """
         channel, opened = await self._channel_for(destination)
         response = await self._call(
@@ -118,10 +127,40 @@ class SlackSender:
             channel=channel,
             text=part["text"],
             blocks=part["blocks"],
+            metadata={"event_type": METADATA_TYPE, "event_payload": {"key": key}},
             unfurl_links=False,
             unfurl_media=False,
         )
         return Posted(str(response["ts"]), address=channel if opened else None)
+
+    async def find_posted(self, destination: Destination, key: str) -> Posted | None:
+        """The bot's message carrying `key` among the channel's latest, if there is one."""
+        channel, opened = await self._channel_for(destination)
+        try:
+            response = await self._client.conversations_history(
+                channel=channel, limit=HISTORY_LIMIT, include_all_metadata=True
+            )
+        except SlackApiError as exc:
+            data = exc.response.data if isinstance(exc.response.data, dict) else {}
+            if data.get("error") in UNREADABLE_HISTORY:
+                log.warning(
+                    "slack %s %s: cannot read the history to find part %s (%s); posting it "
+                    "again (reinstall the app from the manifest for the history scopes)",
+                    destination.kind,
+                    destination.id,
+                    key,
+                    data.get("error"),
+                )
+                return None
+            raise _api_error(exc, destination) from exc
+        except (TimeoutError, aiohttp.ClientError, SlackClientError) as exc:
+            raise DeliveryError(f"Slack could not be reached ({type(exc).__name__})") from exc
+        for message in response.get("messages") or []:
+            metadata = message.get("metadata") or {}
+            payload = metadata.get("event_payload") or {}
+            if metadata.get("event_type") == METADATA_TYPE and payload.get("key") == key:
+                return Posted(str(message["ts"]), address=channel if opened else None)
+        return None
 
     async def _channel_for(self, destination: Destination) -> tuple[str, bool]:
         """The channel to post in, and whether a DM was opened for it just now."""

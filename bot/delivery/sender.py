@@ -6,8 +6,9 @@ in flight, are taken over within one lease (30 s by default), well inside the mi
 Discord nonce is kept. Before its first post an item's reply is rendered into parts,
 which are stored; every part is recorded the moment the platform accepts it, and a retry
 posts the stored parts from the first unrecorded one. A crash can therefore only repeat the
-part in flight: Discord drops that repeat (the part's nonce), other platforms send one part
-at a time, so there it repeats at most one message.
+part in flight: Discord drops that repeat (the part's nonce); on Slack a resumed item first
+looks for that part by its key (`find_posted`) and records it instead of posting it again;
+a platform that can do neither gets one part at a time, so there it repeats at most one.
 
 Every post has a timeout, and workers pick up items independently, so one hung request
 delays only its own destination, by at most one timeout.
@@ -22,6 +23,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import replace
 from datetime import timedelta
+from typing import TypeVar
 
 from bot.app import App
 from bot.delivery.claims import process_id
@@ -35,6 +37,8 @@ from bot.storage.destinations_repo import to_port
 from bot.storage.outbox_repo import Claimed, PostedParts
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 LEASE = timedelta(seconds=30)  # the default of DELIVERY_LEASE_SECONDS
 # Posts in flight at once: enough that slow answers and a library's inline retries (discord.py
@@ -233,10 +237,6 @@ class Sender:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    def dedupes(self, platform: str) -> bool:
-        """Whether the platform drops a repeated post with the same key (Discord's nonce)."""
-        return self.adapters[platform].capabilities.dedupes_sends
-
     async def _send_item(self, c: Claimed, report: SendReport) -> None:
         if self.halts.halted(c.item.platform):  # halted by another worker since the claim
             await self.repo.release([c.item.id])
@@ -274,6 +274,8 @@ class Sender:
         address: str | None = None  # a DM channel opened in this try, to remember
         deadline = self._monotonic() + self.max_inline_wait
         pacer = self._pacer(platform)
+        # The first part this try posts may have gone out in the try before; look first.
+        look = c.resumed and self.adapters[platform].capabilities.finds_posts
         while len(posted) < len(parts):
             try:
                 async with self._turn(platform):
@@ -284,7 +286,9 @@ class Sender:
                         log.info("outbox item %s was taken over after its lease ran out", item.id)
                         return
                     key = part_key(item.key, len(posted))
-                    result = await self._post(destination, parts[len(posted)], key)
+                    found = await self._find(destination, key) if look else None
+                    look = False
+                    result = found or await self._post(destination, parts[len(posted)], key)
                     posted.append(result.message_id)
                     if result.address and result.address != destination.address:
                         destination = replace(destination, address=result.address)
@@ -330,20 +334,34 @@ class Sender:
         return pacer
 
     def _turn(self, platform: str) -> contextlib.AbstractAsyncContextManager[object]:
-        """One post at a time on a platform that cannot drop a repeat, so a crash repeats
-        at most one message; any number at once where it can."""
-        if self.dedupes(platform):
+        """One post at a time on a platform that can neither drop a repeat nor find a part
+        already posted, so a crash repeats at most one message; any number at once where
+        it can."""
+        caps = self.adapters[platform].capabilities
+        if caps.dedupes_sends or caps.finds_posts:
             return contextlib.nullcontext()
         return self._serial.setdefault(platform, asyncio.Lock())
 
+    async def _find(self, destination: Destination, key: str) -> Posted | None:
+        """The part posted earlier under `key`, if the platform shows it."""
+        adapter = self.adapters[destination.platform]
+        found = await self._ask(destination, adapter.find_posted(destination, key))
+        if found is not None:
+            log.info("outbox part %s was posted before its record; not posting it again", key)
+        return found
+
     async def _post(self, destination: Destination, part: Part, key: str) -> Posted:
         adapter = self.adapters[destination.platform]
+        return await self._ask(destination, adapter.post(destination, part, key=key))
+
+    async def _ask(self, destination: Destination, call: Awaitable[T]) -> T:
+        """Await a platform call within the per-post timeout; a stop may cancel it."""
         task = asyncio.current_task()
         if task is not None:
             self._posting.add(task)
         try:
             async with asyncio.timeout(self.request_timeout):
-                return await adapter.post(destination, part, key=key)
+                return await call
         except TimeoutError:
             raise DeliveryError(
                 f"{destination.platform} did not answer within {self.request_timeout:.0f} s"

@@ -35,6 +35,9 @@ class PostedParts:
 class Claimed:
     item: OutboxRow
     destination: DestinationRow
+    # Its parts were stored by an earlier claim, which may have posted the next part and
+    # ended (a crash, a stop, a timeout) before recording it: that part may be out already.
+    resumed: bool = False
 
 
 # The claim's filter written as the predicate of its partial index (ix_outbox_claim,
@@ -102,7 +105,7 @@ class OutboxRepo:
             )
             dests = {d.id: d for d in (await s.scalars(stmt)).all()}
         ordered = sorted(items, key=lambda i: (i.next_attempt_at, i.id))
-        return [Claimed(i, dests[i.destination_id]) for i in ordered]
+        return [Claimed(i, dests[i.destination_id], i.parts is not None) for i in ordered]
 
     async def renew(self, item_id: int, owner: str, now: datetime, lease: timedelta) -> bool:
         """Extend this process's claim on an item; False if the claim was lost meanwhile."""

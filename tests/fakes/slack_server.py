@@ -102,6 +102,11 @@ class FakeSlack:
         # Channels the bot is not a member of (conversations.info says so; posting there is
         # `not_in_channel`). Every other channel counts as one the bot was invited to.
         self.not_member: set[str] = set()
+        # While set, chat.postMessage posts the message and then never answers, until the
+        # event is set: the answer a timed-out client never saw.
+        self.hang_after_post: asyncio.Event | None = None
+        # The bot token's scopes; conversations.history answers `missing_scope` without them.
+        self.scopes: set[str] = set(GRANTED_SCOPES)
         self.sockets: list[web.WebSocketResponse] = []
         self.socket_connected = asyncio.Event()
         self._failures: dict[str, deque[Failure]] = defaultdict(deque)
@@ -345,8 +350,34 @@ class FakeSlack:
             "text": args.get("text", ""),
             "blocks": args.get("blocks", []),
         }
+        metadata = _metadata(args.get("metadata"))
+        if metadata is not None:
+            message["metadata"] = metadata
         self.messages.append({**message, "channel": channel})
+        if self.hang_after_post is not None:
+            await self.hang_after_post.wait()
         return _ok(channel=channel, ts=ts, message=message)
+
+    async def _m_conversations_history(self, args: dict[str, Any]) -> web.Response:
+        """The channel's latest messages, newest first; metadata only when asked for."""
+        channel = str(args.get("channel", ""))
+        if not channel:
+            return _error("channel_not_found")
+        if channel in self.not_member:
+            return _error("not_in_channel")
+        scope = _HISTORY_SCOPES.get(channel[:1], "channels:history")
+        if scope not in self.scopes:
+            return _error("missing_scope")
+        limit = max(1, min(999, int(args.get("limit") or 100)))
+        with_metadata = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
+        found = [m for m in reversed(self.messages) if m["channel"] == channel][:limit]
+        out = []
+        for m in found:
+            m = {k: v for k, v in m.items() if k != "channel"}
+            if not with_metadata:
+                m.pop("metadata", None)
+            out.append(m)
+        return _ok(messages=out, has_more=False, pin_count=0)
 
     # -- response_url and Socket Mode ----------------------------------------------------
 
@@ -391,6 +422,36 @@ class FakeSlack:
             if not self.sockets:
                 self.socket_connected.clear()
         return ws
+
+
+# The scope conversations.history needs, by the first letter of the conversation id.
+_HISTORY_SCOPES = {"C": "channels:history", "G": "groups:history", "D": "im:history"}
+# What the manifest grants (adapters/slack/manifest.yml); tests remove some to see failures.
+GRANTED_SCOPES = frozenset(
+    {
+        "commands",
+        "chat:write",
+        "im:write",
+        "users:read",
+        "channels:read",
+        "groups:read",
+        "channels:history",
+        "groups:history",
+        "im:history",
+    }
+)
+
+
+def _metadata(value: Any) -> dict[str, Any] | None:
+    """chat.postMessage's `metadata` argument (JSON text in a form body) as Slack stores it."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return None
+    if isinstance(value, dict) and value.get("event_type"):
+        return {"event_type": value["event_type"], "event_payload": value.get("event_payload")}
+    return None
 
 
 def _check_message(args: dict[str, Any]) -> str | None:
