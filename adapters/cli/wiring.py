@@ -7,16 +7,18 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from bot.app import App, resolve_source_name
-from bot.commands import build_registry
-from bot.core import Core
-from bot.port import Adapter
 from bot.settings import Settings
 from bot.storage.db import upgrade
+
+if TYPE_CHECKING:
+    from bot.core import Core
+    from bot.port import Adapter
 
 # The console demo's own database, unless DATABASE_URL says otherwise (then it must hold no
 # real papers): the bundled sample never mixes with real data.
@@ -62,6 +64,10 @@ def choose_source(
 
 def build_core(app: App) -> Core:
     """The core over the services, with every command of the registry."""
+    # Imported here: the operator commands (lookup, papers, search) need no command registry.
+    from bot.commands import build_registry
+    from bot.core import Core
+
     return Core(app, build_registry())
 
 

@@ -12,8 +12,8 @@ import logging
 import re
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-import aiohttp
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
@@ -26,6 +26,9 @@ from bot.sources.http import (
     SourceError,
     Throttle,
 )
+
+if TYPE_CHECKING:
+    import aiohttp
 
 log = logging.getLogger(__name__)
 

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from types import TracebackType
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
-import aiohttp
+if TYPE_CHECKING:
+    import aiohttp
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +148,7 @@ class HttpClient(Closing):
         self.base_url = base_url.rstrip("/")
         self._headers = dict(headers)
         self._timeout_s = timeout
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._timeout: aiohttp.ClientTimeout | None = None  # made with the session
         self._max_retries = max(0, max_retries)
         self._backoff_base = backoff_base
         self._max_retry_wait = max_retry_wait
@@ -164,6 +165,12 @@ class HttpClient(Closing):
             self._session = None
 
     def _get_session(self) -> aiohttp.ClientSession:
+        # aiohttp is loaded on the first request: a command that only reads the database
+        # (`paperbot lookup` of a stored paper) never pays its ~0.4 s import.
+        import aiohttp
+
+        if self._timeout is None:
+            self._timeout = aiohttp.ClientTimeout(total=self._timeout_s)
         if self._session is None or self._session.closed:
             # Created lazily: an aiohttp session must be born inside the running loop.
             self._session = aiohttp.ClientSession(timeout=self._timeout)
@@ -176,6 +183,8 @@ class HttpClient(Closing):
 
     async def get(self, path: str, params: Mapping[str, str | int] | None = None) -> Response:
         """GET `path`; return the 2xx/404 answer or raise `SourceError` once retries run out."""
+        import aiohttp  # see _get_session
+
         url = f"{self.base_url}{path}"
         attempts = self._max_retries + 1
         problem = "no answer"

@@ -15,14 +15,15 @@ import logging
 import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime
-from typing import Any
-
-import aiohttp
+from typing import TYPE_CHECKING, Any
 
 from bot.papers import Paper, normalize_arxiv_id, normalize_space
 from bot.sources.http import DEFAULT_USER_AGENT, Closing, HttpClient, Sleep, SourceError
 from bot.sources.text import clamp_count
 from bot.text import clean as clean_text
+
+if TYPE_CHECKING:
+    import aiohttp
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,93 @@
+"""The operator CLI starts light: what a command does not use is not loaded.
+
+Wall-clock speed is measured by `bench/cli.py`; these tests check the structure that makes
+it fast, which a new import at the top of a module would silently undo.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from alembic.script import ScriptDirectory
+from sqlalchemy import text
+
+from bot.storage.db import alembic_config, head_revision, make_engine, migrations_dir, upgrade
+
+ROOT = Path(__file__).resolve().parent.parent
+# Loaded only by the commands that need them: chat SDKs by `run`, Alembic by a migration,
+# aiohttp by the first request to Hugging Face or arXiv.
+HEAVY = ("alembic", "aiohttp", "discord", "slack_bolt", "slack_sdk", "apscheduler")
+
+
+def loaded_after(code: str, cwd: Path) -> list[str]:
+    """The HEAVY modules a fresh interpreter holds after running `code`."""
+    script = f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
+    out = subprocess.run(
+        [sys.executable, "-c", script], cwd=cwd, capture_output=True, text=True, check=True
+    ).stdout
+    modules = json.loads(out.splitlines()[-1])
+    return sorted({m.split(".")[0] for m in modules} & set(HEAVY))
+
+
+def test_the_head_read_off_the_scripts_is_alembic_s() -> None:
+    scripts = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    assert head_revision() == scripts.get_current_head()
+    assert (migrations_dir() / "versions").is_dir()
+
+
+def test_importing_the_cli_loads_no_chat_sdk_migration_tool_or_http_client() -> None:
+    assert loaded_after("import adapters.cli", ROOT) == []
+
+
+async def test_a_database_at_the_head_is_not_migrated_again(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite3'}"
+    await upgrade(url)  # a new file: Alembic creates the schema
+    engine = make_engine(url)
+    async with engine.connect() as conn:
+        version = await conn.scalar(text("SELECT version_num FROM alembic_version"))
+    await engine.dispose()
+    assert version == head_revision()
+    code = (
+        "import asyncio\n"
+        "from bot.storage.db import upgrade\n"
+        f"asyncio.run(upgrade({url!r}))"
+    )
+    assert loaded_after(code, tmp_path) == []  # at the head: Alembic never loaded
+
+
+async def test_a_database_behind_the_head_is_migrated(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite3'}"
+    await upgrade(url, "0001")
+    await upgrade(url)
+    engine = make_engine(url)
+    async with engine.connect() as conn:
+        version = await conn.scalar(text("SELECT version_num FROM alembic_version"))
+    await engine.dispose()
+    assert version == head_revision()
+
+
+def test_a_stored_paper_is_looked_up_without_loading_the_http_client(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite3'}"
+    env = {"DATABASE_URL": url, "PAPERS_SOURCE": "huggingface"}
+    code = (
+        "import asyncio, os\n"
+        f"os.environ.update({env!r})\n"
+        "from bot.app import build_app\n"
+        "from bot.papers import Paper\n"
+        "from bot.settings import load_settings\n"
+        "from bot.storage.db import upgrade\n"
+        "from bot.services.lookup import lookup_papers\n"
+        "async def main():\n"
+        f"    await upgrade({url!r})\n"
+        "    app = build_app(load_settings(), source_name='huggingface')\n"
+        "    await app.papers.upsert([Paper(id='2412.17747', title='Deliberation')])\n"
+        "    found = await lookup_papers(app, '2412.17747')\n"
+        "    assert [p.id for p in found.papers] == ['2412.17747'], found\n"
+        "    await app.close()\n"
+        "asyncio.run(main())"
+    )
+    # Alembic did run here (a new database); the point is that no request was made.
+    assert "aiohttp" not in loaded_after(code, tmp_path)
