@@ -161,6 +161,54 @@ async def test_ingest_dates_from_the_api(tmp_path: Path) -> None:
         assert "hf_test_token" not in out + err
 
 
+async def test_ingest_saves_each_day_as_answered_and_the_files_import_alike(
+    tmp_path: Path,
+) -> None:
+    """`--save-dir` keeps Hugging Face's answers: the files `--from-file` and the benches'
+    `--data` read, giving the same papers as the fetch."""
+    async with FakeHF() as hf:
+        hf.days["2025-01-06"] = [
+            daily_item("2501.02001", "Sparse Rehearsal", day="2025-01-06"),
+            {"paper": {"id": "broken"}},  # kept in the file as it came, skipped on import
+        ]
+        hf.days["2025-01-07"] = [daily_item("2501.03001", TITLE, day="2025-01-07")]
+        env = {"HF_API_URL": hf.url}
+        saved = tmp_path / "days"
+        code, out, err = await paperbot(
+            "ingest",
+            "--since",
+            "2025-01-05",
+            "--until",
+            "2025-01-07",
+            "--save-dir",
+            str(saved),
+            cwd=tmp_path,
+            env=env,
+        )
+        assert code == 0, err
+        answered = {d: hf.days[d] for d in ("2025-01-06", "2025-01-07")}
+    # 2025-01-05 (a Sunday) had no list: no file for it.
+    assert sorted(p.name for p in saved.iterdir()) == ["2025-01-06.json", "2025-01-07.json"]
+    for day, items in answered.items():
+        assert json.loads((saved / f"{day}.json").read_text()) == items
+    fetched = await paperbot("papers", "--date", "2025-01-07", "--json", cwd=tmp_path, env=env)
+    other = tmp_path / "again"
+    other.mkdir()
+    files = sorted(str(p) for p in saved.iterdir())
+    code, out, err = await paperbot("ingest", "--from-file", *files, cwd=other)
+    assert code == 0 and "2 papers stored" in out, err
+    imported = await paperbot("papers", "--date", "2025-01-07", "--json", cwd=other)
+    assert json.loads(imported[1]) == json.loads(fetched[1])
+
+
+async def test_ingest_save_dir_goes_with_fetches_only(tmp_path: Path) -> None:
+    code, _, err = await paperbot(
+        "ingest", "--from-file", "x.json", "--save-dir", "out", cwd=tmp_path
+    )
+    assert code == 2
+    assert err.strip().splitlines()[-1] == "paperbot: --save-dir goes with --date or --since"
+
+
 async def test_ingest_refuses_a_future_date(tmp_path: Path) -> None:
     code, _, err = await paperbot("ingest", "--date", "2999-01-01", cwd=tmp_path)
     assert code == 2

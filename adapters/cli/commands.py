@@ -133,6 +133,9 @@ async def _ingest(args: argparse.Namespace, app: App, env: dict[str, str]) -> in
 
     bar = ProgressBar()
     if args.from_file:
+        if args.save_dir is not None:
+            print("paperbot: --save-dir goes with --date or --since", file=sys.stderr)
+            return 2
         missing = [str(p) for p in args.from_file if not p.is_file()]
         if missing:
             print(f"paperbot: no such file: {missing[0]}", file=sys.stderr)
@@ -152,6 +155,17 @@ async def _ingest(args: argparse.Namespace, app: App, env: dict[str, str]) -> in
         if first > last:
             print("paperbot: --since is after --until", file=sys.stderr)
             return 2
+        if args.save_dir is not None:
+            from bot.sources.huggingface import HuggingFaceClient
+            from bot.sources.saving import SavingSource
+
+            if args.save_dir.exists() and not args.save_dir.is_dir():
+                print(f"paperbot: --save-dir {args.save_dir} is not a folder", file=sys.stderr)
+                return 2
+            if not isinstance(app.source, HuggingFaceClient):  # fetching days means the API
+                print("paperbot: --save-dir saves Hugging Face's answers only", file=sys.stderr)
+                return 2
+            app.source = SavingSource(app.source, args.save_dir)
         with bar.around_logs():
             report = await ingest_days(app, days_between(first, last), progress=bar)
     for err in report.errors:

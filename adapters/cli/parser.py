@@ -34,6 +34,13 @@ def build_parser() -> argparse.ArgumentParser:
     ing.add_argument(
         "--until", type=_day, metavar="YYYY-MM-DD", help="last day for --since (default today)"
     )
+    ing.add_argument(
+        "--save-dir",
+        type=Path,
+        metavar="DIR",
+        help="with --date/--since: also save each day's answer as DIR/YYYY-MM-DD.json "
+        "(for --from-file and the benchmarks' --data)",
+    )
 
     look = sub.add_parser("lookup", help="find a paper by arXiv id, URL or title words")
     look.add_argument("query", nargs="+")

@@ -263,23 +263,29 @@ class HuggingFaceClient(Closing):
 
     async def daily_papers(self, day: date) -> list[Paper]:
         """Fetch every paper featured on `day` (UTC); [] for weekends and future days."""
+        papers, _ = parse_daily_items(await self.daily_items(day), day)
+        return papers
+
+    async def daily_items(self, day: date) -> list[Any]:
+        """The `GET /api/daily_papers` items of `day` as Hugging Face sent them, every page."""
         if day > self._today():
             log.debug("not asking HF for %s: it is in the future (UTC)", day)
             return []
-        papers: dict[str, Paper] = {}
+        items: list[Any] = []
+        seen: set[str] = set()
         for page in range(MAX_PAGES):
             params: dict[str, str | int] = {"date": day.isoformat(), "limit": PAGE_SIZE, "p": page}
-            items = await self._get_json("/api/daily_papers", params)
-            if not isinstance(items, list):
+            answer = await self._get_json("/api/daily_papers", params)
+            if not isinstance(answer, list):
                 raise SourceError("Hugging Face sent daily papers in an unexpected shape.")
-            parsed, skipped = parse_daily_items(items, day)
-            before = len(papers)
-            for paper in parsed:
-                papers.setdefault(paper.id, paper)
-            log.debug("HF %s page %s: %s items, %s skipped", day, page, len(items), skipped)
-            if len(items) < PAGE_SIZE or len(papers) == before:
+            parsed, skipped = parse_daily_items(answer, day)
+            new = {p.id for p in parsed} - seen
+            seen |= new
+            items.extend(answer)
+            log.debug("HF %s page %s: %s items, %s skipped", day, page, len(answer), skipped)
+            if len(answer) < PAGE_SIZE or not new:
                 break
-        return list(papers.values())
+        return items
 
     async def paper(self, arxiv_id: str) -> Paper | None:
         """Fetch one paper by arXiv id; None if HF does not know it."""
