@@ -125,6 +125,11 @@ class DiscordAdapter:
     def tree(self) -> app_commands.CommandTree[Any]:
         return self.client.tree
 
+    @property
+    def connected(self) -> bool:
+        """Logged in with the gateway session open (what /readyz asks)."""
+        return self.client.is_ready() and not self.client.is_closed()
+
     async def start(self) -> None:
         """Log in, sync the commands, and serve until stop()."""
         self._endpoints.apply()

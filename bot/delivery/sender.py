@@ -30,6 +30,7 @@ from bot.delivery.halts import PlatformHalts
 from bot.delivery.outcomes import MAX_ATTEMPTS, Outcomes, SendReport
 from bot.delivery.pacing import Pacer
 from bot.delivery.prefetch import Prefetch, frozen
+from bot.ops.metrics import PostedItem
 from bot.port import Adapter, DeliveryError, Destination, Failure, Part, Posted
 from bot.storage.destinations_repo import to_port
 from bot.storage.outbox_repo import Claimed, PostedParts
@@ -71,7 +72,8 @@ class Sender:
         self.owner = owner or process_id()
         self.repo = app.outbox
         self.halts = PlatformHalts(app.state, monotonic)
-        self.outcomes = Outcomes(self.repo, self.halts, app.clock)
+        self.metrics = app.metrics
+        self.outcomes = Outcomes(self.repo, self.halts, app.clock, self.metrics)
         self.concurrency = concurrency
         # Items claimed ahead of the workers (None: twice `concurrency`): enough that the
         # workers never wait for the next batch's claim and render.
@@ -306,6 +308,7 @@ class Sender:
                     # for that long, then try again at the full rate.
                     pacer.limited(wait)
                     report.rate_limited += 1
+                    self.metrics.limited(platform)
                     continue
                 await self.outcomes.failed(c, exc, report)
                 return
@@ -315,12 +318,17 @@ class Sender:
                 await self.outcomes.reschedule(c, reason, None, report, limit=MAX_ATTEMPTS)
                 return
             report.parts += 1
+            self.metrics.posted(platform)
             await self.halts.clear(platform)
         if not parts:
             await self.repo.record_posted(
                 PostedParts(item.id, c.destination.id, (), True), self.app.clock()
             )
         report.sent += 1
+        d = c.destination
+        self.metrics.item_done(
+            PostedItem(item.run_id, platform, d.digest_time, d.timezone, self.app.clock())
+        )
 
     def _pacer(self, platform: str) -> Pacer:
         pacer = self._pacers.get(platform)
