@@ -71,6 +71,7 @@ class Core:
                 incoming.place.platform,
                 incoming.place.id,
                 incoming.user.id,
+                extra={"platform": incoming.place.platform, "command": command.name},
             )
             return [Notice(SORRY, tone=Tone.ERROR, ephemeral=True)]
 

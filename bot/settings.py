@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Self
 
@@ -259,15 +259,30 @@ class _OneLineFormatter(logging.Formatter):
         return ""
 
 
-def configure_logging(level: str, *, tracebacks: bool = True) -> None:
-    """Log to stderr; without `tracebacks` (a terminal a person reads) in one line each."""
+def configure_logging(
+    level: str,
+    *,
+    tracebacks: bool = True,
+    log_format: str = "text",
+    secrets: Iterable[str] = (),
+) -> None:
+    """Log to stderr as text or JSON lines, never showing `secrets` or token-shaped text;
+    without `tracebacks` (a terminal a person reads) in one line each."""
+    from bot.ops.logs import JsonFormatter, RedactingFormatter, Redactor
+
     logging.basicConfig(
         level=getattr(logging, level, logging.INFO),
         format=LOG_FORMAT,
     )
-    if not tracebacks:
-        for handler in logging.getLogger().handlers:
-            handler.setFormatter(_OneLineFormatter(LOG_FORMAT))
+    redact = Redactor(secrets)
+    formatter: logging.Formatter
+    if log_format == "json":
+        formatter = JsonFormatter(redact, tracebacks=tracebacks)
+    else:
+        inner = logging.Formatter(LOG_FORMAT) if tracebacks else _OneLineFormatter(LOG_FORMAT)
+        formatter = RedactingFormatter(inner, redact)
+    for handler in logging.getLogger().handlers:
+        handler.setFormatter(formatter)
     # discord.py and aiohttp are chatty at INFO; their warnings still show.
     noisy_loggers = (
         "discord.gateway",

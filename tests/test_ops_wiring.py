@@ -63,9 +63,12 @@ async def test_slack_http_mode_on_the_same_port_shares_its_server(
         assert (status, body) == (200, "ready\n")
         m = await scrape(base)
         assert value(m, "paperbot_papers_stored") > 0
-        async with aiohttp.ClientSession() as session:  # Slack's own route is still there
-            async with session.post(base + "/slack/events", data=b"{}") as resp:
-                assert resp.status == 401
+        # Slack's own route is still there.
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(base + "/slack/events", data=b"{}") as resp,
+        ):
+            assert resp.status == 401
     finally:
         await adapter.stop()
         await ops.stop()

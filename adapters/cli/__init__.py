@@ -13,6 +13,7 @@ from adapters.cli.commands import EXIT_DELIVERY_PROBLEM, EXIT_POLL_FAILED, HANDL
 from adapters.cli.parser import build_parser
 from adapters.cli.wiring import DEMO_DATABASE_FILE, DatabaseUnavailable
 from bot.app import Clock, MixedPapers, build_app, keep_sample_apart, utc_now
+from bot.ops.logs import secrets_in
 from bot.settings import (
     ConfigError,
     Settings,
@@ -39,7 +40,12 @@ def main(argv: Sequence[str] | None = None, *, clock: Clock = utc_now) -> int:
     # each (a person reads them, not an operator's log collector).
     if console and "log_level" not in settings.model_fields_set:
         level = "WARNING"
-    configure_logging(level, tracebacks=not console or level == "DEBUG")
+    configure_logging(
+        level,
+        tracebacks=not console or level == "DEBUG",
+        log_format=settings.log_format,
+        secrets=secrets_in(read_environment()),
+    )
     try:
         return asyncio.run(_dispatch(args, settings, clock))
     except ConfigError as exc:

@@ -115,6 +115,7 @@ class Outcomes:
                 c.destination.id,
                 c.item.attempts + 1,
                 reason,
+                extra=context(c),
             )
         else:
             report.retried += 1
@@ -124,6 +125,7 @@ class Outcomes:
                 c.destination.id,
                 reason,
                 delay.total_seconds(),
+                extra=context(c),
             )
 
     async def disable(self, c: Claimed, reason: str) -> None:
@@ -135,4 +137,10 @@ class Outcomes:
             c.destination.kind,
             c.destination.external_id,
             reason,
+            extra=context(c),
         )
+
+
+def context(c: Claimed) -> dict[str, object]:
+    """The structured context of a log line about an outbox item (LOG_FORMAT=json)."""
+    return {"platform": c.item.platform, "destination": c.destination.id, "outbox_key": c.item.key}

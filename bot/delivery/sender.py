@@ -27,7 +27,7 @@ from bot.app import App
 from bot.delivery.claims import process_id
 from bot.delivery.digest import payload_paper_ids, payload_reply
 from bot.delivery.halts import PlatformHalts
-from bot.delivery.outcomes import MAX_ATTEMPTS, Outcomes, SendReport
+from bot.delivery.outcomes import MAX_ATTEMPTS, Outcomes, SendReport, context
 from bot.delivery.pacing import Pacer
 from bot.delivery.prefetch import Prefetch, frozen
 from bot.ops.metrics import PostedItem
@@ -211,7 +211,7 @@ class Sender:
                 if not keep_going:
                     raise
                 # Its claim runs out with the lease and another try takes it over.
-                log.exception("outbox worker failed on item %s", c.item.id)
+                log.exception("outbox worker failed on item %s", c.item.id, extra=context(c))
             finally:
                 await queue.done()
 
@@ -269,7 +269,9 @@ class Sender:
         item, platform = c.item, c.item.platform
         parts = await self._parts(c)
         if parts is None:
-            log.info("outbox item %s was taken over before its first post", item.id)
+            log.info(
+                "outbox item %s was taken over before its first post", item.id, extra=context(c)
+            )
             return
         posted = list(item.message_ids or [])
         destination = to_port(c.destination)
@@ -283,7 +285,11 @@ class Sender:
                     # bunch the posts queued behind it into a burst over the rate.
                     await pacer.wait()
                     if not await self._still_ours(c):
-                        log.info("outbox item %s was taken over after its lease ran out", item.id)
+                        log.info(
+                            "outbox item %s was taken over after its lease ran out",
+                            item.id,
+                            extra=context(c),
+                        )
                         return
                     key = part_key(item.key, len(posted))
                     result = await self._post(destination, parts[len(posted)], key)
@@ -313,7 +319,9 @@ class Sender:
                 await self.outcomes.failed(c, exc, report)
                 return
             except Exception as exc:  # an adapter bug must not stop the other deliveries
-                log.exception("adapter %s failed on outbox item %s", platform, item.id)
+                log.exception(
+                    "adapter %s failed on outbox item %s", platform, item.id, extra=context(c)
+                )
                 reason = f"{type(exc).__name__}: {exc}"
                 await self.outcomes.reschedule(c, reason, None, report, limit=MAX_ATTEMPTS)
                 return
