@@ -29,6 +29,14 @@ __all__ = ["EXIT_DELIVERY_PROBLEM", "EXIT_POLL_FAILED", "main"]
 def main(argv: Sequence[str] | None = None, *, clock: Clock = utc_now) -> int:
     """Run one `paperbot` command; `clock` is injectable so that tests need no wall clock."""
     args = build_parser().parse_args(argv)
+    if args.cmd == "doctor":
+        # Before anything that needs valid settings or migrates: a bad setting is one of
+        # the lines doctor prints, and it changes nothing.
+        from adapters.cli.doctor import doctor
+
+        env = read_environment()
+        configure_logging("ERROR", tracebacks=False, secrets=secrets_in(env))
+        return doctor(env, as_json=args.json)
     try:
         settings = load_settings()
     except ConfigError as exc:

@@ -29,6 +29,16 @@ SIGNING_SECRET = "fake-signing-secret"
 TEAM_ID = "T0FAKE"
 BOT_USER_ID = "U0BOT"
 APP_ID = "A0FAKE"
+# The bot token scopes of adapters/slack/manifest.yml; Slack reports the granted ones in the
+# x-oauth-scopes header of every Web API answer.
+MANIFEST_SCOPES = (
+    "commands",
+    "chat:write",
+    "im:write",
+    "users:read",
+    "channels:read",
+    "groups:read",
+)
 
 MAX_BLOCKS = 50
 MAX_SECTION_TEXT = 3000
@@ -102,6 +112,7 @@ class FakeSlack:
         # Channels the bot is not a member of (conversations.info says so; posting there is
         # `not_in_channel`). Every other channel counts as one the bot was invited to.
         self.not_member: set[str] = set()
+        self.scopes: list[str] = list(MANIFEST_SCOPES)  # granted to the bot token
         self.sockets: list[web.WebSocketResponse] = []
         self.socket_connected = asyncio.Event()
         self._failures: dict[str, deque[Failure]] = defaultdict(deque)
@@ -270,7 +281,10 @@ class FakeSlack:
         handler = getattr(self, "_m_" + method.replace(".", "_"), None)
         if handler is None:
             return _error("unknown_method")
-        return await handler(args)
+        response: web.Response = await handler(args)
+        if token == self.bot_token:
+            response.headers["x-oauth-scopes"] = ",".join(self.scopes)
+        return response
 
     def _take_failure(self, method: str) -> web.Response | None:
         queue = self._failures.get(method)
