@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import aiohttp
@@ -11,9 +12,12 @@ from adapters.slack import build_slack_adapter
 from bot.app import App, build_app
 from bot.commands import build_registry
 from bot.core import Core
+from bot.scheduler import poll_result
 from bot.settings import load_settings
-from tests.fakes.slack_server import BOT_TOKEN, SIGNING_SECRET, FakeSlack
-from tests.ops_helpers import get, scrape, value
+from tests.discord_helpers import running_adapter
+from tests.fakes.discord_server import FakeDiscord
+from tests.fakes.slack_server import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, FakeSlack
+from tests.ops_helpers import get, scrape, serving, value
 
 
 def with_settings(app: App, **env: str) -> App:
@@ -74,3 +78,42 @@ async def test_slack_http_mode_on_the_same_port_shares_its_server(
         await ops.stop()
         await app.close()
     assert not adapter.connected
+
+
+async def test_slack_socket_mode_is_connected_while_its_session_is_open(
+    sample_app: App, slack: FakeSlack
+) -> None:
+    adapter = build_slack_adapter(
+        Core(sample_app, build_registry()),
+        {
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_APP_TOKEN": APP_TOKEN,
+            "SLACK_API_URL": slack.api_url,
+        },
+    )
+    assert adapter is not None and adapter.config.mode == "socket"
+    assert not adapter.connected
+    task = asyncio.create_task(adapter.start())
+    try:
+        await asyncio.wait_for(slack.socket_connected.wait(), 5)
+        # The adapter keeps its session only once its connect returns, after the fake's event.
+        async with asyncio.timeout(5):
+            while not adapter.connected:  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
+        assert adapter.connected
+    finally:
+        await adapter.stop()
+        await asyncio.wait_for(task, 5)
+    assert not adapter.connected
+
+
+async def test_discord_is_connected_while_logged_in(fake: FakeDiscord, sample_app: App) -> None:
+    async with running_adapter(fake, Core(sample_app, build_registry())) as adapter:
+        assert adapter.connected
+        async with serving(sample_app, {"discord": adapter}) as base:
+            assert (await get(base + "/readyz"))[0] == 200
+    assert not adapter.connected
+
+
+def test_poll_results() -> None:
+    assert [poll_result(2, 0), poll_result(2, 1), poll_result(2, 2)] == ["ok", "partial", "error"]
