@@ -342,3 +342,30 @@ async def test_the_command_line(tmp_path: Path, db: str, hf: FakeHF) -> None:
     assert status == 1 and "fix: run `paperbot db upgrade`" in out
     status, _, _ = await paperbot("doctor", cwd=tmp_path, env=empty)
     assert status == 1  # doctor changed nothing: still no schema
+
+
+async def test_a_thread_needs_send_messages_in_threads_from_its_parent(
+    db: str, fake: FakeDiscord, ready: dict[str, str]
+) -> None:
+    thread = "1200000000000000009"
+    fake.channels[thread] = {
+        "id": thread,
+        "type": 11,  # a public thread
+        "guild_id": fake.guild_id,
+        "name": "weekly-papers",
+        "parent_id": fake.channel_id,
+    }
+    await subscribe(db, "discord", thread, "weekly-papers")
+    in_threads = 1 << 38
+    fake.bot_permissions = VIEW_CHANNEL | EMBED_LINKS | SEND_MESSAGES  # not in threads
+    _, _, rows = await run(ready)
+    row = failed(rows)[f"discord #weekly-papers ({thread})"]
+    assert row["detail"] == "missing Send Messages in Threads"
+    # Allowed on the parent channel, for the bot's role: the thread inherits it.
+    allow = {"id": fake.bot_role_id, "type": 0, "allow": str(in_threads), "deny": "0"}
+    fake.channels[fake.channel_id]["permission_overwrites"] = [allow]
+    status, table, rows = await run(ready)
+    assert status == 0, table
+    assert rows[f"discord #weekly-papers ({thread})"]["detail"] == (
+        "View Channel, Embed Links, Send Messages in Threads"
+    )
