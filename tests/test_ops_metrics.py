@@ -12,7 +12,7 @@ from adapters.discord.sender import GONE_REASONS, NO_EMBEDS
 from adapters.slack.sender import GONE_ERRORS
 from bot.app import build_app
 from bot.ops.gauges import reason_kind
-from bot.port import Capabilities, DeliveryError, Destination, Failure
+from bot.port import DeliveryError, Destination, Failure
 from bot.settings import load_settings
 from bot.storage.state_repo import IngestStatus
 from tests.delivery_helpers import FakeSource, Harness, RecordingAdapter, make_app, paper, utc
@@ -130,7 +130,7 @@ async def test_rate_limits_and_transient_failures(db_url: str) -> None:
     )
 
 
-async def test_each_app_counts_only_its_own(db_url: str, tmp_path: Path) -> None:
+async def test_each_app_counts_only_its_own(db_url: str) -> None:
     h = await three_channels(db_url)
     other = await three_channels(db_url)  # same database, another process
     await h.tick(utc(2025, 2, 3, 9, 0))
@@ -279,7 +279,3 @@ def test_disabled_reasons_fall_into_a_few_labels(reason: str, kind: str) -> None
 def test_every_adapter_reason_has_a_label() -> None:
     reasons = [*GONE_REASONS.values(), NO_EMBEDS, *GONE_ERRORS.values()]
     assert [r for r in reasons if reason_kind(r) == "other"] == []
-
-
-def test_adapter_capabilities_unchanged() -> None:
-    assert Adapter().capabilities == Capabilities(dedupes_sends=True)
