@@ -28,6 +28,15 @@ class Core:
 
     async def handle(self, incoming: Incoming) -> list[Reply]:
         """Run one command. Never raises: every failure becomes a short Notice."""
+        metrics = getattr(self.app, "metrics", None)  # tests run a core without services
+        if metrics is None:
+            return await self._handle(incoming)
+        # The label is the registry's name, never what was typed: a bounded set.
+        known = self.registry.get(incoming.command)
+        with metrics.command(incoming.place.platform, known.name if known else "unknown"):
+            return await self._handle(incoming)
+
+    async def _handle(self, incoming: Incoming) -> list[Reply]:
         incoming = _cleaned(incoming)
         command = self.registry.get(incoming.command)
         if command is None:
@@ -62,6 +71,7 @@ class Core:
                 incoming.place.platform,
                 incoming.place.id,
                 incoming.user.id,
+                extra={"platform": incoming.place.platform, "command": command.name},
             )
             return [Notice(SORRY, tone=Tone.ERROR, ephemeral=True)]
 

@@ -104,12 +104,15 @@ class DeliveryScheduler:
             # Shutting down mid-poll: the next start polls again; nothing to report.
             log.debug("ingest job stopped by shutdown")
         except Exception:
+            self.app.metrics.polled("error")
             log.exception("ingest job failed")
 
     async def sweep_job(self) -> None:
         try:
             # Instant alerts wait while an ingest runs; ingest_job sweeps again at its end.
-            report = await self.sweeper.sweep(alerts=not await self.lock.busy())
+            alerts = not await self.lock.busy()
+            with self.app.metrics.sweep_seconds.time():
+                report = await self.sweeper.sweep(alerts=alerts)
             if report.queued:
                 self.sender.wake()
         except asyncio.CancelledError:
@@ -128,6 +131,7 @@ class DeliveryScheduler:
             report = await poll_round(self.app, days)
             outcome = IngestOutcome(days=days, new_features=len(report.stats.new_features))
             outcome.error = "; ".join(report.source_errors) or None
+            self.app.metrics.polled(poll_result(len(days), len(report.failed_days)))
             await self._prune(state)
             return outcome
 
@@ -160,5 +164,13 @@ class DeliveryScheduler:
             await self.app.outbox.release_all()
         if ingest:
             await self.ingest_once()
-        report = await self.sweeper.sweep()
+        with self.app.metrics.sweep_seconds.time():
+            report = await self.sweeper.sweep()
         return report, await self.sender.drain()
+
+
+def poll_result(days: int, failed: int) -> str:
+    """The `result` label of a poll round: ok, partial (some days failed) or error."""
+    if not failed:
+        return "ok"
+    return "partial" if failed < days else "error"

@@ -53,6 +53,7 @@ PUBLIC = (
     "bot.core",
     "bot.errors",
     "bot.messages",
+    "bot.ops",  # the operations endpoint and checks, which `paperbot run` and doctor start
     "bot.papers",
     "bot.plural",
     "bot.port",

@@ -10,10 +10,15 @@ import logging
 import signal
 import sys
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from adapters.cli import wiring
 from adapters.cli.progress import ProgressBar
 from bot.app import App
+from bot.port import Adapter
+
+if TYPE_CHECKING:
+    from bot.scheduler import DeliveryScheduler
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +51,16 @@ async def _run(args: argparse.Namespace, app: App, env: dict[str, str]) -> int:
     # sweep runs beside it (a daily digest coming due mid-script would cut in). What its
     # commands queue ("digest now") is posted when the input ends.
     scripted = [a.platform for a in adapters] == ["console"] and not _stdin_is_terminal()
+    ops = await wiring.start_operations(app, adapters)
+    try:
+        return await _serve(adapters, scheduler, scripted=scripted)
+    finally:
+        if ops is not None:
+            await ops.stop()
+
+
+async def _serve(adapters: list[Adapter], scheduler: DeliveryScheduler, *, scripted: bool) -> int:
+    """Run the adapters and the scheduler until a signal, or until an adapter stops."""
     tasks = [asyncio.create_task(a.start(), name=f"adapter-{a.platform}") for a in adapters]
     if not scripted:
         await scheduler.start()

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 LOGIN_WAIT = 60.0  # how long send() waits for the client to log in before giving up
 GLOBAL_RATE = 50.0  # requests/s per bot, as Discord documents it (topics/rate-limits)
+# Slash commands need no privileged intents; guilds keeps channel names cached.
+INTENTS = discord.Intents(guilds=True)
 
 
 class _PaperbotMixin:
@@ -99,8 +101,7 @@ class DiscordAdapter:
         self._logged_in = asyncio.Event()
         self._endpoints = EndpointOverride(config.api_base, config.gateway_url)
         options: dict[str, Any] = {
-            # Slash commands need no privileged intents; guilds keeps channel names cached.
-            "intents": discord.Intents(guilds=True),
+            "intents": INTENTS,
             "allowed_mentions": discord.AllowedMentions.none(),
             "member_cache_flags": discord.MemberCacheFlags.none(),
             "chunk_guilds_at_startup": False,
@@ -124,6 +125,11 @@ class DiscordAdapter:
     @property
     def tree(self) -> app_commands.CommandTree[Any]:
         return self.client.tree
+
+    @property
+    def connected(self) -> bool:
+        """Logged in with the gateway session open (what /readyz asks)."""
+        return self.client.is_ready() and not self.client.is_closed()
 
     async def start(self) -> None:
         """Log in, sync the commands, and serve until stop()."""
