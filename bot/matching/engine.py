@@ -149,23 +149,21 @@ class MatchEngine:
 
     def __init__(self, subscriptions: Iterable[tuple[int, Query]]) -> None:
         program = self._program = Program()
-        by_canonical: dict[str, int] = {}  # a query's canonical form -> its instruction
-        sub_ids: array[int] | list[int] = array("q")
-        sub_roots = array("I")
-        last: Query | None = None
-        root = -1
-        for sub_id, query in subscriptions:
-            if query is not last:  # many subscriptions in a row may share one Query object
-                last = query
-                found = by_canonical.get(query.canonical)
-                if found is None:
-                    found = by_canonical[query.canonical] = program.compile(query.root)
-                root = found
-            try:
-                sub_ids.append(sub_id)
-            except (OverflowError, TypeError):  # an id beyond 64 bits: plain ints then
-                sub_ids = [*sub_ids, sub_id]
-            sub_roots.append(root)
+        pairs = subscriptions if isinstance(subscriptions, list) else list(subscriptions)
+        canonical = [q.canonical for _, q in pairs]
+        # A query's canonical form -> its instruction: each distinct query compiled once.
+        # (dict(zip()) keeps one query per form in C, rather than a Python loop over them all.)
+        by_canonical = {
+            c: program.compile(q.root)
+            for c, q in dict(zip(canonical, (q for _, q in pairs), strict=True)).items()
+        }
+        sub_ids: array[int] | list[int]
+        try:
+            sub_ids = array("q", [sub_id for sub_id, _ in pairs])
+        except (OverflowError, TypeError):  # an id beyond 64 bits: plain ints then
+            sub_ids = [sub_id for sub_id, _ in pairs]
+        sub_roots = array("I", map(by_canonical.__getitem__, canonical))
+        del pairs, canonical
         program.freeze()
         self._sub_ids = sub_ids
         self._sub_roots = sub_roots
@@ -217,11 +215,11 @@ class MatchEngine:
         lists = {r: MatchList(values[r], batch, r) for r in self._roots if values[r]}
         del values
         get = lists.get
-        out: dict[int, MatchList] = {}
-        for sub_id, root in zip(self._sub_ids, self._sub_roots, strict=True):
-            found = get(root)
-            if found is not None:
-                out[sub_id] = found
+        out = {
+            sub_id: found
+            for sub_id, root in zip(self._sub_ids, self._sub_roots, strict=True)
+            if (found := get(root)) is not None
+        }
         log.debug("matched %s papers against %s subscriptions", len(papers), len(self))
         return out
 

@@ -12,11 +12,10 @@ from __future__ import annotations
 from array import array
 from collections.abc import Callable, Iterable
 
-from bot.query import Author, Leaf, Node, Not, Text, Upvotes
-from bot.query.ast import And
+from bot.query import Author, Leaf, Node, Not, Text
+from bot.query.ast import And, Or
 
 LEAF, NOT, AND, OR = range(4)
-_LEAF_TYPES = (Text, Author, Upvotes)
 
 
 class Program:
@@ -39,25 +38,27 @@ class Program:
         """Return the instruction computing `node`, adding what is missing."""
         memo = self._memo
         assert memo is not None, "a frozen program is read-only"
-        if isinstance(node, _LEAF_TYPES):
-            found = memo.get(node)
-            if found is None:
-                self.leaves.append(node)
-                found = memo[node] = self._emit(LEAF, (len(self.leaves) - 1,))
-            return found
-        if isinstance(node, Not):
-            child = self.compile(node.child)
+        kind = type(node)
+        if kind is Not:
+            child = self.compile(node.child)  # type: ignore[union-attr]
             if self.ops[child] == NOT:  # --x is x
                 return self.operands[self.starts[child]]
-            key: tuple[int, ...] = (NOT, child)
-        else:
-            kids = sorted({self.compile(c) for c in node.children})
+            key: object = (NOT, child)
+        elif kind is And or kind is Or:
+            kids = sorted(set(map(self.compile, node.children)))  # type: ignore[union-attr]
             if len(kids) == 1:  # (x) and (x x) are x
                 return kids[0]
-            key = (AND if isinstance(node, And) else OR, *kids)
+            key = (AND if kind is And else OR, *kids)
+        else:  # a leaf: equal leaves are one, keyed by a plain tuple (hashed and compared in C)
+            key = _leaf_key(node)  # type: ignore[arg-type]
+            found = memo.get(key)
+            if found is None:
+                self.leaves.append(node)  # type: ignore[arg-type]
+                found = memo[key] = self._emit(LEAF, (len(self.leaves) - 1,))
+            return found
         found = memo.get(key)
         if found is None:
-            found = memo[key] = self._emit(key[0], key[1:])
+            found = memo[key] = self._emit(key[0], key[1:])  # type: ignore[index]
         return found
 
     def _emit(self, op: int, operands: Iterable[int]) -> int:
@@ -115,3 +116,12 @@ class Program:
             else:
                 stack.extend((operands[k], negated) for k in range(s, e))
         return sorted(found, key=key)
+
+
+def _leaf_key(leaf: Leaf) -> tuple[object, ...]:
+    # Negative tags: never equal to an (op, *children) key, whose first item is an op >= 0.
+    if type(leaf) is Text:
+        return (-1, leaf.field, leaf.tokens, leaf.fuzzy)
+    if type(leaf) is Author:
+        return (-2, leaf.name.given, leaf.name.surname)
+    return (-3, leaf.op, leaf.value)  # type: ignore[union-attr]
