@@ -193,6 +193,10 @@ class MatchEngine:
         """
         return self._sub_roots[position]
 
+    def compiled_query(self, query: int) -> Query:
+        """Return compiled query `query` (see `query_of`) read back from the program."""
+        return Query(self._program.tree(query))
+
     def positive_leaves(self, root: int) -> list[int]:
         """Return the positive leaves of compiled query `root`, sorted by their text."""
         found = self._positives.get(root)

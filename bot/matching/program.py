@@ -95,6 +95,16 @@ class Program:
                 values[i] = v
         return values
 
+    def tree(self, instruction: int) -> Node:
+        """Return the query tree an instruction computes (for checks and debugging)."""
+        op, s, e = self.ops[instruction], self.starts[instruction], self.starts[instruction + 1]
+        if op == LEAF:
+            return self.leaves[self.operands[s]]
+        if op == NOT:
+            return Not(self.tree(self.operands[s]))
+        kids = tuple(self.tree(self.operands[k]) for k in range(s, e))
+        return And(kids) if op == AND else Or(kids)
+
     def positive_leaves(self, root: int, key: Callable[[int], str]) -> list[int]:
         """Return the leaves of `root` not under an odd number of NOTs, sorted by `key`."""
         ops, starts, operands = self.ops, self.starts, self.operands

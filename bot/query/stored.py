@@ -20,12 +20,19 @@ def dump(query: Query) -> dict[str, Any]:
     return {"v": VERSION, "tree": _dump(query.root)}
 
 
-def load(stored: object, text: str, canonical: str) -> Query | None:
-    """The query of a stored form, or None if it is missing, of another version or broken."""
+Leaves = dict[tuple[Any, ...], Node]  # a leaf's stored form -> the one object for it
+
+
+def load(stored: object, text: str, canonical: str, leaves: Leaves | None = None) -> Query | None:
+    """The query of a stored form, or None if it is missing, of another version or broken.
+
+    `leaves`, kept across calls, makes equal leaves of many queries one object: a million
+    subscriptions' queries hold a few thousand distinct terms, not millions of copies.
+    """
     if not isinstance(stored, dict) or stored.get("v") != VERSION:
         return None
     try:
-        root = _load(stored["tree"])
+        root = _load(stored["tree"], {} if leaves is None else leaves)
     except (KeyError, TypeError, ValueError, IndexError):
         return None
     return Query(root, text, canonical)
@@ -43,17 +50,29 @@ def _dump(node: Node) -> list[Any]:
     return ["&" if isinstance(node, And) else "|", [_dump(c) for c in node.children]]
 
 
-def _load(data: list[Any]) -> Node:
+def _load(data: list[Any], leaves: Leaves) -> Node:
     kind = data[0]
-    if kind == "t":
-        return Text(str(data[1]), tuple(map(str, data[2])), tuple(map(bool, data[3])))
-    if kind == "a":
-        return Author(PersonName(tuple(map(str, data[1])), str(data[2])))
-    if kind == "u":
-        return Upvotes(str(data[1]), int(data[2]))
     if kind == "n":
-        return Not(_load(data[1]))
+        return Not(_load(data[1], leaves))
     if kind in ("&", "|"):
-        children = tuple(_load(c) for c in data[1])
+        children = tuple(_load(c, leaves) for c in data[1])
         return And(children) if kind == "&" else Or(children)
-    raise ValueError(f"unknown node {kind!r}")
+    key: tuple[Any, ...]
+    if kind == "t":
+        key = (kind, str(data[1]), tuple(map(str, data[2])), tuple(map(bool, data[3])))
+    elif kind == "a":
+        key = (kind, tuple(map(str, data[1])), str(data[2]))
+    elif kind == "u":
+        key = (kind, str(data[1]), int(data[2]))
+    else:
+        raise ValueError(f"unknown node {kind!r}")
+    leaf = leaves.get(key)
+    if leaf is None:
+        if kind == "t":
+            leaf = Text(*key[1:])
+        elif kind == "a":
+            leaf = Author(PersonName(*key[1:]))
+        else:
+            leaf = Upvotes(*key[1:])
+        leaves[key] = leaf
+    return leaf
