@@ -33,6 +33,7 @@ import sys
 import tarfile
 import tempfile
 import time
+from array import array
 from dataclasses import asdict
 from pathlib import Path
 
@@ -485,6 +486,9 @@ def main() -> None:
     ap.add_argument("--sample", type=int, default=300, help="subscriptions in the naive run")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--baseline-ref", default="b9c9fa8", help="git commit of today's engine")
+    ap.add_argument(
+        "--workload", help="keep the generated workload in this file, reuse it if there"
+    )
     args = ap.parse_args()
     sizes = sorted(int(s) for s in args.sizes.split(","))
 
@@ -503,14 +507,6 @@ def main() -> None:
     parse_s = time.perf_counter() - t0
     number = {t: i for i, t in enumerate(distinct_texts)}
     samples = {n: list(range(0, n, max(1, n // args.sample)))[: args.sample] for n in sizes}
-    work = {
-        "papers": [asdict(p) for p in papers],
-        "texts": distinct_texts,
-        "canonical": [q.canonical if (q := parsed[t]) else "" for t in distinct_texts],
-        "stored": [dump(q) if (q := parsed[t]) else None for t in distinct_texts],
-        "subscriptions": [number[t] for t in texts],
-        "sample": sorted({i for s in samples.values() for i in s}),
-    }
     skipped = sum(q is None for q in parsed.values())
     print(f"papers: {len(papers)} from {source}")
     print(
@@ -520,12 +516,24 @@ def main() -> None:
         f"~{parse_s / len(distinct_texts) * len(texts):.0f} s"
     )
     print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-
     naive_papers = [NaivePaper(p) for p in papers]
     with tempfile.TemporaryDirectory(prefix="bench-matching-") as tmp:
-        workload = str(Path(tmp) / "workload.pickle")
-        with open(workload, "wb") as fh:
-            pickle.dump(work, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        workload = args.workload or str(Path(tmp) / "workload.pickle")
+        if not Path(workload).exists():
+            work = {
+                "papers": [asdict(p) for p in papers],
+                "texts": distinct_texts,
+                "canonical": [q.canonical if (q := parsed[t]) else "" for t in distinct_texts],
+                # As the database holds them: JSON text, decoded row by row by the child.
+                "stored": [
+                    json.dumps(dump(q)) if (q := parsed[t]) else "null" for t in distinct_texts
+                ],
+                "subscriptions": array("I", [number[t] for t in texts]),
+                "sample": sorted({i for s in samples.values() for i in s}),
+            }
+            with open(workload, "wb") as fh:
+                pickle.dump(work, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            del work
         tree = extract_tree(args.baseline_ref, str(Path(tmp) / "today"))
         rows = []
         for n in sizes:
@@ -551,20 +559,24 @@ def report(rows: list[tuple], args: argparse.Namespace, with_today: bool) -> Non
     """Print the sizes side by side."""
     print()
     print(
-        f"{'subscriptions':>13} {'distinct':>8} {'engine':>6} {'load s':>7} {'compile s':>9} "
-        f"{'match s':>7} {'c+m s':>6} {'peak RSS MiB':>12} {'of which input':>14}"
+        f"{'subscriptions':>13} {'distinct':>8} {'engine':>6} {'decode s':>8} {'load s':>6} "
+        f"{'compile s':>9} {'match s':>7} {'c+m s':>6} {'c+m CPU s':>9} "
+        f"{'peak RSS MiB':>12} {'input MiB':>9}"
     )
     for n, distinct, new, today, naive_s, _, _ in rows:
         for name, r in (("new", new), ("today", today)):
             if r is None:
                 continue
             cm = r["compile_s"] + r["match_s"]
+            cpu = r["compile_cpu"] + r["match_cpu"]
             print(
-                f"{n:>13,} {distinct:>8,} {name:>6} {r['load_s']:>7.2f} {r['compile_s']:>9.2f} "
-                f"{r['match_s']:>7.2f} {cm:>6.2f} {r['peak_mib']:>12.0f} "
-                f"{r['rss_before_mib']:>14.0f}"
+                f"{n:>13,} {distinct:>8,} {name:>6} {r['decode_s']:>8.2f} {r['load_s']:>6.2f} "
+                f"{r['compile_s']:>9.2f} {r['match_s']:>7.2f} {cm:>6.2f} {cpu:>9.2f} "
+                f"{r['peak_mib']:>12.0f} {r['rss_before_mib']:>9.0f}"
             )
-        print(f"{n:>13,} {distinct:>8,} {'naive':>6} {'':>7} {'':>9} {naive_s:>7.0f} (scaled)")
+        print(
+            f"{n:>13,} {distinct:>8,} {'naive':>6} {'':>8} {'':>6} {'':>9} {naive_s:>7.0f} (scaled)"
+        )
     print()
     for n, _, new, today, naive_s, same_naive, same_today in rows:
         speed = naive_s / new["match_s"]

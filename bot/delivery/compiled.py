@@ -47,6 +47,9 @@ class QueryCache:
 
     def get(self, text: str, stored: object = None, canonical: str = "") -> Query | None:
         """The query of `text`: from its stored form if given and current, else parsed."""
+        found = self._parsed.get(text, self)  # read without the lock: the GIL makes it safe
+        if found is not self:
+            return found  # type: ignore[return-value]
         with self._lock:
             if text not in self._parsed:
                 self._parsed[text] = self._read(text, stored, canonical)

@@ -21,7 +21,7 @@ LEAF, NOT, AND, OR = range(4)
 class Program:
     """Interned instructions over interned leaves; grows while compiling, then read-only."""
 
-    __slots__ = ("_memo", "leaves", "operands", "ops", "starts")
+    __slots__ = ("_by_id", "_memo", "leaves", "operands", "ops", "starts")
 
     def __init__(self) -> None:
         self.ops = array("B")  # per instruction: LEAF, NOT, AND or OR
@@ -30,6 +30,10 @@ class Program:
         self.leaves: list[Leaf] = []
         # Leaf -> instruction, and (op, *children) -> instruction: dropped by `freeze`.
         self._memo: dict[object, int] | None = {}
+        # Leaf objects seen -> (the leaf, its instruction): stored forms read through one
+        # `QueryCache` share their leaves, so most lookups are one int hash. Holding the
+        # leaf keeps its id from being reused while compiling.
+        self._by_id: dict[int, tuple[Node, int]] = {}
 
     def __len__(self) -> int:
         return len(self.ops)
@@ -50,11 +54,15 @@ class Program:
                 return kids[0]
             key = (AND if kind is And else OR, *kids)
         else:  # a leaf: equal leaves are one, keyed by a plain tuple (hashed and compared in C)
+            seen = self._by_id.get(id(node))
+            if seen is not None:
+                return seen[1]
             key = _leaf_key(node)  # type: ignore[arg-type]
             found = memo.get(key)
             if found is None:
                 self.leaves.append(node)  # type: ignore[arg-type]
                 found = memo[key] = self._emit(LEAF, (len(self.leaves) - 1,))
+            self._by_id[id(node)] = (node, found)
             return found
         found = memo.get(key)
         if found is None:
@@ -70,6 +78,7 @@ class Program:
     def freeze(self) -> None:
         """Drop the compile-time tables: the program is read-only from now on."""
         self._memo = None
+        self._by_id = {}
 
     def evaluate(self, leaf_bits: list[int], full: int) -> list[int]:
         """Return every instruction's value: the bitset of papers it holds for."""

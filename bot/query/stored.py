@@ -52,27 +52,26 @@ def _dump(node: Node) -> list[Any]:
 
 def _load(data: list[Any], leaves: Leaves) -> Node:
     kind = data[0]
+    if kind == "&" or kind == "|":
+        children = tuple([_load(c, leaves) for c in data[1]])
+        return And(children) if kind == "&" else Or(children)
     if kind == "n":
         return Not(_load(data[1], leaves))
-    if kind in ("&", "|"):
-        children = tuple(_load(c, leaves) for c in data[1])
-        return And(children) if kind == "&" else Or(children)
-    key: tuple[Any, ...]
-    if kind == "t":
-        key = (kind, str(data[1]), tuple(map(str, data[2])), tuple(map(bool, data[3])))
-    elif kind == "a":
-        key = (kind, tuple(map(str, data[1])), str(data[2]))
-    elif kind == "u":
-        key = (kind, str(data[1]), int(data[2]))
-    else:
-        raise ValueError(f"unknown node {kind!r}")
+    # A leaf: looked up by its stored items as they are (most leaves were seen before), and
+    # only built, each item checked and converted, the first time.
+    key = (kind, *[tuple(x) if type(x) is list else x for x in data[1:]])
     leaf = leaves.get(key)
     if leaf is None:
-        if kind == "t":
-            leaf = Text(*key[1:])
-        elif kind == "a":
-            leaf = Author(PersonName(*key[1:]))
-        else:
-            leaf = Upvotes(*key[1:])
-        leaves[key] = leaf
+        leaf = leaves[key] = _leaf(data)
     return leaf
+
+
+def _leaf(data: list[Any]) -> Node:
+    kind = data[0]
+    if kind == "t":
+        return Text(str(data[1]), tuple(map(str, data[2])), tuple(map(bool, data[3])))
+    if kind == "a":
+        return Author(PersonName(tuple(map(str, data[1])), str(data[2])))
+    if kind == "u":
+        return Upvotes(str(data[1]), int(data[2]))
+    raise ValueError(f"unknown node {kind!r}")
