@@ -4,8 +4,10 @@ parsed forms matching exactly as parsed ones."""
 
 from __future__ import annotations
 
+import gc
 import random
 
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -13,7 +15,7 @@ from bot.delivery.compiled import QueryCache
 from bot.matching.engine import MatchEngine, match_batch
 from bot.papers import Paper
 from bot.query import Query, parse_query
-from bot.query.stored import dump
+from bot.query.stored import VERSION, dump, load
 from tests.reference_matcher import reference_batch
 from tests.test_matching_engine import _parse_or_none, papers, query_texts
 
@@ -123,3 +125,34 @@ def test_subscription_order_and_duplicate_ids_as_before() -> None:
     found = match_batch(BATCH, subs)
     expected = reference_batch(BATCH, subs)
     assert found == expected and list(found) == list(expected)
+
+
+def test_the_collector_is_paused_only_while_compiling_or_matching() -> None:
+    assert gc.isenabled()
+    engine = MatchEngine([(1, parse_query("diffusion"))])
+    assert engine.match_batch(BATCH) and gc.isenabled()
+    with pytest.raises(AttributeError):
+        MatchEngine([(1, "not a query")])  # type: ignore[list-item]
+    assert gc.isenabled(), "re-enabled after a failure too"
+    gc.disable()
+    try:
+        engine.match_batch(BATCH)
+        assert not gc.isenabled(), "a caller's disabled collector stays disabled"
+    finally:
+        gc.enable()
+
+
+def test_stored_leaves_are_shared_and_a_mistyped_one_is_read_again_from_the_text() -> None:
+    one, two = parse_query("diffusion video"), parse_query("diffusion OR audio")
+    leaves: dict = {}
+    a = load(dump(one), one.text, one.canonical, leaves)
+    b = load(dump(two), two.text, two.canonical, leaves)
+    assert a is not None and b is not None and a.root == one.root and b.root == two.root
+    assert a.root.children[0] is b.root.children[0], "one object for the term diffusion"  # type: ignore[union-attr]
+    bad = {"v": VERSION, "tree": ["t", "any", [1.0], [False]]}  # a number where a word goes
+    good = {"v": VERSION, "tree": ["t", "any", ["1"], [False]]}
+    assert load(bad, "1", "1", leaves) is None
+    assert load({"v": VERSION, "tree": ["t", "any", [1], [False]]}, "1", "1", leaves) is None
+    assert getattr(load(good, "1", "1", leaves), "root", None) == parse_query("1").root
+    cache = QueryCache()
+    assert cache.get("diffusion", bad, "diffusion") == parse_query("diffusion")

@@ -1,10 +1,12 @@
 """Match a batch of papers against many subscriptions at once.
 
-Each distinct term is evaluated once per batch against an inverted index of the batch
-(term -> int bitset of papers); typo tolerance runs once per batch against the batch's
-vocabulary; queries then combine bitsets with &, | and ~. Pure, synchronous and
-thread-safe (a compiled `MatchEngine` is never mutated), so callers may run it in
-`asyncio.to_thread`.
+Each distinct query (by canonical form) is compiled once into a shared `Program`, however
+many subscriptions hold it; each distinct term is evaluated once per batch against an
+inverted index of the batch (term -> int bitset of papers); typo tolerance runs once per
+batch against the batch's vocabulary; queries then combine bitsets with &, | and ~, and
+subscriptions with the same query share one `MatchList`. Pure, synchronous and
+thread-safe (a compiled `MatchEngine` only fills a cache of each query's positive terms,
+the same whichever thread does it), so callers may run it in `asyncio.to_thread`.
 """
 
 from __future__ import annotations

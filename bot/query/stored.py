@@ -67,11 +67,23 @@ def _load(data: list[Any], leaves: Leaves) -> Node:
 
 
 def _leaf(data: list[Any]) -> Node:
+    # Strict types: two stored leaves that share one object (their items are equal) must
+    # be the same leaf, and 1 == 1.0 == True would otherwise read as "1", "1.0", "True".
     kind = data[0]
     if kind == "t":
-        return Text(str(data[1]), tuple(map(str, data[2])), tuple(map(bool, data[3])))
-    if kind == "a":
-        return Author(PersonName(tuple(map(str, data[1])), str(data[2])))
-    if kind == "u":
-        return Upvotes(str(data[1]), int(data[2]))
-    raise ValueError(f"unknown node {kind!r}")
+        field, tokens, fuzzy = data[1:]
+        if _all(str, [field, *tokens]) and _all(bool, fuzzy) and len(tokens) == len(fuzzy):
+            return Text(field, tuple(tokens), tuple(fuzzy))
+    elif kind == "a":
+        given, surname = data[1:]
+        if _all(str, [*given, surname]):
+            return Author(PersonName(tuple(given), surname))
+    elif kind == "u":
+        op, value = data[1:]
+        if type(op) is str and type(value) is int:
+            return Upvotes(op, value)
+    raise ValueError(f"broken leaf {data!r}")
+
+
+def _all(kind: type, items: list[Any]) -> bool:
+    return all(type(x) is kind for x in items)
