@@ -560,7 +560,7 @@ def report(rows: list[tuple], args: argparse.Namespace, with_today: bool) -> Non
     print()
     print(
         f"{'subscriptions':>13} {'distinct':>8} {'engine':>6} {'decode s':>8} {'load s':>6} "
-        f"{'compile s':>9} {'match s':>7} {'c+m s':>6} {'c+m CPU s':>9} "
+        f"{'compile s':>9} {'match s':>7} {'c+m s':>6} {'CPU: compile':>12} {'match':>5} "
         f"{'peak RSS MiB':>12} {'input MiB':>9}"
     )
     for n, distinct, new, today, naive_s, _, _ in rows:
@@ -568,7 +568,6 @@ def report(rows: list[tuple], args: argparse.Namespace, with_today: bool) -> Non
             if r is None:
                 continue
             cm = r["compile_s"] + r["match_s"]
-            cpu = r["compile_cpu"] + r["match_cpu"]
             print(
                 f"{n:>13,} {distinct:>8,} {name:>6} {r['decode_s']:>8.2f} {r['load_s']:>6.2f} "
                 f"{r['compile_s']:>9.2f} {r['match_s']:>7.2f} {cm:>6.2f} {cpu:>9.2f} "
@@ -577,6 +576,9 @@ def report(rows: list[tuple], args: argparse.Namespace, with_today: bool) -> Non
         print(
             f"{n:>13,} {distinct:>8,} {'naive':>6} {'':>8} {'':>6} {'':>9} {naive_s:>7.0f} (scaled)"
         )
+    print("(decode: JSON of the stored forms, the database driver's work; load: stored forms to")
+    print(" queries; c+m: compile + match, wall; CPU: this process's CPU seconds, which other")
+    print(" processes on the shared cores inflate much less than wall time; match: median)")
     print()
     for n, _, new, today, naive_s, same_naive, same_today in rows:
         speed = naive_s / new["match_s"]
