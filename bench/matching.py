@@ -570,7 +570,8 @@ def report(rows: list[tuple], args: argparse.Namespace, with_today: bool) -> Non
             cm = r["compile_s"] + r["match_s"]
             print(
                 f"{n:>13,} {distinct:>8,} {name:>6} {r['decode_s']:>8.2f} {r['load_s']:>6.2f} "
-                f"{r['compile_s']:>9.2f} {r['match_s']:>7.2f} {cm:>6.2f} {cpu:>9.2f} "
+                f"{r['compile_s']:>9.2f} {r['match_s']:>7.2f} {cm:>6.2f} "
+                f"{r['compile_cpu']:>12.2f} {r['match_cpu']:>5.2f} "
                 f"{r['peak_mib']:>12.0f} {r['rss_before_mib']:>9.0f}"
             )
         print(
