@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.health import HealthBoard
 from bot.lookup import TitleIndex
 from bot.settings import Settings
 from bot.sources import PaperSource
@@ -49,6 +50,8 @@ class App:
     arxiv: ArxivClient | None  # None when offline
     online: bool
     clock: Clock = utc_now
+    # How this process's chat adapters are doing (bot.supervision keeps it current).
+    health: HealthBoard = field(default_factory=HealthBoard)
     _index: TitleIndex | None = field(default=None, repr=False)
     _index_mark: datetime | None = field(default=None, repr=False)
     _index_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)

@@ -40,13 +40,27 @@ async def _run(args: argparse.Namespace, app: App, env: dict[str, str]) -> int:
         "Hugging Face" if app.online else "the bundled sample",
     )
     from bot.scheduler import DeliveryScheduler
+    from bot.supervision import Supervisor
 
     scheduler = DeliveryScheduler(app, {a.platform: a for a in adapters})
     # Piped input is a script: its output must be the same at any hour, so no poll or digest
     # sweep runs beside it (a daily digest coming due mid-script would cut in). What its
     # commands queue ("digest now") is posted when the input ends.
     scripted = [a.platform for a in adapters] == ["console"] and not _stdin_is_terminal()
-    tasks = [asyncio.create_task(a.start(), name=f"adapter-{a.platform}") for a in adapters]
+    # Each chat adapter runs under its own supervisor: one crashing is restarted with
+    # backoff while the other and the scheduler carry on. The console ends with its input.
+    supervisors = {
+        a.platform: Supervisor(a, app.health, app.clock)
+        for a in adapters
+        if a.platform != "console"
+    }
+    tasks = [
+        asyncio.create_task(
+            supervisors[a.platform].run() if a.platform in supervisors else a.start(),
+            name=f"adapter-{a.platform}",
+        )
+        for a in adapters
+    ]
     if not scripted:
         await scheduler.start()
     loop = asyncio.get_running_loop()
@@ -67,7 +81,7 @@ async def _run(args: argparse.Namespace, app: App, env: dict[str, str]) -> int:
         await scheduler.sender.drain()
     await scheduler.stop()
     for a in adapters:
-        await a.stop()
+        await (supervisors[a.platform].stop() if a.platform in supervisors else a.stop())
     for t in [*tasks, stopper]:
         if not t.done():
             t.cancel()

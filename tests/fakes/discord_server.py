@@ -144,6 +144,11 @@ class FakeDiscord(FakeGateway):
         """
         self._scripts.append((method.upper(), re.compile(path), list(responses), [after]))
 
+    async def end_sessions(self, code: int) -> None:
+        """Close every Gateway session with `code`; 4010-4014 and 4004 cannot be resumed."""
+        for ws, _ in list(self._sockets):
+            await ws.close(code=code, message=b"closed by the test")
+
     def interaction_id(self, token: str) -> str:
         return next(i for i, t in self._tokens.items() if t == token)
 
