@@ -59,6 +59,10 @@ class Incoming:
     # How users invoke commands here ("/" on Discord and the console, "/papers " on Slack), so
     # help and usage lines read the way the user types them.
     prefix: str = "/"
+    # The platform offers channel commands to every member (Discord shows /subscribe to
+    # all): a member who may not manage the channel then acts on their personal scope, where
+    # the command has one, instead of being refused (see Core.handle).
+    members_act_personally: bool = False
     raw: Any = field(default=None, compare=False, repr=False)
 
 

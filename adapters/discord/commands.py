@@ -57,7 +57,7 @@ class CommandBuilder:
             if len(commands) == 1 and commands[0].name == group_name:
                 out.append(self.command(commands[0], name=group_name))
                 continue
-            managers = all(c.manages_channel for c in commands)
+            managers = all(_manager_only(c) for c in commands)
             group = app_commands.Group(
                 name=option_name(group_name),
                 description=describe(
@@ -72,7 +72,7 @@ class CommandBuilder:
 
     def command(self, command: Command, *, name: str) -> app_commands.Command[Any, ..., Any]:
         callback = self._callback(command)
-        if command.manages_channel:
+        if _manager_only(command):
             callback = app_commands.default_permissions(MANAGE_CHANNELS)(callback)
         return app_commands.Command(
             name=option_name(name), description=describe(command.help), callback=callback
@@ -138,6 +138,15 @@ class CommandBuilder:
             return choices
 
         return complete
+
+
+def _manager_only(command: Command) -> bool:
+    """Offered only to members with Manage Channels (server admins can change that).
+
+    Commands with a personal scope are offered to everyone: a member without the
+    permission subscribes themselves (the core's rule), so nobody needs the bot's DM first.
+    """
+    return command.manages_channel and not command.has_personal_scope
 
 
 def _signature(by_param: dict[str, Arg]) -> inspect.Signature:

@@ -80,6 +80,9 @@ def incoming_of(
         place=place_of(interaction),
         options=dict(options),
         prefix="/",
+        # /subscribe and /unsubscribe are offered to every member: without Manage Channels
+        # they act on the member personally (the core's rule; we pass the permission fact).
+        members_act_personally=True,
         raw=interaction,
     )
 

@@ -55,6 +55,11 @@ class Command:
                 raise ValueError(f"usage of {self.name!r} does not show {typed}")
 
     @property
+    def has_personal_scope(self) -> bool:
+        """It can act on the caller's own subscriptions instead of the channel's (`--dm`)."""
+        return any(a.name == "dm" and a.kind == "bool" for a in self.args)
+
+    @property
     def group(self) -> str:
         return self.name.split(" ", 1)[0]
 
@@ -170,6 +175,9 @@ class Context:
     registry: Registry
     incoming: Incoming
     command: Command
+    # The caller may not manage this channel, so the command acts on their personal scope
+    # instead (Incoming.members_act_personally): the reply says so, and whom to ask.
+    personal_fallback: bool = False
 
     @property
     def user(self) -> User:
