@@ -107,6 +107,10 @@ class PaperList:
     footer: str | None = None  # e.g. "and 12 more — try search diffusion"
     empty_text: str = "No papers."
     ephemeral: bool = False
+    # A command the user may run on one of these papers, given its id (e.g. "paper"): the
+    # list is a choice. Platforms that can offer it as one (Discord's select menu) do; the
+    # others show the list, whose reasons say what to type.
+    pick: str | None = None
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from adapters.discord.commands import CommandBuilder
 from adapters.discord.config import DiscordConfig, load_discord_config
 from adapters.discord.endpoints import EndpointOverride
 from adapters.discord.paging import LegacyButton, PageButton
+from adapters.discord.picking import PickSelect
 from adapters.discord.sender import DiscordSender, amortise_bucket_sweeps, compose
 from bot.messages import Reply
 from bot.port import Capabilities, DeliveryError, Destination, Part, Posted
@@ -36,7 +37,7 @@ class _PaperbotMixin:
     async def setup_hook(self) -> None:
         adapter = self.adapter
         # Buttons decoded from their custom_id, whichever process (or life) posted them.
-        self.add_dynamic_items(PageButton, LegacyButton)  # type: ignore[attr-defined]
+        self.add_dynamic_items(PageButton, LegacyButton, PickSelect)  # type: ignore[attr-defined]
         for command in adapter.builder.build(adapter.core.registry):
             self.tree.add_command(command)
         if not adapter.config.syncs_commands:

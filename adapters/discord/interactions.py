@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from adapters.discord.paging import PageRef, pager_view
+from adapters.discord.picking import picker
 from adapters.discord.render import Outgoing, render_all
 from bot.commands.registry import Command
 from bot.messages import Incoming, Place, User
@@ -103,18 +104,26 @@ class Responder:
         # again later (after a restart too); None: answers without pages (errors).
         self._source = (core, command, dict(options or {})) if core and command else None
 
-    async def _pager(self, out: Outgoing) -> discord.ui.View | None:
-        if len(out.pages) < 2 or self._source is None:
+    async def _view(self, out: Outgoing) -> discord.ui.View | None:
+        """Prev/Next for a long list, a select menu for a choice, or None."""
+        if self._source is None or (len(out.pages) < 2 and not out.choices):
             return None
         core, command, options = self._source
-        key = await save_list(core.app, command.name, options)
-        # Only the asker may page a list that only they see or that is about them.
+        # Only the asker may page (or pick from) a list only they see or that is about them.
         private = out.ephemeral or core.answers_privately(
             incoming_of(self.interaction, command, options)
         )
         owner = self.interaction.user.id if private else 0
-        expires = core.app.clock() + LIST_LIFETIME
-        return pager_view(PageRef(command.name, key, 0, owner, expires), len(out.pages))
+        now = core.app.clock()
+        view = discord.ui.View(timeout=None)
+        if len(out.pages) > 1:
+            key = await save_list(core.app, command.name, options)
+            view = pager_view(
+                PageRef(command.name, key, 0, owner, now + LIST_LIFETIME), len(out.pages)
+            )
+        if out.choices and out.pick:
+            view.add_item(picker(out.pick, owner, now, out.choices))
+        return view
 
     async def defer(self, *, ephemeral: bool) -> None:
         await self.interaction.response.defer(ephemeral=ephemeral, thinking=True)
@@ -122,7 +131,7 @@ class Responder:
 
     async def send(self, out: Outgoing) -> None:
         ia = self.interaction
-        view = await self._pager(out)
+        view = await self._view(out)
         # Any: discord.py's overloads cannot see through a ** dict; each key is a real keyword.
         kwargs: dict[str, Any] = {
             "content": out.content,

@@ -46,7 +46,7 @@ class PageRef:
     expires: datetime
 
     def custom_id(self) -> str:
-        exp = _base36(int(self.expires.timestamp()))
+        exp = base36(int(self.expires.timestamp()))
         cid = f"pb:pg:{self.command.replace(' ', '.')}:{self.key}:{self.page}:{self.owner}:{exp}"
         assert len(cid) <= 100, cid  # Discord's limit; every part above is bounded
         return cid
@@ -60,7 +60,7 @@ class PageRef:
         return cls(m["cmd"].replace(".", " "), m["key"], int(m["page"]), int(m["owner"]), expires)
 
 
-def _base36(n: int) -> str:
+def base36(n: int) -> str:
     digits = "0123456789abcdefghijklmnopqrstuvwxyz"
     out = ""
     while True:
@@ -104,7 +104,7 @@ class PageButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"pb:p
         core: Core = interaction.client.adapter.core  # type: ignore[attr-defined]
         try:
             if self.ref is None:
-                await _tell(interaction, expired_text(self.command))
+                await tell(interaction, expired_text(self.command))
             else:
                 await show_page(core, interaction, self.ref)
         except Exception:
@@ -114,7 +114,7 @@ class PageButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"pb:p
                 interaction.channel_id,
                 interaction.user.id,
             )
-            await _tell(interaction, "Sorry, that page could not be shown. Please try again.")
+            await tell(interaction, "Sorry, that page could not be shown. Please try again.")
 
 
 class LegacyButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"[0-9a-f]{32}"):
@@ -132,7 +132,7 @@ class LegacyButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"[0
         return cls(match.string)
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        await _tell(interaction, expired_text(None))
+        await tell(interaction, expired_text(None))
 
 
 def pager_view(ref: PageRef, count: int) -> discord.ui.View:
@@ -151,15 +151,15 @@ async def show_page(core: Core, interaction: discord.Interaction, ref: PageRef) 
 
     now = core.app.clock()
     if ref.expires <= now:
-        await _tell(interaction, expired_text(ref.command))
+        await tell(interaction, expired_text(ref.command))
         return
     if ref.owner and interaction.user.id != ref.owner:
-        await _tell(interaction, NOT_YOURS)
+        await tell(interaction, NOT_YOURS)
         return
     saved = await load_list(core.app, ref.key)
     command = core.registry.get(saved.command) if saved else None
     if saved is None or command is None:
-        await _tell(interaction, expired_text(ref.command))
+        await tell(interaction, expired_text(ref.command))
         return
     work = asyncio.ensure_future(core.handle(incoming_of(interaction, command, saved.options)))
     done, _ = await asyncio.wait({work}, timeout=DEFER_AFTER)
@@ -177,7 +177,7 @@ async def show_page(core: Core, interaction: discord.Interaction, ref: PageRef) 
     elif outgoing:
         page = outgoing[0]  # the list now fits on one page, or the command answers otherwise
     else:
-        await _tell(interaction, expired_text(ref.command))
+        await tell(interaction, expired_text(ref.command))
         return
     kwargs: dict[str, Any] = {
         "content": page.content,
@@ -191,7 +191,7 @@ async def show_page(core: Core, interaction: discord.Interaction, ref: PageRef) 
         await interaction.response.edit_message(**kwargs)
 
 
-async def _tell(interaction: discord.Interaction, text: str) -> None:
+async def tell(interaction: discord.Interaction, text: str) -> None:
     """A short private answer to a click, leaving the clicked message as it is."""
     if interaction.response.is_done():
         await interaction.followup.send(text, ephemeral=True, allowed_mentions=NONE)

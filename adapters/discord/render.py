@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import quote
 
 import discord
@@ -17,6 +18,8 @@ MAX_EMBEDS = 10
 MAX_EMBED_CHARS = 6000
 MAX_CONTENT = 2000
 MAX_FIELD = 1024  # an embed field's value
+MAX_OPTIONS = 25  # a select menu's options
+MAX_OPTION_TEXT = 100  # an option's label, value and description
 CARD_ABSTRACT = 700
 ITEM_ABSTRACT = 240
 PAGE_SIZE = 5  # papers per page of an interactive list
@@ -32,6 +35,9 @@ class Outgoing:
     embeds: tuple[discord.Embed, ...] = ()
     ephemeral: bool = False
     pages: tuple[Outgoing, ...] = field(default=(), compare=False)  # more pages (Prev/Next)
+    # A select menu of papers (label, paper id, description) running `pick` on the chosen.
+    choices: tuple[tuple[str, str, str], ...] = field(default=(), compare=False)
+    pick: str | None = None
 
 
 # One markdown character at a time, URLs left whole. (discord.utils.escape_markdown treats
@@ -258,15 +264,33 @@ def render(reply: Reply, *, interactive: bool = False, ephemeral: bool = False) 
     head, embeds, tail = _list_parts(reply)
     if not interactive:
         return pack(embeds, head=head, tail=tail, ephemeral=private)
+    pick: dict[str, Any] = {}
+    if reply.pick and reply.items:
+        pick = {"choices": choices(reply), "pick": reply.pick}
     pages = pack(embeds, tail=tail, ephemeral=private, max_embeds=PAGE_SIZE)
     if len(pages) == 1:
-        return [Outgoing(head + ("\n" + tail if tail else ""), pages[0].embeds, private)]
+        return [Outgoing(head + ("\n" + tail if tail else ""), pages[0].embeds, private, **pick)]
     n = len(pages)
     titled = tuple(
         Outgoing(f"{head} · page {i}/{n}" + ("\n" + tail if tail else ""), page.embeds, private)
         for i, page in enumerate(pages, 1)
     )
-    return [Outgoing(titled[0].content, titled[0].embeds, private, pages=titled)]
+    return [Outgoing(titled[0].content, titled[0].embeds, private, pages=titled, **pick)]
+
+
+def choices(reply: PaperList) -> tuple[tuple[str, str, str], ...]:
+    """The list's first 25 papers as select options: title, id, and authors and upvotes."""
+    out: list[tuple[str, str, str]] = []
+    seen: set[str] = set()
+    for i, item in enumerate(reply.items, 1):
+        p = item.paper
+        if p.id in seen or len(out) == MAX_OPTIONS:
+            continue  # option values must differ
+        seen.add(p.id)
+        label = plain(f"{i}. {p.title}", MAX_OPTION_TEXT)
+        about = " · ".join(x for x in (p.authors_short(2), f"▲ {p.upvotes}", p.id) if x)
+        out.append((label, p.id[:MAX_OPTION_TEXT], plain(about, MAX_OPTION_TEXT)))
+    return tuple(out)
 
 
 def render_all(replies: Iterable[Reply], **kwargs: bool) -> list[Outgoing]:

@@ -35,6 +35,7 @@ async def paper_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
                 items=items,
                 footer=found.note,
                 ephemeral=True,
+                pick="paper",
             )
         ]
     text = not_found_text(ctx.app, query, prefix)
