@@ -114,6 +114,15 @@ class PaperList:
 
 
 @dataclass(frozen=True)
+class Section:
+    """A headed group of (term, text) entries: "/paper <id>" and what it does; an example
+    has no text."""
+
+    title: str
+    entries: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
 class Fields:
     """A titled table of name/value rows (status, subscriptions, why)."""
 
@@ -121,6 +130,9 @@ class Fields:
     rows: tuple[tuple[str, str], ...]
     footer: str | None = None
     ephemeral: bool = False
+    # The same content in headed sections, for platforms that show them (Discord's help
+    # embed); the others show `rows`.
+    sections: tuple[Section, ...] = ()
 
 
 Reply = Notice | PaperCard | PaperList | Fields

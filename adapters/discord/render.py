@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import quote
 
 import discord
 
-from bot.messages import Fields, Notice, PaperCard, PaperItem, PaperList, Reply, Tone
+from bot.messages import Fields, Notice, PaperCard, PaperItem, PaperList, Reply, Section, Tone
 from bot.papers import Paper
 from bot.text import strip_bidi
 
@@ -169,10 +169,39 @@ def paper_item(item: PaperItem, rank: int) -> discord.Embed:
     )
 
 
+def section_value(section: Section) -> str:
+    """A section's entries as lines, "`/paper <id>` — what it does", as many as fit."""
+    lines: list[str] = []
+    size = 0
+    for term, text in section.entries:
+        code = "`" + clip(" ".join(strip_bidi(term).replace("`", "'").split()), 200) + "`"
+        line = code + (" — " + safe_text(text, 300) if text else "")
+        if size + len(line) + 1 > MAX_FIELD - 2:
+            lines.append("…")
+            break
+        lines.append(line)
+        size += len(line) + 1
+    return "\n".join(lines) or "—"
+
+
 def fields_embeds(reply: Fields) -> list[discord.Embed]:
-    """A table of rows as embeds of at most 25 fields and 6,000 characters each."""
+    """A table of rows as embeds of at most 25 fields and 6,000 characters each.
+
+    Headed sections (help), where the reply has them, stand for its rows.
+    """
+    if reply.sections:
+        # Already escaped and fitted: only the splitting below is left to do.
+        reply = replace(reply, rows=tuple((s.title, section_value(s)) for s in reply.sections))
+        return _table(reply, escaped=True)
+    return _table(reply, escaped=False)
+
+
+def _table(reply: Fields, *, escaped: bool) -> list[discord.Embed]:
     rows = [
-        (safe_text(name, 256) or "—", safe_text(value, MAX_FIELD, lines=True) or "—")
+        (
+            safe_text(name, 256) or "—",
+            value if escaped else safe_text(value, MAX_FIELD, lines=True) or "—",
+        )
         for name, value in reply.rows
     ] or [("—", "nothing to show")]
     footer = plain(reply.footer, 2048) if reply.footer else None
