@@ -154,8 +154,10 @@ async def standin(fake: FakeDiscord) -> AsyncIterator[DiscordAdapter]:
 
 async def test_login_syncs_every_registry_command(fake: FakeDiscord, bot: DiscordAdapter) -> None:
     registry = build_registry()
-    synced = {c["name"]: c for c in fake.synced["global"]}
+    synced = {c["name"]: c for c in fake.synced["global"] if c.get("type", 1) == 1}
     assert set(synced) == set(registry.groups())
+    menus = [c["name"] for c in fake.synced["global"] if c.get("type") == 3]
+    assert menus == [c.message_command for c in registry.all() if c.message_command]
     for group, commands in registry.groups().items():
         top = synced[group]
         if len(commands) > 1:  # a slash command group: every manager command, or no default

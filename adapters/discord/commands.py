@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 Choice = app_commands.Choice
-AppCommand = app_commands.Command[Any, ..., Any] | app_commands.Group
+AppCommand = app_commands.Command[Any, ..., Any] | app_commands.Group | app_commands.ContextMenu
 Callback = Callable[..., Coroutine[Any, Any, None]]
 MANAGE_CHANNELS = discord.Permissions(manage_channels=True)
 _NAME_RE = re.compile(r"[^-_\w]+")
@@ -68,7 +68,29 @@ class CommandBuilder:
             for c in commands:
                 group.add_command(self.command(c, name=c.words[-1]))
             out.append(group)
+        out.extend(self.message_command(c) for c in registry.all() if c.message_command)
         return out
+
+    def message_command(self, command: Command) -> app_commands.ContextMenu:
+        """The command on a message's Apps menu: the message's text is its one argument."""
+        core, defer_after = self.core, self.defer_after
+        [arg] = command.args
+
+        async def callback(interaction: discord.Interaction, message: discord.Message) -> None:
+            text = message_text(message)
+            if not text:
+                await interaction.response.send_message(
+                    "That message has no text to look for papers in.",
+                    ephemeral=True,
+                    allowed_mentions=discord.AllowedMentions.none(),
+                )
+                return
+            kwargs = {} if defer_after is None else {"defer_after": defer_after}
+            await run_command(core, interaction, command, {arg.name: text}, **kwargs)
+
+        return app_commands.ContextMenu(
+            name=describe(command.message_command or command.name, 32), callback=callback
+        )
 
     def command(self, command: Command, *, name: str) -> app_commands.Command[Any, ..., Any]:
         callback = self._callback(command)
@@ -138,6 +160,14 @@ class CommandBuilder:
             return choices
 
         return complete
+
+
+def message_text(message: discord.Message) -> str:
+    """What a message says: its text, then its embeds' titles and links (a bot's digest)."""
+    parts = [message.content or ""]
+    for embed in message.embeds:
+        parts.extend(x for x in (embed.title, embed.url) if x)
+    return "\n".join(p for p in parts if p).strip()[:4000]
 
 
 def _manager_only(command: Command) -> bool:

@@ -11,7 +11,7 @@ from bot.messages import Fields, Reply, Section
 # Help's sections, by command group, in the order a newcomer needs them; a group missing
 # here (a new command) still shows, under MORE.
 SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("Find papers", ("paper", "papers", "search", "why")),
+    ("Find papers", ("paper", "papers", "find", "search", "why")),
     ("Subscribe", ("subscribe", "unsubscribe", "subscriptions")),
     ("This channel's digest", ("digest",)),
     ("Your own alerts", ("alerts", "mute")),

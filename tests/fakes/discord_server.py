@@ -167,6 +167,27 @@ class FakeDiscord(FakeGateway):
         payload["message"] = message
         return payload
 
+    def message_command(
+        self,
+        name: str,
+        content: str,
+        *,
+        embeds: list[dict[str, Any]] | None = None,
+        user: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """A message command (Apps menu of a message by alice saying `content`)."""
+        payload = self.interaction(name, user=user)
+        target = self.message_obj(self.channel_id, {"content": content, "embeds": embeds or []})
+        target["author"] = self.alice
+        payload["data"] = {
+            "id": self.next_id(),
+            "name": name,
+            "type": 3,
+            "target_id": target["id"],
+            "resolved": {"messages": {target["id"]: target}},
+        }
+        return payload
+
     async def press(self, payload: dict[str, Any], within: float = 10) -> dict[str, Any]:
         """Send a component interaction; return the one message its answer made or edited."""
         await self.interact(payload)
@@ -286,6 +307,7 @@ class FakeDiscord(FakeGateway):
         self.synced[scope] = payload
         out = [
             {
+                "description": "",  # Discord answers it for message commands, which send none
                 **c,
                 "id": self.next_id(),
                 "application_id": self.app_id,
