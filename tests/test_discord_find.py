@@ -107,3 +107,20 @@ def test_references_in_free_text() -> None:
     assert find_references("nothing here, 3.14159 or v2") == []
     assert title_in("\n  > **Scaling Laws**  \nmore") == "Scaling Laws"
     assert title_in(" \n ?! \n") is None
+
+
+async def test_a_pick_from_finds_choice_stays_private(
+    fake: FakeDiscord, bot: DiscordAdapter, sample_app: App
+) -> None:
+    items = [
+        daily_item("2501.00011", "Scaling Laws for Sparse Mixture of Experts", day="2024-12-23"),
+        daily_item("2501.00012", "Scaling Laws for Dense Mixture of Experts", day="2024-12-23"),
+    ]
+    papers, _ = parse_daily_items(items, None)
+    await sample_app.papers.upsert(papers)
+    [msg] = await find(fake, "scaling laws mixture of experts")
+    [menu] = [c for row in msg["components"] for c in row["components"] if c["type"] == 3]
+    assert menu["custom_id"].startswith("pb:pick:find:")
+    card = await fake.press(fake.click(menu["custom_id"], msg, values=["2501.00012"]))
+    assert card["flags"] & EPHEMERAL
+    assert card["embeds"][0]["title"] == "Scaling Laws for Dense Mixture of Experts"

@@ -27,7 +27,7 @@ async def test_several_title_matches_are_a_private_choice(bot: TestBot) -> None:
         ("2501.00002", "Scaling Laws for Dense Mixture of Experts"),
     )
     [reply] = await bot.say("/find scaling laws mixture of experts")
-    assert isinstance(reply, PaperList) and reply.pick == "paper" and reply.ephemeral
+    assert isinstance(reply, PaperList) and reply.pick == "find" and reply.ephemeral
 
 
 async def test_a_text_too_long_for_a_title_says_what_to_do(bot: TestBot) -> None:

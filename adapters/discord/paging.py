@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from adapters.discord.render import Outgoing, render_all
-from bot.services.lists import LIST_LIFETIME, load_list
+from bot.services.lists import LIST_LIFETIME, load_list, save_list
 
 if TYPE_CHECKING:
     from bot.core import Core
@@ -161,6 +161,7 @@ async def show_page(core: Core, interaction: discord.Interaction, ref: PageRef) 
     if saved is None or command is None:
         await tell(interaction, expired_text(ref.command))
         return
+    await save_list(core.app, saved.command, saved.options)  # used again: kept another while
     work = asyncio.ensure_future(core.handle(incoming_of(interaction, command, saved.options)))
     done, _ = await asyncio.wait({work}, timeout=DEFER_AFTER)
     if not done:

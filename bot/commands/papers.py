@@ -91,8 +91,14 @@ async def find_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
             )
         ]
     replies = await paper_command(ctx, {"query": title})
-    # A look-up's card answers publicly; what "find" answers only the asker sees.
-    return [dataclasses.replace(r, ephemeral=True) for r in replies]
+    # A look-up's card answers publicly; what "find" answers only the asker sees, a paper
+    # picked from its choice too (find with the id gives the card, privately).
+    return [
+        dataclasses.replace(r, ephemeral=True, pick="find")
+        if isinstance(r, PaperList)
+        else dataclasses.replace(r, ephemeral=True)
+        for r in replies
+    ]
 
 
 async def papers_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:

@@ -38,10 +38,15 @@ def list_key(command: str, options: Mapping[str, str]) -> str:
 
 
 async def save_list(app: App, command: str, options: Mapping[str, str]) -> str:
-    """Store how to make this list again; return its key."""
+    """Store how to make this list again (or mark it used again); return its key.
+
+    Lists unused for LIST_LIFETIME go at the same time: their buttons have expired.
+    """
     key = list_key(command, options)
     value = {"command": command, "options": {k: str(v) for k, v in options.items()}}
-    await app.state.set(_PREFIX + key, value, now=app.clock())
+    now = app.clock()
+    await app.state.set(_PREFIX + key, value, now=now)
+    await app.state.delete_stale(_PREFIX, now - LIST_LIFETIME)
     return key
 
 
