@@ -78,12 +78,13 @@ class Supervisor:
         return self.adapter.platform
 
     async def run(self) -> None:
-        """Serve until stopped. Raises only ConfigError from the very first start.
+        """Serve until stopped. Raises only a ConfigError of the very first start.
 
-        A configuration the platform rejects at start-up (a wrong token) is the operator's
-        to fix before anything runs, so `paperbot run` exits with it as before; the same
-        error later (a token revoked while running) marks the adapter failed without
-        restarting it, since no retry can fix it, and the rest of the process keeps going.
+        A configuration the platform rejects at start-up (a wrong token: the first start
+        fails with it within `healthy_after`) is the operator's to fix before anything runs,
+        so `paperbot run` exits with it as before; the same error later (a token revoked
+        while running) marks the adapter failed without restarting it, since no retry can
+        fix it, and the rest of the process keeps going.
         """
         attempt = 0  # consecutive failed runs, for the backoff
         ever_ran = False
@@ -98,7 +99,8 @@ class Supervisor:
             except asyncio.CancelledError:
                 raise
             except ConfigError as exc:
-                if not ever_ran:
+                ran = (self.clock() - started).total_seconds()
+                if not ever_ran and ran < self.backoff.healthy_after:  # at start-up
                     self.board.set(self.platform, State.FAILED, self.clock(), last_error=str(exc))
                     raise
                 self._failed(exc)

@@ -110,3 +110,30 @@ def test_a_long_list_offers_at_most_25_papers_within_discords_limits() -> None:
     # Not a choice without `pick`, and never in a post the bot makes on its own.
     assert not render(PaperList("List", items), interactive=True)[0].choices
     assert not render(PaperList("Several", items, pick="paper"))[0].choices
+
+
+async def test_a_long_choice_pages_and_keeps_its_select_menu(
+    fake: FakeDiscord, sample_app: App
+) -> None:
+    from bot.commands.registry import Command, Registry
+
+    async def many(ctx: Any, args: dict[str, Any]) -> list[Any]:
+        papers = await sample_app.papers.featured_on(sample_app.clock().date(), limit=8)
+        items = tuple(PaperItem(p) for p in papers)
+        return [PaperList("Several papers match; pick one:", items, ephemeral=True, pick="paper")]
+
+    registry = Registry([*build_registry().all(), Command("many", "Many.", "many", many)])
+    async with running_adapter(fake, Core(sample_app, registry)):
+        [msg] = await say(fake, "many")
+        assert "page 1/2" in msg["content"] and len(select_of(msg)["options"]) == 8
+        nxt = next(
+            b for row in msg["components"] for b in row["components"] if b.get("label") == "Next ▶"
+        )
+        edit = await fake.press(fake.click(nxt["custom_id"], msg))
+        assert "page 2/2" in edit["content"]
+        menu = select_of(edit)
+        assert len(menu["options"]) == 8 and select_problems(menu) == []
+        card = await fake.press(
+            fake.click(menu["custom_id"], edit, values=[menu["options"][7]["value"]])
+        )
+        assert card["embeds"] and card["embeds"][0]["title"]

@@ -164,6 +164,12 @@ async def test_a_rejected_configuration_is_fatal_only_at_start_up(clock: FakeClo
         await supervise(bad, board, clock, sleep).run()
     assert board.get("slack").state is State.FAILED  # type: ignore[union-attr]
 
+    # Rejected after a long first run: not start-up any more, so failed without a raise.
+    long_run = CrashingAdapter(crashes=1, error=ConfigError("SLACK_BOT_TOKEN: token_revoked"))
+    long_run.clock, long_run.runs_for = clock, timedelta(hours=5)
+    await asyncio.wait_for(supervise(long_run, board, clock, sleep).run(), 5)
+    assert board.get("slack").state is State.FAILED and long_run.starts == 1  # type: ignore[union-attr]
+
     # Revoked while running: marked failed, not restarted (no retry can fix it), no raise.
     later = CrashingAdapter(crashes=2)
     errors = iter([ConnectionError("lost"), ConfigError("SLACK_BOT_TOKEN: token_revoked")])

@@ -180,6 +180,12 @@ async def show_page(core: Core, interaction: discord.Interaction, ref: PageRef) 
     else:
         await tell(interaction, expired_text(ref.command))
         return
+    source = paged or outgoing[0]
+    if source.choices and source.pick:  # a long choice pages with its select menu kept
+        from adapters.discord.picking import picker  # picking imports this module
+
+        view = view or discord.ui.View(timeout=None)
+        view.add_item(picker(source.pick, ref.owner, now, source.choices))
     kwargs: dict[str, Any] = {
         "content": page.content,
         "embeds": list(page.embeds),
