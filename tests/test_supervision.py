@@ -302,3 +302,29 @@ async def test_paperbot_run_restarts_discord_after_a_session_lost_for_good(
         _, stderr = await asyncio.wait_for(proc.communicate(), 20)
     assert proc.returncode == 0, stderr.decode()[-2000:]
     assert "restarting the discord adapter in" in stderr.decode()
+
+
+def test_status_line_for_each_state(clock: FakeClock) -> None:
+    from bot.commands.status import connections_line
+
+    board = HealthBoard()
+    assert connections_line(board, "UTC") is None  # nothing supervised (the console)
+    board.set("discord", State.RUNNING, clock())
+    board.set(
+        "slack",
+        State.RESTARTING,
+        clock(),
+        restarts=2,
+        last_error="ConnectionError: lost",
+        next_try_at=clock() + timedelta(minutes=1),
+    )
+    assert connections_line(board, "UTC") == (
+        "Discord connected; Slack down since Tue 2024-12-24 10:00 UTC (ConnectionError: lost), "
+        "reconnecting at Tue 2024-12-24 10:01 UTC (2 restarts so far); the other platforms and "
+        "digests carry on"
+    )
+    board.set("slack", State.FAILED, clock(), last_error="SLACK_BOT_TOKEN: token_revoked")
+    assert connections_line(board, "UTC") == (
+        "Discord connected; Slack stopped: SLACK_BOT_TOKEN: token_revoked; fix that and "
+        "restart paperbot"
+    )
