@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.health import HealthBoard
 from bot.lookup import TitleIndex
 from bot.settings import Settings
 from bot.sources import PaperSource
@@ -53,6 +54,8 @@ class App:
     arxiv: ArxivClient | None  # None when offline
     online: bool
     clock: Clock = utc_now
+    # How this process's chat adapters are doing (bot.supervision keeps it current).
+    health: HealthBoard = field(default_factory=HealthBoard)
     _metrics: Metrics | None = field(default=None, repr=False)
     _index: TitleIndex | None = field(default=None, repr=False)
     _index_mark: datetime | None = field(default=None, repr=False)

@@ -61,6 +61,7 @@ PUBLIC = (
     "bot.scheduler",
     "bot.services",
     "bot.settings",
+    "bot.supervision",  # the composition root runs each adapter under a supervisor
     "bot.sources",
     "bot.text",
 )

@@ -53,15 +53,32 @@ async def _run(args: argparse.Namespace, app: App, env: dict[str, str]) -> int:
     scripted = [a.platform for a in adapters] == ["console"] and not _stdin_is_terminal()
     ops = await wiring.start_operations(app, adapters)
     try:
-        return await _serve(adapters, scheduler, scripted=scripted)
+        return await _serve(app, adapters, scheduler, scripted=scripted)
     finally:
         if ops is not None:
             await ops.stop()
 
 
-async def _serve(adapters: list[Adapter], scheduler: DeliveryScheduler, *, scripted: bool) -> int:
+async def _serve(
+    app: App, adapters: list[Adapter], scheduler: DeliveryScheduler, *, scripted: bool
+) -> int:
     """Run the adapters and the scheduler until a signal, or until an adapter stops."""
-    tasks = [asyncio.create_task(a.start(), name=f"adapter-{a.platform}") for a in adapters]
+    from bot.supervision import Supervisor
+
+    # Each chat adapter runs under its own supervisor: one crashing is restarted with
+    # backoff while the other and the scheduler carry on. The console ends with its input.
+    supervisors = {
+        a.platform: Supervisor(a, app.health, app.clock)
+        for a in adapters
+        if a.platform != "console"
+    }
+    tasks = [
+        asyncio.create_task(
+            supervisors[a.platform].run() if a.platform in supervisors else a.start(),
+            name=f"adapter-{a.platform}",
+        )
+        for a in adapters
+    ]
     if not scripted:
         await scheduler.start()
     loop = asyncio.get_running_loop()
@@ -82,7 +99,7 @@ async def _serve(adapters: list[Adapter], scheduler: DeliveryScheduler, *, scrip
         await scheduler.sender.drain()
     await scheduler.stop()
     for a in adapters:
-        await a.stop()
+        await (supervisors[a.platform].stop() if a.platform in supervisors else a.stop())
     for t in [*tasks, stopper]:
         if not t.done():
             t.cancel()

@@ -152,6 +152,57 @@ class FakeDiscord(FakeGateway):
         """
         self._scripts.append((method.upper(), re.compile(path), list(responses), [after]))
 
+    async def end_sessions(self, code: int) -> None:
+        """Close every Gateway session with `code`; 4010-4014 and 4004 cannot be resumed."""
+        for ws, _ in list(self._sockets):
+            await ws.close(code=code, message=b"closed by the test")
+
+    def click(
+        self,
+        custom_id: str,
+        message: dict[str, Any],
+        *,
+        user: dict[str, Any] | None = None,
+        dm: bool = False,
+        values: list[str] | None = None,
+    ) -> dict[str, Any]:
+        """A click on a button of `message` by `user` (alice), or a choice in its select
+        menu (`values`), as INTERACTION_CREATE carries it."""
+        payload = self.interaction("unused", dm=dm, kind=3, user=user)
+        payload["data"] = {"custom_id": custom_id, "component_type": 2}
+        if values is not None:
+            payload["data"].update(component_type=3, values=values)
+        payload["message"] = message
+        return payload
+
+    def message_command(
+        self,
+        name: str,
+        content: str,
+        *,
+        embeds: list[dict[str, Any]] | None = None,
+        user: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """A message command (Apps menu of a message by alice saying `content`)."""
+        payload = self.interaction(name, user=user)
+        target = self.message_obj(self.channel_id, {"content": content, "embeds": embeds or []})
+        target["author"] = self.alice
+        payload["data"] = {
+            "id": self.next_id(),
+            "name": name,
+            "type": 3,
+            "target_id": target["id"],
+            "resolved": {"messages": {target["id"]: target}},
+        }
+        return payload
+
+    async def press(self, payload: dict[str, Any], within: float = 10) -> dict[str, Any]:
+        """Send a component interaction; return the one message its answer made or edited."""
+        await self.interact(payload)
+        msgs = await self.wait_reply(payload["token"], within=within)
+        assert len(msgs) == 1, msgs
+        return msgs[0]
+
     def interaction_id(self, token: str) -> str:
         return next(i for i, t in self._tokens.items() if t == token)
 
@@ -264,6 +315,7 @@ class FakeDiscord(FakeGateway):
         self.synced[scope] = payload
         out = [
             {
+                "description": "",  # Discord answers it for message commands, which send none
                 **c,
                 "id": self.next_id(),
                 "application_id": self.app_id,
