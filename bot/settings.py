@@ -124,6 +124,7 @@ _FORMS: dict[str, str] = {
     "post_empty_digests": "true or false",
     "delivery_lease_seconds": "a whole number of seconds from 2 to 600",
     "database_pool_size": "a whole number of connections from 1 to 100",
+    "upkeep_interval_minutes": "a whole number of minutes from 0 (never) to 1440",
 }
 
 
@@ -153,6 +154,9 @@ class Settings(EnvSettings):
     # How long a process's claim on a message lasts without its heartbeat (renewed every
     # third of it): a dead process's messages are taken over within this time.
     delivery_lease_seconds: int = Field(30, ge=2, le=600)
+    # How often the bot checks whether its tables want a VACUUM or ANALYZE (PostgreSQL) or
+    # an optimize and WAL checkpoint (SQLite): the bot does not count on autovacuum. 0: never.
+    upkeep_interval_minutes: int = Field(10, ge=0, le=1440)
 
     @field_validator("database_url")
     @classmethod
