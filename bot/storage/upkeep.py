@@ -100,8 +100,10 @@ class Upkeep:
 
     async def _postgres(self, force: bool) -> UpkeepReport:
         async with self._engine.connect() as conn:
-            # The session settings below must not go back into the pool with it (SQLAlchemy
-            # resets the isolation level on return, not SET values): it is closed instead.
+            # The session settings below must not go back into the pool (SQLAlchemy resets
+            # the isolation level on return, not SET values): the connection is closed
+            # instead. A round cancelled by a stop ends its server session with it, so its
+            # VACUUM and its turn end too (tests/test_upkeep.py holds a VACUUM to check).
             try:
                 await conn.execution_options(isolation_level="AUTOCOMMIT")  # VACUUM needs it
                 await conn.execute(text(f"SET lock_timeout = {int(self._lock_timeout_ms)}"))
@@ -113,7 +115,6 @@ class Upkeep:
                 if not got:
                     log.debug("another process is doing the database upkeep")
                     return UpkeepReport(busy=True)
-                # The session's end releases the lock, so a cancelled round cannot keep it.
                 if self._while_locked is not None:
                     await self._while_locked()
                 return await self._vacuum(conn, force)
@@ -139,6 +140,9 @@ class Upkeep:
 
     async def _sqlite(self) -> UpkeepReport:
         async with self._engine.connect() as conn:
+            # SQLite is the one-process setup: the turn is always ours.
+            if self._while_locked is not None:
+                await self._while_locked()
             await conn.execute(text(f"PRAGMA analysis_limit = {SQLITE_ANALYSIS_LIMIT}"))
             # 0x10002: ANALYZE the tables whose statistics are missing or stale, all of them,
             # not only those this pooled connection happened to query.
