@@ -303,3 +303,63 @@ async def test_the_pool_never_hands_out_the_upkeep_connection(app: App):
             assert await conn.scalar(text("SHOW statement_timeout")) == "0"
             await conn.execute(update(DestinationRow).values(next_due_at=NOW))
             await conn.rollback()  # a transaction, not autocommitted statements
+
+
+async def test_no_round_takes_the_last_free_connection_of_a_capped_pool(db_url):
+    source = FakeSource()
+    app = make_app(db_url, FakeClock(NOW), source, DATABASE_POOL_SIZE="2")
+    try:
+        only_postgres(app)
+        async with app.engine.connect() as held_by_delivery:
+            await held_by_delivery.execute(text("SELECT 1"))
+            report = await asyncio.wait_for(Upkeep(app.engine).run(force=True), 10)
+        assert report.busy and report.vacuumed == ()
+        assert (await Upkeep(app.engine).run(force=True)).vacuumed == HOT_TABLES
+    finally:
+        await app.close()
+
+
+async def test_delivery_with_an_upkeep_round_beside_every_step(db_url):
+    """The scenario of test_permanent_failure_disables_until_a_digest_command (which a daily
+    VACUUM once broke), each step run at once with a forced upkeep round, in a small pool."""
+    from bot.port import DeliveryError, Failure
+    from tests.delivery_helpers import paper
+
+    source = FakeSource()
+    h = Harness(
+        make_app(db_url, FakeClock(utc(2025, 2, 3, 7, 0)), source, DATABASE_POOL_SIZE="4"),
+        source,
+        RecordingAdapter(),
+    )
+    upkeep = Upkeep(h.app.engine)
+    rounds: list[bool] = []
+
+    async def beside(step: Awaitable[object]) -> None:
+        _, report = await asyncio.gather(step, upkeep.run(force=True))
+        rounds.append(report.busy)
+
+    try:
+        await beside(h.bot.say("subscribe diffusion"))
+        await beside(h.bot.say("digest time 09:00 UTC"))
+        gone = DeliveryError("the channel was deleted", Failure.DESTINATION_GONE)
+        h.adapter.fail = lambda d: gone
+        day = utc(2025, 2, 3).date()
+        h.source.feature(day, paper(1, "Diffusion A"))
+        await beside(h.tick(utc(2025, 2, 3, 9, 0)))
+        assert h.adapter.sent == [] and h.adapter.attempts == 1
+        assert "Disabled" in await h.bot.text("status")
+        h.source.feature(utc(2025, 2, 4).date(), paper(2, "Diffusion B"))
+        await beside(h.tick(utc(2025, 2, 4, 9, 0)))
+        assert h.adapter.attempts == 1, "tried to post to a disabled destination"
+        h.adapter.fail = None
+        await beside(h.bot.say("digest resume"))
+        await beside(h.tick(utc(2025, 2, 4, 9, 5)))
+        assert sorted(p for s in h.adapter.sent for p in s.paper_ids) == [
+            "2501.00001",
+            "2501.00002",
+        ]
+        assert "Disabled" not in await h.bot.text("status")
+        if h.app.engine.dialect.name == "postgresql":
+            assert not all(rounds), "no upkeep round ran: the test would prove nothing"
+    finally:
+        await h.app.close()

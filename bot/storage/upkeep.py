@@ -22,7 +22,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 
-from sqlalchemy import text
+from sqlalchemy import QueuePool, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.storage.models import Base
@@ -68,7 +68,7 @@ class UpkeepReport:
     vacuumed: tuple[str, ...] = ()
     analyzed: tuple[str, ...] = ()  # analysed only (a VACUUM (ANALYZE) counts as vacuumed)
     failed: tuple[str, ...] = ()  # tables whose statement failed (logged), e.g. lock timeout
-    busy: bool = False  # another process was at it: nothing done this round
+    busy: bool = False  # another process was at it, or no spare connection: nothing done
     checkpoint: tuple[int, int, int] | None = None  # SQLite: (busy, WAL frames, checkpointed)
     seconds: float = 0.0
 
@@ -99,6 +99,12 @@ class Upkeep:
         return replace(report, seconds=time.perf_counter() - t0)
 
     async def _postgres(self, force: bool) -> UpkeepReport:
+        pool = self._engine.pool
+        if isinstance(pool, QueuePool) and pool.size() - pool.checkedout() < 2:
+            # The pool is capped (DATABASE_POOL_SIZE, no overflow): a VACUUM holding its
+            # last free connection would make delivery wait for it. Next round, then.
+            log.debug("database upkeep skipped: no spare connection in the pool")
+            return UpkeepReport(busy=True)
         async with self._engine.connect() as conn:
             # The session settings below must not go back into the pool (SQLAlchemy resets
             # the isolation level on return, not SET values): the connection is closed
