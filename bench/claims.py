@@ -173,6 +173,9 @@ async def drain(
             if len(times) == at and name not in tried:
                 both = [await time_statement(app, stmt, args.tries) for stmt in (new, old_claim())]
                 tried[name] = (both[0], both[1])
+                # As it goes: a drain with stale statistics may take long.
+                print(f"{name} point, after {at} claims, rolled back:", flush=True)
+                print(f"  paperbot  {pct(both[0])}\n  old claim {pct(both[1])}", flush=True)
         if upkeep is not None and time.perf_counter() - last_upkeep > args.upkeep_every:
             await report_upkeep(upkeep, f"after {len(times)} claims")
             last_upkeep = time.perf_counter()
