@@ -1,16 +1,19 @@
-"""Benchmark the idle sweep after a full look, with and without the upkeep: `python
-bench/upkeep.py [--destinations N] [--due M] [--repeat R] [--database-url URL]`.
+"""Benchmark the idle sweep right after a full look, with and without the upkeep between:
+`python bench/upkeep.py [--destinations N] [--due M] [--cycles C] [--database-url URL]`.
 
 N channels (one subscription each), M of them with their digest at 09:00 UTC and the rest
 at 21:00, one real Daily Papers day stored by the 08:30 poll (see bench/data.py), the
-statistics taken while the tables were being filled and never again, autovacuum off on the
-measured server. The 08:31 sweep is the first after the upgrade: it looks at every
-destination and rewrites each one's `next_due_at`, which leaves a dead index entry per
-destination in the range every later sweep reads. Measured:
-- idle, no upkeep (the baseline): R idle sweeps at 08:32.., as the bot ran before;
-- the upkeep round the scheduler runs (`Upkeep.run()`: it reads the statistics and vacuums
-  what they call for), timed, with what it did;
-- idle after upkeep: R more idle sweeps.
+statistics taken while the tables were filled, autovacuum off on the measured server. A full
+look of the sweep (every destination "look now", as after an upgrade or a change to all of
+them) rewrites each destination's `next_due_at` and leaves a dead index entry per
+destination in the range every later sweep reads. Each cycle: every destination set to look
+now, the full look, then, every other cycle, the upkeep round (`Upkeep.run(force=True)`:
+the VACUUM (ANALYZE) of the hot tables that the scheduler's next check would run; forced
+because the bench compresses minutes into seconds and a backend's counts reach
+pg_stat_user_tables up to a second late), then `--idle` idle sweeps. Cycles alternate so
+that the machine's load drifts over both sides alike. Printed per side: the sweep's read of
+the due destinations right after the full look (`due_destinations`, timed alone: the read
+that meets the dead entries), and the whole idle sweeps after it.
 """
 
 from __future__ import annotations
@@ -29,11 +32,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import text, update
 
 from bench.delivery_rows import load_papers
-from bench.seeding import channels_with_queries, polled, print_plan
+from bench.seeding import channels_with_queries, polled
 from bot.app import App, build_app
 from bot.delivery.sweep import Sweeper
 from bot.settings import load_settings
 from bot.storage.db import upgrade
+from bot.storage.destinations_repo import look_now_values
 from bot.storage.models import DestinationRow
 from bot.storage.upkeep import Upkeep
 
@@ -58,12 +62,10 @@ async def seed(app: App, destinations: int, due: int, now: datetime) -> None:
             await conn.commit()
 
 
-async def idle(
-    sweeper: Sweeper, clock: list[datetime], start: datetime, repeat: int
-) -> list[float]:
+async def idle(sweeper: Sweeper, clock: list[datetime], repeat: int) -> list[float]:
     out = []
-    for k in range(repeat):
-        clock[0] = start + timedelta(minutes=k)
+    for _ in range(repeat):
+        clock[0] += timedelta(seconds=10)
         t0 = time.perf_counter()
         report = await sweeper.sweep()
         out.append((time.perf_counter() - t0) * 1000)
@@ -73,19 +75,16 @@ async def idle(
 
 def row(name: str, ms: list[float]) -> str:
     samples = " ".join(f"{m:.1f}" for m in ms)
-    return f"{name:22} median {statistics.median(ms):7.1f} ms  max {max(ms):7.1f} ms  ({samples})"
+    return f"{name:34} median {statistics.median(ms):6.1f} ms  max {max(ms):6.1f} ms  ({samples})"
 
 
-async def dead(app: App) -> str:
+async def dead(app: App) -> int | None:
     if app.engine.dialect.name != "postgresql":
-        return ""
+        return None
     async with app.engine.connect() as conn:
-        await conn.execute(text("SELECT pg_stat_force_next_flush()"))
-        await conn.commit()
-        n = await conn.scalar(
+        return await conn.scalar(
             text("SELECT n_dead_tup FROM pg_stat_user_tables WHERE relname = 'destinations'")
         )
-    return f" (destinations: {n} dead row versions)"
 
 
 async def run(args: argparse.Namespace, url: str) -> None:
@@ -94,29 +93,42 @@ async def run(args: argparse.Namespace, url: str) -> None:
         load_settings({"DATABASE_URL": url}), source_name="sample", clock=lambda: clock[0]
     )
     await seed(app, args.destinations, args.due, clock[0] - timedelta(minutes=30))
-    sweeper = Sweeper(app)
+    sweeper, upkeep = Sweeper(app), Upkeep(app.engine)
     print(f"database: {app.engine.dialect.name}; {args.destinations} channels, {args.due} at 09:00")
-    t0 = time.perf_counter()
-    first = await sweeper.sweep()
-    took = time.perf_counter() - t0
-    print(f"first sweep: looked at {first.looked_at} destinations in {took:.1f} s{await dead(app)}")
-    await print_plan(
-        app,
-        "the due read",
-        "SELECT next_due_at, id FROM destinations WHERE next_due_at <= :at "
-        "ORDER BY next_due_at, id LIMIT 1000",
-        {"at": DAY.replace(hour=8, minute=32)},
-        lines=2,
-    )
-    before = await idle(sweeper, clock, DAY.replace(hour=8, minute=32), args.repeat)
-    print(row("idle, no upkeep", before))
-    report = await Upkeep(app.engine).run()
-    print(
-        f"upkeep round {report.seconds * 1000:.0f} ms: vacuumed {list(report.vacuumed)}, "
-        f"analysed {list(report.analyzed)}, WAL checkpoint {report.checkpoint}{await dead(app)}"
-    )
-    after = await idle(sweeper, clock, DAY.replace(hour=8, minute=32 + args.repeat), args.repeat)
-    print(row("idle after upkeep", after))
+    first: dict[bool, list[float]] = {False: [], True: []}
+    later: dict[bool, list[float]] = {False: [], True: []}
+    for cycle in range(args.cycles):
+        kept = cycle % 2 == 1
+        async with app.sessions.begin() as s:
+            await s.execute(update(DestinationRow).values(look_now_values()))
+        t0 = time.perf_counter()
+        full = await sweeper.sweep()
+        took = time.perf_counter() - t0
+        assert full.looked_at == args.destinations, full.looked_at
+        note = ""
+        if kept:
+            r = await upkeep.run(force=True)
+            note = f"; upkeep {r.seconds * 1000:.0f} ms, vacuumed {list(r.vacuumed)}"
+        dead_rows = await dead(app)
+        # The sweep's own reads of the due destinations, alone: the first read after the
+        # full look is the one that meets the dead entries (it marks them, later ones skip
+        # them); the rest of an idle sweep is work in Python that no VACUUM changes.
+        clock[0] += timedelta(seconds=10)
+        t1 = time.perf_counter()
+        due, _ = await app.deliveries.due_destinations(clock[0], clock[0], alerts=True)
+        first[kept].append((time.perf_counter() - t1) * 1000)
+        assert not due
+        ms = await idle(sweeper, clock, args.idle)
+        later[kept].extend(ms)
+        print(
+            f"cycle {cycle}: full look {took:.1f} s{note}; dead destination rows {dead_rows}; "
+            f"due read {first[kept][-1]:.1f} ms; idle sweeps {' '.join(f'{m:.1f}' for m in ms)}",
+            flush=True,
+        )
+    print(row("due read right after the full look", first[False]))
+    print(row("  with the upkeep between", first[True]))
+    print(row("idle sweeps after it", later[False]))
+    print(row("  with the upkeep between", later[True]))
     await app.close()
 
 
@@ -124,7 +136,8 @@ async def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--destinations", type=int, default=100_000)
     p.add_argument("--due", type=int, default=10_000, help="channels with a digest at 09:00")
-    p.add_argument("--repeat", type=int, default=7, help="idle sweeps measured, each side")
+    p.add_argument("--cycles", type=int, default=10, help="full looks; every other one upkept")
+    p.add_argument("--idle", type=int, default=3, help="idle sweeps after each full look")
     p.add_argument("--database-url", help="an empty database; default: a fresh SQLite file")
     args = p.parse_args()
     with tempfile.TemporaryDirectory() as tmp:

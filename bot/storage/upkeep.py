@@ -106,10 +106,6 @@ class Upkeep:
             log.debug("database upkeep skipped: no spare connection in the pool")
             return UpkeepReport(busy=True)
         async with self._engine.connect() as conn:
-            # The session settings below must not go back into the pool (SQLAlchemy resets
-            # the isolation level on return, not SET values): the connection is closed
-            # instead. A round cancelled by a stop ends its server session with it, so its
-            # VACUUM and its turn end too (tests/test_upkeep.py holds a VACUUM to check).
             try:
                 await conn.execution_options(isolation_level="AUTOCOMMIT")  # VACUUM needs it
                 await conn.execute(text(f"SET lock_timeout = {int(self._lock_timeout_ms)}"))
@@ -120,12 +116,25 @@ class Upkeep:
                 )
                 if not got:
                     log.debug("another process is doing the database upkeep")
-                    return UpkeepReport(busy=True)
-                if self._while_locked is not None:
-                    await self._while_locked()
-                return await self._vacuum(conn, force)
-            finally:
+                    report = UpkeepReport(busy=True)
+                else:
+                    if self._while_locked is not None:
+                        await self._while_locked()
+                    report = await self._vacuum(conn, force)
+                    await conn.execute(
+                        text("SELECT pg_advisory_unlock(:key)"), {"key": UPKEEP_LOCK_KEY}
+                    )
+                # Back to the pool as it was lent: SQLAlchemy resets the isolation level on
+                # return, not the SET values of the session.
+                await conn.execute(text("RESET lock_timeout"))
+                await conn.execute(text("RESET statement_timeout"))
+                return report
+            except BaseException:
+                # Cut short (an error, or a stop cancelling it): the session's state is
+                # unknown, so it is closed, not pooled. Its end cancels its VACUUM and
+                # releases the lock (tests/test_upkeep.py holds a VACUUM to check).
                 await conn.invalidate()
+                raise
 
     async def _vacuum(self, conn: AsyncConnection, force: bool) -> UpkeepReport:
         stats = await table_stats(conn)
