@@ -13,7 +13,6 @@ from sqlalchemy import insert, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.app import App
-from bot.settings import load_settings
 from bot.storage.db import make_engine
 from bot.storage.models import DestinationRow, PaperRow
 from bot.storage.upkeep import HOT_TABLES, UPKEEP_LOCK_KEY, Upkeep, upkeep_round
@@ -284,9 +283,32 @@ async def test_stopping_the_scheduler_cancels_a_running_upkeep_and_frees_its_tur
         await h.app.close()
 
 
-def test_the_upkeep_interval_is_a_setting():
-    assert load_settings({}).upkeep_interval_minutes == 10
-    assert load_settings({"UPKEEP_INTERVAL_MINUTES": "0"}).upkeep_interval_minutes == 0
+@pytest.mark.parametrize(("minutes", "scheduled"), [("10", True), ("0", False)])
+async def test_the_scheduler_runs_the_upkeep_every_interval_unless_it_is_0(
+    tmp_path, minutes, scheduled
+):
+    source = FakeSource()
+    url = f"sqlite:///{tmp_path}/x.sqlite3"
+    h = Harness(
+        make_app(url, FakeClock(NOW), source, UPKEEP_INTERVAL_MINUTES=minutes),
+        source,
+        RecordingAdapter(),
+    )
+    from bot.storage.db import upgrade
+
+    await upgrade(h.app.settings.database_url)
+    await h.scheduler.start()
+    try:
+        assert h.scheduler._scheduler is not None
+        job = h.scheduler._scheduler.get_job("upkeep")
+        assert (job is not None) == scheduled
+        if job is not None:
+            assert job.trigger.interval.total_seconds() == 600
+            # Not at start, beside the catch-up: one interval later.
+            assert (job.next_run_time - datetime.now(UTC)).total_seconds() > 500
+    finally:
+        await asyncio.wait_for(h.scheduler.stop(), 10)
+        await h.app.close()
 
 
 async def test_the_pool_never_hands_out_the_upkeep_connection(app: App):
