@@ -22,6 +22,7 @@ from bot.delivery.sweep import Sweeper, SweepReport
 from bot.port import Adapter
 from bot.services.ingest import days_between, poll_round
 from bot.storage.state_repo import StateRepo
+from bot.storage.upkeep import Upkeep, upkeep_round
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ class DeliveryScheduler:
         self.sweeper = Sweeper(app)
         self.sender = Sender(app, adapters, owner=self.owner)
         self.lock = IngestLock(app.engine)
+        self.upkeep = Upkeep(app.engine)
         self._scheduler: AsyncIOScheduler | None = None
         self._stop = asyncio.Event()
         self._sender_task: asyncio.Task[None] | None = None
@@ -75,6 +77,16 @@ class DeliveryScheduler:
             next_run_time=now + timedelta(seconds=1),
             **common,
         )
+        if self.app.settings.upkeep_interval_minutes:
+            every = self.app.settings.upkeep_interval_minutes
+            sched.add_job(
+                self.upkeep_job,
+                IntervalTrigger(minutes=every, timezone=UTC),
+                id="upkeep",
+                # Not at start, beside the catch-up ingest and sweep: one interval later.
+                next_run_time=now + timedelta(minutes=every),
+                **common,
+            )
         sched.start()
         self._scheduler = sched
         self._stop.clear()
@@ -119,6 +131,15 @@ class DeliveryScheduler:
             log.debug("digest sweep stopped by shutdown")  # state is in the database
         except Exception:
             log.exception("digest sweep failed")
+
+    async def upkeep_job(self) -> None:
+        """VACUUM/ANALYZE (PostgreSQL) or optimize (SQLite) what needs it; never fatal."""
+        try:
+            await upkeep_round(self.upkeep)
+        except asyncio.CancelledError:
+            # Shutting down mid-VACUUM: the statement is cancelled, the lock goes with the
+            # session; nothing to undo.
+            log.debug("database upkeep stopped by shutdown")
 
     async def ingest_once(self) -> IngestOutcome | None:
         """Poll today and yesterday (and days missed while down); None if another process is."""

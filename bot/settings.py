@@ -127,6 +127,7 @@ _FORMS: dict[str, str] = {
     "metrics_port": "a port number from 0 to 65535 (0: any free port)",
     "ready_poll_max_age_minutes": "a whole number of minutes from 1 to 10080",
     "log_format": "one of text, json",
+    "upkeep_interval_minutes": "a whole number of minutes from 0 (never) to 1440",
 }
 
 
@@ -163,6 +164,9 @@ class Settings(EnvSettings):
     # /readyz fails when the last complete poll is older than this (unset: three intervals).
     ready_poll_max_age_minutes: int | None = Field(None, ge=1, le=10080)
     log_format: Literal["text", "json"] = "text"
+    # How often the bot checks whether its tables want a VACUUM or ANALYZE (PostgreSQL) or
+    # an optimize and WAL checkpoint (SQLite): the bot does not count on autovacuum. 0: never.
+    upkeep_interval_minutes: int = Field(10, ge=0, le=1440)
 
     @field_validator("database_url")
     @classmethod
