@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 CHUNK_PAPERS = 250  # papers loaded per query: each load is one step of the event loop
 KEEP_DAYS = 400  # cached days older than this before the newest day asked for are dropped
+MAX_WINDOWS = 16  # windows kept for reuse (each is a list of its days: small)
 
 
 class Window:
@@ -80,12 +81,14 @@ class SearchIndex:
         self._papers = papers
         self._chunk = chunk_papers
         self._days: dict[date, DayIndex] = {}
-        # Every typo-eligible stem ever indexed and their letters: a superset of the
+        # Every stem ever indexed and the letters of the alphabetic ones: a superset of the
         # window's (a stem no longer stored finds no paper), so it only grows.
         self._vocab: frozenset[str] = frozenset()
         self._alphabet: frozenset[str] = frozenset()
         self._generation = 0
         self._lock = asyncio.Lock()
+        # The last windows handed out, while no day changed: a repeated search reuses one.
+        self._windows: dict[tuple[date, date], Window] = {}
         self.stats = IndexStats()
 
     def __len__(self) -> int:
@@ -95,20 +98,22 @@ class SearchIndex:
         """The indexes of the days in [first, last], brought up to date with the database."""
         async with self._lock:
             versions = await self._papers.day_versions(first, last)
-            for day in [d for d in self._days if _gone(d, first, last, versions)]:
+            gone = [d for d in self._days if _gone(d, first, last, versions)]
+            for day in gone:
                 del self._days[day]
-                self.stats.dropped += 1
-            stale = [
-                d
-                for d, v in sorted(versions.items())
-                if getattr(self._days.get(d), "version", None) != v
-            ]
+            stale = [d for d, v in sorted(versions.items()) if self._version(d) != v]
+            self.stats.dropped += len(gone)
             self.stats.reused += len(versions) - len(stale)
+            if gone or stale or len(self._windows) > MAX_WINDOWS:
+                self._windows.clear()
             for chunk in _chunks(stale, versions, self._chunk):
                 await self._rebuild(chunk, versions)
-            days = [self._days[d] for d in sorted(versions)]
-            vocab, alphabet = self._vocab, self._alphabet
-        return await asyncio.to_thread(Window, days, vocab, alphabet)
+            window = self._windows.get((first, last))
+            if window is None:
+                days = [self._days[d] for d in sorted(versions)]
+                window = await asyncio.to_thread(Window, days, self._vocab, self._alphabet)
+                self._windows[(first, last)] = window
+            return window
 
     async def _rebuild(self, chunk: list[date], versions: dict[date, DayVersion]) -> None:
         loaded = await self._papers.featured_on_days(chunk)
@@ -124,12 +129,6 @@ class SearchIndex:
     def _version(self, day: date) -> DayVersion | None:
         cached = self._days.get(day)
         return cached.version if cached else None
-
-    def drop_older_than(self, day: date) -> None:
-        """Forget the cached days before `day` (no window reaches them any more)."""
-        for d in [d for d in self._days if d < day]:
-            del self._days[d]
-            self.stats.dropped += 1
 
 
 def _gone(day: date, first: date, last: date, versions: dict[date, DayVersion]) -> bool:
@@ -167,7 +166,7 @@ def _build(
     new = days_vocabulary(built) - vocab
     if new:
         vocab = vocab | new
-        letters = {c for w in new for c in w} - alphabet
+        letters = {c for w in new if w.isalpha() for c in w} - alphabet
         if letters:
             alphabet = alphabet | letters
     return built, vocab, alphabet

@@ -38,17 +38,17 @@ class DayIndex:
     generation: int  # when this process built it: later builds hold fresher copies
     papers: tuple[Paper, ...]
     fields: dict[str, FieldPostings]
-    authors: dict[str, dict[tuple[str, ...], int]]  # surname -> given names -> papers
+    # surname -> (given names, papers) pairs: tuples, as a dict per surname costs ~10x more
+    authors: dict[str, tuple[tuple[tuple[str, ...], int], ...]]
     upvotes: tuple[int, ...]
 
     @property
     def full(self) -> int:
         return (1 << len(self.papers)) - 1
 
-    def typo_words(self) -> set[str]:
-        """Return the stems a query word's typo may stand for (alphabetic, 3+ letters)."""
-        # The engine's typo table skips other vocabulary words the same way.
-        return {w for f in self.fields.values() for w in f.words if len(w) >= 3 and w.isalpha()}
+    def stems(self) -> set[str]:
+        """Return every stem of the day's papers."""
+        return {w for f in self.fields.values() for w in f.words}
 
 
 def build_day(
@@ -87,7 +87,7 @@ def build_day(
         generation=generation,
         papers=tuple(papers),
         fields=fields,
-        authors={s: dict(g) for s, g in authors.items()},
+        authors={s: tuple(g.items()) for s, g in authors.items()},
         upvotes=tuple(p.upvotes for p in papers),
     )
 
@@ -99,8 +99,8 @@ def _shared(words: dict[str, int]) -> dict[str, int]:
 
 
 def days_vocabulary(days: Iterable[DayIndex]) -> set[str]:
-    """Return every typo-eligible stem of `days`."""
+    """Return every stem of `days`."""
     vocab: set[str] = set()
     for d in days:
-        vocab |= d.typo_words()
+        vocab |= d.stems()
     return vocab

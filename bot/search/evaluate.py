@@ -50,7 +50,8 @@ class _Plan:
 
 
 def typo_variants(word: str, vocab: AbstractSet[str], alphabet: AbstractSet[str]) -> set[str]:
-    """Return the words of `vocab` one edit (OSA) or none away from `word`.
+    """Return the words of `vocab` one edit (OSA) or none away from `word` that a typo may
+    stand for: letters only, 3 or more of them (the engine's typo table skips the others).
 
     Every such word is an edit of `word` over `alphabet` (the letters of `vocab`), so
     generating the edits finds them all with set look-ups, whatever the vocabulary's size.
@@ -62,7 +63,11 @@ def typo_variants(word: str, vocab: AbstractSet[str], alphabet: AbstractSet[str]
     for c in alphabet:
         edits.update(word[:i] + c + word[i + 1 :] for i in range(n))
         edits.update(word[:i] + c + word[i:] for i in range(n + 1))
-    return {v for v in edits if v in vocab and OSA.distance(word, v, score_cutoff=1) <= 1}
+    return {
+        v
+        for v in edits
+        if v in vocab and len(v) >= 3 and v.isalpha() and OSA.distance(word, v, score_cutoff=1) <= 1
+    }
 
 
 def _splits(key: str, parts: int) -> list[tuple[str, ...]]:
@@ -99,7 +104,9 @@ def _compile(query: Query, vocab: AbstractSet[str], alphabet: AbstractSet[str]) 
         by_first: dict[str, list[tuple[str, ...]]] = {}
         for parts in range(2, MAX_CONCAT + 1):
             for split in _splits(leaf.key, parts):
-                by_first.setdefault(split[0], []).append(split)
+                # A split with a piece no stored paper holds cannot run together anywhere.
+                if all(piece in vocab for piece in split):
+                    by_first.setdefault(split[0], []).append(split)
         names = TEXT_FIELDS if leaf.field == "any" else (leaf.field,)
         splits = {k: tuple(v) for k, v in by_first.items()}
         terms[i] = _TextTerm(names, leaf.key, tuple(allowed), splits)
@@ -186,9 +193,8 @@ def _leaf_fields(plan: _Plan, i: int, day: DayIndex) -> dict[str, int]:
         return {"upvotes": v}
     if isinstance(leaf, Author):
         name = leaf.name
-        people = day.authors.get(name.surname, {})
         v = 0
-        for given, bits in people.items():
+        for given, bits in day.authors.get(name.surname, ()):
             if name.given:
                 key = (name, given)
                 same = plan.people.get(key)
