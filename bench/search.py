@@ -200,11 +200,11 @@ def summary(replies: list[Reply]) -> str:
 
 
 async def run(args: argparse.Namespace) -> None:
-    url = args.database_url
     tmp = None
-    if url is None:
+    if args.database_url is None:
         tmp = tempfile.TemporaryDirectory()
-        url = f"sqlite+aiosqlite:///{tmp.name}/search.sqlite3"
+    raw = args.database_url or f"sqlite+aiosqlite:///{tmp.name}/search.sqlite3"  # type: ignore[union-attr]
+    url = load_settings({"DATABASE_URL": raw}).database_url  # postgresql:// -> its async driver
     await upgrade(url)
     days = padded(real_days(), args.days)
     today = max(days)

@@ -2,8 +2,9 @@
 
 Each test searches once (so the days are cached), changes the stored papers behind the
 cache's back, and searches again: the answer must be what the uncached path says now.
-The clock stays fixed between writes unless a test says otherwise, as the hardest case
-for a version check (no `updated_at` moves).
+Upvote changes and new papers are checked with the clock fixed between writes, the hardest
+case for a version check (no `updated_at` moves); text edits with the clock moving, as every
+real writer's does (see `DayVersion`).
 """
 
 from __future__ import annotations
@@ -74,23 +75,26 @@ async def test_days_are_indexed_once_and_reused_by_every_window(app: App) -> Non
     assert app.search_index.stats.built == 5
 
 
-async def test_an_upvote_change_reranks_without_moving_the_clock(app: App) -> None:
-    await app.papers.upsert(CORPUS)
+async def test_an_upvote_change_reranks_without_moving_the_clock(
+    app: App, clock: FakeClock
+) -> None:
+    await app.papers.upsert(CORPUS, now=clock())
     assert ids(await same(app, 7, "diffusion")) == ["2412.00003", "2412.00001"]
     assert ids(await same(app, 7, "diffusion upvotes>=10")) == ["2412.00003"]
-    await app.papers.upsert([paper("2412.00001", "Diffusion for Video", upvotes=50)])
+    await app.papers.upsert([paper("2412.00001", "Diffusion for Video", upvotes=50)], now=clock())
     assert ids(await same(app, 7, "diffusion")) == ["2412.00001", "2412.00003"]
     assert ids(await same(app, 7, "diffusion upvotes>=10")) == ["2412.00001", "2412.00003"]
     assert app.search_index.stats.built == 4 + 1  # only that paper's day again
 
 
-async def test_an_abstract_edit_is_seen_without_moving_the_clock(app: App) -> None:
-    await app.papers.upsert(CORPUS)
+async def test_an_abstract_edit_is_seen(app: App, clock: FakeClock) -> None:
+    await app.papers.upsert(CORPUS, now=clock())
     assert ids(await same(app, 7, "radar")) == ["2412.00004"]
     assert ids(await same(app, 7, "sonar")) == []
     edited = paper("2412.00004", "Rain Forecasting", days_ago=3, upvotes=25, abstract="Sonar!")
     # The freshest snapshot wins (its featured day is the latest stored), so this replaces it.
-    await app.papers.upsert([edited])
+    clock.advance(seconds=1)
+    await app.papers.upsert([edited], now=clock())
     assert ids(await same(app, 7, "radar")) == []
     result = await same(app, 7, "sonar")
     assert ids(result) == ["2412.00004"]
@@ -108,12 +112,12 @@ async def test_a_title_edit_on_a_later_clock_is_seen(app: App, clock: FakeClock)
 
 
 async def test_a_new_day_is_added_and_the_others_reused(app: App, clock: FakeClock) -> None:
-    await app.papers.upsert(CORPUS)
+    await app.papers.upsert(CORPUS, now=clock())
     await same(app, 30, "diffusion")
     built = app.search_index.stats.built
     clock.advance(days=1)  # tomorrow's list comes in
     tomorrow = Paper("2412.00010", "Diffusion Tomorrow", featured_on=(TODAY + timedelta(1),))
-    await app.papers.upsert([tomorrow])
+    await app.papers.upsert([tomorrow], now=clock())
     result = await same(app, 30, "diffusion")
     assert "2412.00010" in ids(result)
     assert app.search_index.stats.built == built + 1
@@ -122,10 +126,10 @@ async def test_a_new_day_is_added_and_the_others_reused(app: App, clock: FakeClo
 async def test_a_paper_featured_again_counts_once_and_shows_both_days(
     app: App, clock: FakeClock
 ) -> None:
-    await app.papers.upsert(CORPUS)
+    await app.papers.upsert(CORPUS, now=clock())
     await same(app, 30, "diffusion")
     again = paper("2412.00005", "Old Diffusion Survey", upvotes=99)  # featured today too
-    await app.papers.upsert([again])
+    await app.papers.upsert([again], now=clock())
     result = await same(app, 30, "diffusion")
     assert ids(result).count("2412.00005") == 1
     survey = result.found[0][0]
@@ -134,7 +138,7 @@ async def test_a_paper_featured_again_counts_once_and_shows_both_days(
 
 
 async def test_a_paper_another_process_stores_is_found(app: App, clock: FakeClock) -> None:
-    await app.papers.upsert(CORPUS)
+    await app.papers.upsert(CORPUS, now=clock())
     assert ids(await same(app, 7, "agents")) == ["2412.00002"]
     other = build_app(load_settings({"DATABASE_URL": app.settings.database_url}), clock=clock)
     try:
@@ -143,7 +147,8 @@ async def test_a_paper_another_process_stores_is_found(app: App, clock: FakeCloc
             [
                 paper("2412.00020", "More Agents", days_ago=1, upvotes=3),
                 paper("2412.00002", "Agents that Plan", days_ago=1, upvotes=41, abstract="Tools."),
-            ]
+            ],
+            now=clock(),
         )
         assert ids(await same(other, 7, "agents")) == ["2412.00002", "2412.00020"]
     finally:

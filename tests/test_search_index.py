@@ -22,7 +22,7 @@ from bot.storage.papers_repo import DayVersion
 
 FIRST = date(2025, 3, 1)
 DAYS = 40
-VERSION = DayVersion(0, 0, datetime(2025, 1, 1, tzinfo=UTC), 0, 0)
+VERSION = DayVersion(0, 0, datetime(2025, 1, 1, tzinfo=UTC), 0)
 
 # Words chosen to exercise every rule: plurals, run-together spellings, hyphens, digits,
 # acronyms, accents, and near-misses one typo away from each other.

@@ -8,8 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, cast
 
-from sqlalchemy import String, Table, bindparam, case, delete, func, not_, select, update
-from sqlalchemy import cast as sql_cast
+from sqlalchemy import Table, bindparam, case, delete, func, not_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -58,16 +57,17 @@ class UpsertStats:
 class DayVersion:
     """What a cached index of one featured day checks before trusting itself.
 
-    Every upsert that changes a paper sets its `updated_at`; upvotes only grow; a new feature
-    row changes the counts. The text sizes catch an edit stored with the same clock reading
-    as the previous one (a test's fixed clock; two processes in one microsecond).
+    Every upsert that changes a paper sets its `updated_at` to the writer's clock; upvotes
+    only grow; a new feature row changes the counts. So an edit is seen unless it is stored
+    with the very clock reading of the day's latest write before it (only a test's fixed
+    clock does that); an upvote change or a new paper is seen even then. Text sizes would
+    catch the rest, but reading them costs a search ~2x this check (see bench/RESULTS.md).
     """
 
     papers: int
     features: int  # featured days of those papers, this day's and others'
     updated_at: datetime | None
     upvotes: int
-    text_size: int
 
 
 def row_to_paper(row: PaperRow) -> Paper:
@@ -366,12 +366,6 @@ class PaperRepo:
             .scalar_subquery()
         )
         p = PaperRow
-        size = (
-            func.length(p.title)
-            + func.length(p.abstract)
-            + func.length(sql_cast(p.authors, String))
-            + func.length(sql_cast(p.ai_keywords, String))
-        )
         stmt = (
             select(
                 PaperFeature.day,
@@ -379,7 +373,6 @@ class PaperRepo:
                 func.sum(features),
                 func.max(p.updated_at),
                 func.sum(p.upvotes),
-                func.sum(size),
             )
             .join(p, p.id == PaperFeature.paper_id)
             .where(PaperFeature.day >= first, PaperFeature.day <= last)
@@ -388,8 +381,8 @@ class PaperRepo:
         async with self._sessions() as s:
             rows = (await s.execute(stmt)).all()
         return {
-            day: DayVersion(int(n), int(f or 0), updated, int(up or 0), int(size or 0))
-            for day, n, f, updated, up, size in rows
+            day: DayVersion(int(n), int(f or 0), updated, int(up or 0))
+            for day, n, f, updated, up in rows
         }
 
     async def featured_on_days(self, days: Sequence[date]) -> dict[date, list[Paper]]:
