@@ -200,10 +200,8 @@ def summary(replies: list[Reply]) -> str:
 
 
 async def run(args: argparse.Namespace) -> None:
-    tmp = None
-    if args.database_url is None:
-        tmp = tempfile.TemporaryDirectory()
-    raw = args.database_url or f"sqlite+aiosqlite:///{tmp.name}/search.sqlite3"  # type: ignore[union-attr]
+    tmp = tempfile.TemporaryDirectory()
+    raw = args.database_url or f"sqlite+aiosqlite:///{tmp.name}/search.sqlite3"
     url = load_settings({"DATABASE_URL": raw}).database_url  # postgresql:// -> its async driver
     await upgrade(url)
     days = padded(real_days(), args.days)
@@ -282,8 +280,7 @@ async def run(args: argparse.Namespace) -> None:
         )
         await app.close()
     print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    if tmp is not None:
-        tmp.cleanup()
+    tmp.cleanup()
 
 
 def main() -> None:

@@ -3,9 +3,9 @@ only for the days whose papers changed.
 
 Several processes may share one database (a bot, a cron `paperbot ingest`), so no process
 learns of another's writes by being told. Before a search, one grouped query reads each day's
-`DayVersion` (paper and feature counts, the latest `updated_at`, the upvote sum, the text
-size); a cached day whose version differs, or a day not cached yet, is loaded and indexed
-again; the others are reused as they are. The version is read before the papers, so a write
+`DayVersion` (paper and feature counts, the latest `updated_at`, the upvote sum); a cached
+day whose version differs, or a day not cached yet, is loaded and indexed again; the others
+are reused as they are. The version is read before the papers, so a write
 landing in between leaves a day that looks stale next time, never one that looks fresh.
 """
 
