@@ -218,3 +218,15 @@ def test_typo_variants_find_every_word_one_edit_away() -> None:
     alphabet = {c for w in vocab for c in w}
     found = typo_variants("diffusion", vocab, alphabet)
     assert found == {"diffusion", "difusion", "diffusino", "diffusionx", "idffusion", "dıffusion"}
+
+
+def test_match_counts_of_many_queries_equal_the_engine() -> None:
+    first, last = FIRST, FIRST + timedelta(days=DAYS - 1)
+    window = window_of(DAYS_CORPUS, first, last)
+    subs = list(enumerate(QUERIES[:100]))
+    expected = {
+        i: [p.id for p, _ in found]
+        for i, found in enumerate(naive_all(DAYS_CORPUS, first, last, QUERIES[:100]))
+        if found
+    }
+    assert window.matched_ids(subs) == expected
