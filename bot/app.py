@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.health import HealthBoard
 from bot.lookup import TitleIndex
+from bot.search import SearchIndex
 from bot.settings import Settings
 from bot.sources import PaperSource
 from bot.sources.arxiv import ArxivClient
@@ -60,6 +61,11 @@ class App:
     _index: TitleIndex | None = field(default=None, repr=False)
     _index_mark: datetime | None = field(default=None, repr=False)
     _index_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
+    # The per-day token indexes `search` reads, kept current with the database per search.
+    search_index: SearchIndex = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.search_index = SearchIndex(self.papers)
 
     @property
     def metrics(self) -> Metrics:
