@@ -50,6 +50,7 @@ from bot.delivery.timing import slot_stamp
 from bot.messages import PaperItem, PaperList, Reply
 from bot.papers import Paper
 from bot.storage.delivery_plan import PayloadBuilder, Recorded, RunPlan
+from bot.storage.due_reads import Destination
 from bot.storage.kinds import RunKind
 from bot.storage.models import DestinationRow
 
@@ -236,7 +237,7 @@ class Sweeper:
             if o.kind == RunKind.CATCHUP:
                 await self._unmute(o.destination)
 
-    def _start(self, d: DestinationRow, horizon: datetime, last: dict[int, datetime]) -> datetime:
+    def _start(self, d: Destination, horizon: datetime, last: dict[int, datetime]) -> datetime:
         # The first digest also covers the day before the destination was set up.
         previous = last.get(d.id)
         if previous is None:
@@ -271,7 +272,7 @@ class Sweeper:
 
         return build
 
-    async def _unmute(self, d: DestinationRow) -> None:
+    async def _unmute(self, d: Destination) -> None:
         if d.muted_until is not None:
             # Only a mute that has ended: the user may have muted again since we read it.
             await self.repo.end_mute(d.id, self.app.clock())
