@@ -144,31 +144,23 @@ class DeliveryRepo(DueReads):
     ) -> list[Recorded | None]:
         """Claim the runs' slots and record their ledger rows and outbox items, atomically.
 
-        A slot another process (or an earlier sweep) holds already yields None: inserting the
-        run is the claim, and the unique (destination, slot) decides who gets it.
+        Each run goes in one transaction with its ledger rows and its outbox item (several
+        runs to a transaction). A slot another process (or an earlier sweep) holds already
+        yields None: inserting the run is the claim, and the unique (destination, slot)
+        decides who gets it.
         """
-        async with self._sessions() as s:  # no connection yet: only which database
-            dialect = s.get_bind().dialect.name
+        bulk = await self._bulk()
+        record = record_batch if bulk else _record_rows
         out: list[Recorded | None] = []
-        for batch in _batches(plans, dialect):
-            out.extend(await self._record_batch(batch, now))
+        for batch in _batches(plans, _BULK_LIMITS if bulk else _ROW_LIMITS):
+            async with self._sessions.begin() as s:
+                out.extend(await record(s, batch, now))
         return out
 
-    async def _record_batch(
-        self, plans: Sequence[tuple[RunPlan, PayloadBuilder]], now: datetime
-    ) -> list[Recorded | None]:
-        """One transaction's runs: on PostgreSQL in two statements, elsewhere row by row."""
-        async with self._sessions.begin() as s:
-            if s.get_bind().dialect.name == "postgresql":
-                return await record_batch(s, plans, now)
-            ids = [p.destination_id for p, _ in plans]
-            done = await _delivered_many(s, ids, {pid for p, _ in plans for pid, _ in p.ranked})
-            picked = pick(plans, done)
-            run_ids = await _insert_runs(s, picked, now)
-            mine = [(run_ids[p.plan.key], p) for p in picked if p.plan.key in run_ids]
-            inserted = await _insert_ledger(s, ledger_rows(mine, now))
-            recorded = await _insert_outcomes(s, settle(mine, inserted), now)
-        return [recorded[run_ids[p.key]] if p.key in run_ids else None for p, _ in plans]
+    async def _bulk(self) -> bool:
+        """Whether to record in bulk (PostgreSQL's arrays) or row by row (elsewhere)."""
+        async with self._sessions() as s:  # no connection yet: only which database
+            return s.get_bind().dialect.name == "postgresql"
 
     async def record_skip(self, plan: RunPlan, now: datetime) -> bool:
         """Record that a slot was given up (the paper source stayed down); True if recorded."""
@@ -244,11 +236,25 @@ class DeliveryRepo(DueReads):
             return await s.scalar(stmt)
 
 
+async def _record_rows(
+    s: AsyncSession, plans: Sequence[tuple[RunPlan, PayloadBuilder]], now: datetime
+) -> list[Recorded | None]:
+    """Claim and record one transaction's runs row by row: the portable path (SQLite)."""
+    ids = [p.destination_id for p, _ in plans]
+    done = await _delivered_many(s, ids, {pid for p, _ in plans for pid, _ in p.ranked})
+    picked = pick(plans, done)
+    run_ids = await _insert_runs(s, picked, now)
+    mine = [(run_ids[p.plan.key], p) for p in picked if p.plan.key in run_ids]
+    inserted = await _insert_ledger(s, ledger_rows(mine, now))
+    recorded = await _insert_outcomes(s, settle(mine, inserted), now)
+    return [recorded[run_ids[p.key]] if p.key in run_ids else None for p, _ in plans]
+
+
 def _batches(
-    plans: Sequence[tuple[RunPlan, PayloadBuilder]], dialect: str
+    plans: Sequence[tuple[RunPlan, PayloadBuilder]], limits: tuple[int, int]
 ) -> Iterator[Sequence[tuple[RunPlan, PayloadBuilder]]]:
     """Cut the runs into transactions of at most so many runs and about so many rows."""
-    runs, rows = _BULK_LIMITS if dialect == "postgresql" else _ROW_LIMITS
+    runs, rows = limits
     batch: list[tuple[RunPlan, PayloadBuilder]] = []
     size = 0
     for item in plans:
