@@ -22,7 +22,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections import Counter
+from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -89,7 +89,7 @@ class FullLoadSweeper(Sweeper):
 class TimedDeliveries(DeliveryRepo):
     """The bot's repository, noting the time its sweep spends in each step."""
 
-    def __init__(self, app: App, phases: Counter[str]):
+    def __init__(self, app: App, phases: dict[str, float]):
         super().__init__(app.sessions)
         self.phases = phases
 
@@ -115,7 +115,7 @@ class TimedSweeper(Sweeper):
 
     def __init__(self, app: App):
         super().__init__(app)
-        self.phases: Counter[str] = Counter()
+        self.phases: dict[str, float] = defaultdict(float)
         self.repo = TimedDeliveries(app, self.phases)
 
     async def _candidates(
@@ -126,7 +126,7 @@ class TimedSweeper(Sweeper):
 
 
 @contextmanager
-def timing(phases: Counter[str], name: str) -> Iterator[None]:
+def timing(phases: dict[str, float], name: str) -> Iterator[None]:
     t0 = time.perf_counter()
     try:
         yield
