@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
 from typing import Any, cast
@@ -50,6 +51,7 @@ _CHUNK = 500
 # concurrent sweepers (starting at different places) rarely wait on.
 _ROW_LIMITS = (200, 1_000)
 _BULK_LIMITS = (2_000, 20_000)
+_BULK_AHEAD = 2  # bulk transactions in flight at once
 _PAGE = 100  # destinations loaded per query, with their subscriptions
 
 
@@ -151,11 +153,25 @@ class DeliveryRepo(DueReads):
         """
         bulk = await self._bulk()
         record = record_batch if bulk else _record_rows
-        out: list[Recorded | None] = []
-        for batch in _batches(plans, _BULK_LIMITS if bulk else _ROW_LIMITS):
-            async with self._sessions.begin() as s:
-                out.extend(await record(s, batch, now))
-        return out
+        # In bulk, two transactions at a time: while the database claims one batch, a
+        # worker thread builds the payloads of the other. They hold different destinations
+        # (one run per destination and sweep), and each inserts in key order, so they never
+        # wait on each other. Row by row (SQLite: one writer), one at a time.
+        ahead = asyncio.Semaphore(_BULK_AHEAD if bulk else 1)
+
+        async def one(batch: Sequence[tuple[RunPlan, PayloadBuilder]]) -> list[Recorded | None]:
+            async with ahead, self._sessions.begin() as s:
+                return await record(s, batch, now)
+
+        limits = _BULK_LIMITS if bulk else _ROW_LIMITS
+        # A failed transaction cancels those not committed yet (the ones before it stay),
+        # and its error is raised as it came, not wrapped in a group.
+        try:
+            async with asyncio.TaskGroup() as group:
+                tasks = [group.create_task(one(b)) for b in _batches(plans, limits)]
+        except BaseExceptionGroup as failed:
+            raise failed.exceptions[0] from None
+        return [r for t in tasks for r in t.result()]
 
     async def _bulk(self) -> bool:
         """Whether to record in bulk (PostgreSQL's arrays) or row by row (elsewhere)."""
