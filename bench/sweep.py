@@ -27,10 +27,11 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import delete, text, update
+from sqlalchemy import delete, event, text, update
 
 from bench.delivery_rows import load_papers
 from bench.seeding import channels_with_queries, polled, print_plan
@@ -126,6 +127,36 @@ class TimedSweeper(Sweeper):
 
 
 @contextmanager
+def statement_times(app: App, into: dict[str, float]) -> Iterator[None]:
+    """Add the time each kind of statement takes (from send to result) to `into`."""
+    engine = app.engine.sync_engine
+
+    def before(conn: Any, _cursor: Any, _sql: str, *_: Any) -> None:
+        conn.info["bench_t0"] = time.perf_counter()
+
+    def after(conn: Any, _cursor: Any, sql: str, *_: Any) -> None:
+        into[f"sql {statement_kind(sql)}"] += time.perf_counter() - conn.info.pop("bench_t0")
+
+    event.listen(engine, "before_cursor_execute", before)
+    event.listen(engine, "after_cursor_execute", after)
+    try:
+        yield
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+        event.remove(engine, "after_cursor_execute", after)
+
+
+def statement_kind(sql: str) -> str:
+    if "INSERT INTO deliveries" in sql:
+        return "claim+ledger"
+    if "INSERT INTO outbox" in sql:
+        return "outbox"
+    words = sql.split()
+    table = next((w for w in words[1:] if w.islower() and w.isidentifier()), "")
+    return f"{words[0]} {table}".strip() if words else "?"
+
+
+@contextmanager
 def timing(phases: dict[str, float], name: str) -> Iterator[None]:
     t0 = time.perf_counter()
     try:
@@ -203,7 +234,9 @@ async def run(args: argparse.Namespace, url: str) -> None:
         for model in (OutboxRow, DeliveryRow, DigestRunRow):
             await s.execute(delete(model))
     bot.phases.clear()
-    t_new, r_new = await timed(bot, clock, nine)
+    statements: dict[str, float] = defaultdict(float)
+    with statement_times(app, statements):
+        t_new, r_new = await timed(bot, clock, nine)
     assert r_new.queued == r_old.queued, (r_new.queued, r_old.queued)
     print(
         f"compose  paperbot {t_new:9.2f} s  ({r_new.queued} digests queued, "
@@ -212,6 +245,11 @@ async def run(args: argparse.Namespace, url: str) -> None:
     )
     steps = ", ".join(f"{k} {v:.2f} s" for k, v in bot.phases.items())
     print(f"         paperbot's compose by step: {steps}")
+    slowest = sorted(statements.items(), key=lambda kv: -kv[1])[:6]
+    print(
+        "         ...statements (summed, two transactions at once):",
+        ", ".join(f"{k} {v:.2f} s" for k, v in slowest),
+    )
     after_new = [(await timed(bot, clock, nine + timedelta(minutes=1)))[0] * 1000]
     after_old = [(await timed(old, clock, nine + timedelta(minutes=1)))[0] * 1000]
     print(line("after", after_new, after_old, (0, r_old.looked_at)))

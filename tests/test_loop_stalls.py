@@ -133,7 +133,7 @@ async def test_a_sweep_of_20000_subscriptions_never_blocks_the_loop(db_url: str)
 async def test_recording_2000_digests_never_blocks_the_loop(db_url: str) -> None:
     """Every destination gets a digest: the recording (on PostgreSQL 2,000 runs and their
     ledger rows to a transaction, as arrays) must not hold the loop either."""
-    papers, vocab = corpus(300, seed=5)
+    papers, _ = corpus(300, seed=5)
     source = FakeSource()
     source.feature(DAY, *papers)
     h = Harness(

@@ -12,7 +12,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, bindparam, func, select, tuple_, update
+from sqlalchemy import ColumnElement, Table, bindparam, func, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.storage.db import rowcount
@@ -109,24 +109,51 @@ class DueReads:
         """
         if not looks:
             return 0
-        d = cast(Table, DestinationRow.__table__)
-        stmt = (
-            update(d)
-            .where(d.c.id == bindparam("b_id"), d.c.due_version == bindparam("b_version"))
-            .values(next_due_at=bindparam("b_next"), alert_mark=bindparam("b_mark"))
-        )
-        rows = [
-            {
-                "b_id": look.destination_id,
-                "b_version": look.version,
-                "b_next": look.next_due_at,
-                "b_mark": look.alert_mark,
-            }
-            for look in looks
-        ]
         async with self._sessions.begin() as s:
-            result = await s.execute(stmt, rows)
-        return rowcount(result)
+            if s.get_bind().dialect.name == "postgresql":
+                ordered = sorted(looks, key=lambda look: look.destination_id)
+                params = {
+                    "ids": [look.destination_id for look in ordered],
+                    "versions": [look.version for look in ordered],
+                    "nexts": [look.next_due_at for look in ordered],
+                    "marks": [look.alert_mark for look in ordered],
+                }
+                return rowcount(await s.execute(_RESCHEDULE, params))
+            d = cast(Table, DestinationRow.__table__)
+            stmt = (
+                update(d)
+                .where(d.c.id == bindparam("b_id"), d.c.due_version == bindparam("b_version"))
+                .values(next_due_at=bindparam("b_next"), alert_mark=bindparam("b_mark"))
+            )
+            rows = [
+                {
+                    "b_id": look.destination_id,
+                    "b_version": look.version,
+                    "b_next": look.next_due_at,
+                    "b_mark": look.alert_mark,
+                }
+                for look in looks
+            ]
+            return rowcount(await s.execute(stmt, rows))
+
+
+# PostgreSQL: one statement of arrays instead of one UPDATE per destination (10,000 took a
+# second). The rows are locked in id order first, as the row-by-row form does, so two
+# sweepers rescheduling the same destinations never deadlock; a row changed meanwhile
+# (`due_version` moved on) is re-checked against its new version and left alone.
+_RESCHEDULE = text(
+    """
+WITH locked AS (
+    SELECT id FROM destinations WHERE id = ANY(CAST(:ids AS bigint[])) ORDER BY id FOR UPDATE
+)
+UPDATE destinations d SET next_due_at = u.next_due_at, alert_mark = u.alert_mark
+FROM unnest(
+    CAST(:ids AS bigint[]), CAST(:versions AS integer[]), CAST(:nexts AS timestamptz[]),
+    CAST(:marks AS timestamptz[])
+) AS u(id, version, next_due_at, alert_mark)
+WHERE d.id = u.id AND d.due_version = u.version AND d.id IN (SELECT id FROM locked)
+"""
+)
 
 
 def latest_seen_statement(end: datetime) -> Any:
