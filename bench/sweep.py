@@ -148,7 +148,7 @@ def statement_times(app: App, into: dict[str, float]) -> Iterator[None]:
 
 def statement_kind(sql: str) -> str:
     if "INSERT INTO deliveries" in sql:
-        return "claim+ledger"
+        return "claim+ledger" if "INSERT INTO digest_runs" in sql else "INSERT deliveries"
     if "INSERT INTO outbox" in sql:
         return "outbox"
     words = sql.split()
@@ -247,7 +247,7 @@ async def run(args: argparse.Namespace, url: str) -> None:
     print(f"         paperbot's compose by step: {steps}")
     slowest = sorted(statements.items(), key=lambda kv: -kv[1])[:6]
     print(
-        "         ...statements (summed, two transactions at once):",
+        "         ...statements (summed; PostgreSQL has two transactions at once):",
         ", ".join(f"{k} {v:.2f} s" for k, v in slowest),
     )
     after_new = [(await timed(bot, clock, nine + timedelta(minutes=1)))[0] * 1000]
