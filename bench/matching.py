@@ -1,10 +1,19 @@
-"""Benchmark the batch matching engine against a naive per-pair loop: `python bench/matching.py`.
+"""Benchmark the batch matching engine at several sizes against today's engine and a naive loop.
+
+`python bench/matching.py --sizes 10000,100000,1000000 --baseline-ref b9c9fa8`
 
 Papers: the 1,000 most recent distinct papers in $PAPERBOT_BENCH_DATA/*.json (bench/data.py)
 (read at run time, never copied), or a generated corpus when that folder is absent.
-Subscriptions: 100,000 generated queries (fixed seed) mixing single words, acronyms, quoted
-phrases, hyphenated words, typos, long-tail words from the real titles, OR groups, NOT,
-fields (title:, abstract:, keyword:, author: with real author names) and upvotes>=N.
+Subscriptions (fixed seed): users share popular queries, Zipf-like (rank r drawn with
+weight 1/r from a pool of popular queries), and the rest are drawn afresh, a long tail of
+single words, acronyms, quoted phrases, hyphenated words, typos, long-tail words from the
+real titles, OR groups, NOT, fields (title:, abstract:, keyword:, author: with real author
+names) and upvotes>=N. Size N is the first N subscriptions of one stream.
+Each distinct text is parsed once here and stored in its parsed form (`bot.query.stored`),
+as a subscription is; each size then runs in a fresh child process (bench/matching_run.py)
+per engine, so one size's heap never inflates the next one's peak RSS: it reads the N
+stored forms, compiles, matches. "today" is the engine of --baseline-ref, extracted with
+`git archive` into a temporary folder (never copied into the repository).
 The naive loop evaluates every (subscription, paper) pair on papers tokenised and indexed
 once up front (word set, run-together set, rapidfuzz for typos); it runs on an evenly
 spread sample of subscriptions and is scaled to the full count.
@@ -14,13 +23,18 @@ from __future__ import annotations
 
 import argparse
 import glob
+import itertools
 import json
+import os
+import pickle
 import random
-import resource
-import statistics
+import subprocess
 import sys
+import tarfile
+import tempfile
 import time
-import tracemalloc
+from array import array
+from dataclasses import asdict
 from pathlib import Path
 
 from rapidfuzz import process
@@ -29,11 +43,12 @@ from rapidfuzz.distance import OSA
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.data import data_glob
-from bot.matching.engine import Match, MatchEngine, Reason
+from bot.matching.engine import Match, Reason
 from bot.papers import Paper, normalize_space
 from bot.query import Author, Node, Not, Or, Query, QueryError, Text, parse_query
 from bot.query.ast import And, iter_leaves
 from bot.query.names import parse_name, same_person
+from bot.query.stored import dump
 from bot.query.text import MAX_CONCAT, TEXT_FIELDS, field_texts, tokenize
 
 DATA = data_glob()
@@ -408,94 +423,183 @@ def naive_loop(subs: list[tuple[int, Query]], papers: list[NaivePaper]) -> dict[
     return out
 
 
+POPULAR = 20_000  # queries many users share
+SHARED = 0.6  # of subscriptions pick a popular query; the rest are drawn afresh
+REPO = Path(__file__).resolve().parent.parent
+
+
+def subscription_texts(n: int, maker: QueryMaker, rng: random.Random) -> list[str]:
+    """Draw `n` subscription texts: Zipf-like reuse of popular queries, plus a long tail."""
+    popular = [maker.query() for _ in range(POPULAR)]
+    weights = list(itertools.accumulate(1 / r for r in range(1, POPULAR + 1)))
+    out: list[str] = []
+    for _ in range(n):
+        if rng.random() < SHARED:
+            out.append(rng.choices(popular, cum_weights=weights)[0])
+        else:
+            out.append(maker.query())
+    return out
+
+
+def extract_tree(ref: str, into: str) -> str | None:
+    """Extract `bot/` at git commit `ref` into `into`; say why not and return None if it fails."""
+    try:
+        archive = subprocess.run(
+            ["git", "-C", str(REPO), "archive", ref, "bot"], capture_output=True, check=True
+        ).stdout
+    except (OSError, subprocess.CalledProcessError) as exc:
+        err = getattr(exc, "stderr", b"") or b""
+        print(f"today's engine skipped: cannot extract {ref} ({err.decode().strip() or exc})")
+        return None
+    Path(into).mkdir(parents=True)
+    path = Path(into).with_suffix(".tar")
+    path.write_bytes(archive)
+    with tarfile.open(path) as tar:
+        tar.extractall(into, filter="data")
+    return into
+
+
+def run_child(workload: str, size: int, repeat: int, tree: str | None) -> dict[str, object]:
+    """Run one size in a fresh process (today's engine when `tree` is given)."""
+    cmd = [sys.executable, str(REPO / "bench" / "matching_run.py"), "--workload", workload]
+    cmd += ["--size", str(size), "--repeat", str(repeat)]
+    if tree is not None:
+        cmd += ["--tree", tree, "--mode", "today"]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"child failed ({' '.join(cmd)}):\n{done.stderr}")
+    return json.loads(done.stdout.splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def as_lists(found: dict[int, list[Match]]) -> list[list[object]]:
+    """The naive results in the form a child prints its sample in."""
+    return [
+        [sid, [[m.paper_id, [[r.term, r.field] for r in m.reasons]] for m in ms]]
+        for sid, ms in sorted(found.items())
+    ]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--subscriptions", type=int, default=100_000)
+    ap.add_argument("--sizes", default="10000,100000,1000000")
     ap.add_argument("--papers", type=int, default=1_000)
-    ap.add_argument("--sample", type=int, default=400, help="subscriptions in the naive run")
+    ap.add_argument("--sample", type=int, default=300, help="subscriptions in the naive run")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--baseline-ref", default="b9c9fa8", help="git commit of today's engine")
+    ap.add_argument(
+        "--workload", help="keep the generated workload in this file, reuse it if there"
+    )
     args = ap.parse_args()
+    sizes = sorted(int(s) for s in args.sizes.split(","))
 
     papers, authors, source = load_papers(args.papers)
     rng = random.Random(SEED)
     maker = QueryMaker(papers, authors, rng)
-    texts = [maker.query() for _ in range(args.subscriptions)]
+    texts = subscription_texts(sizes[-1], maker, rng)
+    distinct_texts = sorted(set(texts))
     t0 = time.perf_counter()
-    subs: list[tuple[int, Query]] = []
-    for i, text in enumerate(texts):
+    parsed: dict[str, Query | None] = {}
+    for text in distinct_texts:
         try:
-            subs.append((i, parse_query(text)))
-        except QueryError as exc:
-            print(f"skipped {text!r}: {exc}")
+            parsed[text] = parse_query(text)
+        except QueryError:
+            parsed[text] = None
     parse_s = time.perf_counter() - t0
-    distinct = len({str(q) for _, q in subs})
-    leaves = {leaf for _, q in subs for leaf, _ in iter_leaves(q.root)}
+    number = {t: i for i, t in enumerate(distinct_texts)}
+    samples = {n: list(range(0, n, max(1, n // args.sample)))[: args.sample] for n in sizes}
+    skipped = sum(q is None for q in parsed.values())
     print(f"papers: {len(papers)} from {source}")
-    print(f"subscriptions: {len(subs)} ({distinct} distinct queries, {len(leaves)} distinct terms)")
-    print(f"parse:   {parse_s:.2f} s for all subscriptions (done once, at subscribe time)")
-
-    t0 = time.perf_counter()
-    engine = MatchEngine(subs)
-    compile_s = time.perf_counter() - t0
-    print(f"compile: {compile_s:.2f} s (once, reused for every batch)")
-    runs, result = [], {}
-    for _ in range(args.repeat):
-        t0 = time.perf_counter()
-        result = engine.match_batch(papers)
-        runs.append(time.perf_counter() - t0)
-    match_s = statistics.median(runs)
-    pairs = sum(len(v) for v in result.values())
     print(
-        f"match:   {match_s:.2f} s median of {args.repeat} ({', '.join(f'{r:.2f}' for r in runs)})"
-        f"; {len(result)} subscriptions matched, {pairs} (subscription, paper) matches"
+        f"parse: {len(distinct_texts)} distinct texts of {len(texts)} subscriptions parsed once "
+        f"each in {parse_s:.1f} s ({parse_s / len(distinct_texts) * 1e6:.0f} us a query; "
+        f"{skipped} do not parse); parsing every subscription would take "
+        f"~{parse_s / len(distinct_texts) * len(texts):.0f} s"
     )
-    t0 = time.perf_counter()
-    firsts = sum(len(found[:10]) for found in result.values())
-    first_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    built = sum(len(list(found)) for found in result.values())
-    all_s = time.perf_counter() - t0
-    print(
-        f"read:    {first_s:.2f} s to build the first 10 matches (with reasons) of every "
-        f"subscription ({firsts}); {all_s:.2f} s to build all {built}"
-    )
-
-    step = max(1, len(subs) // args.sample)
-    sample = subs[::step][: args.sample]
-    t0 = time.perf_counter()
+    print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     naive_papers = [NaivePaper(p) for p in papers]
-    naive_prep = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    expected = naive_loop(sample, naive_papers)
-    naive_s = time.perf_counter() - t0
-    scaled = naive_s * len(subs) / len(sample) + naive_prep
-    print(
-        f"naive:   {naive_s:.2f} s for {len(sample)} subscriptions x {len(papers)} papers "
-        f"(+{naive_prep:.2f} s indexing papers); scaled to {len(subs)}: {scaled:.0f} s"
-    )
-    full_s = match_s + all_s
-    print(
-        f"speed-up: {scaled / match_s:.0f}x (match), {scaled / full_s:.0f}x (match + building "
-        f"every match with reasons, {full_s:.2f} s)"
-    )
-    got = {sid: list(result[sid]) for sid, _ in sample if sid in result}
-    same = got == expected
-    print(f"identical results on the sample ({len(sample)} subscriptions, incl. reasons): {same}")
-
-    tracemalloc.start()
-    MatchEngine(subs)
-    compile_peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.reset_peak()
-    engine.match_batch(papers)
-    match_peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(
-        f"memory:  tracemalloc peak compile {compile_peak / 2**20:.0f} MiB, "
-        f"match {match_peak / 2**20:.0f} MiB; process max RSS {rss:.0f} MiB"
-    )
-    if not same:
+    with tempfile.TemporaryDirectory(prefix="bench-matching-") as tmp:
+        workload = args.workload or str(Path(tmp) / "workload.pickle")
+        if not Path(workload).exists():
+            work = {
+                "papers": [asdict(p) for p in papers],
+                "texts": distinct_texts,
+                "canonical": [q.canonical if (q := parsed[t]) else "" for t in distinct_texts],
+                # As the database holds them: JSON text, decoded row by row by the child.
+                "stored": [
+                    json.dumps(dump(q)) if (q := parsed[t]) else "null" for t in distinct_texts
+                ],
+                "subscriptions": array("I", [number[t] for t in texts]),
+                "sample": sorted({i for s in samples.values() for i in s}),
+            }
+            with open(workload, "wb") as fh:
+                pickle.dump(work, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            del work
+        tree = extract_tree(args.baseline_ref, str(Path(tmp) / "today"))
+        rows = []
+        for n in sizes:
+            new = run_child(workload, n, args.repeat, None)
+            today = run_child(workload, n, args.repeat, tree) if tree else None
+            sample = [(i, q) for i in samples[n] if (q := parsed[texts[i]]) is not None]
+            t0 = time.perf_counter()
+            expected = naive_loop(sample, naive_papers)
+            naive_s = (time.perf_counter() - t0) * n / len(sample)
+            mine = [m for m in new["sample"] if m[0] in set(samples[n])]  # type: ignore[attr-defined]
+            same_naive = mine == as_lists(expected)
+            same_today = today is None or today["digest"] == new["digest"]
+            if today is not None:
+                same_today = same_today and today["sample"] == new["sample"]
+            rows.append((n, len(set(texts[:n])), new, today, naive_s, same_naive, same_today))
+            print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())} after {n}")
+    report(rows, args, bool(tree))
+    if not all(r[5] and r[6] for r in rows):
         sys.exit(1)
+
+
+def report(rows: list[tuple], args: argparse.Namespace, with_today: bool) -> None:  # type: ignore[type-arg]
+    """Print the sizes side by side."""
+    print()
+    print(
+        f"{'subscriptions':>13} {'distinct':>8} {'engine':>6} {'decode s':>8} {'load s':>6} "
+        f"{'compile s':>9} {'match s':>7} {'c+m s':>6} {'CPU: compile':>12} {'match':>5} "
+        f"{'peak RSS MiB':>12} {'input MiB':>9}"
+    )
+    for n, distinct, new, today, naive_s, _, _ in rows:
+        for name, r in (("new", new), ("today", today)):
+            if r is None:
+                continue
+            cm = r["compile_s"] + r["match_s"]
+            print(
+                f"{n:>13,} {distinct:>8,} {name:>6} {r['decode_s']:>8.2f} {r['load_s']:>6.2f} "
+                f"{r['compile_s']:>9.2f} {r['match_s']:>7.2f} {cm:>6.2f} "
+                f"{r['compile_cpu']:>12.2f} {r['match_cpu']:>5.2f} "
+                f"{r['peak_mib']:>12.0f} {r['rss_before_mib']:>9.0f}"
+            )
+        print(
+            f"{n:>13,} {distinct:>8,} {'naive':>6} {'':>8} {'':>6} {'':>9} {naive_s:>7.0f} (scaled)"
+        )
+    print("(decode: JSON of the stored forms, the database driver's work; load: stored forms to")
+    print(" queries; c+m: compile + match, wall; CPU: this process's CPU seconds, which other")
+    print(" processes on the shared cores inflate much less than wall time; match: median)")
+    print()
+    for n, _, new, today, naive_s, same_naive, same_today in rows:
+        speed = naive_s / new["match_s"]
+        line = (
+            f"{n:,}: {new['distinct_compiled']:,} distinct compiled queries; "
+            f"{new['matched']:,} subscriptions matched, {new['pairs']:,} (subscription, paper) "
+            f"pairs; reading every subscription's paper ids {new['ids_s']:.2f} s; "
+            f"match {speed:,.0f}x the naive loop; naive sample identical (reasons "
+            f"included): {same_naive}"
+        )
+        if today is not None:
+            line += (
+                f"; identical to today's engine (all paper ids, sample reasons): {same_today}; "
+                f"compile+match {today['compile_s'] + today['match_s']:.2f} s -> "
+                f"{new['compile_s'] + new['match_s']:.2f} s, peak {today['peak_mib']:.0f} -> "
+                f"{new['peak_mib']:.0f} MiB"
+            )
+        print(line)
+    if not with_today:
+        print(f"(today's engine at {args.baseline_ref} not run: see above)")
 
 
 if __name__ == "__main__":

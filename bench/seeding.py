@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import insert, select, text
 
@@ -62,11 +63,19 @@ async def polled(app: App, papers: list[Paper], at: datetime) -> None:
 
 
 async def print_plan(
-    app: App, label: str, sql: str, params: dict[str, object] | None = None, lines: int = 3
+    app: App,
+    label: str,
+    sql: str,
+    params: dict[str, object] | None = None,
+    lines: int = 3,
+    before: Any = None,
 ) -> None:
-    """Print the first lines of PostgreSQL's plan for `sql` (nothing on SQLite)."""
+    """Print the first lines of PostgreSQL's plan for `sql` (nothing on SQLite), after
+    running `before` in the same transaction (planner settings the bot makes there)."""
     if app.engine.dialect.name != "postgresql":
         return
-    async with app.engine.connect() as conn:
+    async with app.engine.begin() as conn:
+        if before is not None:
+            await conn.execute(before)
         plan = (await conn.execute(text(f"EXPLAIN {sql}"), params or {})).scalars().all()
     print(f"plan of {label}:", " / ".join(p.strip() for p in plan[:lines]))

@@ -9,7 +9,8 @@ ORM, every schedule evaluated, each minute):
 - first: the first sweep after the upgrade, which looks at every destination once;
 - idle: sweeps at 08:32..08:36, when nothing is due;
 - compose: the 09:00 sweep that composes the M digests (the baseline composes them first,
-  its runs are deleted, then the bot's sweep composes them again on the same data);
+  recording them row by row as before, its runs are deleted, then the bot's sweep composes
+  them again on the same data); the bot's time is also given by step;
 - after: the 09:01 sweep.
 """
 
@@ -21,28 +22,49 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import delete, text, update
+from sqlalchemy import delete, event, text, update
 
 from bench.delivery_rows import load_papers
 from bench.seeding import channels_with_queries, polled, print_plan
 from bot.app import App, build_app
+from bot.delivery.digest import Candidates, Occasion
 from bot.delivery.planning import Rules, special_occasions, split, triage
 from bot.delivery.sweep import Sweeper, SweepReport
+from bot.papers import Paper
 from bot.settings import load_settings
 from bot.storage.db import upgrade
+from bot.storage.delivery_plan import PayloadBuilder, Recorded, RunPlan
+from bot.storage.delivery_repo import DeliveryRepo
+from bot.storage.due_reads import DueDestination, NextLook
 from bot.storage.models import DeliveryRow, DestinationRow, DigestRunRow, OutboxRow
 
 DAY = datetime(2025, 2, 3, tzinfo=UTC)
 TOPICS = ["diffusion", "agent", "reasoning", "video", "LLM", "benchmark", "3D", "RL"]
 
 
+class RowByRowDeliveries(DeliveryRepo):
+    """The recording as it was: row by row (executemany), 200 runs per transaction."""
+
+    async def _bulk(self) -> bool:
+        return False
+
+
 class FullLoadSweeper(Sweeper):
-    """The sweep as it was: every active destination loaded and evaluated each minute."""
+    """The sweep as it was: every active destination loaded (ORM rows) and evaluated each
+    minute, its digests recorded row by row."""
+
+    def __init__(self, app: App):
+        super().__init__(app)
+        self.repo = RowByRowDeliveries(app.sessions)
 
     async def sweep(self, *, alerts: bool = True) -> SweepReport:
         rules = Rules.of(
@@ -63,6 +85,84 @@ class FullLoadSweeper(Sweeper):
         todo = [o for o in occasions if (o.destination.id, o.slot) not in taken]
         await self._compose([*todo, *ready], rules.horizon, last, report)
         return report
+
+
+class TimedDeliveries(DeliveryRepo):
+    """The bot's repository, noting the time its sweep spends in each step."""
+
+    def __init__(self, app: App, phases: dict[str, float]):
+        super().__init__(app.sessions)
+        self.phases = phases
+
+    async def due_destinations(
+        self, now: datetime, horizon: datetime, *, alerts: bool
+    ) -> tuple[list[DueDestination], datetime | None]:
+        with timing(self.phases, "read"):
+            return await super().due_destinations(now, horizon, alerts=alerts)
+
+    async def record_many(
+        self, plans: Sequence[tuple[RunPlan, PayloadBuilder]], now: datetime
+    ) -> list[Recorded | None]:
+        with timing(self.phases, "record"):
+            return await super().record_many(plans, now)
+
+    async def reschedule(self, looks: Sequence[NextLook]) -> int:
+        with timing(self.phases, "reschedule"):
+            return await super().reschedule(looks)
+
+
+class TimedSweeper(Sweeper):
+    """The bot's sweep, with the time of each step (read, candidates, record, reschedule)."""
+
+    def __init__(self, app: App):
+        super().__init__(app)
+        self.phases: dict[str, float] = defaultdict(float)
+        self.repo = TimedDeliveries(app, self.phases)
+
+    async def _candidates(
+        self, occasions: list[Occasion], horizon: datetime, last: dict[int, datetime]
+    ) -> tuple[list[tuple[datetime, Candidates]], dict[str, Paper]]:
+        with timing(self.phases, "candidates"):
+            return await super()._candidates(occasions, horizon, last)
+
+
+@contextmanager
+def statement_times(app: App, into: dict[str, float]) -> Iterator[None]:
+    """Add the time each kind of statement takes (from send to result) to `into`."""
+    engine = app.engine.sync_engine
+
+    def before(conn: Any, _cursor: Any, _sql: str, *_: Any) -> None:
+        conn.info["bench_t0"] = time.perf_counter()
+
+    def after(conn: Any, _cursor: Any, sql: str, *_: Any) -> None:
+        into[f"sql {statement_kind(sql)}"] += time.perf_counter() - conn.info.pop("bench_t0")
+
+    event.listen(engine, "before_cursor_execute", before)
+    event.listen(engine, "after_cursor_execute", after)
+    try:
+        yield
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+        event.remove(engine, "after_cursor_execute", after)
+
+
+def statement_kind(sql: str) -> str:
+    if "INSERT INTO deliveries" in sql:
+        return "claim+ledger" if "INSERT INTO digest_runs" in sql else "INSERT deliveries"
+    if "INSERT INTO outbox" in sql:
+        return "outbox"
+    words = sql.split()
+    table = next((w for w in words[1:] if w.islower() and w.isidentifier()), "")
+    return f"{words[0]} {table}".strip() if words else "?"
+
+
+@contextmanager
+def timing(phases: dict[str, float], name: str) -> Iterator[None]:
+    t0 = time.perf_counter()
+    try:
+        yield
+    finally:
+        phases[name] += time.perf_counter() - t0
 
 
 def query_pool(papers: list) -> list[str]:
@@ -119,7 +219,7 @@ async def run(args: argparse.Namespace, url: str) -> None:
         load_settings({"DATABASE_URL": url}), source_name="sample", clock=lambda: clock[0]
     )
     await seed(app, args, clock[0])
-    bot, old = Sweeper(app), FullLoadSweeper(app)
+    bot, old = TimedSweeper(app), FullLoadSweeper(app)
     size = f"{args.destinations} channels, {args.due} due at 09:00"
     print(f"database: {app.engine.dialect.name}; {size}")
     t_old, r_old = await timed(old, clock, clock[0])
@@ -133,12 +233,22 @@ async def run(args: argparse.Namespace, url: str) -> None:
     async with app.sessions.begin() as s:
         for model in (OutboxRow, DeliveryRow, DigestRunRow):
             await s.execute(delete(model))
-    t_new, r_new = await timed(bot, clock, nine)
+    bot.phases.clear()
+    statements: dict[str, float] = defaultdict(float)
+    with statement_times(app, statements):
+        t_new, r_new = await timed(bot, clock, nine)
     assert r_new.queued == r_old.queued, (r_new.queued, r_old.queued)
     print(
         f"compose  paperbot {t_new:9.2f} s  ({r_new.queued} digests queued, "
         f"{len(r_new.recorded) - r_new.queued} empty)   full-load {t_old:9.2f} s   "
         f"{t_old / t_new:6.1f}x"
+    )
+    steps = ", ".join(f"{k} {v:.2f} s" for k, v in bot.phases.items())
+    print(f"         paperbot's compose by step: {steps}")
+    slowest = sorted(statements.items(), key=lambda kv: -kv[1])[:6]
+    print(
+        "         ...statements (summed; PostgreSQL has two transactions at once):",
+        ", ".join(f"{k} {v:.2f} s" for k, v in slowest),
     )
     after_new = [(await timed(bot, clock, nine + timedelta(minutes=1)))[0] * 1000]
     after_old = [(await timed(old, clock, nine + timedelta(minutes=1)))[0] * 1000]

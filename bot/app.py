@@ -7,10 +7,13 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.health import HealthBoard
 from bot.lookup import TitleIndex
+from bot.search import SearchIndex
 from bot.settings import Settings
 from bot.sources import PaperSource
 from bot.sources.arxiv import ArxivClient
@@ -21,6 +24,9 @@ from bot.storage.outbox_repo import OutboxRepo
 from bot.storage.papers_repo import PaperRepo
 from bot.storage.state_repo import StateRepo
 from bot.storage.subscriptions_repo import SubscriptionRepo
+
+if TYPE_CHECKING:
+    from bot.ops.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -49,9 +55,29 @@ class App:
     arxiv: ArxivClient | None  # None when offline
     online: bool
     clock: Clock = utc_now
+    # How this process's chat adapters are doing (bot.supervision keeps it current).
+    health: HealthBoard = field(default_factory=HealthBoard)
+    _metrics: Metrics | None = field(default=None, repr=False)
     _index: TitleIndex | None = field(default=None, repr=False)
     _index_mark: datetime | None = field(default=None, repr=False)
     _index_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
+    # The per-day token indexes `search` reads, kept current with the database per search.
+    search_index: SearchIndex = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.search_index = SearchIndex(self.papers)
+
+    @property
+    def metrics(self) -> Metrics:
+        """This App's own Prometheus registry and metrics: what /metrics shows (bot.ops).
+
+        Made on first use: a one-shot command (`paperbot lookup`) never loads the client.
+        """
+        if self._metrics is None:
+            from bot.ops.metrics import Metrics
+
+            self._metrics = Metrics()
+        return self._metrics
 
     async def title_index(self) -> TitleIndex:
         """The in-memory title index: built on first use, then kept current with the database.

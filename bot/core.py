@@ -28,27 +28,40 @@ class Core:
 
     async def handle(self, incoming: Incoming) -> list[Reply]:
         """Run one command. Never raises: every failure becomes a short Notice."""
+        metrics = getattr(self.app, "metrics", None)  # tests run a core without services
+        if metrics is None:
+            return await self._handle(incoming)
+        # The label is the registry's name, never what was typed: a bounded set.
+        known = self.registry.get(incoming.command)
+        with metrics.command(incoming.place.platform, known.name if known else "unknown"):
+            return await self._handle(incoming)
+
+    async def _handle(self, incoming: Incoming) -> list[Reply]:
         incoming = _cleaned(incoming)
         command = self.registry.get(incoming.command)
         if command is None:
             return [self._unknown(incoming.command, incoming.prefix)]
         try:
             args = _arguments(command, incoming)
-            if (
-                command.manages_channel
-                and not incoming.place.is_dm
-                and not incoming.user.can_manage_channel
-                and not _by_dm(args)
-            ):
-                raise CommandError(
-                    "Only people who may manage this channel can change its subscriptions "
-                    "and digest settings. You can subscribe yourself in a DM with the bot."
-                )
+            fallback = False
+            if _refused(command, incoming, args):
+                if not _falls_back(command, incoming):
+                    raise CommandError(
+                        "Only people who may manage this channel can change its subscriptions "
+                        "and digest settings. You can subscribe yourself in a DM with the bot."
+                    )
+                args, fallback = {**args, "dm": True}, True
             place = incoming.place
             posts_here = command.posts_here and not place.is_dm and not _by_dm(args)
             if posts_here and place.cannot_post:
                 raise CommandError(place.cannot_post)
-            ctx = Context(app=self.app, registry=self.registry, incoming=incoming, command=command)
+            ctx = Context(
+                app=self.app,
+                registry=self.registry,
+                incoming=incoming,
+                command=command,
+                personal_fallback=fallback,
+            )
             return await command.handler(ctx, args)
         except UsageError as exc:
             usage = incoming.prefix + command.usage_in(_style(incoming))
@@ -62,6 +75,7 @@ class Core:
                 incoming.place.platform,
                 incoming.place.id,
                 incoming.user.id,
+                extra={"platform": incoming.place.platform, "command": command.name},
             )
             return [Notice(SORRY, tone=Tone.ERROR, ephemeral=True)]
 
@@ -93,9 +107,12 @@ class Core:
         if command.ephemeral:
             return True
         try:
-            return _by_dm(_arguments(command, _cleaned(incoming)))
+            args = _arguments(command, _cleaned(incoming))
         except UsageError:
             return True  # the answer is the usage
+        return _by_dm(args) or (
+            _refused(command, incoming, args) and _falls_back(command, incoming)
+        )
 
     def resolve(self, text: str) -> tuple[Command, str] | None:
         return self.registry.resolve(text)
@@ -113,7 +130,15 @@ class Core:
             return [(c, c) for c in spec.choices if typed in c.lower()][:25]
         if command is None or completer is None:
             return []
-        ctx = Context(app=self.app, registry=self.registry, incoming=incoming, command=command)
+        # A member whose command will act on their own scope is offered their own values.
+        fallback = _refused(command, incoming, {}) and _falls_back(command, incoming)
+        ctx = Context(
+            app=self.app,
+            registry=self.registry,
+            incoming=incoming,
+            command=command,
+            personal_fallback=fallback,
+        )
         try:
             return (await completer(ctx, clean(prefix)))[:25]
         except Exception:
@@ -148,6 +173,21 @@ def _arguments(command: Command, incoming: Incoming) -> dict[str, Any]:
     if incoming.options is not None:
         return command.parse_options(incoming.options)
     return command.parse_text(incoming.text)
+
+
+def _refused(command: Command, incoming: Incoming, args: dict[str, Any]) -> bool:
+    """The command would change a channel the caller may not manage."""
+    return (
+        command.manages_channel
+        and not incoming.place.is_dm
+        and not incoming.user.can_manage_channel
+        and not _by_dm(args)
+    )
+
+
+def _falls_back(command: Command, incoming: Incoming) -> bool:
+    """Act on the caller's personal scope instead of refusing (where the platform wants it)."""
+    return incoming.members_act_personally and command.has_personal_scope
 
 
 def _by_dm(args: dict[str, Any]) -> bool:

@@ -59,6 +59,10 @@ class Incoming:
     # How users invoke commands here ("/" on Discord and the console, "/papers " on Slack), so
     # help and usage lines read the way the user types them.
     prefix: str = "/"
+    # The platform offers channel commands to every member (Discord shows /subscribe to
+    # all): a member who may not manage the channel then acts on their personal scope, where
+    # the command has one, instead of being refused (see Core.handle).
+    members_act_personally: bool = False
     raw: Any = field(default=None, compare=False, repr=False)
 
 
@@ -103,6 +107,19 @@ class PaperList:
     footer: str | None = None  # e.g. "and 12 more — try search diffusion"
     empty_text: str = "No papers."
     ephemeral: bool = False
+    # A command the user may run on one of these papers, given its id (e.g. "paper"): the
+    # list is a choice. Platforms that can offer it as one (Discord's select menu) do; the
+    # others show the list, whose reasons say what to type.
+    pick: str | None = None
+
+
+@dataclass(frozen=True)
+class Section:
+    """A headed group of (term, text) entries: "/paper <id>" and what it does; an example
+    has no text."""
+
+    title: str
+    entries: tuple[tuple[str, str], ...]
 
 
 @dataclass(frozen=True)
@@ -113,6 +130,9 @@ class Fields:
     rows: tuple[tuple[str, str], ...]
     footer: str | None = None
     ephemeral: bool = False
+    # The same content in headed sections, for platforms that show them (Discord's help
+    # embed); the others show `rows`.
+    sections: tuple[Section, ...] = ()
 
 
 Reply = Notice | PaperCard | PaperList | Fields

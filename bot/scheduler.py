@@ -22,6 +22,7 @@ from bot.delivery.sweep import Sweeper, SweepReport
 from bot.port import Adapter
 from bot.services.ingest import days_between, poll_round
 from bot.storage.state_repo import StateRepo
+from bot.storage.upkeep import Upkeep, upkeep_round
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ class DeliveryScheduler:
         self.sweeper = Sweeper(app)
         self.sender = Sender(app, adapters, owner=self.owner)
         self.lock = IngestLock(app.engine)
+        self.upkeep = Upkeep(app.engine)
         self._scheduler: AsyncIOScheduler | None = None
         self._stop = asyncio.Event()
         self._sender_task: asyncio.Task[None] | None = None
@@ -75,6 +77,16 @@ class DeliveryScheduler:
             next_run_time=now + timedelta(seconds=1),
             **common,
         )
+        if self.app.settings.upkeep_interval_minutes:
+            every = self.app.settings.upkeep_interval_minutes
+            sched.add_job(
+                self.upkeep_job,
+                IntervalTrigger(minutes=every, timezone=UTC),
+                id="upkeep",
+                # Not at start, beside the catch-up ingest and sweep: one interval later.
+                next_run_time=now + timedelta(minutes=every),
+                **common,
+            )
         sched.start()
         self._scheduler = sched
         self._stop.clear()
@@ -104,18 +116,30 @@ class DeliveryScheduler:
             # Shutting down mid-poll: the next start polls again; nothing to report.
             log.debug("ingest job stopped by shutdown")
         except Exception:
+            self.app.metrics.polled("error")
             log.exception("ingest job failed")
 
     async def sweep_job(self) -> None:
         try:
             # Instant alerts wait while an ingest runs; ingest_job sweeps again at its end.
-            report = await self.sweeper.sweep(alerts=not await self.lock.busy())
+            alerts = not await self.lock.busy()
+            with self.app.metrics.sweep_seconds.time():
+                report = await self.sweeper.sweep(alerts=alerts)
             if report.queued:
                 self.sender.wake()
         except asyncio.CancelledError:
             log.debug("digest sweep stopped by shutdown")  # state is in the database
         except Exception:
             log.exception("digest sweep failed")
+
+    async def upkeep_job(self) -> None:
+        """VACUUM/ANALYZE (PostgreSQL) or optimize (SQLite) what needs it; never fatal."""
+        try:
+            await upkeep_round(self.upkeep)
+        except asyncio.CancelledError:
+            # Shutting down mid-VACUUM: the statement is cancelled, the lock goes with the
+            # session; nothing to undo.
+            log.debug("database upkeep stopped by shutdown")
 
     async def ingest_once(self) -> IngestOutcome | None:
         """Poll today and yesterday (and days missed while down); None if another process is."""
@@ -128,6 +152,7 @@ class DeliveryScheduler:
             report = await poll_round(self.app, days)
             outcome = IngestOutcome(days=days, new_features=len(report.stats.new_features))
             outcome.error = "; ".join(report.source_errors) or None
+            self.app.metrics.polled(poll_result(len(days), len(report.failed_days)))
             await self._prune(state)
             return outcome
 
@@ -160,5 +185,13 @@ class DeliveryScheduler:
             await self.app.outbox.release_all()
         if ingest:
             await self.ingest_once()
-        report = await self.sweeper.sweep()
+        with self.app.metrics.sweep_seconds.time():
+            report = await self.sweeper.sweep()
         return report, await self.sender.drain()
+
+
+def poll_result(days: int, failed: int) -> str:
+    """The `result` label of a poll round: ok, partial (some days failed) or error."""
+    if not failed:
+        return "ok"
+    return "partial" if failed < days else "error"

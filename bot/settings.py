@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Self
 
@@ -124,6 +124,10 @@ _FORMS: dict[str, str] = {
     "post_empty_digests": "true or false",
     "delivery_lease_seconds": "a whole number of seconds from 2 to 600",
     "database_pool_size": "a whole number of connections from 1 to 100",
+    "metrics_port": "a port number from 0 to 65535 (0: any free port)",
+    "ready_poll_max_age_minutes": "a whole number of minutes from 1 to 10080",
+    "log_format": "one of text, json",
+    "upkeep_interval_minutes": "a whole number of minutes from 0 (never) to 1440",
 }
 
 
@@ -153,6 +157,16 @@ class Settings(EnvSettings):
     # How long a process's claim on a message lasts without its heartbeat (renewed every
     # third of it): a dead process's messages are taken over within this time.
     delivery_lease_seconds: int = Field(30, ge=2, le=600)
+    # The operations endpoint (/healthz, /readyz, /metrics) of `paperbot run`: off unless a
+    # port is set; on localhost unless told otherwise (metrics are not for the internet).
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int | None = Field(None, ge=0, le=65535)
+    # /readyz fails when the last complete poll is older than this (unset: three intervals).
+    ready_poll_max_age_minutes: int | None = Field(None, ge=1, le=10080)
+    log_format: Literal["text", "json"] = "text"
+    # How often the bot checks whether its tables want a VACUUM or ANALYZE (PostgreSQL) or
+    # an optimize and WAL checkpoint (SQLite): the bot does not count on autovacuum. 0: never.
+    upkeep_interval_minutes: int = Field(10, ge=0, le=1440)
 
     @field_validator("database_url")
     @classmethod
@@ -195,6 +209,16 @@ class Settings(EnvSettings):
     @classmethod
     def _upper(cls, v: object) -> object:
         return v.upper() if isinstance(v, str) else v
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _lower(cls, v: object) -> object:
+        return v.strip().lower() if isinstance(v, str) else v
+
+    @field_validator("metrics_host")
+    @classmethod
+    def _host(cls, v: str) -> str:
+        return v.strip() or "127.0.0.1"
 
     @field_validator("default_timezone")
     @classmethod
@@ -239,15 +263,30 @@ class _OneLineFormatter(logging.Formatter):
         return ""
 
 
-def configure_logging(level: str, *, tracebacks: bool = True) -> None:
-    """Log to stderr; without `tracebacks` (a terminal a person reads) in one line each."""
+def configure_logging(
+    level: str,
+    *,
+    tracebacks: bool = True,
+    log_format: str = "text",
+    secrets: Iterable[str] = (),
+) -> None:
+    """Log to stderr as text or JSON lines, never showing `secrets` or token-shaped text;
+    without `tracebacks` (a terminal a person reads) in one line each."""
+    from bot.ops.logs import JsonFormatter, RedactingFormatter, Redactor
+
     logging.basicConfig(
         level=getattr(logging, level, logging.INFO),
         format=LOG_FORMAT,
     )
-    if not tracebacks:
-        for handler in logging.getLogger().handlers:
-            handler.setFormatter(_OneLineFormatter(LOG_FORMAT))
+    redact = Redactor(secrets)
+    formatter: logging.Formatter
+    if log_format == "json":
+        formatter = JsonFormatter(redact, tracebacks=tracebacks)
+    else:
+        inner = logging.Formatter(LOG_FORMAT) if tracebacks else _OneLineFormatter(LOG_FORMAT)
+        formatter = RedactingFormatter(inner, redact)
+    for handler in logging.getLogger().handlers:
+        handler.setFormatter(formatter)
     # discord.py and aiohttp are chatty at INFO; their warnings still show.
     noisy_loggers = (
         "discord.gateway",

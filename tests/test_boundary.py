@@ -53,6 +53,7 @@ PUBLIC = (
     "bot.core",
     "bot.errors",
     "bot.messages",
+    "bot.ops",  # the operations endpoint and checks, which `paperbot run` and doctor start
     "bot.papers",
     "bot.plural",
     "bot.port",
@@ -60,6 +61,7 @@ PUBLIC = (
     "bot.scheduler",
     "bot.services",
     "bot.settings",
+    "bot.supervision",  # the composition root runs each adapter under a supervisor
     "bot.sources",
     "bot.text",
 )

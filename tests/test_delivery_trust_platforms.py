@@ -208,7 +208,7 @@ async def test_slack_without_the_history_scopes_posts_the_part_again_and_keeps_g
     """An install from before the history scopes: the look fails, the part is re-posted
     (the one repeat), and the platform is not stopped over the missing scope."""
     await _slack_digest_of_parts(slack_bot, slack, sample_app)
-    slack.scopes.discard("channels:history")
+    slack.scopes.remove("channels:history")
     slack.hang_after_post = asyncio.Event()
     sender = Sender(sample_app, {"slack": slack_bot}, request_timeout=0.5)
     assert (await asyncio.wait_for(sender.drain(), 30)).retried == 1

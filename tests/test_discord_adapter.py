@@ -28,6 +28,11 @@ from tests.helpers import daily_item
 MANAGE_CHANNELS = 1 << 4
 
 
+def manager_only(command: Command) -> bool:
+    """Offered to Manage Channels only: a channel command without a personal scope."""
+    return command.manages_channel and not command.has_personal_scope
+
+
 def perm(payload: dict[str, Any]) -> str | None:
     """default_member_permissions (discord.py sends a string for commands, an int for groups)."""
     value = payload["default_member_permissions"]
@@ -149,12 +154,14 @@ async def standin(fake: FakeDiscord) -> AsyncIterator[DiscordAdapter]:
 
 async def test_login_syncs_every_registry_command(fake: FakeDiscord, bot: DiscordAdapter) -> None:
     registry = build_registry()
-    synced = {c["name"]: c for c in fake.synced["global"]}
+    synced = {c["name"]: c for c in fake.synced["global"] if c.get("type", 1) == 1}
     assert set(synced) == set(registry.groups())
+    menus = [c["name"] for c in fake.synced["global"] if c.get("type") == 3]
+    assert menus == [c.message_command for c in registry.all() if c.message_command]
     for group, commands in registry.groups().items():
         top = synced[group]
         if len(commands) > 1:  # a slash command group: every manager command, or no default
-            expected = str(MANAGE_CHANNELS) if all(c.manages_channel for c in commands) else None
+            expected = str(MANAGE_CHANNELS) if all(map(manager_only, commands)) else None
             assert perm(top) == expected
             assert {o["name"] for o in top["options"]} == {c.words[-1] for c in commands}
         for command in commands:
@@ -163,7 +170,7 @@ async def test_login_syncs_every_registry_command(fake: FakeDiscord, bot: Discor
                 assert payload["type"] == 1  # subcommand
             else:
                 payload = top
-                expected = str(MANAGE_CHANNELS) if command.manages_channel else None
+                expected = str(MANAGE_CHANNELS) if manager_only(command) else None
                 assert perm(payload) == expected
             assert payload["description"] == _fit(command.help)
             args = sorted(command.args, key=lambda a: not a.required)

@@ -50,11 +50,7 @@ async def test_a_database_at_the_head_is_not_migrated_again(tmp_path: Path) -> N
         version = await conn.scalar(text("SELECT version_num FROM alembic_version"))
     await engine.dispose()
     assert version == head_revision()
-    code = (
-        "import asyncio\n"
-        "from bot.storage.db import upgrade\n"
-        f"asyncio.run(upgrade({url!r}))"
-    )
+    code = f"import asyncio\nfrom bot.storage.db import upgrade\nasyncio.run(upgrade({url!r}))"
     assert loaded_after(code, tmp_path) == []  # at the head: Alembic never loaded
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from adapters.slack.config import DEFAULT_API_URL, load_slack_config
 from bot.settings import ConfigError
-from tests.fakes.slack_server import GRANTED_SCOPES
+from tests.fakes.slack_server import MANIFEST_SCOPES
 
 BOT = {"SLACK_BOT_TOKEN": "xoxb-1"}
 
@@ -102,6 +102,6 @@ def test_manifest_declares_the_command_and_the_scopes_the_adapter_uses() -> None
         "groups:history",
         "im:history",
     }
-    assert scopes == GRANTED_SCOPES
+    assert scopes == set(MANIFEST_SCOPES)
     assert "socket_mode_enabled: true" in manifest
     assert "home_tab_enabled: false" in manifest

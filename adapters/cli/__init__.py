@@ -13,6 +13,7 @@ from adapters.cli.commands import EXIT_DELIVERY_PROBLEM, EXIT_POLL_FAILED, HANDL
 from adapters.cli.parser import build_parser
 from adapters.cli.wiring import DEMO_DATABASE_FILE, DatabaseUnavailable
 from bot.app import Clock, MixedPapers, build_app, keep_sample_apart, utc_now
+from bot.ops.logs import secrets_in
 from bot.settings import (
     ConfigError,
     Settings,
@@ -28,6 +29,14 @@ __all__ = ["EXIT_DELIVERY_PROBLEM", "EXIT_POLL_FAILED", "main"]
 def main(argv: Sequence[str] | None = None, *, clock: Clock = utc_now) -> int:
     """Run one `paperbot` command; `clock` is injectable so that tests need no wall clock."""
     args = build_parser().parse_args(argv)
+    if args.cmd == "doctor":
+        # Before anything that needs valid settings or migrates: a bad setting is one of
+        # the lines doctor prints, and it changes nothing.
+        from adapters.cli.doctor import doctor
+
+        env = read_environment()
+        configure_logging("ERROR", tracebacks=False, secrets=secrets_in(env))
+        return doctor(env, as_json=args.json)
     try:
         settings = load_settings()
     except ConfigError as exc:
@@ -39,7 +48,12 @@ def main(argv: Sequence[str] | None = None, *, clock: Clock = utc_now) -> int:
     # each (a person reads them, not an operator's log collector).
     if console and "log_level" not in settings.model_fields_set:
         level = "WARNING"
-    configure_logging(level, tracebacks=not console or level == "DEBUG")
+    configure_logging(
+        level,
+        tracebacks=not console or level == "DEBUG",
+        log_format=settings.log_format,
+        secrets=secrets_in(read_environment()),
+    )
     try:
         return asyncio.run(_dispatch(args, settings, clock))
     except ConfigError as exc:

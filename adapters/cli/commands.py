@@ -10,10 +10,15 @@ import logging
 import signal
 import sys
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from adapters.cli import wiring
 from adapters.cli.progress import ProgressBar
 from bot.app import App
+from bot.port import Adapter
+
+if TYPE_CHECKING:
+    from bot.scheduler import DeliveryScheduler
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +51,34 @@ async def _run(args: argparse.Namespace, app: App, env: dict[str, str]) -> int:
     # sweep runs beside it (a daily digest coming due mid-script would cut in). What its
     # commands queue ("digest now") is posted when the input ends.
     scripted = [a.platform for a in adapters] == ["console"] and not _stdin_is_terminal()
-    tasks = [asyncio.create_task(a.start(), name=f"adapter-{a.platform}") for a in adapters]
+    ops = await wiring.start_operations(app, adapters)
+    try:
+        return await _serve(app, adapters, scheduler, scripted=scripted)
+    finally:
+        if ops is not None:
+            await ops.stop()
+
+
+async def _serve(
+    app: App, adapters: list[Adapter], scheduler: DeliveryScheduler, *, scripted: bool
+) -> int:
+    """Run the adapters and the scheduler until a signal, or until an adapter stops."""
+    from bot.supervision import Supervisor
+
+    # Each chat adapter runs under its own supervisor: one crashing is restarted with
+    # backoff while the other and the scheduler carry on. The console ends with its input.
+    supervisors = {
+        a.platform: Supervisor(a, app.health, app.clock)
+        for a in adapters
+        if a.platform != "console"
+    }
+    tasks = [
+        asyncio.create_task(
+            supervisors[a.platform].run() if a.platform in supervisors else a.start(),
+            name=f"adapter-{a.platform}",
+        )
+        for a in adapters
+    ]
     if not scripted:
         await scheduler.start()
     loop = asyncio.get_running_loop()
@@ -67,7 +99,7 @@ async def _run(args: argparse.Namespace, app: App, env: dict[str, str]) -> int:
         await scheduler.sender.drain()
     await scheduler.stop()
     for a in adapters:
-        await a.stop()
+        await (supervisors[a.platform].stop() if a.platform in supervisors else a.stop())
     for t in [*tasks, stopper]:
         if not t.done():
             t.cancel()

@@ -63,6 +63,17 @@ def build_parser() -> argparse.ArgumentParser:
     span.add_argument("--all", action="store_true", help="search every stored paper")
     sea.add_argument("--json", action="store_true", help="print a JSON array, most upvoted first")
 
+    doc = sub.add_parser(
+        "doctor",
+        help="check settings, database, Hugging Face, Discord and Slack; exit 1 if any fails",
+        description="Check everything an operator would by hand, and print a table with a fix "
+        "for each problem: settings, the database and its migrations, Hugging Face (and "
+        "HF_TOKEN), the Discord token, intents, synced commands and the bot's permissions in "
+        "every subscribed channel, the Slack token, its scopes and the bot's membership of "
+        "every subscribed channel, and the destinations that were disabled. Changes nothing.",
+    )
+    doc.add_argument("--json", action="store_true", help="print a JSON array instead")
+
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_cmd", required=True, metavar="ACTION")
     db_sub.add_parser("upgrade", help="apply schema migrations")

@@ -18,6 +18,7 @@ from bot.storage.db import upgrade
 
 if TYPE_CHECKING:
     from bot.core import Core
+    from bot.ops.server import OpsServer
     from bot.port import Adapter
 
 # The console demo's own database, unless DATABASE_URL says otherwise (then it must hold no
@@ -107,3 +108,31 @@ def build_adapters(core: Core, env: Mapping[str, str]) -> list[Adapter]:
 
         ready.append(ConsoleAdapter(core))
     return ready
+
+
+async def start_operations(app: App, adapters: list[Adapter]) -> OpsServer | None:
+    """The /healthz, /readyz and /metrics endpoint when METRICS_PORT is set, else None.
+
+    In Slack HTTP mode on the same port it is served by Slack's server (which then starts
+    with the adapter); otherwise it listens on METRICS_HOST:METRICS_PORT at once.
+    """
+    port = app.settings.metrics_port
+    if port is None:
+        return None
+    from bot.ops.server import OpsServer
+
+    by_platform = {a.platform: a for a in adapters}
+    ops = OpsServer(app, by_platform)
+    slack = by_platform.get("slack")
+    if slack is not None:
+        from adapters.slack.app import SlackAdapter
+
+        if (
+            isinstance(slack, SlackAdapter)
+            and slack.config.mode == "http"
+            and slack.config.http_port == port
+        ):
+            slack.extra_routes = ops.add_routes
+            return ops
+    await ops.start(app.settings.metrics_host, port)
+    return ops

@@ -13,6 +13,8 @@ from discord import app_commands
 from adapters.discord.commands import CommandBuilder
 from adapters.discord.config import DiscordConfig, load_discord_config
 from adapters.discord.endpoints import EndpointOverride
+from adapters.discord.paging import LegacyButton, PageButton
+from adapters.discord.picking import PickSelect
 from adapters.discord.sender import DiscordSender, amortise_bucket_sweeps, compose
 from bot.messages import Reply
 from bot.port import Capabilities, DeliveryError, Destination, Part, Posted
@@ -24,6 +26,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 LOGIN_WAIT = 60.0  # how long send() waits for the client to log in before giving up
 GLOBAL_RATE = 50.0  # requests/s per bot, as Discord documents it (topics/rate-limits)
+# Slash commands need no privileged intents; guilds keeps channel names cached.
+INTENTS = discord.Intents(guilds=True)
 
 
 class _PaperbotMixin:
@@ -34,6 +38,8 @@ class _PaperbotMixin:
 
     async def setup_hook(self) -> None:
         adapter = self.adapter
+        # Buttons decoded from their custom_id, whichever process (or life) posted them.
+        self.add_dynamic_items(PageButton, LegacyButton, PickSelect)  # type: ignore[attr-defined]
         for command in adapter.builder.build(adapter.core.registry):
             self.tree.add_command(command)
         if not adapter.config.syncs_commands:
@@ -98,9 +104,14 @@ class DiscordAdapter:
         self.ready = asyncio.Event()
         self._logged_in = asyncio.Event()
         self._endpoints = EndpointOverride(config.api_base, config.gateway_url)
+        self.client = self._new_client(guild_ready_timeout)
+        self._guild_ready_timeout = guild_ready_timeout
+        self.sender = DiscordSender(self._http)
+
+    def _new_client(self, guild_ready_timeout: float) -> PaperbotClient | ShardedPaperbotClient:
+        """A fresh discord.py client: one that has been closed cannot log in again."""
         options: dict[str, Any] = {
-            # Slash commands need no privileged intents; guilds keeps channel names cached.
-            "intents": discord.Intents(guilds=True),
+            "intents": INTENTS,
             "allowed_mentions": discord.AllowedMentions.none(),
             "member_cache_flags": discord.MemberCacheFlags.none(),
             "chunk_guilds_at_startup": False,
@@ -108,25 +119,39 @@ class DiscordAdapter:
             # Longer waits surface as DeliveryError(retry_after=...) for the delivery layer.
             "max_ratelimit_timeout": 30.0,
         }
+        config = self.config
+        client: PaperbotClient | ShardedPaperbotClient
         if config.sharded:
             options.update(
                 shard_count=config.shard_count,
                 shard_ids=list(config.shard_ids) if config.shard_ids else None,
             )
-            self.client: PaperbotClient | ShardedPaperbotClient = ShardedPaperbotClient(**options)
+            client = ShardedPaperbotClient(**options)
         else:
-            self.client = PaperbotClient(**options)
-        self.client.adapter = self
-        amortise_bucket_sweeps(self.client.http)
-        self.client.tree = app_commands.CommandTree(self.client)
-        self.sender = DiscordSender(self._http)
+            client = PaperbotClient(**options)
+        client.adapter = self
+        amortise_bucket_sweeps(client.http)
+        client.tree = app_commands.CommandTree(client)
+        return client
 
     @property
     def tree(self) -> app_commands.CommandTree[Any]:
         return self.client.tree
 
+    @property
+    def connected(self) -> bool:
+        """Logged in with the gateway session open (what /readyz asks)."""
+        return self.client.is_ready() and not self.client.is_closed()
+
     async def start(self) -> None:
-        """Log in, sync the commands, and serve until stop()."""
+        """Log in, sync the commands, and serve until stop().
+
+        Called again after a crash (by bot.supervision), it starts over with a new client.
+        """
+        if self.client.is_closed():
+            self._logged_in.clear()
+            self.ready.clear()
+            self.client = self._new_client(self._guild_ready_timeout)
         self._endpoints.apply()
         try:
             await self.client.login(self.config.token)
@@ -136,7 +161,11 @@ class DiscordAdapter:
                 "Portal (Bot tab, Reset Token)"
             ) from None
         self._logged_in.set()
-        await self.client.connect(reconnect=True)
+        try:
+            await self.client.connect(reconnect=True)
+        finally:
+            # A client that stopped (or crashed) cannot post: sends wait for the next login.
+            self._logged_in.clear()
 
     async def stop(self) -> None:
         await self.client.close()

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 Choice = app_commands.Choice
-AppCommand = app_commands.Command[Any, ..., Any] | app_commands.Group
+AppCommand = app_commands.Command[Any, ..., Any] | app_commands.Group | app_commands.ContextMenu
 Callback = Callable[..., Coroutine[Any, Any, None]]
 MANAGE_CHANNELS = discord.Permissions(manage_channels=True)
 _NAME_RE = re.compile(r"[^-_\w]+")
@@ -57,7 +57,7 @@ class CommandBuilder:
             if len(commands) == 1 and commands[0].name == group_name:
                 out.append(self.command(commands[0], name=group_name))
                 continue
-            managers = all(c.manages_channel for c in commands)
+            managers = all(_manager_only(c) for c in commands)
             group = app_commands.Group(
                 name=option_name(group_name),
                 description=describe(
@@ -68,11 +68,33 @@ class CommandBuilder:
             for c in commands:
                 group.add_command(self.command(c, name=c.words[-1]))
             out.append(group)
+        out.extend(self.message_command(c) for c in registry.all() if c.message_command)
         return out
+
+    def message_command(self, command: Command) -> app_commands.ContextMenu:
+        """The command on a message's Apps menu: the message's text is its one argument."""
+        core, defer_after = self.core, self.defer_after
+        [arg] = command.args
+
+        async def callback(interaction: discord.Interaction, message: discord.Message) -> None:
+            text = message_text(message)
+            if not text:
+                await interaction.response.send_message(
+                    "That message has no text to look for papers in.",
+                    ephemeral=True,
+                    allowed_mentions=discord.AllowedMentions.none(),
+                )
+                return
+            kwargs = {} if defer_after is None else {"defer_after": defer_after}
+            await run_command(core, interaction, command, {arg.name: text}, **kwargs)
+
+        return app_commands.ContextMenu(
+            name=describe(command.message_command or command.name, 32), callback=callback
+        )
 
     def command(self, command: Command, *, name: str) -> app_commands.Command[Any, ..., Any]:
         callback = self._callback(command)
-        if command.manages_channel:
+        if _manager_only(command):
             callback = app_commands.default_permissions(MANAGE_CHANNELS)(callback)
         return app_commands.Command(
             name=option_name(name), description=describe(command.help), callback=callback
@@ -138,6 +160,23 @@ class CommandBuilder:
             return choices
 
         return complete
+
+
+def message_text(message: discord.Message) -> str:
+    """What a message says: its text, then its embeds' titles and links (a bot's digest)."""
+    parts = [message.content or ""]
+    for embed in message.embeds:
+        parts.extend(x for x in (embed.title, embed.url) if x)
+    return "\n".join(p for p in parts if p).strip()[:4000]
+
+
+def _manager_only(command: Command) -> bool:
+    """Offered only to members with Manage Channels (server admins can change that).
+
+    Commands with a personal scope are offered to everyone: a member without the
+    permission subscribes themselves (the core's rule), so nobody needs the bot's DM first.
+    """
+    return command.manages_channel and not command.has_personal_scope
 
 
 def _signature(by_param: dict[str, Arg]) -> inspect.Signature:

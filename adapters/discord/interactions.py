@@ -9,10 +9,12 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from adapters.discord.paging import Pager
+from adapters.discord.paging import PageRef, pager_view
+from adapters.discord.picking import picker
 from adapters.discord.render import Outgoing, render_all
 from bot.commands.registry import Command
 from bot.messages import Incoming, Place, User
+from bot.services.lists import LIST_LIFETIME, save_list
 
 if TYPE_CHECKING:
     from bot.core import Core
@@ -79,6 +81,9 @@ def incoming_of(
         place=place_of(interaction),
         options=dict(options),
         prefix="/",
+        # /subscribe and /unsubscribe are offered to every member: without Manage Channels
+        # they act on the member personally (the core's rule; we pass the permission fact).
+        members_act_personally=True,
         raw=interaction,
     )
 
@@ -86,9 +91,39 @@ def incoming_of(
 class Responder:
     """Answers one interaction: the first message, the deferred one, then follow-ups."""
 
-    def __init__(self, interaction: discord.Interaction) -> None:
+    def __init__(
+        self,
+        interaction: discord.Interaction,
+        core: Core | None = None,
+        command: Command | None = None,
+        options: Mapping[str, str] | None = None,
+    ) -> None:
         self.interaction = interaction
         self.deferred: bool | None = None  # ephemeral flag of a pending "thinking" message
+        # What made the answer, to store with a long list so that its pages can be made
+        # again later (after a restart too); None: answers without pages (errors).
+        self._source = (core, command, dict(options or {})) if core and command else None
+
+    async def _view(self, out: Outgoing) -> discord.ui.View | None:
+        """Prev/Next for a long list, a select menu for a choice, or None."""
+        if self._source is None or (len(out.pages) < 2 and not out.choices):
+            return None
+        core, command, options = self._source
+        # Only the asker may page (or pick from) a list only they see or that is about them.
+        private = out.ephemeral or core.answers_privately(
+            incoming_of(self.interaction, command, options)
+        )
+        owner = self.interaction.user.id if private else 0
+        now = core.app.clock()
+        view = discord.ui.View(timeout=None)
+        if len(out.pages) > 1:
+            key = await save_list(core.app, command.name, options)
+            view = pager_view(
+                PageRef(command.name, key, 0, owner, now + LIST_LIFETIME), len(out.pages)
+            )
+        if out.choices and out.pick:
+            view.add_item(picker(out.pick, owner, now, out.choices))
+        return view
 
     async def defer(self, *, ephemeral: bool) -> None:
         await self.interaction.response.defer(ephemeral=ephemeral, thinking=True)
@@ -96,7 +131,7 @@ class Responder:
 
     async def send(self, out: Outgoing) -> None:
         ia = self.interaction
-        view = Pager(out.pages) if len(out.pages) > 1 else None
+        view = await self._view(out)
         # Any: discord.py's overloads cannot see through a ** dict; each key is a real keyword.
         kwargs: dict[str, Any] = {
             "content": out.content,
@@ -105,13 +140,10 @@ class Responder:
         }
         if view is not None:
             kwargs["view"] = view
-        message: discord.InteractionMessage | discord.WebhookMessage | None = None
         if not ia.response.is_done():
-            result = await ia.response.send_message(ephemeral=out.ephemeral, **kwargs)
-            resource = result.resource if result is not None else None
-            message = resource if isinstance(resource, discord.InteractionMessage) else None
+            await ia.response.send_message(ephemeral=out.ephemeral, **kwargs)
         elif self.deferred is not None and self.deferred == out.ephemeral:
-            message = await ia.edit_original_response(**kwargs)
+            await ia.edit_original_response(**kwargs)
             self.deferred = None
         else:
             if self.deferred is not None:
@@ -119,9 +151,7 @@ class Responder:
                 # must not show to everyone, so replace it with a private follow-up.
                 await ia.delete_original_response()
                 self.deferred = None
-            message = await ia.followup.send(ephemeral=out.ephemeral, wait=True, **kwargs)
-        if view is not None:
-            view.message = message
+            await ia.followup.send(ephemeral=out.ephemeral, wait=True, **kwargs)
 
 
 async def run_command(
@@ -133,7 +163,7 @@ async def run_command(
     defer_after: float = DEFER_AFTER,
 ) -> None:
     """Hand one app command to the core and post its replies."""
-    responder = Responder(interaction)
+    responder = Responder(interaction, core, command, options)
     try:
         incoming = incoming_of(interaction, command, options)
         # Acting on the caller personally (`dm`) answers privately: so "thinking" is.

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 from urllib.parse import quote
 
 import discord
 
-from bot.messages import Fields, Notice, PaperCard, PaperItem, PaperList, Reply, Tone
+from bot.messages import Fields, Notice, PaperCard, PaperItem, PaperList, Reply, Section, Tone
 from bot.papers import Paper
 from bot.text import strip_bidi
 
@@ -17,6 +18,8 @@ MAX_EMBEDS = 10
 MAX_EMBED_CHARS = 6000
 MAX_CONTENT = 2000
 MAX_FIELD = 1024  # an embed field's value
+MAX_OPTIONS = 25  # a select menu's options
+MAX_OPTION_TEXT = 100  # an option's label, value and description
 CARD_ABSTRACT = 700
 ITEM_ABSTRACT = 240
 PAGE_SIZE = 5  # papers per page of an interactive list
@@ -32,6 +35,9 @@ class Outgoing:
     embeds: tuple[discord.Embed, ...] = ()
     ephemeral: bool = False
     pages: tuple[Outgoing, ...] = field(default=(), compare=False)  # more pages (Prev/Next)
+    # A select menu of papers (label, paper id, description) running `pick` on the chosen.
+    choices: tuple[tuple[str, str, str], ...] = field(default=(), compare=False)
+    pick: str | None = None
 
 
 # One markdown character at a time, URLs left whole. (discord.utils.escape_markdown treats
@@ -163,10 +169,39 @@ def paper_item(item: PaperItem, rank: int) -> discord.Embed:
     )
 
 
+def section_value(section: Section) -> str:
+    """A section's entries as lines, "`/paper <id>` — what it does", as many as fit."""
+    lines: list[str] = []
+    size = 0
+    for term, text in section.entries:
+        code = "`" + clip(" ".join(strip_bidi(term).replace("`", "'").split()), 200) + "`"
+        line = code + (" — " + safe_text(text, 300) if text else "")
+        if size + len(line) + 1 > MAX_FIELD - 2:
+            lines.append("…")
+            break
+        lines.append(line)
+        size += len(line) + 1
+    return "\n".join(lines) or "—"
+
+
 def fields_embeds(reply: Fields) -> list[discord.Embed]:
-    """A table of rows as embeds of at most 25 fields and 6,000 characters each."""
+    """A table of rows as embeds of at most 25 fields and 6,000 characters each.
+
+    Headed sections (help), where the reply has them, stand for its rows.
+    """
+    if reply.sections:
+        # Already escaped and fitted: only the splitting below is left to do.
+        reply = replace(reply, rows=tuple((s.title, section_value(s)) for s in reply.sections))
+        return _table(reply, escaped=True)
+    return _table(reply, escaped=False)
+
+
+def _table(reply: Fields, *, escaped: bool) -> list[discord.Embed]:
     rows = [
-        (safe_text(name, 256) or "—", safe_text(value, MAX_FIELD, lines=True) or "—")
+        (
+            safe_text(name, 256) or "—",
+            value if escaped else safe_text(value, MAX_FIELD, lines=True) or "—",
+        )
         for name, value in reply.rows
     ] or [("—", "nothing to show")]
     footer = plain(reply.footer, 2048) if reply.footer else None
@@ -258,15 +293,33 @@ def render(reply: Reply, *, interactive: bool = False, ephemeral: bool = False) 
     head, embeds, tail = _list_parts(reply)
     if not interactive:
         return pack(embeds, head=head, tail=tail, ephemeral=private)
+    pick: dict[str, Any] = {}
+    if reply.pick and reply.items:
+        pick = {"choices": choices(reply), "pick": reply.pick}
     pages = pack(embeds, tail=tail, ephemeral=private, max_embeds=PAGE_SIZE)
     if len(pages) == 1:
-        return [Outgoing(head + ("\n" + tail if tail else ""), pages[0].embeds, private)]
+        return [Outgoing(head + ("\n" + tail if tail else ""), pages[0].embeds, private, **pick)]
     n = len(pages)
     titled = tuple(
         Outgoing(f"{head} · page {i}/{n}" + ("\n" + tail if tail else ""), page.embeds, private)
         for i, page in enumerate(pages, 1)
     )
-    return [Outgoing(titled[0].content, titled[0].embeds, private, pages=titled)]
+    return [Outgoing(titled[0].content, titled[0].embeds, private, pages=titled, **pick)]
+
+
+def choices(reply: PaperList) -> tuple[tuple[str, str, str], ...]:
+    """The list's first 25 papers as select options: title, id, and authors and upvotes."""
+    out: list[tuple[str, str, str]] = []
+    seen: set[str] = set()
+    for i, item in enumerate(reply.items, 1):
+        p = item.paper
+        if p.id in seen or len(out) == MAX_OPTIONS:
+            continue  # option values must differ
+        seen.add(p.id)
+        label = plain(f"{i}. {p.title}", MAX_OPTION_TEXT)
+        about = " · ".join(x for x in (p.authors_short(2), f"▲ {p.upvotes}", p.id) if x)
+        out.append((label, p.id[:MAX_OPTION_TEXT], plain(about, MAX_OPTION_TEXT)))
+    return tuple(out)
 
 
 def render_all(replies: Iterable[Reply], **kwargs: bool) -> list[Outgoing]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, cast
 
 from aiohttp import web
@@ -78,6 +78,9 @@ class SlackAdapter:
         self._stopped = asyncio.Event()
         self._socket: AsyncSocketModeHandler | None = None
         self._runner: web.AppRunner | None = None
+        # Routes served beside /slack/events in HTTP mode (the operations endpoint, when
+        # METRICS_PORT is SLACK_HTTP_PORT); they bring their own /healthz.
+        self.extra_routes: Callable[[web.Application], None] | None = None
         # Used in HTTP mode only, where the config requires the secret (Socket Mode has none,
         # and the verifier refuses an empty one).
         self._verifier = SignatureVerifier(config.signing_secret or "unused")
@@ -104,6 +107,23 @@ class SlackAdapter:
             auth.get("user"),
         )
 
+    @property
+    def connected(self) -> bool:
+        """The token was accepted and the Socket Mode session or the HTTP server is up."""
+        if self.team_id is None:
+            return False
+        if self.config.mode == "http":
+            return self._runner is not None
+        client = self._socket.client if self._socket is not None else None
+        session = client.current_session if client is not None else None
+        return (
+            client is not None
+            and not client.closed
+            and not client.stale
+            and session is not None
+            and not session.closed
+        )
+
     async def _connect_socket(self) -> None:
         handler = AsyncSocketModeHandler(self.app, app_token=self.config.app_token)
         try:
@@ -125,7 +145,10 @@ class SlackAdapter:
     async def _serve_http(self) -> None:
         web_app = web.Application(client_max_size=MAX_BODY)
         web_app.router.add_post(EVENTS_PATH, self._events)
-        web_app.router.add_get(HEALTH_PATH, _health)
+        if self.extra_routes is not None:
+            self.extra_routes(web_app)
+        else:
+            web_app.router.add_get(HEALTH_PATH, _health)
         self._runner = web.AppRunner(web_app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.config.http_host, self.config.http_port)

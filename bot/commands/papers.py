@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Any
 
@@ -9,8 +10,11 @@ from bot.commands.registry import Arg, Command, Context
 from bot.errors import UsageError
 from bot.messages import Notice, PaperCard, PaperItem, PaperList, Reply, Tone
 from bot.plural import plural
-from bot.services.lookup import lookup_papers, not_found_text, refuse_too_long
+from bot.services.lookup import MAX_QUERY, lookup_papers, not_found_text, refuse_too_long
 from bot.services.papers import DEFAULT_LIMIT, MAX_LIMIT, day_papers, parse_day
+from bot.services.references import find_references, title_in
+
+MAX_FOUND = 3  # cards "find" answers with, at most
 
 
 async def paper_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
@@ -35,10 +39,66 @@ async def paper_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
                 items=items,
                 footer=found.note,
                 ephemeral=True,
+                pick="paper",
             )
         ]
     text = not_found_text(ctx.app, query, prefix)
     return [Notice(text, tone=Tone.WARNING, ephemeral=True)]
+
+
+async def find_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
+    """Find the papers a text names: arXiv ids, arXiv or Hugging Face links, else a title."""
+    text = args["text"]
+    ids = find_references(text)
+    prefix = ctx.incoming.prefix
+    if ids:
+        out: list[Reply] = []
+        missing: list[str] = []
+        for arxiv_id in ids[:MAX_FOUND]:
+            found = await lookup_papers(ctx.app, arxiv_id)
+            if found.papers:
+                out.append(PaperCard(found.papers[0], note=found.note, ephemeral=True))
+            else:
+                missing.append(arxiv_id)
+        notes = []
+        if missing:
+            notes.append(f"No paper found for {', '.join(missing)}.")
+        if len(ids) > MAX_FOUND:
+            rest = ", ".join(ids[MAX_FOUND:])
+            notes.append(
+                f"The text names {len(ids)} papers; the others: {rest} ({prefix}paper <id>)."
+            )
+        if notes:
+            tone = Tone.WARNING if not out else Tone.INFO
+            out.append(Notice(" ".join(notes), tone=tone, ephemeral=True))
+        return out
+    title = title_in(text)
+    if title is None:
+        return [
+            Notice(
+                "There is no arXiv id, arXiv or Hugging Face link, or title in that text.",
+                tone=Tone.WARNING,
+                ephemeral=True,
+            )
+        ]
+    if len(title) > MAX_QUERY:
+        return [
+            Notice(
+                "That text has no arXiv id or arXiv/Hugging Face link, and it is too long to be "
+                f"a title. Look a paper up with {prefix}paper <title words>.",
+                tone=Tone.WARNING,
+                ephemeral=True,
+            )
+        ]
+    replies = await paper_command(ctx, {"query": title})
+    # A look-up's card answers publicly; what "find" answers only the asker sees, a paper
+    # picked from its choice too (find with the id gives the card, privately).
+    return [
+        dataclasses.replace(r, ephemeral=True, pick="find")
+        if isinstance(r, PaperList)
+        else dataclasses.replace(r, ephemeral=True)
+        for r in replies
+    ]
 
 
 async def papers_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
@@ -94,6 +154,25 @@ COMMANDS = [
         ),
         slow=True,
         examples=("paper 2412.17747", "paper deliberation in latent space"),
+    ),
+    Command(
+        name="find",
+        help="Find the papers a text names: arXiv ids, arXiv/Hugging Face links, or a title.",
+        usage="find <text>",
+        handler=find_command,
+        args=(
+            Arg(
+                "text",
+                "A message or any text with arXiv ids, links, or a paper's title",
+                rest=True,
+                max_length=4000,
+            ),
+        ),
+        ephemeral=True,
+        slow=True,
+        examples=("find see arxiv.org/abs/2412.17747 and 2501.00001",),
+        # On Discord also a message command: right-click a message → Apps → Find paper.
+        message_command="Find paper",
     ),
     Command(
         name="papers",

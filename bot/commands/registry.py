@@ -47,12 +47,22 @@ class Command:
     ephemeral: bool = False  # answers only the caller sees
     slow: bool = False  # may take over 3 s: adapters acknowledge first
     examples: tuple[str, ...] = ()
+    # Offered on a chat message too, under this name (Discord's message commands): the
+    # message's text goes into the command's only argument.
+    message_command: str | None = None
 
     def __post_init__(self) -> None:
         for arg in self.args:
             typed = arg.flag or (f"{arg.ref}{arg.name}" if arg.ref else None)
             if typed and typed not in self.usage:
                 raise ValueError(f"usage of {self.name!r} does not show {typed}")
+        if self.message_command and len(self.args) != 1:
+            raise ValueError(f"message command {self.name!r} must take exactly one argument")
+
+    @property
+    def has_personal_scope(self) -> bool:
+        """It can act on the caller's own subscriptions instead of the channel's (`--dm`)."""
+        return any(a.name == "dm" and a.kind == "bool" for a in self.args)
 
     @property
     def group(self) -> str:
@@ -170,6 +180,9 @@ class Context:
     registry: Registry
     incoming: Incoming
     command: Command
+    # The caller may not manage this channel, so the command acts on their personal scope
+    # instead (Incoming.members_act_personally): the reply says so, and whom to ask.
+    personal_fallback: bool = False
 
     @property
     def user(self) -> User:

@@ -9,7 +9,7 @@ from bot.commands.registry import Arg, Command, Context
 from bot.messages import Notice, PaperItem, PaperList, Reply
 from bot.plural import plural
 from bot.services.queries import parse_or_usage
-from bot.services.search import PREVIEW_DAYS, period, reason_lines, recent_papers, search_papers
+from bot.services.search import PREVIEW_DAYS, period, reason_lines, search_recent
 
 MAX_DAYS = 365
 SHOWN = 10
@@ -19,15 +19,15 @@ async def search_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
     """Try a query on the papers of the last days: how many match, and the top ones."""
     query = parse_or_usage(args["query"], "search", ("--days",), typed=ctx.style is Style.TYPED)
     days = args.get("days", PREVIEW_DAYS)
-    papers = await recent_papers(ctx.app, days)
-    if not papers:
+    result = await search_recent(ctx.app, days, query)
+    if not result.papers:
         latest = await ctx.app.papers.latest_day()
         hint = f" The latest stored day is {latest.isoformat()}." if latest else ""
         again = ctx.invocation("search", query=query.text, days=MAX_DAYS)
         longer = f" Try a longer period: {again}."
         text = f"No papers are stored for {period(days)}, so there is nothing to search.{hint}"
         return [Notice(text + (longer if days < MAX_DAYS else ""), ephemeral=True)]
-    found = await search_papers(papers, query)
+    found = result.found
     shown = found[:SHOWN]
     items = tuple(PaperItem(p, reasons=reason_lines(m.reasons)) for p, m in shown)
     footer = None
@@ -38,7 +38,7 @@ async def search_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
     return [
         PaperList(
             title=(
-                f"“{query.text}” matches {len(found)} of {plural(len(papers), 'paper')} "
+                f"“{query.text}” matches {len(found)} of {plural(result.papers, 'paper')} "
                 f"of {period(days)}, most upvoted first"
             ),
             items=items,

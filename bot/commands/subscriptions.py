@@ -2,9 +2,10 @@
 
 Scope: in a channel a command acts on the channel's subscriptions; in a DM, or with the
 `--dm` switch (the `dm` option on Discord), on the caller's personal ones, delivered by DM.
-Both `subscribe` and `unsubscribe` are `manages_channel` commands: the core refuses members
-without permission unless they act on their personal scope, and platforms can hide them from
-members, so a channel's subscriptions are only ever changed by people who may manage it.
+Both `subscribe` and `unsubscribe` are `manages_channel` commands, so a channel's
+subscriptions are only ever changed by people who may manage it: the core refuses other
+members, or, where the platform offers the commands to everyone (Discord), lets them act on
+their personal scope instead (`Context.personal_fallback`), and the reply says so.
 """
 
 from __future__ import annotations
@@ -47,7 +48,19 @@ def repos(app: App) -> tuple[DestinationRepo, SubscriptionRepo]:
 
 def is_personal(ctx: Context, args: Mapping[str, object]) -> bool:
     # Parsed arguments carry a bool, a completer's raw options a string: is_true reads both.
-    return ctx.place.is_dm or is_true(args.get(DM.name))
+    return ctx.place.is_dm or ctx.personal_fallback or is_true(args.get(DM.name))
+
+
+def channel_name(ctx: Context) -> str:
+    return f"#{ctx.place.name}" if ctx.place.name else "this channel"
+
+
+def ask_a_moderator(ctx: Context, action: str, invocation: str) -> str:
+    """Why a member's command acted on them, and how the channel's can be changed."""
+    return (
+        f"Only people who may manage {channel_name(ctx)} can {action}: ask a moderator to run "
+        f"{invocation} there."
+    )
 
 
 def scope_name(row: DestinationRow) -> str:
@@ -124,6 +137,12 @@ async def subscribe_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
         )
     if dest.kind == USER and not ctx.place.is_dm:
         text += " Matches will come by direct message."
+    if ctx.personal_fallback:
+        # The member asked in a channel without saying --dm: say why it is theirs alone.
+        invocation = ctx.invocation("subscribe", query=row.query)
+        text += " This subscription is yours, not the channel's. " + ask_a_moderator(
+            ctx, f"subscribe {channel_name(ctx)} itself", invocation
+        )
     tone = Tone.WARNING if broad else Tone.SUCCESS
     return [Notice(text, tone=tone, ephemeral=dest.kind == USER)]
 
@@ -139,6 +158,13 @@ async def unsubscribe_command(ctx: Context, args: dict[str, Any]) -> list[Reply]
     if dest is None or row is None or row.destination_id != dest.id:
         where = "of yours" if personal else "in this channel"
         hint = f"List them with {prefix}subscriptions."
+        channel = None if ctx.place.is_dm else await destinations.find(ctx.user, ctx.place)
+        if ctx.personal_fallback and row and channel and row.destination_id == channel.id:
+            invocation = ctx.invocation("unsubscribe", id=sub_id)
+            raise CommandError(
+                f"#{sub_id} is a subscription of {scope_name(channel)}, not one of yours. "
+                + ask_a_moderator(ctx, "remove the channel's subscriptions", invocation)
+            )
         mine = await destinations.find(ctx.user, ctx.place, personal=True)
         if not personal and row is not None and mine is not None and row.destination_id == mine.id:
             mention = ctx.invocation("unsubscribe", id=sub_id, dm=True)

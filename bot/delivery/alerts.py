@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 
 from bot.delivery.digest import Occasion
 from bot.delivery.timing import slot_stamp
+from bot.storage.due_reads import Destination
 from bot.storage.kinds import RunKind
-from bot.storage.models import DestinationRow
 
 INSTANT = "instant"
 DAILY = "daily"
@@ -18,7 +18,7 @@ _MAX_UNITS = 1_000_000  # a million weeks still fits a timedelta
 
 
 def mute_occasions(
-    d: DestinationRow,
+    d: Destination,
     now: datetime,
     horizon: datetime,
     latest_seen: datetime | None,
@@ -46,7 +46,7 @@ def mute_occasions(
     return None
 
 
-def is_instant(d: DestinationRow) -> bool:
+def is_instant(d: Destination) -> bool:
     return d.kind == "user" and d.alerts_mode == INSTANT
 
 

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 
 from bot.matching.engine import MatchEngine
 from bot.query import Query, QueryError
+from bot.query.stored import Leaves, load
 from bot.services.queries import read_query
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,9 @@ KEEP_FROM = 50
 class QueryCache:
     """Parsed subscription queries by their text, and engines compiled over sets of them.
 
+    Each distinct text is read once (a million subscriptions share a few hundred thousand
+    texts), and equal terms of different queries are one object.
+
     Read from the sweep's worker thread (parsing 20,000 queries is CPU work too); the lock
     keeps a `preview` in another thread from parsing the same text at the same moment.
     """
@@ -36,15 +40,19 @@ class QueryCache:
     def __init__(self, keep_from: int = KEEP_FROM) -> None:
         self._keep_from = keep_from
         self._parsed: dict[str, Query | None] = {}
+        self._leaves: Leaves = {}  # equal terms of different queries: one object
         self._engines: OrderedDict[tuple[str, ...], tuple[MatchEngine, list[str]]] = OrderedDict()
         self._lock = threading.Lock()
         self.compiled = 0  # engines compiled and kept so far (tests read it)
 
     def get(self, text: str, stored: object = None, canonical: str = "") -> Query | None:
         """The query of `text`: from its stored form if given and current, else parsed."""
+        found = self._parsed.get(text, self)  # read without the lock: the GIL makes it safe
+        if found is not self:
+            return found  # type: ignore[return-value]
         with self._lock:
             if text not in self._parsed:
-                self._parsed[text] = _read(text, stored, canonical)
+                self._parsed[text] = self._read(text, stored, canonical)
             return self._parsed[text]
 
     def engine(
@@ -74,11 +82,13 @@ class QueryCache:
                 self._engines.popitem(last=False)
         return built
 
-
-def _read(text: str, stored: object, canonical: str) -> Query | None:
-    query = read_query(text, stored, canonical)
-    if isinstance(query, QueryError):
-        # The language may have become stricter since it was saved; skip it, loudly.
-        log.warning("stored subscription query %r no longer parses: %s", text, query)
-        return None
-    return query
+    def _read(self, text: str, stored: object, canonical: str) -> Query | None:
+        loaded = load(stored, text, canonical, self._leaves) if stored is not None else None
+        if loaded is not None:
+            return loaded
+        query = read_query(text)  # no current stored form: parsed
+        if isinstance(query, QueryError):
+            # The language may have become stricter since it was saved; skip it, loudly.
+            log.warning("stored subscription query %r no longer parses: %s", text, query)
+            return None
+        return query

@@ -12,8 +12,8 @@ from typing import Any
 from bot.delivery.compiled import QueryCache
 from bot.messages import Notice, PaperItem, PaperList, Reply
 from bot.papers import Paper
+from bot.storage.due_reads import Destination
 from bot.storage.kinds import RunKind
-from bot.storage.models import DestinationRow
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +24,7 @@ Ranked = list[tuple[str, tuple[str, ...]]]  # (paper id, subscriptions that matc
 class Occasion:
     """One thing a destination may be owed: a daily digest, `digest now`, an alert, a catch-up."""
 
-    destination: DestinationRow
+    destination: Destination
     slot: str  # unique per destination: the local date for daily digests
     kind: RunKind
     local_date: date | None = None
@@ -57,7 +57,7 @@ class Interest:
 
 
 def interest(
-    d: DestinationRow,
+    d: Destination,
     start: datetime | None = None,
     oldest_day: date | None = None,
 ) -> Interest:
@@ -102,7 +102,7 @@ def match_interests(
 
 async def match_destinations(
     papers: Sequence[Paper],
-    destinations: Iterable[DestinationRow],
+    destinations: Iterable[Destination],
     queries: QueryCache,
 ) -> Hits:
     """Match papers against every destination's subscriptions in one pass.

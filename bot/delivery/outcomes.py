@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.delivery.halts import PlatformHalts
+from bot.ops.metrics import Metrics, SendOutcome
 from bot.port import DeliveryError, Failure
 from bot.storage.outbox_repo import Claimed, OutboxRepo
 
@@ -49,19 +50,29 @@ class Outcomes:
     """Records in the outbox what a failed post means for the item and its destination."""
 
     def __init__(
-        self, repo: OutboxRepo, halts: PlatformHalts, clock: Callable[[], datetime]
+        self,
+        repo: OutboxRepo,
+        halts: PlatformHalts,
+        clock: Callable[[], datetime],
+        metrics: Metrics | None = None,
     ) -> None:
         self.repo = repo
         self.halts = halts
         self._clock = clock
+        self.metrics = metrics or Metrics()
 
     async def failed(self, c: Claimed, exc: DeliveryError, report: SendReport) -> None:
         """Handle a failed post by what it means: disable, retry later, give up, or halt."""
+        platform = c.item.platform
         if exc.failure is Failure.DESTINATION_GONE:
             await self.disable(c, exc.reason)
             report.disabled += 1
+            self.metrics.post_failed(platform, SendOutcome.FAILED)
         elif exc.failure is Failure.REJECTED:
-            await self.reschedule(c, exc.reason, None, report, limit=REJECTED_ATTEMPTS)
+            self.metrics.post_failed(platform, SendOutcome.REJECTED)
+            await self.reschedule(
+                c, exc.reason, None, report, limit=REJECTED_ATTEMPTS, counted=True
+            )
         elif exc.failure is Failure.BOT_UNAUTHORIZED:
             # Not this destination's fault: stop the platform, keep the item as it was.
             await self.halts.halt(c.item.platform, exc.reason, self._clock())
@@ -69,7 +80,10 @@ class Outcomes:
                 c.item.id, exc.reason, self._clock(), give_up=False, count=False
             )
             report.halted += 1
+            self.metrics.post_failed(platform, SendOutcome.HALTED)
         else:
+            if exc.retry_after is not None:
+                self.metrics.limited(platform)  # a 429 longer than the sender waits in place
             await self.reschedule(c, exc.reason, exc.retry_after, report, limit=None)
 
     async def reschedule(
@@ -80,11 +94,19 @@ class Outcomes:
         report: SendReport,
         *,
         limit: int | None,
+        counted: bool = False,
     ) -> None:
+        """Put the item back with a backoff, or give it up after `limit` attempts.
+
+        `counted`: the caller already counted this post in the metrics (a rejection).
+        """
         now = self._clock()
         give_up = limit is not None and c.item.attempts + 1 >= limit
         delay = timedelta(seconds=backoff(c.item.attempts, retry_after))
         await self.repo.mark_retry(c.item.id, reason, now + delay, give_up=give_up)
+        if not counted:
+            outcome = SendOutcome.FAILED if give_up else SendOutcome.RETRIED
+            self.metrics.post_failed(c.item.platform, outcome)
         if give_up:
             report.failed += 1
             log.error(
@@ -93,6 +115,7 @@ class Outcomes:
                 c.destination.id,
                 c.item.attempts + 1,
                 reason,
+                extra=context(c),
             )
         else:
             report.retried += 1
@@ -102,6 +125,7 @@ class Outcomes:
                 c.destination.id,
                 reason,
                 delay.total_seconds(),
+                extra=context(c),
             )
 
     async def disable(self, c: Claimed, reason: str) -> None:
@@ -113,4 +137,10 @@ class Outcomes:
             c.destination.kind,
             c.destination.external_id,
             reason,
+            extra=context(c),
         )
+
+
+def context(c: Claimed) -> dict[str, object]:
+    """The structured context of a log line about an outbox item (LOG_FORMAT=json)."""
+    return {"platform": c.item.platform, "destination": c.destination.id, "outbox_key": c.item.key}

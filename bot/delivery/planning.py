@@ -14,9 +14,9 @@ from bot.delivery.alerts import is_instant, mute_occasions
 from bot.delivery.digest import Occasion
 from bot.delivery.timing import Schedule, due_slots, next_digest
 from bot.settings import Settings
-from bot.storage.due_reads import NextLook
+from bot.storage.due_reads import Destination, NextLook
 from bot.storage.kinds import RunKind
-from bot.storage.models import LOOK_NOW, NEVER, DestinationRow
+from bot.storage.models import LOOK_NOW, NEVER
 from bot.storage.state_repo import IngestStatus
 
 # However short the configured catch-up and grace, a digest stays due this long: the minute
@@ -32,7 +32,7 @@ def reach(settings: Settings) -> timedelta:
     return max(MIN_REACH, timedelta(hours=hours))
 
 
-def schedule_of(d: DestinationRow) -> Schedule:
+def schedule_of(d: Destination) -> Schedule:
     since = d.schedule_since or d.created_at
     return Schedule(d.digest_time, d.timezone, d.weekdays_only, since)
 
@@ -78,20 +78,20 @@ class Rules:
         )
 
 
-def live(d: DestinationRow) -> bool:
+def live(d: Destination) -> bool:
     """Whether anything may be posted to `d`: not paused, not disabled, with subscriptions."""
     return not d.paused and d.disabled_reason is None and bool(d.subscriptions)
 
 
 @dataclass(frozen=True)
 class Split:
-    special: list[DestinationRow]  # muted, or instant alerts (when alerts may go)
+    special: list[Destination]  # muted, or instant alerts (when alerts may go)
     daily: list[Occasion]  # daily digests whose time has come
 
 
-def split(destinations: Sequence[DestinationRow], rules: Rules) -> Split:
+def split(destinations: Sequence[Destination], rules: Rules) -> Split:
     """Sort the live destinations into special ones and the daily digests due now."""
-    special: list[DestinationRow] = []
+    special: list[Destination] = []
     daily: list[Occasion] = []
     for d in destinations:
         if not live(d):
@@ -106,7 +106,7 @@ def split(destinations: Sequence[DestinationRow], rules: Rules) -> Split:
 
 
 def special_occasions(
-    special: Sequence[DestinationRow],
+    special: Sequence[Destination],
     rules: Rules,
     latest_seen: datetime | None,
     last: Mapping[int, datetime],
@@ -145,7 +145,7 @@ def triage(daily: Sequence[Occasion], taken: Container[Key], rules: Rules) -> Tr
 
 
 def next_look(
-    d: DestinationRow,
+    d: Destination,
     rules: Rules,
     done: Container[date],
     last_horizon: datetime | None,
@@ -166,7 +166,7 @@ def next_look(
 
 
 def next_looks(
-    looked: Sequence[DestinationRow],
+    looked: Sequence[Destination],
     rules: Rules,
     done: Collection[Key],
     daily: Sequence[Occasion],

@@ -29,9 +29,10 @@ from bot.app import App
 from bot.delivery.claims import process_id
 from bot.delivery.digest import payload_paper_ids, payload_reply
 from bot.delivery.halts import PlatformHalts
-from bot.delivery.outcomes import MAX_ATTEMPTS, Outcomes, SendReport
+from bot.delivery.outcomes import MAX_ATTEMPTS, Outcomes, SendReport, context
 from bot.delivery.pacing import Pacer
 from bot.delivery.prefetch import Prefetch, frozen
+from bot.ops.metrics import PostedItem
 from bot.port import Adapter, DeliveryError, Destination, Failure, Part, Posted
 from bot.storage.destinations_repo import to_port
 from bot.storage.outbox_repo import Claimed, PostedParts
@@ -75,7 +76,8 @@ class Sender:
         self.owner = owner or process_id()
         self.repo = app.outbox
         self.halts = PlatformHalts(app.state, monotonic)
-        self.outcomes = Outcomes(self.repo, self.halts, app.clock)
+        self.metrics = app.metrics
+        self.outcomes = Outcomes(self.repo, self.halts, app.clock, self.metrics)
         self.concurrency = concurrency
         # Items claimed ahead of the workers (None: twice `concurrency`): enough that the
         # workers never wait for the next batch's claim and render.
@@ -213,7 +215,7 @@ class Sender:
                 if not keep_going:
                     raise
                 # Its claim runs out with the lease and another try takes it over.
-                log.exception("outbox worker failed on item %s", c.item.id)
+                log.exception("outbox worker failed on item %s", c.item.id, extra=context(c))
             finally:
                 await queue.done()
 
@@ -267,7 +269,9 @@ class Sender:
         item, platform = c.item, c.item.platform
         parts = await self._parts(c)
         if parts is None:
-            log.info("outbox item %s was taken over before its first post", item.id)
+            log.info(
+                "outbox item %s was taken over before its first post", item.id, extra=context(c)
+            )
             return
         posted = list(item.message_ids or [])
         destination = to_port(c.destination)
@@ -283,7 +287,11 @@ class Sender:
                     # bunch the posts queued behind it into a burst over the rate.
                     await pacer.wait()
                     if not await self._still_ours(c):
-                        log.info("outbox item %s was taken over after its lease ran out", item.id)
+                        log.info(
+                            "outbox item %s was taken over after its lease ran out",
+                            item.id,
+                            extra=context(c),
+                        )
                         return
                     key = part_key(item.key, len(posted))
                     found = await self._find(destination, key) if look else None
@@ -310,21 +318,29 @@ class Sender:
                     # for that long, then try again at the full rate.
                     pacer.limited(wait)
                     report.rate_limited += 1
+                    self.metrics.limited(platform)
                     continue
                 await self.outcomes.failed(c, exc, report)
                 return
             except Exception as exc:  # an adapter bug must not stop the other deliveries
-                log.exception("adapter %s failed on outbox item %s", platform, item.id)
+                log.exception(
+                    "adapter %s failed on outbox item %s", platform, item.id, extra=context(c)
+                )
                 reason = f"{type(exc).__name__}: {exc}"
                 await self.outcomes.reschedule(c, reason, None, report, limit=MAX_ATTEMPTS)
                 return
             report.parts += 1
+            self.metrics.posted(platform)
             await self.halts.clear(platform)
         if not parts:
             await self.repo.record_posted(
                 PostedParts(item.id, c.destination.id, (), True), self.app.clock()
             )
         report.sent += 1
+        d = c.destination
+        self.metrics.item_done(
+            PostedItem(item.run_id, platform, d.digest_time, d.timezone, self.app.clock())
+        )
 
     def _pacer(self, platform: str) -> Pacer:
         pacer = self._pacers.get(platform)

@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -51,6 +50,7 @@ from bot.delivery.timing import slot_stamp
 from bot.messages import PaperItem, PaperList, Reply
 from bot.papers import Paper
 from bot.storage.delivery_plan import PayloadBuilder, Recorded, RunPlan
+from bot.storage.due_reads import Destination
 from bot.storage.kinds import RunKind
 from bot.storage.models import DestinationRow
 
@@ -71,10 +71,6 @@ LONGEST_WINDOW = timedelta(days=7)  # after a long pause, only the last week cou
 RECONSIDER = timedelta(days=2)
 DIGEST_KINDS = (RunKind.DIGEST, RunKind.NOW)
 INTEREST_CHUNK = 100  # destinations copied out of their rows between two yields to the loop
-RECORD_BATCH = 200  # runs claimed and recorded per transaction, at most...
-# ...and about this many ledger rows: SQLAlchemy prepares a bulk insert's rows on the event
-# loop (10-40 us each), so 200 digests of 150 matches each would hold it for a second.
-RECORD_ROWS = 1_000
 
 
 @dataclass
@@ -217,23 +213,22 @@ class Sweeper:
         # wait on each other's claims.
         random.shuffle(todo)
         planned, _ = await self._candidates(todo, horizon, last)
-        now = self.app.clock()
-        for batch in _batches(list(zip(todo, planned, strict=True))):
-            await self._record(batch, horizon, last, report, now)
+        await self._record(list(zip(todo, planned, strict=True)), horizon, last, report)
         return {_key(o) for o in todo}
 
     async def _record(
         self,
-        batch: list[tuple[Occasion, tuple[datetime, Candidates]]],
+        planned: list[tuple[Occasion, tuple[datetime, Candidates]]],
         horizon: datetime,
         last: dict[int, datetime],
         report: SweepReport,
-        now: datetime,
     ) -> None:
-        """Claim and record one transaction's runs (None from the repo: taken meanwhile)."""
-        plans = [(self._plan(o, start, horizon, c), self._builder(o, c)) for o, (start, c) in batch]
-        results = await self.repo.record_many(plans, now)
-        for (o, _), recorded in zip(batch, results, strict=True):
+        """Claim and record the runs (None from the repo: taken meanwhile)."""
+        plans = [
+            (self._plan(o, start, horizon, c), self._builder(o, c)) for o, (start, c) in planned
+        ]
+        results = await self.repo.record_many(plans, self.app.clock())
+        for (o, _), recorded in zip(planned, results, strict=True):
             if recorded is None:
                 report.taken += 1
                 continue
@@ -242,7 +237,7 @@ class Sweeper:
             if o.kind == RunKind.CATCHUP:
                 await self._unmute(o.destination)
 
-    def _start(self, d: DestinationRow, horizon: datetime, last: dict[int, datetime]) -> datetime:
+    def _start(self, d: Destination, horizon: datetime, last: dict[int, datetime]) -> datetime:
         # The first digest also covers the day before the destination was set up.
         previous = last.get(d.id)
         if previous is None:
@@ -277,7 +272,7 @@ class Sweeper:
 
         return build
 
-    async def _unmute(self, d: DestinationRow) -> None:
+    async def _unmute(self, d: Destination) -> None:
         if d.muted_until is not None:
             # Only a mute that has ended: the user may have muted again since we read it.
             await self.repo.end_mute(d.id, self.app.clock())
@@ -298,23 +293,6 @@ def _log_report(report: SweepReport) -> None:
             report.waiting,
             report.taken,
         )
-
-
-def _batches(
-    planned: list[tuple[Occasion, tuple[datetime, Candidates]]],
-) -> Iterator[list[tuple[Occasion, tuple[datetime, Candidates]]]]:
-    """Cut the runs into transactions of at most RECORD_BATCH runs and ~RECORD_ROWS rows."""
-    batch: list[tuple[Occasion, tuple[datetime, Candidates]]] = []
-    rows = 0
-    for item in planned:
-        size = len(item[1][1].ranked) + 1
-        if batch and (len(batch) == RECORD_BATCH or rows + size > RECORD_ROWS):
-            yield batch
-            batch, rows = [], 0
-        batch.append(item)
-        rows += size
-    if batch:
-        yield batch
 
 
 def _title(o: Occasion, total: int) -> str:

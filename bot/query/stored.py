@@ -20,12 +20,19 @@ def dump(query: Query) -> dict[str, Any]:
     return {"v": VERSION, "tree": _dump(query.root)}
 
 
-def load(stored: object, text: str, canonical: str) -> Query | None:
-    """The query of a stored form, or None if it is missing, of another version or broken."""
+Leaves = dict[tuple[Any, ...], Node]  # a leaf's stored form -> the one object for it
+
+
+def load(stored: object, text: str, canonical: str, leaves: Leaves | None = None) -> Query | None:
+    """The query of a stored form, or None if it is missing, of another version or broken.
+
+    `leaves`, kept across calls, makes equal leaves of many queries one object: a million
+    subscriptions' queries hold a few thousand distinct terms, not millions of copies.
+    """
     if not isinstance(stored, dict) or stored.get("v") != VERSION:
         return None
     try:
-        root = _load(stored["tree"])
+        root = _load(stored["tree"], {} if leaves is None else leaves)
     except (KeyError, TypeError, ValueError, IndexError):
         return None
     return Query(root, text, canonical)
@@ -43,17 +50,40 @@ def _dump(node: Node) -> list[Any]:
     return ["&" if isinstance(node, And) else "|", [_dump(c) for c in node.children]]
 
 
-def _load(data: list[Any]) -> Node:
+def _load(data: list[Any], leaves: Leaves) -> Node:
+    kind = data[0]
+    if kind == "&" or kind == "|":
+        children = tuple([_load(c, leaves) for c in data[1]])
+        return And(children) if kind == "&" else Or(children)
+    if kind == "n":
+        return Not(_load(data[1], leaves))
+    # A leaf: looked up by its stored items as they are (most leaves were seen before), and
+    # only built, each item checked and converted, the first time.
+    key = (kind, *[tuple(x) if type(x) is list else x for x in data[1:]])
+    leaf = leaves.get(key)
+    if leaf is None:
+        leaf = leaves[key] = _leaf(data)
+    return leaf
+
+
+def _leaf(data: list[Any]) -> Node:
+    # Strict types: two stored leaves that share one object (their items are equal) must
+    # be the same leaf, and 1 == 1.0 == True would otherwise read as "1", "1.0", "True".
     kind = data[0]
     if kind == "t":
-        return Text(str(data[1]), tuple(map(str, data[2])), tuple(map(bool, data[3])))
-    if kind == "a":
-        return Author(PersonName(tuple(map(str, data[1])), str(data[2])))
-    if kind == "u":
-        return Upvotes(str(data[1]), int(data[2]))
-    if kind == "n":
-        return Not(_load(data[1]))
-    if kind in ("&", "|"):
-        children = tuple(_load(c) for c in data[1])
-        return And(children) if kind == "&" else Or(children)
-    raise ValueError(f"unknown node {kind!r}")
+        field, tokens, fuzzy = data[1:]
+        if _all(str, [field, *tokens]) and _all(bool, fuzzy) and len(tokens) == len(fuzzy):
+            return Text(field, tuple(tokens), tuple(fuzzy))
+    elif kind == "a":
+        given, surname = data[1:]
+        if _all(str, [*given, surname]):
+            return Author(PersonName(tuple(given), surname))
+    elif kind == "u":
+        op, value = data[1:]
+        if type(op) is str and type(value) is int:
+            return Upvotes(op, value)
+    raise ValueError(f"broken leaf {data!r}")
+
+
+def _all(kind: type, items: list[Any]) -> bool:
+    return all(type(x) is kind for x in items)

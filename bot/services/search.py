@@ -1,13 +1,18 @@
 """Searching stored papers with a subscription query: recent papers, matches, their reasons.
 
-Shared by `search`, `subscribe` (its preview), `subscriptions` (match counts) and
-`paperbot search`. Matching is CPU work: it runs in a worker thread.
+`search_recent` (the `search` command) reads the process's per-day token indexes
+(`app.search_index`), so a year-long window costs a version check and the query, not a
+year of papers loaded and indexed again. `recent_papers` with `search_papers` or
+`run_matching` load the window's papers and match them afresh: `subscribe` (its preview)
+and `subscriptions` (match counts) over a week, and `paperbot search`, a one-shot process
+whose cache would die with it. Matching is CPU work: it runs in a worker thread.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
@@ -24,6 +29,22 @@ PREVIEW_DAYS = 7  # "would have matched N papers in the last 7 days"
 def window(today: date, days: int) -> tuple[date, date]:
     """The first and last day of "the last `days` days", today included (UTC)."""
     return today - timedelta(days=days - 1), today
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """What a query matched in a window: the matches, most upvoted first, and of how many."""
+
+    papers: int  # distinct papers featured in the window
+    found: list[tuple[Paper, Match]]
+
+
+async def search_recent(app: App, days: int, query: Query) -> SearchResult:
+    """Match `query` against the papers featured in the last `days` days, from the index."""
+    first, last = window(app.clock().date(), days)
+    papers = await app.search_index.window(first, last)
+    found = await asyncio.to_thread(papers.search, query) if papers.size else []
+    return SearchResult(papers.size, found)
 
 
 async def recent_papers(app: App, days: int) -> list[Paper]:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import asyncio
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
 from typing import Any, cast
 
@@ -17,6 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
+from bot.storage.bulk_record import record_batch
 from bot.storage.db import rowcount
 from bot.storage.delivery_plan import (
     Outcome,
@@ -42,6 +44,14 @@ from bot.storage.models import (
 from bot.storage.papers_repo import _insert_for
 
 _CHUNK = 500
+# Runs (and about as many ledger rows) per transaction. Row by row, SQLAlchemy prepares each
+# row of a bulk insert on the event loop (10-40 us each): 200 digests of 150 matches would
+# hold it for a second. In bulk (PostgreSQL) the rows are arrays built in a thread, and
+# larger transactions mean fewer round trips; they also hold their claims longer, which
+# concurrent sweepers (starting at different places) rarely wait on.
+_ROW_LIMITS = (200, 1_000)
+_BULK_LIMITS = (2_000, 20_000)
+_BULK_AHEAD = 2  # bulk transactions in flight at once
 _PAGE = 100  # destinations loaded per query, with their subscriptions
 
 
@@ -136,20 +146,37 @@ class DeliveryRepo(DueReads):
     ) -> list[Recorded | None]:
         """Claim the runs' slots and record their ledger rows and outbox items, atomically.
 
-        A slot another process (or an earlier sweep) holds already yields None: inserting the
-        run is the claim, and the unique (destination, slot) decides who gets it.
+        Each run goes in one transaction with its ledger rows and its outbox item (several
+        runs to a transaction). A slot another process (or an earlier sweep) holds already
+        yields None: inserting the run is the claim, and the unique (destination, slot)
+        decides who gets it.
         """
-        if not plans:
-            return []
-        async with self._sessions.begin() as s:
-            ids = [p.destination_id for p, _ in plans]
-            done = await _delivered_many(s, ids, {pid for p, _ in plans for pid, _ in p.ranked})
-            picked = pick(plans, done)
-            run_ids = await _insert_runs(s, picked, now)
-            mine = [(run_ids[p.plan.key], p) for p in picked if p.plan.key in run_ids]
-            inserted = await _insert_ledger(s, ledger_rows(mine, now))
-            recorded = await _insert_outcomes(s, settle(mine, inserted), now)
-        return [recorded[run_ids[p.key]] if p.key in run_ids else None for p, _ in plans]
+        bulk = await self._bulk()
+        record = record_batch if bulk else _record_rows
+        # In bulk, two transactions at a time: while the database claims one batch, a
+        # worker thread builds the payloads of the other. They hold different destinations
+        # (one run per destination and sweep), and each inserts in key order, so they never
+        # wait on each other. Row by row (SQLite: one writer), one at a time.
+        ahead = asyncio.Semaphore(_BULK_AHEAD if bulk else 1)
+
+        async def one(batch: Sequence[tuple[RunPlan, PayloadBuilder]]) -> list[Recorded | None]:
+            async with ahead, self._sessions.begin() as s:
+                return await record(s, batch, now)
+
+        limits = _BULK_LIMITS if bulk else _ROW_LIMITS
+        # A failed transaction cancels those not committed yet (the ones before it stay),
+        # and its error is raised as it came, not wrapped in a group.
+        try:
+            async with asyncio.TaskGroup() as group:
+                tasks = [group.create_task(one(b)) for b in _batches(plans, limits)]
+        except BaseExceptionGroup as failed:
+            raise failed.exceptions[0] from None
+        return [r for t in tasks for r in t.result()]
+
+    async def _bulk(self) -> bool:
+        """Whether to record in bulk (PostgreSQL's arrays) or row by row (elsewhere)."""
+        async with self._sessions() as s:  # no connection yet: only which database
+            return s.get_bind().dialect.name == "postgresql"
 
     async def record_skip(self, plan: RunPlan, now: datetime) -> bool:
         """Record that a slot was given up (the paper source stayed down); True if recorded."""
@@ -223,6 +250,38 @@ class DeliveryRepo(DueReads):
         )
         async with self._sessions() as s:
             return await s.scalar(stmt)
+
+
+async def _record_rows(
+    s: AsyncSession, plans: Sequence[tuple[RunPlan, PayloadBuilder]], now: datetime
+) -> list[Recorded | None]:
+    """Claim and record one transaction's runs row by row: the portable path (SQLite)."""
+    ids = [p.destination_id for p, _ in plans]
+    done = await _delivered_many(s, ids, {pid for p, _ in plans for pid, _ in p.ranked})
+    picked = pick(plans, done)
+    run_ids = await _insert_runs(s, picked, now)
+    mine = [(run_ids[p.plan.key], p) for p in picked if p.plan.key in run_ids]
+    inserted = await _insert_ledger(s, ledger_rows(mine, now))
+    recorded = await _insert_outcomes(s, settle(mine, inserted), now)
+    return [recorded[run_ids[p.key]] if p.key in run_ids else None for p, _ in plans]
+
+
+def _batches(
+    plans: Sequence[tuple[RunPlan, PayloadBuilder]], limits: tuple[int, int]
+) -> Iterator[Sequence[tuple[RunPlan, PayloadBuilder]]]:
+    """Cut the runs into transactions of at most so many runs and about so many rows."""
+    runs, rows = limits
+    batch: list[tuple[RunPlan, PayloadBuilder]] = []
+    size = 0
+    for item in plans:
+        n = len(item[0].ranked) + 1
+        if batch and (len(batch) == runs or size + n > rows):
+            yield batch
+            batch, size = [], 0
+        batch.append(item)
+        size += n
+    if batch:
+        yield batch
 
 
 def _table(model: type[Any]) -> Table:

@@ -44,6 +44,16 @@ class Claimed:
 # migration 0006): both planners use such an index only for a query that states the
 # predicate itself, not through a bound parameter.
 PENDING_LITERAL = text(f"outbox.status = '{OutboxStatus.PENDING.value}'")
+# PostgreSQL, for the claim's transaction only: no sequential or bitmap scan and no sort.
+# With the statistics of an empty outbox (never analysed since, autovacuum off) the planner
+# otherwise reads every pending item through a bitmap scan and sorts them, so each claim
+# costs the whole backlog; this way it reads ix_outbox_claim in its order and stops after
+# `limit` qualifying entries, whatever the statistics say. One round trip (set_config is a
+# function; SET cannot be sent as a prepared statement with others).
+PIN_CLAIM_PLAN = text(
+    "SELECT set_config('enable_seqscan', 'off', true), "
+    "set_config('enable_bitmapscan', 'off', true), set_config('enable_sort', 'off', true)"
+)
 
 
 def claim_statement(
@@ -95,6 +105,8 @@ class OutboxRepo:
         """Take up to `limit` due items for this process; other processes skip them."""
         claim = claim_statement(owner, platforms, now, lease, limit)
         async with self._sessions.begin() as s:
+            if s.get_bind().dialect.name == "postgresql":
+                await s.execute(PIN_CLAIM_PLAN)
             items = list((await s.scalars(claim)).all())
             if not items:
                 return []

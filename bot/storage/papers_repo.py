@@ -12,6 +12,7 @@ from sqlalchemy import Table, bindparam, case, delete, func, not_, select, updat
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import aliased
 
 from bot.papers import Paper
 from bot.storage.db import rowcount
@@ -50,6 +51,23 @@ class UpsertStats:
         self.new_features += other.new_features
         self.titles += other.titles
         self.failed += other.failed
+
+
+@dataclass(frozen=True, slots=True)
+class DayVersion:
+    """What a cached index of one featured day checks before trusting itself.
+
+    Every upsert that changes a paper sets its `updated_at` to the writer's clock; upvotes
+    only grow; a new feature row changes the counts. So an edit is seen unless it is stored
+    with the very clock reading of the day's latest write before it (only a test's fixed
+    clock does that); an upvote change or a new paper is seen even then. Text sizes would
+    catch the rest, but reading them costs a search ~2x this check (see bench/RESULTS.md).
+    """
+
+    papers: int
+    features: int  # featured days of those papers, this day's and others'
+    updated_at: datetime | None
+    upvotes: int
 
 
 def row_to_paper(row: PaperRow) -> Paper:
@@ -337,6 +355,49 @@ class PaperRepo:
         )
         async with self._sessions() as s:
             return [row_to_paper(r) for r in (await s.scalars(stmt)).all()]
+
+    async def day_versions(self, first: date, last: date) -> dict[date, DayVersion]:
+        """The version of each day in [first, last] that has featured papers (one query)."""
+        other = aliased(PaperFeature)
+        features = (
+            select(func.count())
+            .where(other.paper_id == PaperFeature.paper_id)
+            .correlate(PaperFeature)
+            .scalar_subquery()
+        )
+        p = PaperRow
+        stmt = (
+            select(
+                PaperFeature.day,
+                func.count(),
+                func.sum(features),
+                func.max(p.updated_at),
+                func.sum(p.upvotes),
+            )
+            .join(p, p.id == PaperFeature.paper_id)
+            .where(PaperFeature.day >= first, PaperFeature.day <= last)
+            .group_by(PaperFeature.day)
+        )
+        async with self._sessions() as s:
+            rows = (await s.execute(stmt)).all()
+        return {
+            day: DayVersion(int(n), int(f or 0), updated, int(up or 0))
+            for day, n, f, updated, up in rows
+        }
+
+    async def featured_on_days(self, days: Sequence[date]) -> dict[date, list[Paper]]:
+        """The papers featured on each of `days` (those with some), most upvoted first."""
+        stmt = (
+            select(PaperFeature.day, PaperRow)
+            .join(PaperRow, PaperRow.id == PaperFeature.paper_id)
+            .where(PaperFeature.day.in_(list(days)))
+            .order_by(PaperFeature.day, PaperRow.upvotes.desc(), PaperRow.id)
+        )
+        out: dict[date, list[Paper]] = {}
+        async with self._sessions() as s:
+            for day, row in (await s.execute(stmt)).all():
+                out.setdefault(day, []).append(row_to_paper(row))
+        return out
 
     async def seen_between(self, start: datetime, end: datetime) -> list[Paper]:
         """Papers whose featuring we first saw in [start, end), most upvoted first."""

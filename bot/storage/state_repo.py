@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.storage.models import StateRow
@@ -126,6 +126,17 @@ class StateRepo:
             row = await s.get(StateRow, key)
             if row is not None:
                 await s.delete(row)
+
+    async def delete_stale(self, prefix: str, before: datetime) -> int:
+        """Delete the facts whose key starts with `prefix`, last set before `before`."""
+        async with self._sessions.begin() as s:
+            result = await s.execute(
+                delete(StateRow).where(
+                    StateRow.key.startswith(prefix, autoescape=True),
+                    StateRow.updated_at < before,
+                )
+            )
+            return int(getattr(result, "rowcount", 0) or 0)
 
     async def ingest_status(self) -> IngestStatus:
         """The ingest status; empty before the first poll round."""

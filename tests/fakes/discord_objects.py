@@ -138,8 +138,28 @@ def message_problems(data: dict[str, Any]) -> list[str]:
         for c in row.get("components") or []:
             if len(c.get("label") or "") > 80 or len(c.get("custom_id") or "") > 100:
                 problems.append("components: label > 80 or custom_id > 100")
+            if c.get("type") == 3:  # a select menu
+                problems.extend(select_problems(c))
     if not content and not embeds and not data.get("components"):
         problems.append("empty message")
+    return problems
+
+
+def select_problems(menu: dict[str, Any]) -> list[str]:
+    """What real Discord would reject in a string select menu (empty when valid)."""
+    options = menu.get("options") or []
+    problems = [] if 1 <= len(options) <= 25 else [f"select: {len(options)} options, not 1-25"]
+    if len(menu.get("placeholder") or "") > 150:
+        problems.append("select: placeholder > 150")
+    values = [o.get("value") for o in options]
+    if len(set(values)) != len(values):
+        problems.append("select: option values repeat")
+    for i, o in enumerate(options):
+        for key in ("label", "value"):
+            if not 1 <= len(o.get(key) or "") <= 100:
+                problems.append(f"select.options.{i}.{key}: not 1-100 characters")
+        if len(o.get("description") or "") > 100:
+            problems.append(f"select.options.{i}.description > 100")
     return problems
 
 

@@ -86,6 +86,10 @@ class FakeDiscord(FakeGateway):
         # app_permissions, and posts obey them as Discord does (no View Channel or Send
         # Messages: 403 50013; no Embed Links: the message is posted without its embeds).
         self.bot_permissions = ALL_PERMISSIONS
+        # The bot's own role (REST only: GET /guilds/{id} and the bot's member) carries
+        # `bot_permissions`, so the permissions doctor computes are the ones posts obey.
+        self.bot_role_id = "1500000000000000001"
+        self.hidden_channels: set[str] = set()  # GET /channels/{id} is 403 Missing Access
         # Channels whose message posts hang until the event is set (a stalled request).
         self.hanging: dict[str, asyncio.Event] = {}
         # (method, path, responses, requests to let through first)
@@ -123,6 +127,10 @@ class FakeDiscord(FakeGateway):
         r.add_post(api + "/channels/{cid}/messages", self._post_message)
         r.add_delete(api + "/channels/{cid}/messages/{mid}", self._delete_message)
         r.add_post(api + "/users/@me/channels", self._open_dm)
+        # What `paperbot doctor` reads to compute the bot's permissions in a channel.
+        r.add_get(api + "/channels/{cid}", self._get_channel)
+        r.add_get(api + "/guilds/{gid}", self._get_guild)
+        r.add_get(api + "/guilds/{gid}/members/{uid}", self._get_member)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -143,6 +151,57 @@ class FakeDiscord(FakeGateway):
         The first `after` matching requests are served normally.
         """
         self._scripts.append((method.upper(), re.compile(path), list(responses), [after]))
+
+    async def end_sessions(self, code: int) -> None:
+        """Close every Gateway session with `code`; 4010-4014 and 4004 cannot be resumed."""
+        for ws, _ in list(self._sockets):
+            await ws.close(code=code, message=b"closed by the test")
+
+    def click(
+        self,
+        custom_id: str,
+        message: dict[str, Any],
+        *,
+        user: dict[str, Any] | None = None,
+        dm: bool = False,
+        values: list[str] | None = None,
+    ) -> dict[str, Any]:
+        """A click on a button of `message` by `user` (alice), or a choice in its select
+        menu (`values`), as INTERACTION_CREATE carries it."""
+        payload = self.interaction("unused", dm=dm, kind=3, user=user)
+        payload["data"] = {"custom_id": custom_id, "component_type": 2}
+        if values is not None:
+            payload["data"].update(component_type=3, values=values)
+        payload["message"] = message
+        return payload
+
+    def message_command(
+        self,
+        name: str,
+        content: str,
+        *,
+        embeds: list[dict[str, Any]] | None = None,
+        user: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """A message command (Apps menu of a message by alice saying `content`)."""
+        payload = self.interaction(name, user=user)
+        target = self.message_obj(self.channel_id, {"content": content, "embeds": embeds or []})
+        target["author"] = self.alice
+        payload["data"] = {
+            "id": self.next_id(),
+            "name": name,
+            "type": 3,
+            "target_id": target["id"],
+            "resolved": {"messages": {target["id"]: target}},
+        }
+        return payload
+
+    async def press(self, payload: dict[str, Any], within: float = 10) -> dict[str, Any]:
+        """Send a component interaction; return the one message its answer made or edited."""
+        await self.interact(payload)
+        msgs = await self.wait_reply(payload["token"], within=within)
+        assert len(msgs) == 1, msgs
+        return msgs[0]
 
     def interaction_id(self, token: str) -> str:
         return next(i for i, t in self._tokens.items() if t == token)
@@ -256,6 +315,7 @@ class FakeDiscord(FakeGateway):
         self.synced[scope] = payload
         out = [
             {
+                "description": "",  # Discord answers it for message commands, which send none
                 **c,
                 "id": self.next_id(),
                 "application_id": self.app_id,
@@ -429,6 +489,34 @@ class FakeDiscord(FakeGateway):
                 "recipients": [self.user(uid, f"user{uid[-4:]}")],
             }
         )
+
+    async def _get_channel(self, request: web.Request) -> web.Response:
+        cid = request.match_info["cid"]
+        if cid in self.hidden_channels:
+            return json_response({"message": "Missing Access", "code": 50001}, 403)
+        if cid not in self.channels:
+            return json_response({"message": "Unknown Channel", "code": 10003}, 404)
+        return json_response(self.channels[cid])
+
+    def _rest_roles(self) -> list[dict[str, Any]]:
+        roles = self.guild_create_obj()["roles"]
+        bot_role = {**roles[0], "id": self.bot_role_id, "name": "paperbot", "managed": True}
+        return [*roles, {**bot_role, "permissions": str(self.bot_permissions), "position": 1}]
+
+    async def _get_guild(self, request: web.Request) -> web.Response:
+        if request.match_info["gid"] != self.guild_id:
+            return json_response({"message": "Unknown Guild", "code": 10004}, 404)
+        guild = self.guild_create_obj()
+        return json_response(
+            {k: guild[k] for k in ("id", "name", "owner_id", "features")}
+            | {"roles": self._rest_roles()}
+        )
+
+    async def _get_member(self, request: web.Request) -> web.Response:
+        if request.match_info["uid"] != self.bot_user["id"]:
+            return json_response({"message": "Unknown Member", "code": 10007}, 404)
+        [member] = self.guild_create_obj()["members"]
+        return json_response({**member, "roles": [self.bot_role_id]})
 
     def dm_channel(self, user_id: str) -> str | None:
         return self._dms.get(user_id)

@@ -60,6 +60,7 @@ class FakeHF:
         self._holds: dict[str, Hold] = {}
         self._runner: web.AppRunner | None = None
         self.url = ""
+        self.token: str | None = None  # the token whoami-v2 accepts
 
     def script(self, *answers: Scripted) -> None:
         """Queue answers for the next requests, one each, before normal service resumes."""
@@ -91,6 +92,7 @@ class FakeHF:
         app.router.add_get("/api/daily_papers", self._daily)
         app.router.add_get("/api/papers/search", self._search)
         app.router.add_get("/api/papers/{id}", self._paper)
+        app.router.add_get("/api/whoami-v2", self._whoami)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -152,6 +154,14 @@ class FakeHF:
         if (scripted := await self._scripted(request)) is not None:
             return scripted
         return _json(self.search_results)
+
+    async def _whoami(self, request: web.Request) -> web.Response:
+        given = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        if self.token is None or given != self.token:
+            return web.json_response(
+                {"error": "Invalid credentials in Authorization header"}, status=401
+            )
+        return _json({"type": "user", "name": "paperbot-operator"})
 
 
 def _json(data: Any) -> web.Response:

@@ -29,6 +29,19 @@ SIGNING_SECRET = "fake-signing-secret"
 TEAM_ID = "T0FAKE"
 BOT_USER_ID = "U0BOT"
 APP_ID = "A0FAKE"
+# The bot token scopes of adapters/slack/manifest.yml; Slack reports the granted ones in the
+# x-oauth-scopes header of every Web API answer.
+MANIFEST_SCOPES = (
+    "commands",
+    "chat:write",
+    "im:write",
+    "users:read",
+    "channels:read",
+    "groups:read",
+    "channels:history",
+    "groups:history",
+    "im:history",
+)
 
 MAX_BLOCKS = 50
 MAX_SECTION_TEXT = 3000
@@ -105,8 +118,9 @@ class FakeSlack:
         # While set, chat.postMessage posts the message and then never answers, until the
         # event is set: the answer a timed-out client never saw.
         self.hang_after_post: asyncio.Event | None = None
-        # The bot token's scopes; conversations.history answers `missing_scope` without them.
-        self.scopes: set[str] = set(GRANTED_SCOPES)
+        # The bot token's scopes: x-oauth-scopes on every answer; conversations.history
+        # answers `missing_scope` without its scope.
+        self.scopes: list[str] = list(MANIFEST_SCOPES)
         self.sockets: list[web.WebSocketResponse] = []
         self.socket_connected = asyncio.Event()
         self._failures: dict[str, deque[Failure]] = defaultdict(deque)
@@ -275,7 +289,10 @@ class FakeSlack:
         handler = getattr(self, "_m_" + method.replace(".", "_"), None)
         if handler is None:
             return _error("unknown_method")
-        return await handler(args)
+        response: web.Response = await handler(args)
+        if token == self.bot_token:
+            response.headers["x-oauth-scopes"] = ",".join(self.scopes)
+        return response
 
     def _take_failure(self, method: str) -> web.Response | None:
         queue = self._failures.get(method)
@@ -426,20 +443,6 @@ class FakeSlack:
 
 # The scope conversations.history needs, by the first letter of the conversation id.
 _HISTORY_SCOPES = {"C": "channels:history", "G": "groups:history", "D": "im:history"}
-# What the manifest grants (adapters/slack/manifest.yml); tests remove some to see failures.
-GRANTED_SCOPES = frozenset(
-    {
-        "commands",
-        "chat:write",
-        "im:write",
-        "users:read",
-        "channels:read",
-        "groups:read",
-        "channels:history",
-        "groups:history",
-        "im:history",
-    }
-)
 
 
 def _metadata(value: Any) -> dict[str, Any] | None:
