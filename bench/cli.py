@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import glob
 import os
 import random
 import statistics
@@ -29,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.data import data_glob  # noqa: E402
+from bench.data import add_data_option, day_files, use_data  # noqa: E402
 from bot.app import build_app  # noqa: E402
 from bot.papers import Paper  # noqa: E402
 from bot.settings import load_settings  # noqa: E402
@@ -163,12 +162,13 @@ def baseline_tree(ref: str, into: Path) -> Path | None:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--data", help="folder of saved daily_papers responses (default: bench/data.py)")
+    add_data_option(p)
     p.add_argument("--papers", type=int, default=10_000)
     p.add_argument("--runs", type=int, default=5)
     p.add_argument("--baseline-ref", default=BASELINE_REF)
     args = p.parse_args()
-    files = sorted(glob.glob(str(Path(args.data) / "*.json") if args.data else data_glob()))
+    use_data(args)
+    files = [str(f) for f in day_files()]
     if not files:
         print("no saved Daily Papers files found; generated papers only (see --data)")
     with tempfile.TemporaryDirectory() as tmp:

@@ -1,7 +1,7 @@
 """Benchmark digest delivery through the real adapters: `python bench/delivery.py`.
 
 Every channel (two subscriptions each) gets the digest of one real Daily Papers day (the
-fullest of the last 30 files in $PAPERBOT_BENCH_DATA, see bench/data.py) along the bot's
+fullest of the last 30 files in --data DIR, see bench/data.py) along the bot's
 real path: sweep -> outbox -> sender -> the real DiscordAdapter (discord.py's HTTP client)
 or the real SlackAdapter (slack_sdk), against local fakes that limit like the platforms
 (bench/fake_discord.py, bench/fake_slack.py): Discord's global 50 requests/s, counted as a
@@ -27,6 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.data import add_data_option, use_data
 from bench.delivery_rows import Row, discord_rows, platform_rows, slack_rows
 from bot.settings import load_settings
 
@@ -65,7 +66,9 @@ def parse() -> argparse.Namespace:
         help="a scratch PostgreSQL database (its public schema is dropped for every row); "
         "default: a fresh SQLite file per row",
     )
+    add_data_option(p)
     args = p.parse_args()
+    use_data(args)
     if args.quick:
         args.destinations //= 5
         args.slack_destinations //= 5

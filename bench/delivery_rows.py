@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import bisect
-import glob
 import json
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, text, update
 
 from adapters.slack import build_slack_adapter
-from bench.data import data_glob
+from bench.data import need_days
 from bench.fake_discord import LimitedDiscord
 from bench.fake_platform import RateLimitedPlatform
 from bench.fake_slack import LimitedSlack
@@ -59,10 +57,8 @@ class Row:
 
 
 def load_papers(day: date) -> list[Paper]:
-    files = sorted(glob.glob(data_glob()))
-    if not files:
-        raise SystemExit(f"no Daily Papers files at {data_glob()}")
-    path = Path(max(files[-30:], key=lambda f: Path(f).stat().st_size))  # a busy day
+    files = need_days()
+    path = max(files[-30:], key=lambda f: f.stat().st_size)  # a busy day
     items = json.loads(path.read_text(encoding="utf-8"))
     papers, _ = parse_daily_items(items, date.fromisoformat(path.stem[:10]))
     return [Paper(**{**p.__dict__, "featured_on": (day,)}) for p in papers]

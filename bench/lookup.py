@@ -1,6 +1,6 @@
 """Benchmark the title look-up against a naive rapidfuzz baseline: `python bench/lookup.py`.
 
-Titles: every title in $PAPERBOT_BENCH_DATA/*.json (bench/data.py) (read at run time, never
+Titles: every title in --data DIR (default $PAPERBOT_BENCH_DATA; bench/data.py) (read at run time, never
 copied), padded with generated titles to 10,000 and to 100,000. Generated titles come from a
 word-bigram chain over the real titles, half of them behind an invented "Name:" head, and
 never repeat a real title, subtitle or name, so they act as realistic distractors. Queries
@@ -10,7 +10,6 @@ never repeat a real title, subtitle or name, so they act as realistic distractor
 from __future__ import annotations
 
 import argparse
-import glob
 import itertools
 import json
 import random
@@ -26,11 +25,10 @@ from rapidfuzz import fuzz, process, utils
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.data import data_glob
+from bench.data import add_data_option, need_days, use_data
 from bot.lookup import LookupResult, TitleIndex
 from bot.lookup.text import fold_title, title_forms
 
-DATA = data_glob()
 SEED = 20261130
 SYLLABLES = ("ka", "lo", "ri", "ven", "tor", "mi", "sa", "qu", "el", "dra", "phi", "zen", "vo")
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
@@ -39,8 +37,8 @@ LETTERS = "abcdefghijklmnopqrstuvwxyz"
 def real_titles() -> dict[str, str]:
     """Read every (id, title) from the stored daily-papers days."""
     titles: dict[str, str] = {}
-    for path in sorted(glob.glob(DATA)):
-        for item in json.loads(Path(path).read_text()):
+    for path in need_days():
+        for item in json.loads(path.read_text()):
             paper = item["paper"]
             titles[paper["id"]] = " ".join(paper["title"].split())
     return titles
@@ -361,7 +359,9 @@ def main() -> None:
     parser.add_argument("--baseline-10k", type=int, default=100)
     parser.add_argument("--baseline-100k", type=int, default=30)
     parser.add_argument("--misses", action="store_true", help="print each wrong top-1")
+    add_data_option(parser)
     args = parser.parse_args()
+    use_data(args)
     real = real_titles()
     rng = random.Random(SEED)
     need = max(args.sizes) - len(real)

@@ -2,7 +2,7 @@
 
 `python bench/matching.py --sizes 10000,100000,1000000 --baseline-ref b9c9fa8`
 
-Papers: the 1,000 most recent distinct papers in $PAPERBOT_BENCH_DATA/*.json (bench/data.py)
+Papers: the 1,000 most recent distinct papers in --data DIR (default $PAPERBOT_BENCH_DATA; bench/data.py)
 (read at run time, never copied), or a generated corpus when that folder is absent.
 Subscriptions (fixed seed): users share popular queries, Zipf-like (rank r drawn with
 weight 1/r from a pool of popular queries), and the rest are drawn afresh, a long tail of
@@ -22,7 +22,6 @@ spread sample of subscriptions and is scaled to the full count.
 from __future__ import annotations
 
 import argparse
-import glob
 import itertools
 import json
 import os
@@ -42,7 +41,7 @@ from rapidfuzz.distance import OSA
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.data import data_glob
+from bench.data import add_data_option, data_dir, day_files, use_data
 from bot.matching.engine import Match, Reason
 from bot.papers import Paper, normalize_space
 from bot.query import Author, Node, Not, Or, Query, QueryError, Text, parse_query
@@ -51,7 +50,6 @@ from bot.query.names import parse_name, same_person
 from bot.query.stored import dump
 from bot.query.text import MAX_CONCAT, TEXT_FIELDS, field_texts, tokenize
 
-DATA = data_glob()
 SEED = 20261130
 TOPICS = [
     "diffusion",
@@ -236,7 +234,7 @@ HYPHENATED = [
 
 def load_papers(n: int) -> tuple[list[Paper], list[str], str]:
     """Return the `n` most recent distinct real papers, all author names seen, and the source."""
-    paths = sorted(glob.glob(DATA), reverse=True)
+    paths = day_files()[::-1]
     papers: dict[str, Paper] = {}
     authors: set[str] = set()
     for path in paths:
@@ -255,7 +253,7 @@ def load_papers(n: int) -> tuple[list[Paper], list[str], str]:
                         ai_keywords=tuple(raw.get("ai_keywords", ())),
                     )
     if len(papers) >= n:
-        return list(papers.values()), sorted(authors), f"{len(paths)} real days in {DATA}"
+        return list(papers.values()), sorted(authors), f"{len(paths)} real days in {data_dir()}"
     return generated_papers(n), ["Yann LeCun", "Ana Silva", "Wei Zhang"], "generated corpus"
 
 
@@ -489,7 +487,9 @@ def main() -> None:
     ap.add_argument(
         "--workload", help="keep the generated workload in this file, reuse it if there"
     )
+    add_data_option(ap)
     args = ap.parse_args()
+    use_data(args)
     sizes = sorted(int(s) for s in args.sizes.split(","))
 
     papers, authors, source = load_papers(args.papers)

@@ -1,7 +1,7 @@
 """Benchmark `/search` over long windows against the uncached path: `python bench/search.py`.
 
 Stores ~580 days of papers in a fresh SQLite database (or `--database-url`, an empty
-PostgreSQL database): the 415 real days of $PAPERBOT_BENCH_DATA (bench/data.py, read at
+PostgreSQL database): the saved days of --data DIR (bench/data.py, read at
 run time), padded to `--days` with copies of the oldest real days shifted back in time
 (new ids, same text). Then it sends `/search ...` through the core's command dispatch
 (`Core.handle_text`, the registry every adapter uses) with the clock on the newest day:
@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import glob
 import json
 import os
 import statistics
@@ -37,7 +36,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.data import data_glob
+from bench.data import add_data_option, need_days, use_data
 from bot.app import App, build_app
 from bot.commands import build_registry
 from bot.commands.args import Style
@@ -69,11 +68,9 @@ STORED_AT = datetime(2026, 1, 1, 6, 0, tzinfo=UTC)
 
 def real_days() -> dict[date, list[Paper]]:
     days: dict[date, list[Paper]] = {}
-    for path in sorted(glob.glob(data_glob())):
+    for path in need_days():
         day = date.fromisoformat(Path(path).stem[:10])
         days[day] = parse_daily_items(json.loads(Path(path).read_text("utf-8")), day)[0]
-    if not days:
-        raise SystemExit(f"no Daily Papers files at {data_glob()}")
     return days
 
 
@@ -219,7 +216,7 @@ async def run(args: argparse.Namespace) -> None:
     print(f"database: {app.engine.dialect.name}; stored {len(days)} days ({min(days)} to {today}),")
     print(f"  {total} papers ({stored} new), in {time.perf_counter() - started:.1f} s")
     real = len(real_days())
-    print(f"  {real} real days from $PAPERBOT_BENCH_DATA, {len(days) - real} shifted copies")
+    print(f"  {real} real days from --data, {len(days) - real} shifted copies")
     queries = pick_queries(days, today)
     await app.close()
     print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
@@ -289,7 +286,10 @@ def main() -> None:
     p.add_argument("--repeat", type=int, default=20, help="warm searches per query")
     p.add_argument("--naive-repeat", type=int, default=5, help="the same, on the naive path")
     p.add_argument("--database-url", help="an empty database; default: a fresh SQLite file")
-    asyncio.run(run(p.parse_args()))
+    add_data_option(p)
+    args = p.parse_args()
+    use_data(args)
+    asyncio.run(run(args))
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 N channels (two subscriptions each, drawn from a pool of topic words and title words of
 real papers), of which M have their digest at 09:00 UTC and the rest at 21:00; one real
-Daily Papers day (the fullest of the last 30 files in $PAPERBOT_BENCH_DATA, see
+Daily Papers day (the fullest of the last 30 files in --data DIR, see
 bench/data.py) stored by the 08:30 poll. Measured, each beside the naive baseline in the
 same run, the old full-load sweep (every active destination and subscription through the
 ORM, every schedule evaluated, each minute):
@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import delete, event, text, update
 
+from bench.data import add_data_option, use_data
 from bench.delivery_rows import load_papers
 from bench.seeding import channels_with_queries, polled, print_plan
 from bot.app import App, build_app
@@ -272,7 +273,9 @@ async def main() -> None:
     p.add_argument("--due", type=int, default=10_000, help="channels with a digest at 09:00")
     p.add_argument("--repeat", type=int, default=5, help="idle sweeps measured")
     p.add_argument("--database-url", help="an empty database; default: a fresh SQLite file")
+    add_data_option(p)
     args = p.parse_args()
+    use_data(args)
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database_url or f"sqlite+aiosqlite:///{tmp}/bench.sqlite3"
         url = load_settings({"DATABASE_URL": url}).database_url

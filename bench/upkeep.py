@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import text, update
 
+from bench.data import add_data_option, use_data
 from bench.delivery_rows import load_papers
 from bench.seeding import channels_with_queries, polled
 from bot.app import App, build_app
@@ -139,7 +140,9 @@ async def main() -> None:
     p.add_argument("--cycles", type=int, default=10, help="full looks; every other one upkept")
     p.add_argument("--idle", type=int, default=3, help="idle sweeps after each full look")
     p.add_argument("--database-url", help="an empty database; default: a fresh SQLite file")
+    add_data_option(p)
     args = p.parse_args()
+    use_data(args)
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database_url or f"sqlite+aiosqlite:///{tmp}/bench.sqlite3"
         url = load_settings({"DATABASE_URL": url}).database_url
