@@ -1,6 +1,6 @@
 """Benchmark the title look-up against a naive rapidfuzz baseline: `python bench/lookup.py`.
 
-Titles: every title in --data DIR (default $PAPERBOT_BENCH_DATA; bench/data.py) (read at run time, never
+Titles: every title in --data DIR (bench/data.py) (read at run time, never
 copied), padded with generated titles to 10,000 and to 100,000. Generated titles come from a
 word-bigram chain over the real titles, half of them behind an invented "Name:" head, and
 never repeat a real title, subtitle or name, so they act as realistic distractors. Queries

@@ -2,7 +2,7 @@
 
 `python bench/matching.py --sizes 10000,100000,1000000 --baseline-ref b9c9fa8`
 
-Papers: the 1,000 most recent distinct papers in --data DIR (default $PAPERBOT_BENCH_DATA; bench/data.py)
+Papers: the 1,000 most recent distinct papers in --data DIR (bench/data.py)
 (read at run time, never copied), or a generated corpus when that folder is absent.
 Subscriptions (fixed seed): users share popular queries, Zipf-like (rank r drawn with
 weight 1/r from a pool of popular queries), and the rest are drawn afresh, a long tail of
