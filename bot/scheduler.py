@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
@@ -51,6 +52,10 @@ class DeliveryScheduler:
         self._scheduler: AsyncIOScheduler | None = None
         self._stop = asyncio.Event()
         self._sender_task: asyncio.Task[None] | None = None
+        # Job runs under way: a stop cancels them and then waits for them, so that no
+        # database call is left half-cancelled behind a stopped scheduler (its connection
+        # would be closed later, by the garbage collector, on a loop that may be gone).
+        self._running: set[asyncio.Task[Any]] = set()
 
     async def start(self) -> None:
         """Catch up (ingest, then overdue digests) at once, then run on the intervals."""
@@ -64,14 +69,14 @@ class DeliveryScheduler:
         sched = AsyncIOScheduler(timezone=UTC)
         common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 300}
         sched.add_job(
-            self.ingest_job,
+            self._tracked(self.ingest_job),
             IntervalTrigger(minutes=self.app.settings.ingest_interval_minutes, timezone=UTC),
             id="ingest",
             next_run_time=now,
             **common,
         )
         sched.add_job(
-            self.sweep_job,
+            self._tracked(self.sweep_job),
             IntervalTrigger(minutes=1, timezone=UTC),
             id="sweep",
             next_run_time=now + timedelta(seconds=1),
@@ -80,7 +85,7 @@ class DeliveryScheduler:
         if self.app.settings.upkeep_interval_minutes:
             every = self.app.settings.upkeep_interval_minutes
             sched.add_job(
-                self.upkeep_job,
+                self._tracked(self.upkeep_job),
                 IntervalTrigger(minutes=every, timezone=UTC),
                 id="upkeep",
                 # Not at start, beside the catch-up ingest and sweep: one interval later.
@@ -95,8 +100,10 @@ class DeliveryScheduler:
 
     async def stop(self) -> None:
         if self._scheduler is not None:
-            self._scheduler.shutdown(wait=False)
+            self._scheduler.shutdown(wait=False)  # cancels the job runs under way
             self._scheduler = None
+        if self._running:
+            await asyncio.wait(set(self._running), timeout=10)
         self._stop.set()
         if self._sender_task is not None:
             try:
@@ -105,6 +112,21 @@ class DeliveryScheduler:
                 self._sender_task.cancel()
                 await asyncio.gather(self._sender_task, return_exceptions=True)
             self._sender_task = None
+
+    def _tracked(self, job: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+        """`job`, with its run counted among those a stop waits for."""
+
+        async def run() -> None:
+            task = asyncio.current_task()
+            if task is not None:
+                self._running.add(task)
+            try:
+                await job()
+            finally:
+                self._running.discard(task)
+
+        run.__name__ = run.__qualname__ = getattr(job, "__name__", "job")
+        return run
 
     async def ingest_job(self) -> None:
         try:
