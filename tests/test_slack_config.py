@@ -91,17 +91,6 @@ def test_manifest_declares_the_command_and_the_scopes_the_adapter_uses() -> None
     # conversations.info, the membership check before a channel is set up for digests;
     # channels:history, groups:history, im:history: conversations.history, to find a part
     # posted before a crash by the key in its metadata. The fake grants exactly these.
-    assert scopes == {
-        "commands",
-        "chat:write",
-        "im:write",
-        "users:read",
-        "channels:read",
-        "groups:read",
-        "channels:history",
-        "groups:history",
-        "im:history",
-    }
     assert scopes == set(MANIFEST_SCOPES)
     assert "socket_mode_enabled: true" in manifest
     assert "home_tab_enabled: false" in manifest

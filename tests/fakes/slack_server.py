@@ -23,6 +23,8 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from adapters.slack.checks import SCOPES
+
 BOT_TOKEN = "xoxb-fake-bot-token"
 APP_TOKEN = "xapp-fake-app-token"
 SIGNING_SECRET = "fake-signing-secret"
@@ -31,17 +33,7 @@ BOT_USER_ID = "U0BOT"
 APP_ID = "A0FAKE"
 # The bot token scopes of adapters/slack/manifest.yml; Slack reports the granted ones in the
 # x-oauth-scopes header of every Web API answer.
-MANIFEST_SCOPES = (
-    "commands",
-    "chat:write",
-    "im:write",
-    "users:read",
-    "channels:read",
-    "groups:read",
-    "channels:history",
-    "groups:history",
-    "im:history",
-)
+MANIFEST_SCOPES = SCOPES
 
 MAX_BLOCKS = 50
 MAX_SECTION_TEXT = 3000
