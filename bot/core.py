@@ -55,14 +55,7 @@ class Core:
             posts_here = command.posts_here and not place.is_dm and not _by_dm(args)
             if posts_here and place.cannot_post:
                 raise CommandError(place.cannot_post)
-            ctx = Context(
-                app=self.app,
-                registry=self.registry,
-                incoming=incoming,
-                command=command,
-                personal_fallback=fallback,
-            )
-            return await command.handler(ctx, args)
+            return await command.handler(self._context(incoming, command, fallback), args)
         except UsageError as exc:
             usage = incoming.prefix + command.usage_in(_style(incoming))
             return [Notice(str(exc), tone=Tone.ERROR, usage=usage, ephemeral=True)]
@@ -132,13 +125,7 @@ class Core:
             return []
         # A member whose command will act on their own scope is offered their own values.
         fallback = _refused(command, incoming, {}) and _falls_back(command, incoming)
-        ctx = Context(
-            app=self.app,
-            registry=self.registry,
-            incoming=incoming,
-            command=command,
-            personal_fallback=fallback,
-        )
+        ctx = self._context(incoming, command, fallback)
         try:
             return (await completer(ctx, clean(prefix)))[:25]
         except Exception:
@@ -162,6 +149,16 @@ class Core:
             f"Unknown command {name!r}. Commands: {names}. Try {prefix}help.",
             tone=Tone.ERROR,
             ephemeral=True,
+        )
+
+    def _context(self, incoming: Incoming, command: Command, fallback: bool) -> Context:
+        """What a handler or a completer of `command` gets for `incoming`."""
+        return Context(
+            app=self.app,
+            registry=self.registry,
+            incoming=incoming,
+            command=command,
+            personal_fallback=fallback,
         )
 
 
