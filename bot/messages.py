@@ -39,6 +39,9 @@ class Place:
     # Why the bot could not post here, when the adapter knows from platform facts (Discord's
     # app permissions, Slack channel membership): a whole sentence that says how to fix it.
     cannot_post: str | None = None
+    # Why the bot could not open threads and post in them here (Discord's Create Public
+    # Threads and Send Messages in Threads), as a sentence that says how to fix it.
+    cannot_thread: str | None = None
     raw: Any = field(default=None, compare=False, repr=False)
 
 
@@ -111,6 +114,9 @@ class PaperList:
     # list is a choice. Platforms that can offer it as one (Discord's select menu) do; the
     # others show the list, whose reasons say what to type.
     pick: str | None = None
+    # Posted on the bot's own as a header with each paper in a thread under it (a digest
+    # with `digest threads on`); platforms without threads post it as usual.
+    thread: bool = False
 
 
 @dataclass(frozen=True)

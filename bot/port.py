@@ -27,6 +27,11 @@ class Destination:
     kind: str  # "channel" or "user"
     id: str  # channel id, or user id for kind == "user"
     address: str | None = None  # a remembered DM channel id, if the adapter opened one
+    # The thread this outbox item's parts go into once a part opened it (a Discord thread
+    # channel id, a Slack thread_ts), as stored with the item; None before that.
+    thread: str | None = None
+    # The id of the item's part posted just before this one (a thread is opened from it).
+    previous: str | None = None
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,9 @@ class Posted:
 
     message_id: str
     address: str | None = None  # a DM channel id the adapter opened, for the core to remember
+    # A thread this part opened (or found opened): the item's later parts go there. The
+    # sender stores it with the item, so a retry after a crash posts into the same thread.
+    thread: str | None = None
 
 
 class Failure(StrEnum):

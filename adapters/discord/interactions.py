@@ -59,6 +59,25 @@ def missing_permissions(interaction: discord.Interaction) -> str | None:
     )
 
 
+def missing_thread_permissions(interaction: discord.Interaction) -> str | None:
+    """Why the bot could not open a digest's thread here and post in it, if it could not."""
+    if interaction.guild_id is None:
+        return None
+    perms = interaction.app_permissions
+    needed = [
+        ("Create Public Threads", perms.create_public_threads),
+        ("Send Messages in Threads", perms.send_messages_in_threads),
+    ]
+    missing = [name for name, granted in needed if not granted]
+    if not missing:
+        return None
+    return (
+        f"I cannot post digests in threads here: I am missing {' and '.join(missing)} in "
+        "this channel. Grant it to paperbot (channel settings → Permissions), then run the "
+        "command again."
+    )
+
+
 def place_of(interaction: discord.Interaction) -> Place:
     channel = interaction.channel
     return Place(
@@ -68,6 +87,7 @@ def place_of(interaction: discord.Interaction) -> Place:
         workspace_id=str(interaction.guild_id) if interaction.guild_id else None,
         name=getattr(channel, "name", None) or "",
         cannot_post=missing_permissions(interaction),
+        cannot_thread=missing_thread_permissions(interaction),
         raw=interaction,
     )
 

@@ -266,7 +266,7 @@ def pack(
     return out
 
 
-def _list_parts(reply: PaperList) -> tuple[str, list[discord.Embed], str | None]:
+def list_parts(reply: PaperList) -> tuple[str, list[discord.Embed], str | None]:
     head = "**" + safe_text(reply.title, 250) + "**"
     embeds = [paper_item(item, i) for i, item in enumerate(reply.items, 1)]
     tail = safe_text(reply.footer, 500, lines=True) if reply.footer else None
@@ -290,7 +290,7 @@ def render(reply: Reply, *, interactive: bool = False, ephemeral: bool = False) 
         return [Outgoing(None, (paper_card(reply),), private)]
     if isinstance(reply, Fields):
         return pack(fields_embeds(reply), ephemeral=private)
-    head, embeds, tail = _list_parts(reply)
+    head, embeds, tail = list_parts(reply)
     if not interactive:
         return pack(embeds, head=head, tail=tail, ephemeral=private)
     pick: dict[str, Any] = {}

@@ -8,13 +8,14 @@ import hashlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from typing import Literal
 
 import aiohttp
 import discord
 from discord.http import handle_message_parameters
 
-from adapters.discord.render import render
-from bot.messages import Reply
+from adapters.discord.render import MAX_CONTENT, clip, list_parts, plain, render
+from bot.messages import PaperList, Reply
 from bot.port import DeliveryError, Destination, Failure, Part, Posted
 
 log = logging.getLogger(__name__)
@@ -134,8 +135,37 @@ def _reset_after(exc: discord.HTTPException) -> float | None:
     return None
 
 
+MAX_THREAD_NAME = 100  # Discord's limit on a thread's (and a forum post's) name
+THREAD_ARCHIVE_MINUTES: Literal[1440] = 1440  # a digest's thread stays in the list for a day
+THREAD_EXISTS = 160004  # "A thread has already been created for this message"
+NO_THREADS = (
+    "the bot lacks permission to open threads here; grant paperbot Create Public Threads "
+    "and Send Messages in Threads in this channel, or turn threads off with "
+    "/digest threads off"
+)
+
+
+def threaded(reply: PaperList) -> list[Part]:
+    """A digest as a header, a thread opened from it, and one message per paper in it.
+
+    Opening the thread is a part of its own, recorded apart from the header: a retry after
+    a crash between the two opens the thread from the recorded header instead of posting
+    a second header (whose nonce Discord may have forgotten by then).
+    """
+    head, embeds, tail = list_parts(reply)
+    content = clip("\n".join(x for x in (head, tail) if x), MAX_CONTENT)
+    name = plain(reply.title, MAX_THREAD_NAME) or "Daily Papers"
+    return [
+        {"content": content, "embeds": []},
+        {"open_thread": {"name": name}},
+        *({"content": None, "embeds": [e.to_dict()], "in_thread": True} for e in embeds),
+    ]
+
+
 def compose(reply: Reply) -> list[Part]:
     """The messages of a post on the bot's own, as JSON data to store and re-post exactly."""
+    if isinstance(reply, PaperList) and reply.thread and reply.items:
+        return threaded(reply)
     return [
         {"content": out.content, "embeds": [e.to_dict() for e in out.embeds]}
         for out in render(reply, interactive=False)
@@ -158,7 +188,12 @@ class DiscordSender:
                 raise DeliveryError(
                     f"unknown destination kind {destination.kind!r}", Failure.DESTINATION_GONE
                 )
-            return Posted(await self._post(http, destination.id, part, key))
+            if "open_thread" in part:
+                return await self._open_thread(http, destination, part["open_thread"])
+            channel = destination.id
+            if part.get("in_thread") and destination.thread:
+                channel = destination.thread
+            return Posted(await self._post(http, channel, part, key))
         except DeliveryError:
             raise
         except Exception as exc:
@@ -171,6 +206,42 @@ class DiscordSender:
                 err.reason,
             )
             raise err from exc
+
+    async def _open_thread(
+        self, http: discord.http.HTTPClient, destination: Destination, spec: Part
+    ) -> Posted:
+        """Open the digest's thread from its header (the part posted before this one)."""
+        header = destination.previous
+        if header is None:
+            raise DeliveryError("no header to open the digest's thread from", Failure.REJECTED)
+        try:
+            data = await http.start_thread_with_message(
+                int(destination.id),
+                int(header),
+                name=str(spec["name"]),
+                auto_archive_duration=THREAD_ARCHIVE_MINUTES,
+            )
+            thread = str(data["id"])
+        except discord.HTTPException as exc:
+            if exc.code == THREAD_EXISTS:
+                # An earlier try opened it and ended before recording it. A thread started
+                # from a message has that message's id, so this is the same thread.
+                thread = header
+            elif exc.code == 10008:
+                # Someone deleted the header before its thread was opened: the papers go
+                # in the channel instead of being lost.
+                log.warning(
+                    "discord channel %s: the digest header %s is gone; posting its papers "
+                    "in the channel",
+                    destination.id,
+                    header,
+                )
+                return Posted(header)
+            elif exc.code == 50013:
+                raise DeliveryError(NO_THREADS, Failure.DESTINATION_GONE) from exc
+            else:
+                raise
+        return Posted(thread, thread=thread)
 
     async def _post_dm(
         self, http: discord.http.HTTPClient, destination: Destination, part: Part, key: str

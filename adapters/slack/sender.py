@@ -14,8 +14,8 @@ from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.render import render
-from bot.messages import Reply
+from adapters.slack.render import MAX_FALLBACK, context, esc, list_item, render, section
+from bot.messages import PaperList, Reply
 from bot.port import DeliveryError, Destination, Failure, Part, Posted
 
 log = logging.getLogger(__name__)
@@ -104,6 +104,18 @@ def rate_limit_handlers() -> list[AsyncRetryHandler]:
     return [CappedRateLimitRetryHandler()]
 
 
+def threaded(plist: PaperList) -> list[Part]:
+    """A digest as a header message and one reply per paper in the header's thread."""
+    head = [section(f"*{esc(plist.title, 500)}*")]
+    if plist.footer:
+        head.append(context(esc(plist.footer, 1000)))
+    parts: list[Part] = [{"text": esc(plist.title, MAX_FALLBACK), "blocks": head, "thread": True}]
+    for i, item in enumerate(plist.items, 1):
+        text = esc(f"{i}. {item.paper.title}", MAX_FALLBACK)
+        parts.append({"text": text, "blocks": [list_item(i, item)], "in_thread": True})
+    return parts
+
+
 class SlackSender:
     """Implements the port's `compose` and `post` on top of an AsyncWebClient."""
 
@@ -112,6 +124,8 @@ class SlackSender:
 
     @staticmethod
     def compose(reply: Reply) -> list[Part]:
+        if isinstance(reply, PaperList) and reply.thread and reply.items:
+            return threaded(reply)
         return [dict(m) for m in render(reply)]
 
     async def post(self, destination: Destination, part: Part, *, key: str) -> Posted:
@@ -121,25 +135,45 @@ class SlackSender:
         goes into the message's metadata, where `find_posted` looks for it after a crash.
         """
         channel, opened = await self._channel_for(destination)
+        payload: dict[str, Any] = {"key": key}
+        extra: dict[str, Any] = {}
+        if part.get("thread"):
+            # Its replies' thread is its own ts; the mark lets `find_posted` say so too.
+            payload["thread"] = True
+        elif part.get("in_thread") and destination.thread:
+            extra["thread_ts"] = destination.thread
         response = await self._call(
             self._client.chat_postMessage,
             destination,
             channel=channel,
             text=part["text"],
             blocks=part["blocks"],
-            metadata={"event_type": METADATA_TYPE, "event_payload": {"key": key}},
+            metadata={"event_type": METADATA_TYPE, "event_payload": payload},
             unfurl_links=False,
             unfurl_media=False,
+            **extra,
         )
-        return Posted(str(response["ts"]), address=channel if opened else None)
+        ts = str(response["ts"])
+        return Posted(
+            ts, address=channel if opened else None, thread=ts if part.get("thread") else None
+        )
 
     async def find_posted(self, destination: Destination, key: str) -> Posted | None:
         """The bot's message carrying `key` among the channel's latest, if there is one."""
         channel, opened = await self._channel_for(destination)
         try:
-            response = await self._client.conversations_history(
-                channel=channel, limit=HISTORY_LIMIT, include_all_metadata=True
-            )
+            if destination.thread:
+                # Replies are not in the channel's history, only in their thread's.
+                response = await self._client.conversations_replies(
+                    channel=channel,
+                    ts=destination.thread,
+                    limit=HISTORY_LIMIT,
+                    include_all_metadata=True,
+                )
+            else:
+                response = await self._client.conversations_history(
+                    channel=channel, limit=HISTORY_LIMIT, include_all_metadata=True
+                )
         except SlackApiError as exc:
             data = exc.response.data if isinstance(exc.response.data, dict) else {}
             if data.get("error") in UNREADABLE_HISTORY:
@@ -159,7 +193,9 @@ class SlackSender:
             metadata = message.get("metadata") or {}
             payload = metadata.get("event_payload") or {}
             if metadata.get("event_type") == METADATA_TYPE and payload.get("key") == key:
-                return Posted(str(message["ts"]), address=channel if opened else None)
+                ts = str(message["ts"])
+                thread = ts if payload.get("thread") else None
+                return Posted(ts, address=channel if opened else None, thread=thread)
         return None
 
     async def _channel_for(self, destination: Destination) -> tuple[str, bool]:

@@ -91,6 +91,28 @@ async def digest_resume_command(ctx: Context, args: dict[str, Any]) -> list[Repl
     return ok(f"Digests for {describe(row)} resume.{await next_sentence(ctx, row)}{note}")
 
 
+async def digest_threads_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
+    """Post each digest's papers in a thread under its header (on), or in the channel (off)."""
+    on = args["mode"] == "on"
+    if ctx.place.is_dm:
+        raise CommandError(
+            "Threads are for channels: in direct messages each digest stays one message. "
+            f"Run {ctx.incoming.prefix}digest threads on in the channel that gets the digest."
+        )
+    if on and ctx.place.cannot_thread:
+        raise CommandError(ctx.place.cannot_thread)
+    row, note = await target(ctx)
+    row = await destinations(ctx).update(row.id, threads=on)
+    if on:
+        what = (
+            f"Digests for {describe(row)} post their header here and each paper in a thread "
+            "under it, from the next digest on."
+        )
+    else:
+        what = f"Digests for {describe(row)} post their papers in the channel again."
+    return ok(f"{what}{note}")
+
+
 async def digest_preview_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
     """Show what a digest posted now would list (posts and records nothing)."""
     row = await destinations(ctx).find(ctx.user, ctx.place)
@@ -179,6 +201,16 @@ COMMANDS = [
         handler=digest_resume_command,
         manages_channel=True,
         posts_here=True,
+    ),
+    Command(
+        name="digest threads",
+        help="Post each digest's papers in a thread under its header (on) or not (off).",
+        usage="digest threads <on|off>",
+        handler=digest_threads_command,
+        args=(Arg("mode", "on or off", kind="choice", choices=("on", "off")),),
+        manages_channel=True,
+        posts_here=True,
+        examples=("digest threads on", "digest threads off"),
     ),
     Command(
         name="digest preview",

@@ -178,6 +178,7 @@ def digest_payload(
     search_hint: str | None,
     *,
     empty_text: str | None = None,
+    thread: bool = False,
 ) -> dict[str, Any] | None:
     """The outbox payload of a digest; None when there is nothing to post."""
     if not listed:
@@ -189,11 +190,14 @@ def digest_payload(
         footer = f"and {more} more" + (
             f" — find them with the search command: search {search_hint}" if search_hint else ""
         )
-    return {
+    payload: dict[str, Any] = {
         "title": title,
         "items": [{"paper_id": pid, "reasons": list(why)} for pid, why in listed],
         "footer": footer,
     }
+    if thread:
+        payload["thread"] = True
+    return payload
 
 
 def payload_paper_ids(payload: dict[str, Any]) -> list[str]:
@@ -209,4 +213,9 @@ def payload_reply(payload: dict[str, Any], papers: Mapping[str, Paper]) -> Reply
         for e in payload["items"]
         if e["paper_id"] in papers
     )
-    return PaperList(title=payload["title"], items=items, footer=payload.get("footer"))
+    return PaperList(
+        title=payload["title"],
+        items=items,
+        footer=payload.get("footer"),
+        thread=bool(payload.get("thread")),
+    )

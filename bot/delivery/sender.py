@@ -274,7 +274,9 @@ class Sender:
             )
             return
         posted = list(item.message_ids or [])
-        destination = to_port(c.destination)
+        # A thread an earlier try opened: this try posts into the same one.
+        destination = replace(to_port(c.destination), thread=item.thread)
+        thread: str | None = None  # a thread opened in this try, to record with its part
         address: str | None = None  # a DM channel opened in this try, to remember
         deadline = self._monotonic() + self.max_inline_wait
         pacer = self._pacer(platform)
@@ -294,19 +296,23 @@ class Sender:
                         )
                         return
                     key = part_key(item.key, len(posted))
-                    found = await self._find(destination, key) if look else None
+                    here = replace(destination, previous=posted[-1] if posted else None)
+                    found = await self._find(here, key) if look else None
                     look = False
-                    result = found or await self._post(destination, parts[len(posted)], key)
+                    result = found or await self._post(here, parts[len(posted)], key)
                     posted.append(result.message_id)
                     if result.address and result.address != destination.address:
                         destination = replace(destination, address=result.address)
                         address = result.address
+                    if result.thread and result.thread != destination.thread:
+                        destination = replace(destination, thread=result.thread)
+                        thread = result.thread
                     done = len(posted) == len(parts)
                     await self.repo.record_posted(
-                        PostedParts(item.id, c.destination.id, posted, done, address),
+                        PostedParts(item.id, c.destination.id, posted, done, address, thread),
                         self.app.clock(),
                     )
-                    address = None
+                    address = thread = None
             except DeliveryError as exc:
                 wait = exc.retry_after
                 if (

@@ -265,9 +265,17 @@ class Sweeper:
         if o.kind in DIGEST_KINDS and self.app.settings.post_empty_digests:
             empty = "No new papers matched the subscriptions here since the last digest."
 
+        # Decided when the digest is composed, so every try posts it the same way.
+        thread = o.kind in DIGEST_KINDS and o.destination.threads
+
         def build(listed: list[tuple[str, tuple[str, ...]]], more: int) -> dict[str, Any] | None:
             return digest_payload(
-                _title(o, len(listed) + more), listed, more, c.busiest_query, empty_text=empty
+                _title(o, len(listed) + more),
+                listed,
+                more,
+                c.busiest_query,
+                empty_text=empty,
+                thread=thread,
             )
 
         return build

@@ -54,6 +54,7 @@ class DueDestination:
     weekdays_only: bool
     paused: bool
     alerts_mode: str
+    threads: bool  # `digest threads on`: papers go in a thread under the header
     muted_until: datetime | None
     disabled_reason: str | None
     created_at: datetime

@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
     true,
 )
@@ -120,6 +121,8 @@ class DestinationRow(Base):
     min_upvotes: Mapped[int] = mapped_column(Integer, default=0)
     weekdays_only: Mapped[bool] = mapped_column(Boolean, default=False)
     paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    # `digest threads on`: the digest's header is posted, its papers go in a thread under it.
+    threads: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     alerts_mode: Mapped[str] = mapped_column(String(8), default="daily")  # "daily" | "instant"
     muted_until: Mapped[datetime | None]
     disabled_reason: Mapped[str | None] = mapped_column(Text)
@@ -258,6 +261,10 @@ class OutboxRow(Base):
     # parts already posted, in order, each recorded the moment the platform accepted it.
     parts: Mapped[list[Any] | None] = mapped_column(JSON)
     message_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # The thread the item's later parts go into (a Discord thread channel id, a Slack
+    # thread_ts), stored the moment a part opened it: a retry after a crash posts into the
+    # same thread instead of opening a second one.
+    thread: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
 

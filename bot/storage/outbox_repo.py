@@ -29,6 +29,7 @@ class PostedParts:
     message_ids: Sequence[str]
     complete: bool  # every part is posted: the item is sent
     address: str | None = None  # a DM channel the adapter opened, to remember
+    thread: str | None = None  # the thread later parts go into, once a part opened it
 
 
 @dataclass(frozen=True)
@@ -158,6 +159,9 @@ class OutboxRepo:
         nothing; a crash before it repeats only the part in flight.
         """
         values: dict[str, object] = {"message_ids": list(posted.message_ids)}
+        if posted.thread is not None:
+            # In the same statement as the part that opened it: no retry can miss it.
+            values["thread"] = posted.thread
         if posted.complete:
             values.update(
                 status=OutboxStatus.SENT,

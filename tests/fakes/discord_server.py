@@ -21,11 +21,13 @@ from aiohttp import web
 from tests.fakes.discord_gateway import FakeGateway
 from tests.fakes.discord_objects import (
     ALL_PERMISSIONS,
+    CREATE_PUBLIC_THREADS,
     EMBED_LINKS,
     EPHEMERAL,
     EVERYONE_PERMISSIONS,
     MANAGE_CHANNELS,
     SEND_MESSAGES,
+    SEND_MESSAGES_IN_THREADS,
     VIEW_CHANNEL,
     Recorded,
     Scripted,
@@ -45,11 +47,13 @@ from tests.fakes.discord_objects import (
 BODY: web.RequestKey[Any] = web.RequestKey("body", object)
 __all__ = [
     "ALL_PERMISSIONS",
+    "CREATE_PUBLIC_THREADS",
     "EMBED_LINKS",
     "EPHEMERAL",
     "EVERYONE_PERMISSIONS",
     "MANAGE_CHANNELS",
     "SEND_MESSAGES",
+    "SEND_MESSAGES_IN_THREADS",
     "VIEW_CHANNEL",
     "FakeDiscord",
     "Scripted",
@@ -90,6 +94,10 @@ class FakeDiscord(FakeGateway):
         # `bot_permissions`, so the permissions doctor computes are the ones posts obey.
         self.bot_role_id = "1500000000000000001"
         self.hidden_channels: set[str] = set()  # GET /channels/{id} is 403 Missing Access
+        # Threads the bot opened: thread id -> channel object (type 11, parent_id). As on
+        # Discord, a thread started from a message has that message's id, and a second
+        # thread from the same message is refused (400, code 160004).
+        self.threads: dict[str, dict[str, Any]] = {}
         # Channels whose message posts hang until the event is set (a stalled request).
         self.hanging: dict[str, asyncio.Event] = {}
         # (method, path, responses, requests to let through first)
@@ -125,6 +133,7 @@ class FakeDiscord(FakeGateway):
         r.add_get(api + "/webhooks/{app}/{token}/messages/{mid}", self._get_webhook_message)
         r.add_delete(api + "/webhooks/{app}/{token}/messages/{mid}", self._delete)
         r.add_post(api + "/channels/{cid}/messages", self._post_message)
+        r.add_post(api + "/channels/{cid}/messages/{mid}/threads", self._start_thread)
         r.add_delete(api + "/channels/{cid}/messages/{mid}", self._delete_message)
         r.add_post(api + "/users/@me/channels", self._open_dm)
         # What `paperbot doctor` reads to compute the bot's permissions in a channel.
@@ -440,17 +449,22 @@ class FakeDiscord(FakeGateway):
 
     async def _post_message(self, request: web.Request) -> web.Response:
         cid = request.match_info["cid"]
-        if cid not in self.channels and cid not in self._dms.values():
+        known = cid in self.channels or cid in self.threads
+        if not known and cid not in self._dms.values():
             return json_response({"message": "Unknown Channel", "code": 10003}, 404)
         if cid in self.hanging:
             await self.hanging[cid].wait()
         data = request[BODY] or {}
         if problems := message_problems(data):
             return self._invalid(problems)
-        in_guild = cid in self.channels
-        if in_guild and (self.bot_permissions & (VIEW_CHANNEL | SEND_MESSAGES)) != (
-            VIEW_CHANNEL | SEND_MESSAGES
-        ):
+        in_guild = known
+        # In a thread Discord asks for Send Messages in Threads instead of Send Messages.
+        send = SEND_MESSAGES_IN_THREADS if cid in self.threads else SEND_MESSAGES
+        if self.channels.get(cid, {}).get("type") == 15:
+            return json_response(
+                {"message": "Cannot send messages in a forum channel", "code": 50008}, 400
+            )
+        if in_guild and (self.bot_permissions & (VIEW_CHANNEL | send)) != (VIEW_CHANNEL | send):
             return json_response({"message": "Missing Permissions", "code": 50013}, 403)
         if in_guild and not self.bot_permissions & EMBED_LINKS:
             data = {**data, "embeds": []}
@@ -469,6 +483,56 @@ class FakeDiscord(FakeGateway):
             self._nonces[(cid, str(nonce))] = (time.monotonic(), msg)
         self.messages.setdefault(cid, []).append(msg)
         return json_response(msg)
+
+    async def _start_thread(self, request: web.Request) -> web.Response:
+        """POST /channels/{cid}/messages/{mid}/threads: a public thread from a message."""
+        cid, mid = request.match_info["cid"], request.match_info["mid"]
+        if cid not in self.channels:
+            return json_response({"message": "Unknown Channel", "code": 10003}, 404)
+        if not any(m["id"] == mid for m in self.messages.get(cid, [])):
+            return json_response({"message": "Unknown Message", "code": 10008}, 404)
+        need = VIEW_CHANNEL | CREATE_PUBLIC_THREADS
+        if self.bot_permissions & need != need:
+            return json_response({"message": "Missing Permissions", "code": 50013}, 403)
+        if mid in self.threads:
+            return json_response(
+                {"message": "A thread has already been created for this message", "code": 160004},
+                400,
+            )
+        data = request[BODY] or {}
+        name = data.get("name")
+        problems = []
+        if not isinstance(name, str) or not 1 <= len(name) <= 100:
+            problems.append("name must be 1-100 characters")
+        if data.get("auto_archive_duration") not in (None, 60, 1440, 4320, 10080):
+            problems.append("auto_archive_duration must be 60, 1440, 4320 or 10080")
+        if problems:
+            return self._invalid(problems)
+        thread = self.thread_obj(mid, cid, str(name))
+        self.threads[mid] = thread
+        return json_response(thread)
+
+    def thread_obj(self, tid: str, parent: str, name: str, **extra: Any) -> dict[str, Any]:
+        return {
+            "id": tid,
+            "type": 11,
+            "guild_id": self.guild_id,
+            "parent_id": parent,
+            "owner_id": self.bot_user["id"],
+            "name": name,
+            "last_message_id": None,
+            "message_count": 0,
+            "member_count": 1,
+            "rate_limit_per_user": 0,
+            "flags": 0,
+            "thread_metadata": {
+                "archived": False,
+                "auto_archive_duration": 1440,
+                "archive_timestamp": "2026-01-01T00:00:00.000000+00:00",
+                "locked": False,
+            },
+            **extra,
+        }
 
     async def _delete_message(self, request: web.Request) -> web.Response:
         cid, mid = request.match_info["cid"], request.match_info["mid"]

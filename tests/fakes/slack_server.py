@@ -362,6 +362,15 @@ class FakeSlack:
         metadata = _metadata(args.get("metadata"))
         if metadata is not None:
             message["metadata"] = metadata
+        thread_ts = args.get("thread_ts")
+        if thread_ts:
+            # As on Slack, a reply names a message of the same channel as its parent.
+            parents = [m for m in self.messages if m["channel"] == channel and m["ts"] == thread_ts]
+            if not parents or parents[0].get("thread_ts") not in (None, thread_ts):
+                return _error("thread_not_found")
+            message["thread_ts"] = str(thread_ts)
+            parents[0]["thread_ts"] = str(thread_ts)
+            parents[0]["reply_count"] = int(parents[0].get("reply_count", 0)) + 1
         self.messages.append({**message, "channel": channel})
         if self.hang_after_post is not None:
             await self.hang_after_post.wait()
@@ -379,7 +388,12 @@ class FakeSlack:
             return _error("missing_scope")
         limit = max(1, min(999, int(args.get("limit") or 100)))
         with_metadata = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
-        found = [m for m in reversed(self.messages) if m["channel"] == channel][:limit]
+        # Replies stay in their thread (conversations.replies), as on Slack.
+        found = [
+            m
+            for m in reversed(self.messages)
+            if m["channel"] == channel and m.get("thread_ts") in (None, m["ts"])
+        ][:limit]
         out = []
         for m in found:
             m = {k: v for k, v in m.items() if k != "channel"}
@@ -387,6 +401,33 @@ class FakeSlack:
                 m.pop("metadata", None)
             out.append(m)
         return _ok(messages=out, has_more=False, pin_count=0)
+
+    async def _m_conversations_replies(self, args: dict[str, Any]) -> web.Response:
+        """A thread's parent and replies, oldest first; metadata only when asked for."""
+        channel, ts = str(args.get("channel", "")), str(args.get("ts", ""))
+        if not channel:
+            return _error("channel_not_found")
+        if channel in self.not_member:
+            return _error("not_in_channel")
+        scope = _HISTORY_SCOPES.get(channel[:1], "channels:history")
+        if scope not in self.scopes:
+            return _error("missing_scope")
+        thread = [
+            m
+            for m in self.messages
+            if m["channel"] == channel and (m["ts"] == ts or m.get("thread_ts") == ts)
+        ]
+        if not thread:
+            return _error("thread_not_found")
+        limit = max(1, min(999, int(args.get("limit") or 100)))
+        with_metadata = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
+        out = []
+        for m in thread[:limit]:
+            m = {k: v for k, v in m.items() if k != "channel"}
+            if not with_metadata:
+                m.pop("metadata", None)
+            out.append(m)
+        return _ok(messages=out, has_more=len(thread) > limit)
 
     # -- response_url and Socket Mode ----------------------------------------------------
 
