@@ -1,0 +1,294 @@
+"""`digest threads on` under faults: a process that dies after the header, after the thread
+was opened, or mid-papers resumes into the same thread, with one header and every paper
+once, on Discord and Slack, SQLite and PostgreSQL. What the fakes received is counted.
+
+A kill is `Crash` (a BaseException, so no handler runs) raised inside the outbox record of
+the n-th part: before the record (the part is out, the database does not know) or after it.
+The next process is another App on the same database, once the dead one's lease ran out.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from adapters.discord import DiscordAdapter
+from adapters.slack import SlackAdapter
+from bot.app import App, build_app
+from bot.commands import build_registry
+from bot.core import Core
+from bot.delivery.sender import LEASE, Sender
+from bot.services.ingest import ingest_day
+from bot.settings import load_settings
+from bot.storage.models import OutboxRow
+from bot.storage.outbox_repo import PostedParts
+from tests.discord_helpers import running_adapter, say
+from tests.fakes.discord_server import (
+    ALL_PERMISSIONS,
+    CREATE_PUBLIC_THREADS,
+    FakeDiscord,
+    server_error,
+)
+from tests.fakes.slack_server import FakeSlack
+from tests.helpers import FakeClock
+from tests.test_delivery import Crash
+from tests.test_slack_commands import joined, papers
+from tests.test_slack_http import start_http
+
+QUERY = "model OR models OR learning"
+
+
+@pytest.fixture
+async def app(db_url: str, clock: FakeClock) -> AsyncIterator[App]:
+    """Today's bundled sample on a fresh database of each backend."""
+    application = build_app(
+        load_settings({"DATABASE_URL": db_url}), source_name="sample", clock=clock
+    )
+    await ingest_day(application, application.clock().date())
+    yield application
+    await application.close()
+
+
+@pytest.fixture
+async def discord_bot(fake: FakeDiscord, app: App) -> AsyncIterator[DiscordAdapter]:
+    async with running_adapter(fake, Core(app, build_registry())) as adapter:
+        yield adapter
+
+
+@pytest.fixture
+async def slack_bot(app: App, slack: FakeSlack) -> AsyncIterator[SlackAdapter]:
+    adapter = await start_http(Core(app, build_registry()), slack)
+    yield adapter
+    await adapter.stop()
+
+
+async def item(app: App) -> OutboxRow:
+    async with app.sessions() as s:
+        [row] = (await s.scalars(select(OutboxRow))).all()
+    return row
+
+
+async def listed(app: App) -> list[str]:
+    return [e["paper_id"] for e in (await item(app)).payload["items"]]
+
+
+def die_at(app: App, n: int, *, recorded: bool) -> None:
+    """Kill the process at the record of the n-th part (1-based), before or after it."""
+    real: Callable[[PostedParts, Any], Awaitable[None]] = app.outbox.record_posted
+    calls = 0
+
+    async def record(posted: PostedParts, now: Any) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == n and not recorded:
+            raise Crash
+        await real(posted, now)
+        if calls == n:
+            raise Crash
+
+    app.outbox.record_posted = record  # type: ignore[method-assign]
+
+
+async def die_and_resume(app: App, adapters: dict[str, Any], n: int, *, recorded: bool) -> App:
+    """Send until the kill, then send everything from a new process; return its App."""
+    die_at(app, n, recorded=recorded)
+    with contextlib.suppress(Crash):
+        await Sender(app, adapters, concurrency=1).drain()
+    assert (await item(app)).status == "pending"
+    app.clock.advance(seconds=LEASE.total_seconds() + 1)  # type: ignore[attr-defined]
+    other = build_app(app.settings, source_name="sample", clock=app.clock)
+    report = await Sender(other, adapters, owner="next-process").drain()
+    assert report.sent == 1, report
+    return other
+
+
+# ----- Discord ---------------------------------------------------------------------------
+
+
+async def discord_digest(fake: FakeDiscord, app: App) -> list[str]:
+    [ok] = await say(fake, "digest", {"mode": "on"}, sub="threads")
+    assert "in a thread" in ok["content"]
+    await say(fake, "digest", {"count": 6}, sub="max")
+    await say(fake, "subscribe", {"query": QUERY})
+    await say(fake, "digest", sub="now")
+    expected = await listed(app)
+    assert len(expected) == 6
+    return expected
+
+
+def discord_thread(fake: FakeDiscord) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The one header in the channel and the one thread's messages; fails on a second."""
+    [header] = [m for m in fake.messages[fake.channel_id] if m["content"]]
+    assert fake.messages[fake.channel_id] == [header]  # nothing else in the channel
+    [thread] = fake.threads.values()
+    assert thread["id"] == header["id"] and thread["parent_id"] == fake.channel_id
+    return header, fake.messages.get(thread["id"], [])
+
+
+def ranks_in(messages: list[dict[str, Any]]) -> list[int]:
+    return [int(e["title"].lstrip("*").split(".")[0]) for m in messages for e in m["embeds"]]
+
+
+async def test_discord_threaded_digest_posts_header_then_each_paper_in_its_thread(
+    fake: FakeDiscord, discord_bot: DiscordAdapter, app: App
+) -> None:
+    await discord_digest(fake, app)
+    assert (await Sender(app, {"discord": discord_bot}).drain()).sent == 1
+    header, in_thread = discord_thread(fake)
+    assert header["embeds"] == [] and "Daily Papers digest" in header["content"]
+    assert ranks_in(in_thread) == [1, 2, 3, 4, 5, 6]  # one message per paper, in order
+    assert all(len(m["embeds"]) == 1 for m in in_thread)
+    [opened] = fake.requests_to("POST", rf"/channels/{fake.channel_id}/messages/\d+/threads")
+    assert opened.json["name"].startswith("Daily Papers digest")
+    assert (await item(app)).thread == header["id"]
+
+
+@pytest.mark.parametrize(
+    ("n", "recorded", "point"),
+    [
+        (1, False, "header posted, not recorded"),
+        (1, True, "header recorded, thread not opened"),
+        (2, False, "thread opened, not recorded"),
+        (2, True, "thread recorded, no paper posted"),
+        (4, False, "second paper posted, not recorded"),
+        (8, False, "last paper posted, not recorded"),
+    ],
+)
+async def test_discord_kill_at_each_point_resumes_into_the_same_thread(
+    fake: FakeDiscord, discord_bot: DiscordAdapter, app: App, n: int, recorded: bool, point: str
+) -> None:
+    await discord_digest(fake, app)
+    if recorded:
+        fake.nonce_window = 0.0  # the next process comes after Discord forgot the nonces
+    other = await die_and_resume(app, {"discord": discord_bot}, n, recorded=recorded)
+    await other.close()
+    header, in_thread = discord_thread(fake)
+    assert ranks_in(in_thread) == [1, 2, 3, 4, 5, 6], point  # each paper once, in order
+    row = await item(app)
+    assert row.thread == header["id"] and row.message_ids[0] == header["id"]
+    assert len(row.message_ids) == 8
+
+
+async def test_discord_thread_that_fails_to_open_is_opened_once_on_the_retry(
+    fake: FakeDiscord, discord_bot: DiscordAdapter, app: App
+) -> None:
+    await discord_digest(fake, app)
+    fake.nonce_window = 0.0  # no help from the nonce: the header must not come again
+    fake.script("POST", rf"/channels/{fake.channel_id}/messages/\d+/threads", server_error())
+    assert (await Sender(app, {"discord": discord_bot}).drain()).retried == 1
+    app.clock.advance(hours=1)  # type: ignore[attr-defined]
+    assert (await Sender(app, {"discord": discord_bot}).drain()).sent == 1
+    _, in_thread = discord_thread(fake)
+    assert ranks_in(in_thread) == [1, 2, 3, 4, 5, 6]
+
+
+async def test_discord_threads_need_create_public_threads_when_set_and_when_posting(
+    fake: FakeDiscord, discord_bot: DiscordAdapter, app: App
+) -> None:
+    fake.bot_permissions = ALL_PERMISSIONS & ~CREATE_PUBLIC_THREADS
+    [refused] = await say(fake, "digest", {"mode": "on"}, sub="threads")
+    assert "Create Public Threads" in refused["content"]
+    fake.bot_permissions = ALL_PERMISSIONS
+    await discord_digest(fake, app)
+    fake.bot_permissions = ALL_PERMISSIONS & ~CREATE_PUBLIC_THREADS  # removed after set-up
+    report = await Sender(app, {"discord": discord_bot}).drain()
+    assert report.disabled == 1 and report.sent == 0
+    fake.bot_permissions = ALL_PERMISSIONS
+    [status] = await say(fake, "status")
+    assert "Create Public Threads" in str(status["embeds"])
+    # Re-enabled by a digest command, it goes on from the recorded header: still one.
+    await say(fake, "digest", sub="resume")
+    assert (await Sender(app, {"discord": discord_bot}).drain()).sent == 1
+    _, in_thread = discord_thread(fake)
+    assert ranks_in(in_thread) == [1, 2, 3, 4, 5, 6]
+
+
+async def test_discord_threads_off_posts_the_digest_in_the_channel_again(
+    fake: FakeDiscord, discord_bot: DiscordAdapter, app: App
+) -> None:
+    await say(fake, "digest", {"mode": "on"}, sub="threads")
+    [off] = await say(fake, "digest", {"mode": "off"}, sub="threads")
+    assert "in the channel again" in off["content"]
+    await say(fake, "subscribe", {"query": QUERY})
+    await say(fake, "digest", sub="now")
+    assert (await Sender(app, {"discord": discord_bot}).drain()).sent == 1
+    assert fake.threads == {}
+    assert any(m["embeds"] for m in fake.messages[fake.channel_id])
+
+
+async def test_discord_threads_are_refused_in_dms_and_typos_get_the_usage(
+    fake: FakeDiscord, discord_bot: DiscordAdapter
+) -> None:
+    [dm] = await say(fake, "digest", {"mode": "on"}, sub="threads", dm=True)
+    assert "Threads are for channels" in dm["content"]
+    [typo] = await say(fake, "digest", {"mode": "yes"}, sub="threads")
+    assert "mode must be one of: on, off" in typo["content"]
+    assert "/digest threads" in typo["content"]
+
+
+# ----- Slack -----------------------------------------------------------------------------
+
+
+async def slack_digest(bot: SlackAdapter, slack: FakeSlack, app: App) -> list[str]:
+    [ok] = await papers(bot, slack, "digest threads on")
+    assert "in a thread" in joined(ok)
+    await papers(bot, slack, "digest max 6")
+    await papers(bot, slack, f"subscribe {QUERY}")
+    await papers(bot, slack, "digest now")
+    expected = await listed(app)
+    assert len(expected) == 6
+    return expected
+
+
+def slack_thread(slack: FakeSlack) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The one header and its replies; fails on a second header or a reply elsewhere."""
+    [header] = [m for m in slack.messages if "thread_ts" not in m or m["thread_ts"] == m["ts"]]
+    replies = [m for m in slack.messages if m is not header]
+    assert all(m["thread_ts"] == header["ts"] for m in replies)
+    return header, replies
+
+
+def slack_ranks(replies: list[dict[str, Any]]) -> list[int]:
+    return [int(m["text"].split(".")[0]) for m in replies]
+
+
+async def test_slack_threaded_digest_posts_each_paper_as_a_reply_to_its_header(
+    slack_bot: SlackAdapter, slack: FakeSlack, app: App
+) -> None:
+    await slack_digest(slack_bot, slack, app)
+    assert (await Sender(app, {"slack": slack_bot}).drain()).sent == 1
+    header, replies = slack_thread(slack)
+    assert "Daily Papers digest" in header["text"]
+    assert slack_ranks(replies) == [1, 2, 3, 4, 5, 6]
+    assert (await item(app)).thread == header["ts"]
+
+
+@pytest.mark.parametrize(
+    ("n", "recorded", "point"),
+    [
+        (1, False, "header posted, not recorded"),
+        (1, True, "header recorded, no reply posted"),
+        (3, False, "second reply posted, not recorded"),
+        (7, False, "last reply posted, not recorded"),
+    ],
+)
+async def test_slack_kill_at_each_point_resumes_into_the_same_thread(
+    slack_bot: SlackAdapter, slack: FakeSlack, app: App, n: int, recorded: bool, point: str
+) -> None:
+    await slack_digest(slack_bot, slack, app)
+    other = await die_and_resume(app, {"slack": slack_bot}, n, recorded=recorded)
+    await other.close()
+    header, replies = slack_thread(slack)
+    assert slack_ranks(replies) == [1, 2, 3, 4, 5, 6], point  # each paper once, in order
+    keys = Counter(m["metadata"]["event_payload"]["key"] for m in slack.messages)
+    assert set(keys.values()) == {1}
+    row = await item(app)
+    assert row.thread == header["ts"] and row.message_ids == [m["ts"] for m in slack.messages]
+    if not recorded:  # the resumed part was looked for where it would be
+        where = "conversations.history" if n == 1 else "conversations.replies"
+        assert len(slack.calls_to(where)) == 1
