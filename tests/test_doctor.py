@@ -369,3 +369,25 @@ async def test_a_thread_needs_send_messages_in_threads_from_its_parent(
     assert rows[f"discord #weekly-papers ({thread})"]["detail"] == (
         "View Channel, Embed Links, Send Messages in Threads"
     )
+
+
+async def test_threads_on_needs_create_public_threads_and_send_messages_in_threads(
+    db: str, fake: FakeDiscord, ready: dict[str, str]
+) -> None:
+    app = build_app(load_settings({"DATABASE_URL": db}), source_name="sample")
+    try:
+        user = User(platform="discord", id="U1", **ADMIN)
+        place = Place(platform="discord", id=fake.channel_id, name="general", workspace_id="W1")
+        await Core(app, build_registry()).handle_text("digest threads on", user, place)
+    finally:
+        await app.close()
+    fake.bot_permissions = VIEW_CHANNEL | SEND_MESSAGES | EMBED_LINKS
+    _, _, rows = await run(ready)
+    row = failed(rows)[f"discord #general ({fake.channel_id})"]
+    assert row["detail"] == "missing Create Public Threads, Send Messages in Threads"
+    fake.bot_permissions |= (1 << 35) | (1 << 38)
+    status, table, rows = await run(ready)
+    assert status == 0, table
+    assert rows[f"discord #general ({fake.channel_id})"]["detail"] == (
+        "View Channel, Send Messages, Embed Links, Create Public Threads, Send Messages in Threads"
+    )

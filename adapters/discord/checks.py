@@ -17,6 +17,11 @@ THREAD_TYPES = (10, 11, 12)  # announcement, public and private threads
 # What a digest needs in a channel; in a thread, Send Messages in Threads instead.
 NEEDED = (("view_channel", "View Channel"), ("send_messages", "Send Messages"))
 NEEDED_ALWAYS = (("embed_links", "Embed Links"),)
+# With `digest threads on` the bot also opens a thread from each digest and posts in it.
+NEEDED_FOR_THREADS = (
+    ("create_public_threads", "Create Public Threads"),
+    ("send_messages_in_threads", "Send Messages in Threads"),
+)
 # Application flags (Developer Portal switches) that allow each privileged intent.
 PRIVILEGED = {
     "members": ("Server Members", (1 << 14) | (1 << 15)),
@@ -189,6 +194,8 @@ async def _channel(
     needed = [*NEEDED[:1], *(() if thread else NEEDED[1:]), *NEEDED_ALWAYS]
     if thread:
         needed.append(("send_messages_in_threads", "Send Messages in Threads"))
+    elif channel.threads:
+        needed.extend(NEEDED_FOR_THREADS)
     missing = [label for attr, label in needed if not getattr(perms, attr)]
     if missing:
         return Check.bad(

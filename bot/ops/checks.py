@@ -54,6 +54,7 @@ class Subscribed:
 
     external_id: str
     name: str | None
+    threads: bool = False  # `digest threads on`: the bot opens threads there too
 
     @property
     def shown(self) -> str:
@@ -146,7 +147,7 @@ async def subscribed_channels(app: App, platform: str) -> list[Subscribed]:
     """The platform's enabled channels that have at least one subscription."""
     has_subs = exists().where(SubscriptionRow.destination_id == DestinationRow.id)
     stmt = (
-        select(DestinationRow.external_id, DestinationRow.name)
+        select(DestinationRow.external_id, DestinationRow.name, DestinationRow.threads)
         .where(
             DestinationRow.platform == platform,
             DestinationRow.kind == "channel",
@@ -156,7 +157,7 @@ async def subscribed_channels(app: App, platform: str) -> list[Subscribed]:
         .order_by(DestinationRow.id)
     )
     async with app.sessions() as s:
-        return [Subscribed(e, n) for e, n in (await s.execute(stmt)).all()]
+        return [Subscribed(e, n, bool(t)) for e, n, t in (await s.execute(stmt)).all()]
 
 
 _DISABLED_FIX = {
