@@ -32,6 +32,10 @@ class Destination:
     thread: str | None = None
     # The id of the item's part posted just before this one (a thread is opened from it).
     previous: str | None = None
+    # This part may be out already: an earlier try may have posted it and ended before
+    # recording it. An adapter that can look for it (a Discord forum post, which has no
+    # nonce) does so before posting.
+    maybe_posted: bool = False
 
 
 @dataclass(frozen=True)
@@ -101,7 +105,12 @@ class Adapter(Protocol):
         """Disconnect."""
 
     def compose(self, reply: Reply) -> list[Part]:
-        """Render `reply` as the parts (messages) to post, in order, as JSON data."""
+        """Render `reply` as the parts (messages) to post, in order, as JSON data.
+
+        An adapter whose parts depend on the destination (a Discord forum channel takes one
+        post per paper) also has `async compose_at(reply, destination)`, which the sender
+        calls instead (see bot.delivery.prefetch.compose_for).
+        """
 
     async def post(self, destination: Destination, part: Part, *, key: str) -> Posted:
         """Post one part at `destination`, or raise `DeliveryError`.

@@ -1,6 +1,7 @@
-"""`digest threads on` under faults: a process that dies after the header, after the thread
-was opened, or mid-papers resumes into the same thread, with one header and every paper
-once, on Discord and Slack, SQLite and PostgreSQL. What the fakes received is counted.
+"""`digest threads on` and forum digests under faults: a process that dies after the header,
+after the thread was opened, or mid-papers resumes into the same thread, with one header and
+every paper once (a forum: one post per paper, once), on Discord and Slack, SQLite and
+PostgreSQL. What the fakes received is counted.
 
 A kill is `Crash` (a BaseException, so no handler runs) raised inside the outbox record of
 the n-th part: before the record (the part is out, the database does not know) or after it.
@@ -15,17 +16,20 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from adapters.discord import DiscordAdapter
+from adapters.discord.forum import forum_parts, matching_tags
 from adapters.slack import SlackAdapter
 from bot.app import App, build_app
 from bot.commands import build_registry
 from bot.core import Core
 from bot.delivery.sender import LEASE, Sender
+from bot.messages import PaperItem, PaperList
+from bot.papers import Paper
 from bot.services.ingest import ingest_day
 from bot.settings import load_settings
-from bot.storage.models import OutboxRow
+from bot.storage.models import OutboxRow, PaperRow
 from bot.storage.outbox_repo import PostedParts
 from tests.discord_helpers import running_adapter, say
 from tests.fakes.discord_server import (
@@ -292,3 +296,103 @@ async def test_slack_kill_at_each_point_resumes_into_the_same_thread(
     if not recorded:  # the resumed part was looked for where it would be
         where = "conversations.history" if n == 1 else "conversations.replies"
         assert len(slack.calls_to(where)) == 1
+
+
+# ----- Discord forum channels ------------------------------------------------------------
+
+TAGS = ["Diffusion Models", "llm", "AGENTS", "Vision", "rl", "benchmark", "Robotics"]
+KEYWORDS = ["diffusion models", "LLM", "Agents", "vision", "RL", "Benchmark", "other"]
+
+
+@pytest.fixture
+async def forum_bot(fake: FakeDiscord, app: App) -> AsyncIterator[tuple[DiscordAdapter, str]]:
+    forum = fake.add_forum("reading-group", TAGS)  # before GUILD_CREATE
+    async with running_adapter(fake, Core(app, build_registry())) as adapter:
+        yield adapter, forum
+
+
+async def in_forum_post(
+    fake: FakeDiscord, forum: str, name: str, options: dict[str, Any] | None = None, **kw: Any
+) -> dict[str, Any]:
+    """Run a command in a member's post of the forum; the one answer."""
+    post = fake.thread_obj(fake.next_id(), forum, "Welcome", owner_id=fake.alice["id"])
+    payload = fake.interaction(name, options, permissions=ALL_PERMISSIONS, channel=post, **kw)
+    [answer] = await fake.wait_reply(await fake.interact(payload), within=10)
+    return answer
+
+
+async def forum_digest(fake: FakeDiscord, app: App, forum: str) -> list[str]:
+    ok = await in_forum_post(fake, forum, "subscribe", {"query": QUERY})
+    assert "#reading-group" in ok["content"], ok["content"]
+    await in_forum_post(fake, forum, "digest", {"count": 4}, sub=["max"])
+    async with app.sessions.begin() as s:
+        await s.execute(update(PaperRow).values(ai_keywords=KEYWORDS))
+    await in_forum_post(fake, forum, "digest", sub=["now"])
+    expected = await listed(app)
+    assert len(expected) == 4
+    return expected
+
+
+def forum_posts(fake: FakeDiscord, forum: str) -> list[dict[str, Any]]:
+    return [t for t in fake.threads.values() if t["parent_id"] == forum]
+
+
+async def test_a_digest_into_a_forum_is_one_tagged_post_per_paper(
+    fake: FakeDiscord, forum_bot: tuple[DiscordAdapter, str], app: App
+) -> None:
+    adapter, forum = forum_bot
+    expected = await forum_digest(fake, app, forum)
+    assert (await Sender(app, {"discord": adapter}).drain()).sent == 1
+    posts = forum_posts(fake, forum)
+    titles = {p.id: p.title for p in await app.papers.get_many(expected)}
+    assert [p["name"] for p in posts] == [titles[i][:100].strip() for i in expected]
+    tag_ids = {t["name"]: t["id"] for t in fake.channels[forum]["available_tags"]}
+    wanted = [tag_ids[n] for n in TAGS[:5]]  # matched in any case, the forum's first five
+    assert all(p["applied_tags"] == wanted for p in posts)
+    for p in posts:  # the first message is the paper's card
+        [first] = fake.messages[p["id"]]
+        assert first["id"] == p["id"] and len(first["embeds"]) == 1
+        assert first["allowed_mentions"] == {"parse": []}
+    assert fake.messages.get(forum, []) == []  # nothing posted in the forum itself
+
+
+async def test_threads_on_is_not_needed_in_a_forum(
+    fake: FakeDiscord, forum_bot: tuple[DiscordAdapter, str]
+) -> None:
+    _, forum = forum_bot
+    refused = await in_forum_post(fake, forum, "digest", {"mode": "on"}, sub=["threads"])
+    assert "already one post per paper" in refused["content"]
+
+
+@pytest.mark.parametrize("n", [1, 3])
+async def test_a_kill_after_a_forum_post_was_created_does_not_create_it_again(
+    fake: FakeDiscord, forum_bot: tuple[DiscordAdapter, str], app: App, n: int
+) -> None:
+    """Forum posts have no nonce: the resumed post is looked for among active threads."""
+    adapter, forum = forum_bot
+    expected = await forum_digest(fake, app, forum)
+    other = await die_and_resume(app, {"discord": adapter}, n, recorded=False)
+    await other.close()
+    posts = forum_posts(fake, forum)
+    assert len(posts) == len(expected)  # each paper once
+    assert len({p["name"] for p in posts}) == len(expected)
+    assert len(fake.requests_to("GET", rf"/guilds/{fake.guild_id}/threads/active")) == 1
+    assert (await item(app)).message_ids == [p["id"] for p in posts]
+
+
+def test_forum_tags_match_keywords_in_any_case_skip_moderated_and_stop_at_five() -> None:
+    tags = [
+        {"id": "1", "name": "LLM", "moderated": True},
+        *({"id": str(n), "name": f"Topic {n}"} for n in range(2, 10)),
+    ]
+    keywords = ["llm", *(f"topic {n}" for n in range(2, 10))]
+    assert matching_tags(tags, keywords) == ["2", "3", "4", "5", "6"]
+    assert matching_tags(tags, ["nothing"]) == []
+
+
+def test_a_forum_post_name_is_the_title_cut_to_100_without_pings_or_bidi() -> None:
+    paper = Paper(id="2501.00001", title="@everyone \u202e" + "Long title " * 20)
+    [part] = forum_parts(PaperList("digest", (PaperItem(paper),)), [])
+    name = part["forum"]["name"]
+    assert len(name) <= 100 and "\u202e" not in name and "@everyone" not in name
+    assert part["forum"]["applied_tags"] == []

@@ -13,10 +13,11 @@ from discord import app_commands
 from adapters.discord.commands import CommandBuilder
 from adapters.discord.config import DiscordConfig, load_discord_config
 from adapters.discord.endpoints import EndpointOverride
+from adapters.discord.forum import forum_parts, tags_of
 from adapters.discord.paging import LegacyButton, PageButton
 from adapters.discord.picking import PickSelect
 from adapters.discord.sender import DiscordSender, amortise_bucket_sweeps, compose
-from bot.messages import Reply
+from bot.messages import PaperList, Reply
 from bot.port import Capabilities, DeliveryError, Destination, Part, Posted
 from bot.settings import ConfigError
 
@@ -106,7 +107,7 @@ class DiscordAdapter:
         self._endpoints = EndpointOverride(config.api_base, config.gateway_url)
         self.client = self._new_client(guild_ready_timeout)
         self._guild_ready_timeout = guild_ready_timeout
-        self.sender = DiscordSender(self._http)
+        self.sender = DiscordSender(self._http, self._bot_id)
 
     def _new_client(self, guild_ready_timeout: float) -> PaperbotClient | ShardedPaperbotClient:
         """A fresh discord.py client: one that has been closed cannot log in again."""
@@ -171,6 +172,10 @@ class DiscordAdapter:
         await self.client.close()
         self._endpoints.restore()
 
+    def _bot_id(self) -> int | None:
+        user = self.client.user
+        return user.id if user is not None else None
+
     async def _http(self) -> discord.http.HTTPClient:
         try:
             await asyncio.wait_for(self._logged_in.wait(), LOGIN_WAIT)
@@ -181,6 +186,20 @@ class DiscordAdapter:
         return self.client.http
 
     def compose(self, reply: Reply) -> list[Part]:
+        return compose(reply)
+
+    async def compose_at(self, reply: Reply, destination: Destination) -> list[Part]:
+        """`compose`, except that a digest into a forum channel is one post per paper."""
+        if isinstance(reply, PaperList) and reply.items and destination.kind == "channel":
+            channel: Any = self.client.get_channel(int(destination.id))
+            if channel is None:  # not in this process's cache (another shard, not ready)
+                try:
+                    channel = await (await self._http()).get_channel(int(destination.id))
+                except (discord.HTTPException, DeliveryError):
+                    channel = None  # posting finds out what is wrong, and says so
+            tags = tags_of(channel)
+            if tags is not None:
+                return forum_parts(reply, tags)
         return compose(reply)
 
     async def post(self, destination: Destination, part: Part, *, key: str) -> Posted:

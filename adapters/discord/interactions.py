@@ -78,8 +78,35 @@ def missing_thread_permissions(interaction: discord.Interaction) -> str | None:
     )
 
 
+FORUM_THREADS = (
+    "This is a forum channel: its digests are already one post per paper, so threads need "
+    "not be turned on here."
+)
+
+
+def forum_of(interaction: discord.Interaction) -> discord.ForumChannel | None:
+    """The forum channel a command typed in one of its posts is about, if it was."""
+    channel = interaction.channel
+    if isinstance(channel, discord.Thread) and isinstance(channel.parent, discord.ForumChannel):
+        return channel.parent
+    return None
+
+
 def place_of(interaction: discord.Interaction) -> Place:
     channel = interaction.channel
+    forum = forum_of(interaction)
+    if forum is not None:
+        # Slash commands cannot be typed in a forum itself, only in its posts: there they
+        # set up the forum, whose digests become one post per paper.
+        return Place(
+            PLATFORM,
+            str(forum.id),
+            workspace_id=str(interaction.guild_id),
+            name=forum.name,
+            cannot_post=missing_forum_permissions(interaction),
+            cannot_thread=FORUM_THREADS,
+            raw=interaction,
+        )
     return Place(
         PLATFORM,
         str(interaction.channel_id),
@@ -89,6 +116,23 @@ def place_of(interaction: discord.Interaction) -> Place:
         cannot_post=missing_permissions(interaction),
         cannot_thread=missing_thread_permissions(interaction),
         raw=interaction,
+    )
+
+
+def missing_forum_permissions(interaction: discord.Interaction) -> str | None:
+    """Why the bot could not create a forum post per paper, from `app_permissions`."""
+    perms = interaction.app_permissions
+    needed = [
+        ("View Channel", perms.view_channel),
+        ("Create Posts (Send Messages)", perms.send_messages),
+        ("Embed Links", perms.embed_links),
+    ]
+    missing = [name for name, granted in needed if not granted]
+    if not missing:
+        return None
+    return (
+        f"I cannot post digests in this forum: I am missing {' and '.join(missing)} there. "
+        "Grant it to paperbot (forum settings → Permissions), then run the command again."
     )
 
 

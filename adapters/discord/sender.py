@@ -14,6 +14,7 @@ import aiohttp
 import discord
 from discord.http import handle_message_parameters
 
+from adapters.discord.forum import post_in_forum
 from adapters.discord.render import MAX_CONTENT, clip, list_parts, plain, render
 from bot.messages import PaperList, Reply
 from bot.port import DeliveryError, Destination, Failure, Part, Posted
@@ -175,8 +176,13 @@ def compose(reply: Reply) -> list[Part]:
 class DiscordSender:
     """Posts through discord.py's HTTP client (its rate-limit handling included)."""
 
-    def __init__(self, http: Callable[[], Awaitable[discord.http.HTTPClient]]) -> None:
+    def __init__(
+        self,
+        http: Callable[[], Awaitable[discord.http.HTTPClient]],
+        bot_id: Callable[[], int | None] = lambda: None,
+    ) -> None:
         self._http = http  # waits until the client has logged in
+        self._bot_id = bot_id  # the bot's user id once logged in: its forum posts are its own
 
     async def post(self, destination: Destination, part: Part, *, key: str) -> Posted:
         http = await self._http()
@@ -188,6 +194,8 @@ class DiscordSender:
                 raise DeliveryError(
                     f"unknown destination kind {destination.kind!r}", Failure.DESTINATION_GONE
                 )
+            if "forum" in part:
+                return await post_in_forum(http, destination, part, self._bot_id())
             if "open_thread" in part:
                 return await self._open_thread(http, destination, part["open_thread"])
             channel = destination.id

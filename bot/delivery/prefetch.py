@@ -17,7 +17,9 @@ from collections.abc import Awaitable, Callable, Mapping
 
 from bot.app import App
 from bot.delivery.digest import payload_paper_ids, payload_reply
-from bot.port import Adapter, Part
+from bot.messages import Reply
+from bot.port import Adapter, Destination, Part
+from bot.storage.destinations_repo import to_port
 from bot.storage.outbox_repo import Claimed
 
 log = logging.getLogger(__name__)
@@ -88,6 +90,15 @@ class Prefetch:
         return len(self._queue)
 
 
+async def compose_for(adapter: Adapter, reply: Reply, destination: Destination) -> list[Part]:
+    """The parts of `reply` for `destination`: the adapter's `compose_at` where it has one
+    (its parts depend on the place), else its `compose`."""
+    compose_at = getattr(adapter, "compose_at", None)
+    if compose_at is not None:
+        return list(await compose_at(reply, destination))
+    return adapter.compose(reply)
+
+
 async def frozen(
     batch: list[Claimed], app: App, adapters: Mapping[str, Adapter], owner: str
 ) -> list[Claimed]:
@@ -102,7 +113,8 @@ async def frozen(
     for c in new:
         try:
             reply = payload_reply(c.item.payload, papers)
-            parts[c.item.id] = adapters[c.item.platform].compose(reply)
+            adapter = adapters[c.item.platform]
+            parts[c.item.id] = await compose_for(adapter, reply, to_port(c.destination))
         except Exception:
             # Left for the worker, which renders it again and handles the failure.
             log.exception("rendering outbox item %s failed", c.item.id)

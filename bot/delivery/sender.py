@@ -31,7 +31,7 @@ from bot.delivery.digest import payload_paper_ids, payload_reply
 from bot.delivery.halts import PlatformHalts
 from bot.delivery.outcomes import MAX_ATTEMPTS, Outcomes, SendReport, context
 from bot.delivery.pacing import Pacer
-from bot.delivery.prefetch import Prefetch, frozen
+from bot.delivery.prefetch import Prefetch, compose_for, frozen
 from bot.ops.metrics import PostedItem
 from bot.port import Adapter, DeliveryError, Destination, Failure, Part, Posted
 from bot.storage.destinations_repo import to_port
@@ -259,7 +259,7 @@ class Sender:
         ids = payload_paper_ids(c.item.payload)
         papers = {p.id: p for p in await self.app.papers.get_many(sorted(set(ids)))}
         reply = payload_reply(c.item.payload, papers)
-        parts = self.adapters[c.item.platform].compose(reply)
+        parts = await compose_for(self.adapters[c.item.platform], reply, to_port(c.destination))
         if not await self.repo.freeze(c.item.id, self.owner, parts):
             return None
         return parts
@@ -281,7 +281,8 @@ class Sender:
         deadline = self._monotonic() + self.max_inline_wait
         pacer = self._pacer(platform)
         # The first part this try posts may have gone out in the try before; look first.
-        look = c.resumed and self.adapters[platform].capabilities.finds_posts
+        maybe_posted = c.resumed
+        look = maybe_posted and self.adapters[platform].capabilities.finds_posts
         while len(posted) < len(parts):
             try:
                 async with self._turn(platform):
@@ -296,9 +297,13 @@ class Sender:
                         )
                         return
                     key = part_key(item.key, len(posted))
-                    here = replace(destination, previous=posted[-1] if posted else None)
+                    here = replace(
+                        destination,
+                        previous=posted[-1] if posted else None,
+                        maybe_posted=maybe_posted,
+                    )
                     found = await self._find(here, key) if look else None
-                    look = False
+                    look = maybe_posted = False
                     result = found or await self._post(here, parts[len(posted)], key)
                     posted.append(result.message_id)
                     if result.address and result.address != destination.address:

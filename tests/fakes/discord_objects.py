@@ -295,6 +295,7 @@ class DiscordObjects:
         guild_command: bool = False,
         kind: int = 2,
         focused: str | None = None,
+        channel: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Build an INTERACTION_CREATE payload for `/name [sub...] options`.
 
@@ -344,8 +345,8 @@ class DiscordObjects:
             payload.update(
                 guild_id=self.guild_id,
                 guild_locale="en-US",
-                channel_id=self.channel_id,
-                channel=self.channels[self.channel_id],
+                channel_id=(channel or self.channels[self.channel_id])["id"],
+                channel=channel or self.channels[self.channel_id],
                 context=0,
                 authorizing_integration_owners={"0": self.guild_id},
                 member={

@@ -134,6 +134,8 @@ class FakeDiscord(FakeGateway):
         r.add_delete(api + "/webhooks/{app}/{token}/messages/{mid}", self._delete)
         r.add_post(api + "/channels/{cid}/messages", self._post_message)
         r.add_post(api + "/channels/{cid}/messages/{mid}/threads", self._start_thread)
+        r.add_post(api + "/channels/{cid}/threads", self._start_forum_post)
+        r.add_get(api + "/guilds/{gid}/threads/active", self._active_threads)
         r.add_delete(api + "/channels/{cid}/messages/{mid}", self._delete_message)
         r.add_post(api + "/users/@me/channels", self._open_dm)
         # What `paperbot doctor` reads to compute the bot's permissions in a channel.
@@ -511,6 +513,74 @@ class FakeDiscord(FakeGateway):
         thread = self.thread_obj(mid, cid, str(name))
         self.threads[mid] = thread
         return json_response(thread)
+
+    def add_forum(self, name: str, tags: list[str]) -> str:
+        """A forum channel (type 15) with these available tags; its id. Add it before the
+        adapter starts, so that GUILD_CREATE carries it."""
+        cid = self.next_id()
+        self.channels[cid] = {
+            "id": cid,
+            "type": 15,
+            "guild_id": self.guild_id,
+            "name": name,
+            "position": 1,
+            "permission_overwrites": [],
+            "nsfw": False,
+            "parent_id": None,
+            "flags": 0,
+            "available_tags": [
+                {
+                    "id": self.next_id(),
+                    "name": t,
+                    "moderated": False,
+                    "emoji_id": None,
+                    "emoji_name": None,
+                }
+                for t in tags
+            ],
+            "default_reaction_emoji": None,
+            "default_sort_order": None,
+            "default_forum_layout": 0,
+        }
+        return cid
+
+    async def _start_forum_post(self, request: web.Request) -> web.Response:
+        """POST /channels/{cid}/threads in a forum: a post, its first message with it."""
+        cid = request.match_info["cid"]
+        forum = self.channels.get(cid)
+        if forum is None:
+            return json_response({"message": "Unknown Channel", "code": 10003}, 404)
+        data = request[BODY] or {}
+        if forum.get("type") != 15:
+            return self._invalid(["this fake only creates threads in forum channels here"])
+        need = VIEW_CHANNEL | SEND_MESSAGES  # "Create Posts" is Send Messages in a forum
+        if self.bot_permissions & need != need:
+            return json_response({"message": "Missing Permissions", "code": 50013}, 403)
+        name, tags = data.get("name"), data.get("applied_tags") or []
+        message = data.get("message")
+        available = {t["id"] for t in forum.get("available_tags", [])}
+        problems = []
+        if not isinstance(name, str) or not 1 <= len(name) <= 100:
+            problems.append("name must be 1-100 characters")
+        if len(tags) > 5 or not set(map(str, tags)) <= available:
+            problems.append("applied_tags: at most 5 of the forum's available tags")
+        if not isinstance(message, dict):
+            problems.append("message is required in a forum channel")
+        else:
+            problems += message_problems(message)
+        if problems:
+            return self._invalid(problems)
+        tid = self.next_id()
+        thread = self.thread_obj(tid, cid, str(name), applied_tags=[str(t) for t in tags])
+        self.threads[tid] = thread
+        msg = {**self.message_obj(tid, message), "id": tid}  # the first message has its id
+        self.messages.setdefault(tid, []).append(msg)
+        return json_response({**thread, "message": msg})
+
+    async def _active_threads(self, request: web.Request) -> web.Response:
+        if request.match_info["gid"] != self.guild_id:
+            return json_response({"message": "Unknown Guild", "code": 10004}, 404)
+        return json_response({"threads": list(self.threads.values()), "members": []})
 
     def thread_obj(self, tid: str, parent: str, name: str, **extra: Any) -> dict[str, Any]:
         return {
