@@ -42,6 +42,10 @@ class Place:
     # Why the bot could not open threads and post in them here (Discord's Create Public
     # Threads and Send Messages in Threads), as a sentence that says how to fix it.
     cannot_thread: str | None = None
+    # The bot is not installed here (Discord's user install: a server without the bot, a
+    # DM or group DM between people): a command that would set this place up acts on the
+    # caller personally, and this sentence tells them so.
+    personal_only: str | None = None
     raw: Any = field(default=None, compare=False, repr=False)
 
 

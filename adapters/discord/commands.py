@@ -31,6 +31,15 @@ Choice = app_commands.Choice
 AppCommand = app_commands.Command[Any, ..., Any] | app_commands.Group | app_commands.ContextMenu
 Callback = Callable[..., Coroutine[Any, Any, None]]
 MANAGE_CHANNELS = discord.Permissions(manage_channels=True)
+# Where a command is offered (Discord's `integration_types` and `contexts`). Look-ups and
+# personal settings work wherever the user is: installed to a server (guild install) or to
+# their account (user install), in servers, in the bot's DM, and in DMs and group DMs
+# between people. A channel's settings only make sense where the bot is in the server, and
+# in the bot's DM, where they are the user's own digest settings.
+EVERYWHERE = app_commands.AppCommandContext(guild=True, dm_channel=True, private_channel=True)
+ANY_INSTALL = app_commands.AppInstallationType(guild=True, user=True)
+WHERE_THE_BOT_IS = app_commands.AppCommandContext(guild=True, dm_channel=True)
+SERVER_INSTALL = app_commands.AppInstallationType(guild=True)
 _NAME_RE = re.compile(r"[^-_\w]+")
 
 
@@ -58,12 +67,17 @@ class CommandBuilder:
                 out.append(self.command(commands[0], name=group_name))
                 continue
             managers = all(_manager_only(c) for c in commands)
+            # Contexts are a top-level command's: a group with any channel setting is offered
+            # only where the bot is.
+            channel = any(_manager_only(c) for c in commands)
             group = app_commands.Group(
                 name=option_name(group_name),
                 description=describe(
                     f"{group_name.capitalize()}: " + ", ".join(c.words[-1] for c in commands)
                 ),
                 default_permissions=MANAGE_CHANNELS if managers else None,
+                allowed_contexts=WHERE_THE_BOT_IS if channel else EVERYWHERE,
+                allowed_installs=SERVER_INSTALL if channel else ANY_INSTALL,
             )
             for c in commands:
                 group.add_command(self.command(c, name=c.words[-1]))
@@ -89,15 +103,23 @@ class CommandBuilder:
             await run_command(core, interaction, command, {arg.name: text}, **kwargs)
 
         return app_commands.ContextMenu(
-            name=describe(command.message_command or command.name, 32), callback=callback
+            name=describe(command.message_command or command.name, 32),
+            callback=callback,
+            allowed_contexts=EVERYWHERE,
+            allowed_installs=ANY_INSTALL,
         )
 
     def command(self, command: Command, *, name: str) -> app_commands.Command[Any, ..., Any]:
         callback = self._callback(command)
         if _manager_only(command):
             callback = app_commands.default_permissions(MANAGE_CHANNELS)(callback)
+        channel = _manager_only(command)
         return app_commands.Command(
-            name=option_name(name), description=describe(command.help), callback=callback
+            name=option_name(name),
+            description=describe(command.help),
+            callback=callback,
+            allowed_contexts=WHERE_THE_BOT_IS if channel else EVERYWHERE,
+            allowed_installs=SERVER_INSTALL if channel else ANY_INSTALL,
         )
 
     def _callback(self, command: Command) -> Callback:

@@ -26,10 +26,42 @@ SORRY = "Sorry, something went wrong while answering. Please try again later."
 NONE = discord.AllowedMentions.none()
 
 
+# (what a personal fallback says, why nothing can be posted here) for each case.
+NOT_IN_SERVER = (
+    "paperbot is not in this server, so this is yours alone: matches come by direct message. "
+    "A server admin can add paperbot to the server to subscribe a channel.",
+    "paperbot is not in this server, so it cannot post here. A server admin can add it "
+    "(its install link is in the README), then run the command again.",
+)
+NOT_IN_CONVERSATION = (
+    "paperbot cannot post in conversations between people, so this is yours alone: matches "
+    "come by direct message.",
+    "paperbot cannot post in DMs or group DMs between people. Run this in your DM with "
+    "paperbot, or in a server channel it is in.",
+)
+
+
+def absent_because(interaction: discord.Interaction) -> tuple[str, str] | None:
+    """Why the bot is not where the command came from (a user install), else None.
+
+    A user-installed app is answered through the interaction wherever its user is, but the
+    bot itself can only post where it was added: in a server whose installation owners
+    (`authorizing_integration_owners`) do not include the server, and in DMs and group DMs
+    between people (context 2), it can answer and nothing else.
+    """
+    if interaction.guild_id is not None:
+        return None if interaction.is_guild_integration() else NOT_IN_SERVER
+    if interaction.context.private_channel:
+        return NOT_IN_CONVERSATION
+    return None  # the bot's own DM
+
+
 def user_of(interaction: discord.Interaction) -> User:
     """The caller; in a DM every command acts on them, so they may manage "the channel"."""
     perms = interaction.permissions
     may_manage = interaction.guild_id is None or perms.manage_channels or perms.administrator
+    if absent_because(interaction):
+        may_manage = False  # nothing here can be set up: subscriptions become personal
     u = interaction.user
     return User(
         PLATFORM, str(u.id), name=u.display_name, can_manage_channel=may_manage, raw=interaction
@@ -94,6 +126,19 @@ def forum_of(interaction: discord.Interaction) -> discord.ForumChannel | None:
 
 def place_of(interaction: discord.Interaction) -> Place:
     channel = interaction.channel
+    absent = absent_because(interaction)
+    if absent is not None:
+        personal, cannot = absent
+        return Place(
+            PLATFORM,
+            str(interaction.channel_id),
+            workspace_id=str(interaction.guild_id) if interaction.guild_id else None,
+            name=getattr(channel, "name", None) or "",
+            cannot_post=cannot,
+            cannot_thread=cannot,
+            personal_only=personal,
+            raw=interaction,
+        )
     forum = forum_of(interaction)
     if forum is not None:
         # Slash commands cannot be typed in a forum itself, only in its posts: there they

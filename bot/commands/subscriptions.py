@@ -137,7 +137,9 @@ async def subscribe_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
         )
     if dest.kind == USER and not ctx.place.is_dm:
         text += " Matches will come by direct message."
-    if ctx.personal_fallback:
+    if ctx.personal_fallback and ctx.place.personal_only:
+        text += " " + ctx.place.personal_only  # nobody here could subscribe the channel
+    elif ctx.personal_fallback:
         # The member asked in a channel without saying --dm: say why it is theirs alone.
         invocation = ctx.invocation("subscribe", query=row.query)
         text += " This subscription is yours, not the channel's. " + ask_a_moderator(

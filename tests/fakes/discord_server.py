@@ -323,6 +323,21 @@ class FakeDiscord(FakeGateway):
     async def _sync(self, request: web.Request) -> web.Response:
         scope = request.match_info.get("guild", "global")
         payload = request[BODY]
+        # Discord's ApplicationCommandCreateRequest: `integration_types` (0 guild install,
+        # 1 user install) and `contexts` (0 guild, 1 bot DM, 2 private channel), top level.
+        problems = [
+            f"{c.get('name')}: {field} must be a list of distinct {allowed} or null"
+            for c in payload
+            for field, allowed in (("integration_types", {0, 1}), ("contexts", {0, 1, 2}))
+            if c.get(field) is not None
+            and not (
+                isinstance(c[field], list)
+                and set(c[field]) <= allowed
+                and len(set(c[field])) == len(c[field])
+            )
+        ]
+        if problems:
+            return self._invalid(problems)
         self.synced[scope] = payload
         out = [
             {
