@@ -20,7 +20,9 @@ from sqlalchemy import select, update
 
 from adapters.discord import DiscordAdapter
 from adapters.discord.forum import forum_parts, matching_tags
+from adapters.discord.sender import compose as discord_compose
 from adapters.slack import SlackAdapter
+from adapters.slack.sender import SlackSender
 from bot.app import App, build_app
 from bot.commands import build_registry
 from bot.core import Core
@@ -36,9 +38,11 @@ from tests.fakes.discord_server import (
     ALL_PERMISSIONS,
     CREATE_PUBLIC_THREADS,
     FakeDiscord,
+    message_problems,
     server_error,
 )
 from tests.fakes.slack_server import FakeSlack
+from tests.fakes.slack_server import _check_message as slack_problems
 from tests.helpers import FakeClock
 from tests.test_delivery import Crash
 from tests.test_slack_commands import joined, papers
@@ -396,3 +400,39 @@ def test_a_forum_post_name_is_the_title_cut_to_100_without_pings_or_bidi() -> No
     name = part["forum"]["name"]
     assert len(name) <= 100 and "\u202e" not in name and "@everyone" not in name
     assert part["forum"]["applied_tags"] == []
+
+
+def test_threaded_and_forum_parts_stay_within_both_platforms_limits() -> None:
+    """A digest of 50 papers with hostile, over-long text: every part is one valid message."""
+    long = "@everyone <!channel> \u202e" + "Enormous title words " * 40
+    papers_ = [
+        Paper(
+            id=f"2501.{n:05d}",
+            title=f"{long} {n}",
+            abstract="An abstract. " * 500,
+            authors=tuple(f"Author Number {k} With A Very Long Name" for k in range(60)),
+            ai_keywords=tuple(f"kw{k}" for k in range(30)),
+            upvotes=n,
+        )
+        for n in range(50)
+    ]
+    reasons = tuple(f"query {k} " * 20 for k in range(10))
+    digest = PaperList(
+        long, tuple(PaperItem(p, reasons) for p in papers_), footer=long * 3, thread=True
+    )
+    discord_parts = discord_compose(digest)
+    assert len(discord_parts) == 52  # header, the thread, a message per paper
+    assert 1 <= len(discord_parts[1]["open_thread"]["name"]) <= 100
+    for part in (discord_parts[0], *discord_parts[2:]):
+        assert message_problems(dict(part)) == [], part
+        assert "@everyone" not in (part["content"] or "")
+    tags = [{"id": str(k), "name": f"KW{k}"} for k in range(20)]
+    for part in forum_parts(digest, tags):
+        assert 1 <= len(part["forum"]["name"]) <= 100
+        assert len(part["forum"]["applied_tags"]) == 5
+        assert message_problems({"embeds": part["embeds"]}) == []
+    slack_parts = SlackSender.compose(digest)
+    assert len(slack_parts) == 51 and slack_parts[0]["thread"] is True
+    for part in slack_parts:
+        assert slack_problems({"text": part["text"], "blocks": part["blocks"]}) is None
+        assert "<!channel>" not in part["text"]
