@@ -220,6 +220,8 @@ async def test_discord_threads_off_posts_the_digest_in_the_channel_again(
     fake: FakeDiscord, discord_bot: DiscordAdapter, app: App
 ) -> None:
     await say(fake, "digest", {"mode": "on"}, sub="threads")
+    [status] = await say(fake, "status")
+    assert "papers in a thread under the header" in str(status["embeds"])
     [off] = await say(fake, "digest", {"mode": "off"}, sub="threads")
     assert "in the channel again" in off["content"]
     await say(fake, "subscribe", {"query": QUERY})

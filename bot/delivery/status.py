@@ -79,6 +79,8 @@ async def status_fields(app: App, row: DestinationRow | None, prefix: str) -> Fi
     if row.kind == USER:
         rows.extend(own_alert_rows(row, now, prefix, digest=digest))
     else:
+        if row.threads:
+            digest += "; papers in a thread under the header"
         rows.append(("Digest", digest))
     if row.paused:
         rows.append(("Next digest", f"paused — {prefix}digest resume"))
