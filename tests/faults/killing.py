@@ -72,8 +72,14 @@ async def summaries_appear(app: App, bump: int = 7) -> None:
         )
 
 
-async def compose_split_digests(app: App, fake: FakeDiscord, channels: int) -> dict[str, int]:
-    """One long digest queued for each of `channels` new Discord channels; their sizes."""
+async def compose_split_digests(
+    app: App, fake: FakeDiscord, channels: int, *, threads: bool = False
+) -> dict[str, int]:
+    """One long digest queued for each of `channels` new Discord channels; their sizes.
+
+    With `threads`, the channels have `digest threads on`: a header each, and a message per
+    paper in the thread opened from it.
+    """
     bot = TestBot(app)
     user = replace(ADMIN, platform="discord")
     base = fake.channels[fake.channel_id]
@@ -82,6 +88,8 @@ async def compose_split_digests(app: App, fake: FakeDiscord, channels: int) -> d
         fake.channels[cid] = {**base, "id": cid, "name": f"papers-{n}"}
         place = Place("discord", cid, name=f"papers-{n}", workspace_id=fake.guild_id)
         await bot.say("digest max 40", user, place)
+        if threads:
+            await bot.say("digest threads on", user, place)
         for query in QUERIES:
             await bot.say(f"subscribe {query}", user, place)
     await long_author_lists(app)
@@ -104,8 +112,14 @@ async def pending(app: App) -> int:
         return int(await s.scalar(stmt) or 0)
 
 
+def received(fake: FakeDiscord, cid: str) -> list[dict[str, Any]]:
+    """The messages posted in a channel and in the threads opened under it."""
+    under = [t for t, obj in fake.threads.items() if obj["parent_id"] == cid]
+    return [m for c in (cid, *under) for m in fake.messages.get(c, [])]
+
+
 def posted(fake: FakeDiscord, listed: Mapping[str, int]) -> int:
-    return sum(len(fake.messages.get(cid, [])) for cid in listed)
+    return sum(len(received(fake, cid)) for cid in listed)
 
 
 async def start_bot(env: Mapping[str, str], cwd: Path, life: int) -> asyncio.subprocess.Process:
@@ -179,7 +193,7 @@ async def kill_and_restart(
 def tally(fake: FakeDiscord, listed: Mapping[str, int]) -> Tally:
     lost = doubled = messages = 0
     for cid, n in listed.items():
-        msgs = fake.messages.get(cid, [])
+        msgs = received(fake, cid)
         messages += len(msgs)
         got = Counter(ranks([e.get("title", "") for m in msgs for e in m["embeds"]]))
         lost += sum(1 for r in range(1, n + 1) if not got[r])
