@@ -438,3 +438,14 @@ def test_threaded_and_forum_parts_stay_within_both_platforms_limits() -> None:
     for part in slack_parts:
         assert slack_problems({"text": part["text"], "blocks": part["blocks"]}) is None
         assert "<!channel>" not in part["text"]
+
+
+async def test_threads_cannot_be_turned_on_inside_a_thread(
+    fake: FakeDiscord, discord_bot: DiscordAdapter
+) -> None:
+    thread = fake.thread_obj(fake.next_id(), fake.channel_id, "weekly", owner_id=fake.alice["id"])
+    payload = fake.interaction(
+        "digest", {"mode": "on"}, sub=["threads"], permissions=ALL_PERMISSIONS, channel=thread
+    )
+    [refused] = await fake.wait_reply(await fake.interact(payload), within=10)
+    assert "opens no threads inside one" in refused["content"]

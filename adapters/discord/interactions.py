@@ -95,6 +95,11 @@ def missing_thread_permissions(interaction: discord.Interaction) -> str | None:
     """Why the bot could not open a digest's thread here and post in it, if it could not."""
     if interaction.guild_id is None:
         return None
+    if isinstance(interaction.channel, discord.Thread):
+        return (
+            "This is a thread, and Discord opens no threads inside one: run the command in "
+            "the channel the digest should go to."
+        )
     perms = interaction.app_permissions
     needed = [
         ("Create Public Threads", perms.create_public_threads),
