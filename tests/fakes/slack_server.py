@@ -589,7 +589,7 @@ def _check_view(view: Any, kind: str) -> str | None:
     if kind == "modal":
         for key in ("title", "submit", "close"):
             text = (view.get(key) or {}).get("text", "")
-            if key == "title" and not text or len(text) > MAX_VIEW_TITLE:
+            if (key == "title" and not text) or len(text) > MAX_VIEW_TITLE:
                 return "invalid_arguments"
     block_ids = [b["block_id"] for b in blocks if "block_id" in b]
     if len(block_ids) != len(set(block_ids)):
