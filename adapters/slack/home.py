@@ -96,7 +96,7 @@ def home_view(summary: HomeSummary, prefix: str, notice: str | None = None) -> d
         blocks.append(block)
     if len(subs) > MAX_SHOWN:
         blocks.append(
-            context(f"and {len(subs) - MAX_SHOWN} more: `{esc(prefix, 50)}subscriptions --dm`")
+            context(f"and {len(subs) - MAX_SHOWN} more: `{esc(prefix, 50)}subscriptions`")
         )
     if not subs:
         blocks.append(
