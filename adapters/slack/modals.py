@@ -146,12 +146,15 @@ class SubscribeModal:
         value = ((view.get("state") or {}).get("values") or {}).get(BLOCK, {}).get(ACTION, {})
         query = value.get("value") if isinstance(value, dict) else None
         query = query if isinstance(query, str) else ""
+        meta = _metadata(view.get("private_metadata"))
         problem = query_problem(query)
+        if problem is None and not meta.get("channel_id"):
+            # Not a modal of ours as we opened it: where to subscribe is unknown.
+            problem = "This form is out of date: close it and run the command again."
         if problem is not None:
             await ack(response_action="errors", errors={BLOCK: problem})
             return
         await ack()  # closes the modal; the answer comes like the command's
-        meta = _metadata(view.get("private_metadata"))
         user = body.get("user") or {}
         typed = " ".join(query.split()) + (" --dm" if meta.get("dm") else "")
         command = {
