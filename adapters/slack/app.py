@@ -70,7 +70,7 @@ class SlackAdapter:
         )
         self.commands = SlashCommands(core, config, self.client)
         # Unfurls, "Find paper", App Home, Messages tab, the subscribe modal (issue 14).
-        self.features = register_features(self.app, self.commands, self.client)
+        self.features = register_features(self.app, self.commands)
         self.app.command(config.command)(self.commands)
         # Link buttons on paper cards still send block_actions; acknowledge them quietly.
         self.app.action(re.compile(r"^paperbot_link_"))(_ack_only)

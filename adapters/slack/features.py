@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
-from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.commands import SlashCommands
 from adapters.slack.home import ACTIONS, AppHome
@@ -33,14 +32,18 @@ async def _bare_subscribe(body: dict[str, Any]) -> bool:
     return wants_modal(body)
 
 
-def register_features(app: AsyncApp, commands: SlashCommands, client: AsyncWebClient) -> Features:
-    """Add the listeners; call before /papers' own, which would otherwise take every command."""
+def register_features(app: AsyncApp, commands: SlashCommands) -> Features:
+    """Add the listeners; call before /papers' own, which would otherwise take every command.
+
+    The listeners call Slack with the client bolt hands them, which carries the token of
+    the workspace a request came from.
+    """
     features = Features(
-        unfurls=Unfurls(commands.core, client),
-        find=FindShortcut(commands, client),
-        home=AppHome(commands, client),
-        messages=MessagesTab(commands, client),
-        modal=SubscribeModal(commands, client),
+        unfurls=Unfurls(commands.core),
+        find=FindShortcut(commands),
+        home=AppHome(commands),
+        messages=MessagesTab(commands),
+        modal=SubscribeModal(commands),
     )
     # bolt runs the first listener that matches: the modal's, for a bare subscribe.
     app.command(commands.config.command, matchers=[_bare_subscribe])(features.modal.open)

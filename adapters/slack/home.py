@@ -124,34 +124,44 @@ def home_view(summary: HomeSummary, prefix: str, notice: str | None = None) -> d
 class AppHome:
     """Publishes the Home tab and answers its buttons."""
 
-    def __init__(self, commands: SlashCommands, client: AsyncWebClient) -> None:
+    def __init__(self, commands: SlashCommands) -> None:
         self.commands = commands
-        self.client = client
 
     def _who(self, user_id: str, team_id: str | None) -> tuple[User, Place]:
         # The personal scope only: the place is no channel (commands run with --dm).
         place = Place(platform=PLATFORM, id="", is_dm=False, workspace_id=team_id)
         return User(platform=PLATFORM, id=user_id), place
 
-    async def publish(self, user_id: str, team_id: str | None, notice: str | None = None) -> None:
-        """Publish `user_id`'s Home tab (failures are logged: the tab is refreshed next time)."""
+    async def publish(
+        self,
+        client: AsyncWebClient,
+        user_id: str,
+        team_id: str | None,
+        notice: str | None = None,
+    ) -> None:
+        """Publish `user_id`'s Home tab (failures are logged: the tab is refreshed next time).
+
+        `client` is bolt's, with the token of the person's workspace.
+        """
         user, place = self._who(user_id, team_id)
         try:
             summary = await home_summary(self.commands.core.app, user, place)
             view = home_view(summary, self.commands.prefix, notice)
-            await self.client.views_publish(user_id=user_id, view=view)
+            await client.views_publish(user_id=user_id, view=view)
         except (SlackApiError, SlackClientError, OSError) as exc:
             log.warning("views.publish for %s failed: %s", user_id, exc)
         except Exception:
             log.exception("App Home of %s failed", user_id)
 
-    async def opened(self, event: dict[str, Any], context: dict[str, Any]) -> None:
+    async def opened(
+        self, event: dict[str, Any], context: dict[str, Any], client: AsyncWebClient
+    ) -> None:
         """`app_home_opened`: the Home tab (not the Messages tab) was opened."""
         if event.get("tab", "home") != "home" or not event.get("user"):
             return
-        await self.publish(str(event["user"]), context.get("team_id"))
+        await self.publish(client, str(event["user"]), context.get("team_id"))
 
-    async def clicked(self, ack: Ack, body: dict[str, Any]) -> None:
+    async def clicked(self, ack: Ack, body: dict[str, Any], client: AsyncWebClient) -> None:
         """A Home button: run its command, then show the tab again with the answer."""
         await ack()
         user_id = str((body.get("user") or {}).get("id", ""))
@@ -159,7 +169,9 @@ class AppHome:
         action = (body.get("actions") or [{}])[0]
         line = button_line(str(action.get("action_id", "")), str(action.get("value", "")))
         if line is None:
-            await self.publish(user_id, team_id, "That button is out of date; here is the tab now.")
+            await self.publish(
+                client, user_id, team_id, "That button is out of date; here is the tab now."
+            )
             return
         user, place = self._who(user_id, team_id)
         replies = await self.commands.core.handle_text(
@@ -167,18 +179,18 @@ class AppHome:
         )
         notice = " ".join(r.text for r in replies if isinstance(r, Notice)) or None
         log.info("App Home %r (team=%s user=%s)", line, team_id, user_id)
-        await self.publish(user_id, team_id, notice)
+        await self.publish(client, user_id, team_id, notice)
 
-    async def after_line(self, user_id: str, line: str) -> None:
+    async def after_line(self, user_id: str, line: str, client: AsyncWebClient) -> None:
         """Refresh the tab after a command that changed what it shows."""
         found = self.commands.core.resolve(line)
         if found is not None and found[0].name in CHANGES_HOME:
-            await self.publish(user_id, None)
+            await self.publish(client, user_id, None)
 
     async def after_slash(self, body: dict[str, Any]) -> None:
-        """The same, after a /papers command."""
+        """The same, after a /papers command (answered with the adapter's client)."""
         line, _ = command_line(unescape(str(body.get("text", ""))), self.commands.core)
-        await self.after_line(str(body.get("user_id", "")), line)
+        await self.after_line(str(body.get("user_id", "")), line, self.commands.client)
 
 
 def button_line(action_id: str, value: str) -> str | None:

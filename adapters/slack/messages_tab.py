@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 MAX_TYPED = 4000  # longer text is not a command anyway
 
-AfterCommand = Callable[[str, str], Awaitable[None]]  # (user id, registry line)
+AfterCommand = Callable[[str, str, AsyncWebClient], Awaitable[None]]  # user id, line, client
 
 
 def unknown_hint(word: str, prefix: str) -> Notice:
@@ -38,9 +38,8 @@ def unknown_hint(word: str, prefix: str) -> Notice:
 class MessagesTab:
     """The `message` event listener for the app's DM."""
 
-    def __init__(self, commands: SlashCommands, client: AsyncWebClient) -> None:
+    def __init__(self, commands: SlashCommands) -> None:
         self.commands = commands
-        self.client = client
         self.after: AfterCommand | None = None  # e.g. refresh the App Home
 
     def wanted(self, event: dict[str, Any], bot_user_id: str | None) -> bool:
@@ -55,7 +54,10 @@ class MessagesTab:
             and not event.get("thread_ts")  # a reply in a thread of one of our alerts
         )
 
-    async def __call__(self, event: dict[str, Any], context: dict[str, Any]) -> None:
+    async def __call__(
+        self, event: dict[str, Any], context: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        """Bolt listener (`client` carries the token of the event's workspace)."""
         if not self.wanted(event, context.get("bot_user_id")):
             return
         core, prefix = self.commands.core, self.commands.prefix
@@ -84,11 +86,11 @@ class MessagesTab:
         for message in self.commands.to_messages(replies):
             message = {k: v for k, v in message.items() if k != "response_type"}
             try:
-                await self.client.chat_postMessage(
+                await client.chat_postMessage(
                     channel=channel, unfurl_links=False, unfurl_media=False, **message
                 )
             except (SlackApiError, SlackClientError, OSError) as exc:
                 log.warning("messages tab: reply to %s failed: %s", user_id, exc)
                 return
         if self.after is not None:
-            await self.after(user_id, line)
+            await self.after(user_id, line, client)

@@ -60,9 +60,8 @@ def query_problem(query: str) -> str | None:
 class SubscribeModal:
     """Opens the modal for a bare `/papers subscribe` and handles its submission."""
 
-    def __init__(self, commands: SlashCommands, client: AsyncWebClient) -> None:
+    def __init__(self, commands: SlashCommands) -> None:
         self.commands = commands
-        self.client = client
 
     def examples(self) -> list[str]:
         command = self.commands.core.registry.get("subscribe")
@@ -129,11 +128,13 @@ class SubscribeModal:
             ],
         }
 
-    async def open(self, ack: Ack, body: dict[str, Any], respond: Any) -> None:
+    async def open(
+        self, ack: Ack, body: dict[str, Any], respond: Any, client: AsyncWebClient
+    ) -> None:
         """Bolt listener for a bare subscribe: open the modal (trigger_id lives 3 s)."""
         await ack()
         try:
-            await self.client.views_open(trigger_id=body.get("trigger_id"), view=self.view(body))
+            await client.views_open(trigger_id=body.get("trigger_id"), view=self.view(body))
         except (SlackApiError, SlackClientError, OSError) as exc:
             log.warning("views.open failed (channel=%s): %s", body.get("channel_id"), exc)
             usage = f"{self.commands.prefix}subscribe <query> [--dm]"
@@ -141,7 +142,9 @@ class SubscribeModal:
                 text=f"Write the query after the command: {usage}", response_type="ephemeral"
             )
 
-    async def submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+    async def submitted(
+        self, ack: Ack, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+    ) -> None:
         """Bolt listener for the modal's submission."""
         value = ((view.get("state") or {}).get("values") or {}).get(BLOCK, {}).get(ACTION, {})
         query = value.get("value") if isinstance(value, dict) else None
@@ -169,7 +172,7 @@ class SubscribeModal:
         }
         messages = await self.commands.answer(command)
         if not await self._respond(meta.get("response_url", ""), messages):
-            await self._by_dm(command["user_id"], messages)
+            await _by_dm(client, command["user_id"], messages)
         if self.commands.after is not None:
             await self.commands.after(command)
 
@@ -188,14 +191,15 @@ class SubscribeModal:
                 return False
         return True
 
-    async def _by_dm(self, user_id: str, messages: list[SlackMessage]) -> None:
-        try:
-            opened = await self.client.conversations_open(users=user_id)
-            for message in messages:
-                message = {k: v for k, v in message.items() if k != "response_type"}
-                await self.client.chat_postMessage(channel=opened["channel"]["id"], **message)
-        except (SlackApiError, SlackClientError, OSError) as exc:
-            log.warning("subscribe modal: the DM to %s failed: %s", user_id, exc)
+
+async def _by_dm(client: AsyncWebClient, user_id: str, messages: list[SlackMessage]) -> None:
+    try:
+        opened = await client.conversations_open(users=user_id)
+        for message in messages:
+            message = {k: v for k, v in message.items() if k != "response_type"}
+            await client.chat_postMessage(channel=opened["channel"]["id"], **message)
+    except (SlackApiError, SlackClientError, OSError) as exc:
+        log.warning("subscribe modal: the DM to %s failed: %s", user_id, exc)
 
 
 def _metadata(raw: object) -> dict[str, Any]:

@@ -62,11 +62,13 @@ def message_text(message: object) -> str:
 class FindShortcut:
     """The `message_action` listener for "Find paper"."""
 
-    def __init__(self, commands: SlashCommands, client: AsyncWebClient) -> None:
+    def __init__(self, commands: SlashCommands) -> None:
         self.commands = commands
-        self.client = client
 
-    async def __call__(self, ack: Ack, body: dict[str, Any], respond: Any) -> None:
+    async def __call__(
+        self, ack: Ack, body: dict[str, Any], respond: Any, client: AsyncWebClient
+    ) -> None:
+        """Bolt listener (`client` carries the token of the workspace the click came from)."""
         await ack()  # at once: the look-up may go online
         user_id = str((body.get("user") or {}).get("id", ""))
         channel = body.get("channel") or {}
@@ -92,7 +94,7 @@ class FindShortcut:
         messages = self.commands.to_messages(replies, private=True)
         sent = await self._respond(respond, messages) if body.get("response_url") else 0
         if sent < len(messages):
-            await self._by_dm(user_id, messages[sent:])
+            await _by_dm(client, user_id, messages[sent:])
 
     async def _respond(self, respond: Any, messages: list[SlackMessage]) -> int:
         """Answer through the response_url; how many messages went out before one failed."""
@@ -107,13 +109,14 @@ class FindShortcut:
                 return n
         return len(messages)
 
-    async def _by_dm(self, user_id: str, messages: list[SlackMessage]) -> None:
-        """The answer as DMs, for when the response_url cannot be used."""
-        try:
-            opened = await self.client.conversations_open(users=user_id)
-            dm = opened["channel"]["id"]
-            for message in messages:
-                message = {k: v for k, v in message.items() if k != "response_type"}
-                await self.client.chat_postMessage(channel=dm, unfurl_links=False, **message)
-        except (SlackApiError, SlackClientError, OSError) as exc:
-            log.warning("Find paper: the DM to %s failed too: %s", user_id, exc)
+
+async def _by_dm(client: AsyncWebClient, user_id: str, messages: list[SlackMessage]) -> None:
+    """The answer as DMs, for when the response_url cannot be used."""
+    try:
+        opened = await client.conversations_open(users=user_id)
+        dm = opened["channel"]["id"]
+        for message in messages:
+            message = {k: v for k, v in message.items() if k != "response_type"}
+            await client.chat_postMessage(channel=dm, unfurl_links=False, **message)
+    except (SlackApiError, SlackClientError, OSError) as exc:
+        log.warning("Find paper: the DM to %s failed too: %s", user_id, exc)

@@ -60,13 +60,15 @@ def unfurl_of(paper: Paper) -> dict[str, Any]:
 class Unfurls:
     """The `link_shared` listener."""
 
-    def __init__(self, core: Core, client: AsyncWebClient, timeout: float = LOOKUP_SECONDS):
+    def __init__(self, core: Core, timeout: float = LOOKUP_SECONDS):
         self.core = core
-        self.client = client
         self.timeout = timeout
 
-    async def __call__(self, event: dict[str, Any]) -> None:
-        """Unfurl the paper links of one shared message (bolt has acknowledged it)."""
+    async def __call__(self, event: dict[str, Any], client: AsyncWebClient) -> None:
+        """Unfurl the paper links of one shared message (bolt has acknowledged it).
+
+        `client` is bolt's, with the token of the workspace the event came from.
+        """
         links = paper_links(event.get("links"))
         if not links:
             return
@@ -82,13 +84,18 @@ class Unfurls:
             else {"unfurl_id": event.get("unfurl_id"), "source": event.get("source")}
         )
         try:
-            await self.client.chat_unfurl(unfurls=unfurls, **where)
+            await client.chat_unfurl(unfurls=unfurls, **where)
         except (SlackApiError, SlackClientError, OSError) as exc:
             log.warning("chat.unfurl failed (channel=%s): %s", channel, exc)
 
     async def _paper(self, arxiv_id: str) -> Paper | None:
+        app = self.core.app
         try:
-            found = await asyncio.wait_for(lookup_papers(self.core.app, arxiv_id), self.timeout)
+            stored = await app.papers.get(arxiv_id)
+            if stored is not None:
+                return stored
+            # Only the fetch of a paper not stored yet is bounded: it may go online.
+            found = await asyncio.wait_for(lookup_papers(app, arxiv_id), self.timeout)
         except (CommandError, SourceError, TimeoutError) as exc:
             log.info("no unfurl for %s: %s", arxiv_id, exc or "look-up too slow")
             return None
