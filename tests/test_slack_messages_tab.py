@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 from typing import Any
 
@@ -17,8 +18,12 @@ from tests.test_slack_socket import env
 __all__ = ["bot"]  # the fixture
 
 
+_ts = itertools.count(100)
+
+
 def typed(text: str, **extra: Any) -> dict[str, Any]:
-    """A message.im event: `text` escaped as Slack sends it."""
+    """A new message.im event: `text` escaped as Slack sends it."""
+    ts = f"1735000000.{next(_ts):06d}"
     escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return {
         "type": "message",
@@ -26,8 +31,8 @@ def typed(text: str, **extra: Any) -> dict[str, Any]:
         "channel_type": "im",
         "user": "U100",
         "text": escaped,
-        "ts": "1735000000.000100",
-        "event_ts": "1735000000.000100",
+        "ts": ts,
+        "event_ts": ts,
         **extra,
     }
 
@@ -93,6 +98,21 @@ async def test_bots_edits_own_messages_and_threads_are_ignored(
     for _ in range(len(ignored) - 1):
         await asyncio.wait_for(done.get(), 5)
     assert slack.calls_to("chat.postMessage") == []
+
+
+async def test_a_message_sent_again_by_slack_is_answered_once(
+    bot: SlackAdapter, slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    done = finished(monkeypatch, MessagesTab)
+    event = typed("subscribe agents")
+    for _ in range(2):  # Slack's retry of an event it thinks was lost
+        await send_event(bot, slack, event)
+        await asyncio.wait_for(done.get(), 5)
+    [answer] = slack.messages
+    assert "Subscribed you personally" in block_texts(answer["blocks"])
+    await send_event(bot, slack, typed("subscribe agents"))  # typed again: answered
+    await slack.wait_calls("chat.postMessage", 2)
+    assert "already subscribed" in block_texts(slack.messages[1]["blocks"])
 
 
 async def test_hostile_text_is_answered_without_pings(bot: SlackAdapter, slack: FakeSlack) -> None:

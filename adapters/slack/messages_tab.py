@@ -9,6 +9,7 @@ command gets a one-line hint rather than the whole help.
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -21,6 +22,9 @@ from bot.messages import Notice, Place, Reply, Tone, User
 log = logging.getLogger(__name__)
 
 MAX_TYPED = 4000  # longer text is not a command anyway
+# Slack re-sends an event it thinks was lost (a retry, or Socket Mode after a reconnect):
+# the messages answered lately are remembered so that none is run twice in this process.
+REMEMBERED = 1000
 
 AfterCommand = Callable[[str, str, AsyncWebClient], Awaitable[None]]  # user id, line, client
 
@@ -41,6 +45,17 @@ class MessagesTab:
     def __init__(self, commands: SlashCommands) -> None:
         self.commands = commands
         self.after: AfterCommand | None = None  # e.g. refresh the App Home
+        self._answered: OrderedDict[tuple[str, str], None] = OrderedDict()
+
+    def first_time(self, event: dict[str, Any]) -> bool:
+        """Whether this message (channel and ts) has not been answered here before."""
+        key = (str(event.get("channel", "")), str(event.get("ts", "")))
+        if key in self._answered:
+            return False
+        self._answered[key] = None
+        if len(self._answered) > REMEMBERED:
+            self._answered.popitem(last=False)
+        return True
 
     def wanted(self, event: dict[str, Any], bot_user_id: str | None) -> bool:
         """A person's new message in the app's DM (not an edit, a bot's, or our own)."""
@@ -58,7 +73,7 @@ class MessagesTab:
         self, event: dict[str, Any], context: dict[str, Any], client: AsyncWebClient
     ) -> None:
         """Bolt listener (`client` carries the token of the event's workspace)."""
-        if not self.wanted(event, context.get("bot_user_id")):
+        if not self.wanted(event, context.get("bot_user_id")) or not self.first_time(event):
             return
         core, prefix = self.commands.core, self.commands.prefix
         text = unescape(event["text"])[:MAX_TYPED].strip()
