@@ -126,3 +126,25 @@ def test_message_text_reads_blocks_and_attachments_and_survives_hostile_shapes()
     assert message_text(deep) == ""
     assert message_text("not a message") == ""
     assert len(message_text({"text": "x" * 10_000})) == MAX_TEXT
+
+
+async def test_find_paper_over_socket_mode(sample_app: Any, slack: FakeSlack) -> None:
+    from adapters.slack.app import build_slack_adapter
+    from bot.commands import build_registry
+    from bot.core import Core
+    from tests.slack_feature_helpers import store_titles
+    from tests.test_slack_socket import env
+
+    await store_titles(sample_app)
+    adapter = build_slack_adapter(Core(sample_app, build_registry()), env(slack))
+    assert adapter is not None
+    await adapter.connect()
+    try:
+        key = uuid.uuid4().hex
+        ack = await slack.push("interactive", shortcut(slack, {"text": "2501.00004"}, key))
+        assert "envelope_id" in ack  # acknowledged over the socket
+        [answer] = await slack.wait_responses(key, wait=10)
+        assert answer["response_type"] == "ephemeral"
+        assert TITLES["2501.00004"] in block_texts(answer["blocks"])
+    finally:
+        await adapter.stop()

@@ -145,3 +145,14 @@ def test_the_view_stays_within_slacks_limits_with_hostile_queries() -> None:
     dumped = json.dumps(view)
     assert "<!channel>" not in dumped and "\\u202e" not in dumped
     assert "and 19 more" in block_texts(view["blocks"])
+
+
+async def test_a_refused_publish_is_retried_at_the_next_opening(
+    bot: SlackAdapter, slack: FakeSlack
+) -> None:
+    slack.fail("views.publish", "invalid_arguments")
+    event = {"type": "app_home_opened", "user": "U100", "channel": "D100", "tab": "home"}
+    await send_event(bot, slack, event)
+    await slack.wait_calls("views.publish", 1)
+    assert slack.home_views == {}
+    assert "Your subscriptions (0)" in await open_home(bot, slack, 2)
