@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import uuid
@@ -148,3 +149,32 @@ async def test_find_paper_over_socket_mode(sample_app: Any, slack: FakeSlack) ->
         assert TITLES["2501.00004"] in block_texts(answer["blocks"])
     finally:
         await adapter.stop()
+
+
+class Held:
+    """A paper source whose look-ups wait until released."""
+
+    def __init__(self) -> None:
+        self.reached = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def paper(self, arxiv_id: str) -> None:
+        self.reached.set()
+        await self.release.wait()
+
+
+async def test_stop_lets_an_answer_being_computed_reach_slack(
+    bot: SlackAdapter, slack: FakeSlack, sample_app: Any
+) -> None:
+    held = Held()
+    sample_app.source, sample_app.arxiv, sample_app.online = held, None, True
+    key = uuid.uuid4().hex
+    await send_interactive(bot, slack, shortcut(slack, {"text": "2412.17747"}, key))
+    await asyncio.wait_for(held.reached.wait(), 5)
+    stopping = asyncio.create_task(bot.stop())
+    await asyncio.sleep(0)  # let stop() close the server and begin to wait
+    assert not stopping.done()
+    held.release.set()
+    await asyncio.wait_for(stopping, 10)
+    [answer] = slack.responses[key]  # it arrived before stop() returned
+    assert "No paper found for 2412.17747" in block_texts(answer["blocks"])

@@ -202,7 +202,7 @@ class SlackAdapter:
         self._stopped.set()
         await self._close()
         # Answers go out through response_url, which needs no connection of ours.
-        await self.commands.settle(STOP_GRACE)
+        await asyncio.gather(self.commands.settle(STOP_GRACE), self.features.settle(STOP_GRACE))
 
     async def _close(self) -> None:
         socket, self._socket = self._socket, None
