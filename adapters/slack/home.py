@@ -18,6 +18,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.commands import PLATFORM, SlashCommands, command_line, unescape
+from adapters.slack.payloads import id_of, text_at
 from adapters.slack.render import Block, context, esc, esc_lines, link, section
 from bot.messages import Notice, Place, User
 from bot.plural import plural
@@ -157,17 +158,21 @@ class AppHome:
         self, event: dict[str, Any], context: dict[str, Any], client: AsyncWebClient
     ) -> None:
         """`app_home_opened`: the Home tab (not the Messages tab) was opened."""
-        if event.get("tab", "home") != "home" or not event.get("user"):
+        user_id = id_of(event, "user")
+        if event.get("tab", "home") != "home" or not user_id:
             return
-        await self.publish(client, str(event["user"]), context.get("team_id"))
+        await self.publish(client, user_id, context.get("team_id"))
 
     async def clicked(self, ack: Ack, body: dict[str, Any], client: AsyncWebClient) -> None:
         """A Home button: run its command, then show the tab again with the answer."""
         await ack()
-        user_id = str((body.get("user") or {}).get("id", ""))
-        team_id = (body.get("team") or {}).get("id")
-        action = (body.get("actions") or [{}])[0]
-        line = button_line(str(action.get("action_id", "")), str(action.get("value", "")))
+        user_id = id_of(body, "user")
+        team_id = id_of(body, "team") or None
+        line = button_line(
+            text_at(body, "actions", 0, "action_id"), text_at(body, "actions", 0, "value")
+        )
+        if not user_id:
+            return
         if line is None:
             await self.publish(
                 client, user_id, team_id, "That button is out of date; here is the tab now."

@@ -17,6 +17,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.commands import PLATFORM, SlashCommands, command_line, unescape
+from adapters.slack.payloads import text_at
 from bot.messages import Notice, Place, Reply, Tone, User
 
 log = logging.getLogger(__name__)
@@ -64,8 +65,9 @@ class MessagesTab:
             and not event.get("subtype")
             and not event.get("bot_id")
             and isinstance(event.get("text"), str)
-            and bool(event.get("user"))
-            and event.get("user") != bot_user_id
+            and isinstance(event.get("user"), str)
+            and bool(event["user"])
+            and event["user"] != bot_user_id
             and not event.get("thread_ts")  # a reply in a thread of one of our alerts
         )
 
@@ -87,7 +89,7 @@ class MessagesTab:
             platform=PLATFORM,
             id=channel,
             is_dm=True,
-            workspace_id=event.get("team") or context.get("team_id"),
+            workspace_id=text_at(event, "team") or context.get("team_id"),
             raw=event,
         )
         user = User(platform=PLATFORM, id=user_id, can_manage_channel=True, raw=event)

@@ -21,6 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from adapters.slack.commands import SlashCommands, unescape
+from adapters.slack.payloads import id_of, text_at
 from adapters.slack.render import SlackMessage, esc
 from bot.errors import UsageError
 from bot.services.lookup import MAX_QUERY
@@ -146,9 +147,7 @@ class SubscribeModal:
         self, ack: Ack, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
     ) -> None:
         """Bolt listener for the modal's submission."""
-        value = ((view.get("state") or {}).get("values") or {}).get(BLOCK, {}).get(ACTION, {})
-        query = value.get("value") if isinstance(value, dict) else None
-        query = query if isinstance(query, str) else ""
+        query = text_at(view, "state", "values", BLOCK, ACTION, "value")
         meta = _metadata(view.get("private_metadata"))
         problem = query_problem(query)
         if problem is None and not meta.get("channel_id"):
@@ -158,7 +157,6 @@ class SubscribeModal:
             await ack(response_action="errors", errors={BLOCK: problem})
             return
         await ack()  # closes the modal; the answer comes like the command's
-        user = body.get("user") or {}
         typed = " ".join(query.split()) + (" --dm" if meta.get("dm") else "")
         command = {
             # As Slack sends a slash command's text: escaped (answer() unescapes it).
@@ -166,9 +164,9 @@ class SubscribeModal:
             + typed.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"),
             "channel_id": meta.get("channel_id", ""),
             "channel_name": meta.get("channel_name", ""),
-            "team_id": meta.get("team_id") or (body.get("team") or {}).get("id", ""),
-            "user_id": str(user.get("id", "")),
-            "user_name": str(user.get("username", "")),
+            "team_id": meta.get("team_id") or id_of(body, "team"),
+            "user_id": id_of(body, "user"),
+            "user_name": text_at(body, "user", "username"),
         }
         messages = await self.commands.answer(command)
         if not await self._respond(meta.get("response_url", ""), messages):

@@ -15,8 +15,9 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.commands import PLATFORM, SlashCommands, unescape
+from adapters.slack.payloads import id_of, text_at
 from adapters.slack.render import SlackMessage
-from bot.messages import Incoming, Place, User
+from bot.messages import Incoming, Notice, Place, Tone, User
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +25,8 @@ FIND_CALLBACK = "paperbot_find_paper"  # the manifest's shortcut callback_id
 MAX_TEXT = 4000  # what `find` reads at most
 # Where links and titles hide in a message: its text, block and attachment fields.
 _TEXT_KEYS = ("text", "url", "title", "title_link", "from_url", "original_url", "fallback")
+
+NOTHING = "That message has no text, so there is no arXiv id, link or title in it to look up."
 
 Ack = Callable[..., Awaitable[Any]]
 
@@ -70,17 +73,17 @@ class FindShortcut:
     ) -> None:
         """Bolt listener (`client` carries the token of the workspace the click came from)."""
         await ack()  # at once: the look-up may go online
-        user_id = str((body.get("user") or {}).get("id", ""))
-        channel = body.get("channel") or {}
+        user_id = id_of(body, "user")
+        channel_id = id_of(body, "channel")
         place = Place(
             platform=PLATFORM,
-            id=str(channel.get("id", "")),
-            is_dm=str(channel.get("id", "")).startswith("D"),
-            workspace_id=(body.get("team") or {}).get("id"),
-            name=str(channel.get("name", "")),
+            id=channel_id,
+            is_dm=channel_id.startswith("D"),
+            workspace_id=id_of(body, "team") or None,
+            name=text_at(body, "channel", "name"),
             raw=body,
         )
-        user = User(platform=PLATFORM, id=user_id, name=str(body["user"].get("username", "")))
+        user = User(platform=PLATFORM, id=user_id, name=text_at(body, "user", "username"))
         incoming = Incoming(
             command="find",
             user=user,
@@ -90,9 +93,12 @@ class FindShortcut:
             raw=body,
         )
         log.info("Find paper (team=%s channel=%s user=%s)", place.workspace_id, place.id, user_id)
-        replies = await self.commands.core.handle(incoming)
+        if incoming.text.strip():
+            replies = await self.commands.core.handle(incoming)
+        else:  # an image or a file alone: `find` would ask for the text it was not typed
+            replies = [Notice(NOTHING, tone=Tone.WARNING, ephemeral=True)]
         messages = self.commands.to_messages(replies, private=True)
-        sent = await self._respond(respond, messages) if body.get("response_url") else 0
+        sent = await self._respond(respond, messages) if text_at(body, "response_url") else 0
         if sent < len(messages):
             await _by_dm(client, user_id, messages[sent:])
 
