@@ -117,7 +117,7 @@ def home_view(summary: HomeSummary, prefix: str, notice: str | None = None) -> d
     else:
         blocks.append(context("Nothing delivered to you yet."))
     blocks.append(
-        context(f"Everything here also works as `{esc(prefix, 50)}help` lists, or in Messages.")
+        context(f"All commands: `{esc(prefix, 50)}help`; you can also type them in Messages.")
     )
     return {"type": "home", "blocks": blocks}
 
