@@ -20,6 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.commands import PLATFORM, SlashCommands
 from adapters.slack.config import SlackConfig, load_slack_config
+from adapters.slack.features import register_features
 from adapters.slack.inbound import MAX_BODY, signed, well_formed
 from adapters.slack.sender import WORKSPACE_RATE, SlackSender, rate_limit_handlers
 from bot.core import Core
@@ -68,6 +69,8 @@ class SlackAdapter:
             logger=_bolt_logger(),
         )
         self.commands = SlashCommands(core, config, self.client)
+        # Unfurls, "Find paper", App Home, Messages tab, the subscribe modal (issue 14).
+        self.features = register_features(self.app, self.commands)
         self.app.command(config.command)(self.commands)
         # Link buttons on paper cards still send block_actions; acknowledge them quietly.
         self.app.action(re.compile(r"^paperbot_link_"))(_ack_only)
@@ -199,7 +202,7 @@ class SlackAdapter:
         self._stopped.set()
         await self._close()
         # Answers go out through response_url, which needs no connection of ours.
-        await self.commands.settle(STOP_GRACE)
+        await asyncio.gather(self.commands.settle(STOP_GRACE), self.features.settle(STOP_GRACE))
 
     async def _close(self) -> None:
         socket, self._socket = self._socket, None

@@ -103,6 +103,8 @@ class SlashCommands:
         self._answering = 0
         self._idle = asyncio.Event()
         self._idle.set()
+        # Run after each command was answered (the App Home refreshes itself there).
+        self.after: Callable[[dict[str, Any]], Awaitable[None]] | None = None
 
     async def settle(self, within: float) -> None:
         """Wait (at most `within` seconds) until no command is being answered."""
@@ -119,6 +121,8 @@ class SlashCommands:
         self._idle.clear()
         try:
             await self._answer(body, respond)
+            if self.after is not None:
+                await self.after(body)
         finally:
             self._answering -= 1
             if not self._answering:
