@@ -159,3 +159,22 @@ async def test_the_bots_own_dm_from_a_user_install_still_acts_on_you(
     [answer] = await ask(fake, payload)
     assert answer["content"].startswith("✅ Subscribed you personally to “agents”")
     assert "yours alone" not in answer["content"]
+
+
+@pytest.mark.parametrize("where", WHERE)
+async def test_personal_settings_work_from_a_user_install(
+    fake: FakeDiscord, adapter: DiscordAdapter, sample_app: App, where: str
+) -> None:
+    payload = user_installed(fake, fake.interaction("alerts", sub=["instant"]), where)
+    [alerts] = await ask(fake, payload)
+    assert alerts["content"].startswith("✅"), alerts["content"]
+    [muted] = await ask(
+        fake, user_installed(fake, fake.interaction("mute", {"duration": "3d"}), where)
+    )
+    assert muted["content"].startswith("✅"), muted["content"]
+    async with sample_app.sessions() as s:
+        rows = list((await s.execute(DestinationRow.__table__.select())).all())
+    assert [(r.kind, r.external_id, r.alerts_mode) for r in rows] == [
+        ("user", fake.alice["id"], "instant")
+    ]
+    assert rows[0].muted_until is not None
