@@ -178,3 +178,17 @@ async def test_personal_settings_work_from_a_user_install(
         ("user", fake.alice["id"], "instant")
     ]
     assert rows[0].muted_until is not None
+
+
+async def test_a_server_with_both_installs_is_the_bots_and_so_is_one_without_owners(
+    fake: FakeDiscord, adapter: DiscordAdapter
+) -> None:
+    for owners in ({"0": fake.guild_id, "1": fake.alice["id"]}, None):
+        payload = fake.interaction("subscribe", {"query": "agents"}, permissions=ALL_PERMISSIONS)
+        if owners is None:
+            payload.pop("authorizing_integration_owners")
+        else:
+            payload["authorizing_integration_owners"] = owners
+        [answer] = await ask(fake, payload)
+        assert answer["content"].startswith("✅ Subscribed #general"), answer["content"]
+        await ask(fake, fake.interaction("unsubscribe", {"id": "1"}, permissions=ALL_PERMISSIONS))

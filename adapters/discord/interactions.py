@@ -50,7 +50,9 @@ def absent_because(interaction: discord.Interaction) -> tuple[str, str] | None:
     between people (context 2), it can answer and nothing else.
     """
     if interaction.guild_id is not None:
-        return None if interaction.is_guild_integration() else NOT_IN_SERVER
+        # Asked of both owners: a payload without them (older API versions) is the server's.
+        alone = interaction.is_user_integration() and not interaction.is_guild_integration()
+        return NOT_IN_SERVER if alone else None
     if interaction.context.private_channel:
         return NOT_IN_CONVERSATION
     return None  # the bot's own DM
