@@ -55,6 +55,8 @@ class DueDestination:
     paused: bool
     alerts_mode: str
     muted_until: datetime | None
+    quiet_start: str | None
+    quiet_end: str | None
     disabled_reason: str | None
     created_at: datetime
     schedule_since: datetime | None

@@ -122,6 +122,10 @@ class DestinationRow(Base):
     paused: Mapped[bool] = mapped_column(Boolean, default=False)
     alerts_mode: Mapped[str] = mapped_column(String(8), default="daily")  # "daily" | "instant"
     muted_until: Mapped[datetime | None]
+    # Quiet hours of instant alerts, local HH:MM in `timezone` (both None: none); an alert
+    # falling inside waits for their end (bot.delivery.quiet).
+    quiet_start: Mapped[str | None] = mapped_column(String(5))
+    quiet_end: Mapped[str | None] = mapped_column(String(5))
     disabled_reason: Mapped[str | None] = mapped_column(Text)
     disabled_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
