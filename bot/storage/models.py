@@ -72,6 +72,7 @@ class PaperRow(Base):
     ai_summary: Mapped[str | None] = mapped_column(Text)
     ai_keywords: Mapped[list[Any]] = mapped_column(JSON, default=list)
     organization: Mapped[str | None] = mapped_column(Text)
+    organization_handle: Mapped[str | None] = mapped_column(Text)  # the HF org's name
     thumbnail: Mapped[str | None] = mapped_column(Text)
     first_seen_at: Mapped[datetime]
     updated_at: Mapped[datetime]

@@ -1,4 +1,5 @@
-"""destinations: quiet hours for instant alerts (local start and end, HH:MM)
+"""destinations: quiet hours for instant alerts (local start and end, HH:MM); papers: the
+claiming organisation's Hugging Face handle (for org: queries)
 
 Revision ID: 0008_beyond
 Revises: 0007
@@ -22,9 +23,15 @@ def upgrade() -> None:
     with op.batch_alter_table("destinations", schema=None) as batch_op:
         batch_op.add_column(sa.Column("quiet_start", sa.String(length=5), nullable=True))
         batch_op.add_column(sa.Column("quiet_end", sa.String(length=5), nullable=True))
+    # NULL for papers stored before: filled by their next poll (a missing value never
+    # erases a known one, and fills one that is missing).
+    with op.batch_alter_table("papers", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("organization_handle", sa.Text(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("papers", schema=None) as batch_op:
+        batch_op.drop_column("organization_handle")
     with op.batch_alter_table("destinations", schema=None) as batch_op:
         batch_op.drop_column("quiet_end")
         batch_op.drop_column("quiet_start")
