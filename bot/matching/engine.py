@@ -25,8 +25,8 @@ from typing import overload
 from bot.matching.index import BatchIndex, TypoIndex, build_index
 from bot.matching.program import Program
 from bot.papers import Paper
-from bot.query import Author, Fact, Leaf, Query, Text, Upvotes
-from bot.query.facts import fact_hit
+from bot.query import Author, Leaf, Query, Text, Upvotes
+from bot.query.facts import FactIndex
 from bot.query.names import PersonName, same_person
 from bot.query.text import TEXT_FIELDS
 
@@ -145,6 +145,7 @@ class MatchEngine:
     """
 
     __slots__ = (
+        "_has_facts",
         "_keys",
         "_leaf_text",
         "_positives",
@@ -186,6 +187,7 @@ class MatchEngine:
         self._leaf_text = [str(leaf) for leaf in leaves]
         self._positives: dict[int, list[int]] = {}  # filled as reasons are first read
         texts = [leaf for leaf in leaves if isinstance(leaf, Text)]
+        self._has_facts = any(not isinstance(leaf, Text | Author | Upvotes) for leaf in leaves)
         self._keys = frozenset(t.key for t in texts)
         self._prefixes = frozenset(k[:i] for k in self._keys for i in range(1, len(k)))
         self._typos = TypoIndex(
@@ -230,7 +232,8 @@ class MatchEngine:
     def _match(self, papers: Sequence[Paper]) -> dict[int, MatchList]:
         index = build_index(papers, self._keys, self._prefixes)
         typos = self._typos.expand(index.vocabulary())
-        fields = [_leaf_bits(leaf, index, typos, papers) for leaf in self._program.leaves]
+        facts = FactIndex(papers) if self._has_facts else None
+        fields = [_leaf_bits(leaf, index, typos, facts) for leaf in self._program.leaves]
         values = self._program.evaluate([_union(f.values()) for f in fields], index.full)
         batch = _Batch([paper.id for paper in papers], fields, self._leaf_text, self)
         # One MatchList per distinct query that matched, shared by its subscriptions.
@@ -298,13 +301,14 @@ def _bit_indexes(bits: int, limit: int | None = None) -> list[int]:
 
 
 def _leaf_bits(
-    leaf: Leaf, index: BatchIndex, typos: dict[str, set[str]], papers: Sequence[Paper]
+    leaf: Leaf, index: BatchIndex, typos: dict[str, set[str]], facts: FactIndex | None
 ) -> dict[str, int]:
     """Return the papers a leaf holds for, per field, in REASON_FIELDS order."""
     if isinstance(leaf, Upvotes):
         return {"upvotes": _union(1 << p for p, u in enumerate(index.upvotes) if leaf.test(u))}
     if not isinstance(leaf, Text | Author):
-        return _fact_bits(leaf, papers)
+        assert facts is not None  # built whenever the program holds a fact
+        return facts.bits(leaf)
     if isinstance(leaf, Author):
         surname = leaf.name.surname
         people = index.authors.get(surname, {})
@@ -323,17 +327,6 @@ def _leaf_bits(
         for t, fz in zip(leaf.tokens, leaf.fuzzy, strict=True)
     ]
     return {name: _text_bits(leaf, allowed, index, name) for name in names}
-
-
-def _fact_bits(leaf: Fact, papers: Sequence[Paper]) -> dict[str, int]:
-    """A paper fact's papers: one pass over the batch per distinct fact, as for upvotes
-    (a few hundred facts x 1,000 papers is well under the text terms' cost)."""
-    out: dict[str, int] = {}
-    for p, paper in enumerate(papers):
-        hit = fact_hit(leaf, paper)
-        if hit is not None:
-            out[hit[0]] = out.get(hit[0], 0) | 1 << p
-    return out
 
 
 def _text_bits(leaf: Text, allowed: list[set[str]], index: BatchIndex, name: str) -> int:
