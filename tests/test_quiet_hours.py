@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 import pytest
 
-from bot.delivery.quiet import is_quiet, parse_span
+from bot.delivery.quiet import is_quiet, parse_span, quiet_until
 from bot.delivery.timing import TimingError
 from tests.delivery_helpers import FakeSource, Harness, RecordingAdapter, make_app, paper, utc
 from tests.helpers import DM, MEMBER, FakeClock
@@ -113,3 +113,28 @@ async def test_status_shows_the_quiet_hours(db_url):
     h = await user(db_url, utc(2025, 2, 3, 12, 0), "alerts quiet 22:00-07:00")
     text = await h.bot.text("status", user=MEMBER, place=DM)
     assert "quiet 22:00-07:00 (held, then batched)" in " ".join(text.split())  # unwrapped
+
+
+def test_quiet_until_is_the_next_local_end_across_dst() -> None:
+    # 23:00 CET on the night Berlin springs forward: 07:00 CEST is 05:00 UTC.
+    assert quiet_until(utc(2025, 3, 29, 22, 0), "07:00", "Europe/Berlin") == utc(2025, 3, 30, 5)
+    # After midnight the end is the same day's; a span within a day ends today.
+    assert quiet_until(utc(2025, 2, 4, 1, 0), "07:00", "UTC") == utc(2025, 2, 4, 7)
+    assert quiet_until(utc(2025, 2, 4, 10, 0), "17:00", "UTC") == utc(2025, 2, 4, 17)
+
+
+async def test_a_quiet_destination_is_not_looked_at_again_until_the_end(db_url):
+    """New papers during the night must not bring every quiet user into every sweep."""
+    h = await user(db_url, utc(2025, 2, 3, 22, 0), "alerts quiet 22:00-07:00")
+    h.source.feature(date(2025, 2, 3), paper(1, "Diffusion at night"))
+    await h.tick(utc(2025, 2, 3, 23, 0))
+    row = await h.app.destinations.find(MEMBER, DM, personal=True)
+    assert row is not None
+    assert (row.next_due_at, row.alert_mark) == (utc(2025, 2, 4, 7), None)
+    h.source.feature(date(2025, 2, 3), paper(2, "Diffusion later at night"))
+    h.clock.set(utc(2025, 2, 3, 23, 30))
+    await h.scheduler.ingest_once()  # a paper newer than any alert: still not looked at
+    report = await h.scheduler.sweeper.sweep()
+    assert report.looked_at == 0
+    await h.tick(utc(2025, 2, 4, 7, 0))
+    assert [sorted(s.paper_ids) for s in h.adapter.sent] == [["2501.00001", "2501.00002"]]

@@ -5,10 +5,10 @@ alert, so the first alert after the end carries all of it, in one message."""
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.delivery.timing import TimingError, parse_hhmm
+from bot.delivery.timing import TimingError, at_local, local_date, parse_hhmm
 
 _SPAN_RE = re.compile(r"\s*([^\s-]+)\s*(?:-|–|—|to)\s*([^\s-]+)\s*", re.IGNORECASE)
 
@@ -42,3 +42,14 @@ def is_quiet(now: datetime, start: str | None, end: str | None, zone: str) -> bo
     if start < end:
         return start <= local < end
     return local >= start or local < end  # crosses midnight
+
+
+def quiet_until(now: datetime, end: str, zone: str) -> datetime:
+    """The UTC instant the quiet hours that hold at `now` end: the next `end` on the wall
+    clock (today's, or tomorrow's once today's has passed)."""
+    today = local_date(now, zone)
+    for day in (today, today + timedelta(days=1)):
+        at = at_local(day, end, zone)
+        if at > now:
+            return at
+    return at_local(today + timedelta(days=2), end, zone)  # unreachable: a day has an end
