@@ -44,11 +44,26 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.data import add_data_option, data_dir, day_files, use_data
 from bot.matching.engine import Match, Reason
 from bot.papers import Paper, normalize_space
-from bot.query import Author, Node, Not, Or, Query, QueryError, Text, parse_query
+from bot.query import (
+    Author,
+    Claimed,
+    Has,
+    Node,
+    Not,
+    Or,
+    Org,
+    Query,
+    QueryError,
+    Stars,
+    Text,
+    parse_query,
+)
 from bot.query.ast import And, iter_leaves
+from bot.query.facts import fact_hit
 from bot.query.names import parse_name, same_person
 from bot.query.stored import dump
 from bot.query.text import MAX_CONCAT, TEXT_FIELDS, field_texts, tokenize
+from bot.sources.huggingface import parse_daily_item
 
 SEED = 20261130
 TOPICS = [
@@ -244,6 +259,9 @@ def load_papers(n: int) -> tuple[list[Paper], list[str], str]:
                 names = tuple(a["name"] for a in raw.get("authors", []) if not a.get("hidden"))
                 authors.update(names)
                 if len(papers) < n and raw["id"] not in papers:
+                    # The paper facts (repo, stars, organisation, verified claims) as the
+                    # HF client reads them, so has:/stars/org:/author:@ see real data.
+                    facts = parse_daily_item(item, None)
                     papers[raw["id"]] = Paper(
                         id=raw["id"],
                         title=normalize_space(raw["title"]),
@@ -251,6 +269,11 @@ def load_papers(n: int) -> tuple[list[Paper], list[str], str]:
                         authors=names,
                         upvotes=raw.get("upvotes", 0),
                         ai_keywords=tuple(raw.get("ai_keywords", ())),
+                        github_repo=facts.github_repo,
+                        github_stars=facts.github_stars,
+                        organization=facts.organization,
+                        organization_handle=facts.organization_handle,
+                        claimed=facts.claimed,
                     )
     if len(papers) >= n:
         return list(papers.values()), sorted(authors), f"{len(paths)} real days in {data_dir()}"
@@ -282,6 +305,19 @@ class QueryMaker:
         words = {w.lower() for p in papers for w in p.title.split() if w.isalpha() and len(w) > 5}
         self.tail = sorted(words)
         self.authors = authors
+        self.orgs = sorted({p.organization_handle for p in papers if p.organization_handle})
+        self.users = sorted({u for p in papers for _, u in p.claimed})
+        self.facts = 0.0  # the share of queries that also test a paper fact (--facts)
+
+    def fact(self) -> str:
+        r = self.rng.random()
+        if r < 0.3 or not (self.orgs and self.users):
+            return "has:code"
+        if r < 0.55:
+            return f"stars>={self.rng.choice([10, 50, 100, 500, 1000])}"
+        if r < 0.8:
+            return f"org:{self.rng.choice(self.orgs)}"
+        return f"author:@{self.rng.choice(self.users)}"
 
     def typo(self, word: str) -> str:
         i = self.rng.randrange(1, len(word) - 1)
@@ -316,6 +352,13 @@ class QueryMaker:
         return f'author:"{parts[0][0]}. {parts[-1]}"'
 
     def query(self) -> str:
+        text = self.plain_query()
+        if self.facts and self.rng.random() < self.facts:
+            # Alone (following a lab or a person) or narrowing a topic, half and half.
+            return self.fact() if self.rng.random() < 0.5 else f"{text} {self.fact()}"
+        return text
+
+    def plain_query(self) -> str:
         t, r = self.term, self.rng.random()
         if r < 0.28:
             return t()
@@ -358,6 +401,7 @@ class NaivePaper:
 
     def __init__(self, paper: Paper) -> None:
         self.id = paper.id
+        self.paper = paper  # for the paper facts
         self.upvotes = paper.upvotes
         self.fields = {name: NaiveField(s) for name, s in field_texts(paper).items()}
         self.authors = [n for a in paper.authors if (n := parse_name(a)) is not None]
@@ -367,6 +411,9 @@ def naive_fields(leaf: object, paper: NaivePaper) -> list[str]:
     """Return the fields where one leaf holds in one paper."""
     if isinstance(leaf, Author):
         return ["author"] if any(same_person(leaf.name, a) for a in paper.authors) else []
+    if isinstance(leaf, Stars | Has | Org | Claimed):
+        hit = fact_hit(leaf, paper.paper)
+        return [hit[0]] if hit else []
     if not isinstance(leaf, Text):
         return ["upvotes"] if leaf.test(paper.upvotes) else []  # type: ignore[attr-defined]
     names = TEXT_FIELDS if leaf.field == "any" else (leaf.field,)
@@ -487,6 +534,13 @@ def main() -> None:
     ap.add_argument(
         "--workload", help="keep the generated workload in this file, reuse it if there"
     )
+    ap.add_argument(
+        "--facts",
+        type=float,
+        default=0.0,
+        help="share of queries that also test has:code, stars>=N, org: or author:@ (0-1); "
+        "today's engine cannot read those, so give --baseline-ref none with it",
+    )
     add_data_option(ap)
     args = ap.parse_args()
     use_data(args)
@@ -495,6 +549,7 @@ def main() -> None:
     papers, authors, source = load_papers(args.papers)
     rng = random.Random(SEED)
     maker = QueryMaker(papers, authors, rng)
+    maker.facts = args.facts
     texts = subscription_texts(sizes[-1], maker, rng)
     distinct_texts = sorted(set(texts))
     t0 = time.perf_counter()

@@ -49,7 +49,9 @@ def main() -> None:
     assert Path(bot.__file__).resolve().is_relative_to(Path(args.tree).resolve()), bot.__file__
     with open(args.workload, "rb") as fh:
         work: dict[str, Any] = pickle.load(fh)
-    papers = [Paper(**p) for p in work["papers"]]
+    # Only the fields this tree's Paper has: an older engine predates the paper facts.
+    known = set(Paper.__dataclass_fields__)
+    papers = [Paper(**{k: v for k, v in p.items() if k in known}) for p in work["papers"]]
     texts, canon, stored = work["texts"], work["canonical"], work["stored"]
     which = work["subscriptions"][: args.size]
     rss_before = rss_mib("VmRSS")

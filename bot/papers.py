@@ -58,7 +58,11 @@ class Paper:
     project_page: str | None = None
     ai_summary: str | None = None
     ai_keywords: tuple[str, ...] = ()
-    organization: str | None = None
+    organization: str | None = None  # the claiming organisation's full name ("ByteDance Seed")
+    organization_handle: str | None = None  # and its handle on Hugging Face ("ByteDance-Seed")
+    # (author name, Hugging Face username) of each author who claimed the paper and was
+    # verified by Hugging Face, in author order: what author:@username follows.
+    claimed: tuple[tuple[str, str], ...] = ()
     thumbnail: str | None = None
     first_seen_at: datetime | None = field(default=None, compare=False)
     updated_at: datetime | None = field(default=None, compare=False)

@@ -13,12 +13,33 @@ from rapidfuzz.distance import Levenshtein
 
 from bot.matching.engine import Match, Reason
 from bot.papers import Paper
-from bot.query import And, Author, Leaf, Node, Not, Or, Query, Text, Upvotes
+from bot.query import (
+    And,
+    Author,
+    Claimed,
+    Has,
+    Leaf,
+    Node,
+    Not,
+    Or,
+    Org,
+    Query,
+    Stars,
+    Text,
+    Upvotes,
+)
 from bot.query.ast import iter_leaves
 from bot.query.names import PersonName, parse_name
 from bot.query.text import field_texts, tokenize
 
-FIELD_ORDER = ("title", "abstract", "keyword", "author", "upvotes")
+FIELD_ORDER = ("title", "abstract", "keyword", "author", "upvotes", "code", "stars", "org")
+_COMPARE = {
+    ">=": lambda a, b: a >= b,
+    ">": lambda a, b: a > b,
+    "<=": lambda a, b: a <= b,
+    "<": lambda a, b: a < b,
+    "=": lambda a, b: a == b,
+}
 
 
 def _one_edit(a: str, b: str) -> bool:
@@ -84,6 +105,18 @@ def leaf_fields(leaf: Leaf, paper: Paper) -> list[str]:
             "=": paper.upvotes == leaf.value,
         }
         return ["upvotes"] if ops[leaf.op] else []
+    # The paper facts, spelled out from the record without bot.query.facts.
+    if isinstance(leaf, Stars):
+        stars = paper.github_stars
+        return ["stars"] if stars is not None and _COMPARE[leaf.op](stars, leaf.value) else []
+    if isinstance(leaf, Has):
+        return ["code"] if leaf.what == "code" and paper.github_repo else []
+    if isinstance(leaf, Org):
+        names = [paper.organization or "", paper.organization_handle or ""]
+        folded = [" ".join(n.lower().split()) for n in names if n]
+        return ["org"] if leaf.name in folded else []
+    if isinstance(leaf, Claimed):
+        return ["author"] if any(u.lower() == leaf.user for _, u in paper.claimed) else []
     if isinstance(leaf, Author):
         names = [parse_name(a) for a in paper.authors]
         return ["author"] if any(n and same_person(leaf.name, n) for n in names) else []

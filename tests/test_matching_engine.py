@@ -37,6 +37,20 @@ QUERY_NAMES = [
 ]
 
 
+ORG_NAMES = ["ByteDance Seed", "Google  DeepMind", "Tencent"]
+ORG_HANDLES = ["ByteDance-Seed", "google", "tencent"]
+CLAIMS = [("Yann LeCun", "ylecun"), ("John Smith", "JSmith"), ("Y. Bengio", "yoshua.b")]
+QUERY_ORGS = [
+    "ByteDance-Seed",
+    '"bytedance seed"',
+    '"Google DeepMind"',
+    "Tencent",
+    "google",
+    "meta",
+]
+QUERY_USERS = ["ylecun", "jsmith", "JSMITH", "yoshua.b", "nobody"]
+
+
 @st.composite
 def texts(draw: st.DrawFn, max_words: int = 10) -> str:
     parts = draw(st.lists(st.sampled_from(WORDS), max_size=max_words))
@@ -57,6 +71,11 @@ def papers(draw: st.DrawFn) -> list[Paper]:
             authors=tuple(draw(st.lists(st.sampled_from(AUTHORS), max_size=3))),
             upvotes=draw(st.integers(0, 20)),
             ai_keywords=tuple(draw(st.lists(texts(3), max_size=3))),
+            github_repo=draw(st.sampled_from([None, "org/repo", "https://github.com/a/b"])),
+            github_stars=draw(st.one_of(st.none(), st.integers(0, 30))),
+            organization=draw(st.sampled_from([None, *ORG_NAMES])),
+            organization_handle=draw(st.sampled_from([None, *ORG_HANDLES])),
+            claimed=tuple(draw(st.lists(st.sampled_from(CLAIMS), max_size=2, unique=True))),
         )
         for i in range(n)
     ]
@@ -69,7 +88,16 @@ def _word(draw: st.DrawFn) -> str:
 
 @st.composite
 def leaves(draw: st.DrawFn) -> str:
-    kind = draw(st.integers(0, 5))
+    kind = draw(st.integers(0, 9))
+    if kind == 6:
+        return "has:code"
+    if kind == 7:
+        op = draw(st.sampled_from([">=", ">", "<=", "<", "="]))
+        return f"stars{op}{draw(st.integers(0, 30))}"
+    if kind == 8:
+        return f"org:{draw(st.sampled_from(QUERY_ORGS))}"
+    if kind == 9:
+        return f"author:@{draw(st.sampled_from(QUERY_USERS))}"
     if kind == 0:
         return _word(draw)
     if kind == 1:

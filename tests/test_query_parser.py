@@ -94,7 +94,22 @@ def test_or_binds_tighter_than_and() -> None:
         ("titel:diffusion", 'Unknown field "titel:" (did you mean "title:"?) at position 1'),
         (
             "foo:bar",
-            'Unknown field "foo:" (fields: title:, abstract:, author:, keyword:) at position 1',
+            'Unknown field "foo:" (fields: title:, abstract:, author:, keyword:, has:, org:) '
+            "at position 1",
+        ),
+        ("has:model", 'Unknown "has:model" (use has:code) at position 5'),
+        ("x has:", 'Expected a word, "phrase" or (group) after "has:" at position 3'),
+        ("stars:5", 'Compare stars with >=, >, <=, < or =, as "stars>=10" at position 1'),
+        ("x stars>=many", 'stars>= needs a whole number, not "many" at position 10'),
+        ("title:(a stars>=5)", "stars inside title: at position 10"),
+        (
+            "org:(a b)",
+            'org: takes an organisation\'s handle or "full name", as org:ByteDance-Seed '
+            "at position 5",
+        ),
+        (
+            "author:@",
+            '"@" is not a Hugging Face username (letters, digits, - _ .) at position 8',
         ),
         ("upvotes:5", 'Compare upvotes with >=, >, <=, < or =, as "upvotes>=10" at position 1'),
         ("x upvotes>=ten", 'upvotes>= needs a whole number, not "ten" at position 12'),

@@ -7,8 +7,9 @@ from typing import Any
 from bot.commands.registry import Arg, Command, Context, shown
 from bot.commands.schedule import ZONE, destinations, next_sentence, since, target, time_and_zone
 from bot.delivery.alerts import DAILY, INSTANT, MAX_MUTE, parse_duration
+from bot.delivery.quiet import parse_span
 from bot.delivery.status import schedule
-from bot.delivery.timing import describe_local
+from bot.delivery.timing import TimingError, describe_local, parse_zone
 from bot.errors import UsageError
 from bot.messages import Notice, Reply, Tone
 from bot.plural import plural
@@ -42,6 +43,47 @@ async def alerts_instant_command(ctx: Context, args: dict[str, Any]) -> list[Rep
         Notice(
             "You get a DM whenever new papers match your subscriptions, one message per "
             f"update (the bot checks every {plural(minutes, 'minute')}).{note}",
+            tone=Tone.SUCCESS,
+            ephemeral=True,
+        )
+    ]
+
+
+async def alerts_quiet_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
+    """Hold instant alerts during quiet hours (22:00-07:00) in your zone, or off; batched after."""
+    row, note = await target(ctx, personal=True)
+    value = args["span"].strip().lower()
+    if value in ("off", "none", "stop"):
+        if args.get("zone"):
+            raise UsageError("alerts quiet off takes no time zone.")
+        if row.quiet_start is None:
+            return [Notice(f"You have no quiet hours.{note}", ephemeral=True)]
+        await destinations(ctx).update(row.id, quiet_start=None, quiet_end=None)
+        return [
+            Notice(
+                "Quiet hours are off: instant alerts go out whenever papers match; any held "
+                f"now come shortly, in one message.{note}",
+                tone=Tone.SUCCESS,
+                ephemeral=True,
+            )
+        ]
+    try:
+        start, end = parse_span(args["span"])
+        zone = parse_zone(args["zone"]) if args.get("zone") else row.timezone
+    except TimingError as exc:
+        raise UsageError(str(exc)) from None
+    values = since(ctx, row, timezone=zone)
+    row = await destinations(ctx).update(row.id, quiet_start=start, quiet_end=end, **values)
+    mode = ""
+    if row.alerts_mode != INSTANT:
+        mode = (
+            " They apply to instant alerts; yours come daily at "
+            f"{row.digest_time}, so switch with {ctx.incoming.prefix}alerts instant."
+        )
+    return [
+        Notice(
+            f"Quiet hours {start}-{end} {zone}: instant alerts that fall inside wait until "
+            f"{end}, then come in one message.{mode}{note}",
             tone=Tone.SUCCESS,
             ephemeral=True,
         )
@@ -109,6 +151,18 @@ COMMANDS = [
         usage="alerts instant",
         handler=alerts_instant_command,
         ephemeral=True,
+    ),
+    Command(
+        name="alerts quiet",
+        help="Hold instant alerts during quiet hours (e.g. 22:00-07:00, your zone); off ends them.",
+        usage="alerts quiet <HH:MM-HH:MM | off> [time zone]",
+        handler=alerts_quiet_command,
+        args=(
+            Arg("span", "Local start-end on a 24-hour clock (22:00-07:00), or off"),
+            ZONE,
+        ),
+        ephemeral=True,
+        examples=("alerts quiet 22:00-07:00 Europe/Berlin", "alerts quiet off"),
     ),
     Command(
         name="mute",

@@ -16,18 +16,21 @@ from typing import Any
 
 from bot.app import App
 from bot.commands.args import Style, is_true
-from bot.commands.registry import Arg, Command, Context
+from bot.commands.registry import Arg, Command, Context, shown
 from bot.errors import CommandError, UsageError
 from bot.messages import Fields, Notice, Reply, Tone
 from bot.plural import plural
 from bot.query import QueryError
+from bot.services import subscription_file
 from bot.services.queries import parse_or_usage, refuse_stop_words
 from bot.services.search import PREVIEW_DAYS, period
+from bot.services.subscription_file import Parsed
 from bot.services.subscriptions import preview, recent_counts, rows_in_scopes
 from bot.storage.destinations_repo import USER, DestinationRepo
 from bot.storage.models import DestinationRow, SubscriptionRow
 from bot.storage.subscriptions_repo import (
     DuplicateSubscriptionError,
+    SubscriptionBatch,
     SubscriptionLimitError,
     SubscriptionRepo,
 )
@@ -39,6 +42,11 @@ DM = Arg(
     kind="bool",
     flag="--dm",
 )
+# One export message stays well inside every platform's text limit (Discord's 2,000
+# characters with its markup escapes; Slack's 3,000 a section).
+EXPORT_PART_CHARS = 1500
+# Discord's longest text option; a channel's 100 queries of typical length fit.
+IMPORT_MAX_CHARS = 6000
 _ID_RE = re.compile(r"#?(\d{1,18})")
 
 
@@ -202,6 +210,15 @@ async def _listing(
 
 async def subscriptions_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
     """List this channel's subscriptions and your own, with their matches of the last 7 days."""
+    action = args.get("action") or "list"
+    if action == "export":
+        return await export_command(ctx, args)
+    if action == "import":
+        return await import_command(ctx, args)
+    if args.get("queries"):
+        raise UsageError(
+            f"Only import takes queries: {ctx.incoming.prefix}subscriptions import <queries>."
+        )
     app = ctx.app
     prefix = ctx.incoming.prefix
     destinations, subscriptions = repos(app)
@@ -253,6 +270,94 @@ async def subscriptions_command(ctx: Context, args: dict[str, Any]) -> list[Repl
         ephemeral=last.ephemeral,
     )
     return out
+
+
+async def export_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
+    """Write this channel's subscriptions (or yours) as a subscriptions file, to paste back."""
+    personal = is_personal(ctx, args)
+    dest = await ctx.app.destinations.find(ctx.user, ctx.place, personal=personal)
+    rows = await ctx.app.subscriptions.list_for(dest.id) if dest else []
+    if dest is None or not rows:
+        who = "You have" if personal else "This channel has"
+        return [Notice(f"{who} no subscriptions to export.", ephemeral=True)]
+    text = subscription_file.export_text(dest, rows)
+    pieces = subscription_file.parts(text, EXPORT_PART_CHARS)
+    restore = ctx.invocation("subscriptions", action="import", queries="<the lines>", dm=personal)
+    head = (
+        f"Subscriptions of {scope_name(dest)} ({len(rows)}), format "
+        f"v{subscription_file.VERSION}. Restore them anywhere with {restore}"
+        " (one query a line, or separated by ;)."
+    )
+    if len(pieces) > 1:
+        head += f" The file comes in {len(pieces)} parts; import each."
+    # Ephemeral: an export is for the one who asked, like a personal listing.
+    out: list[Reply] = [Notice(head, ephemeral=True)]
+    out.extend(Notice(p, ephemeral=True) for p in pieces)
+    return out
+
+
+async def import_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
+    """Add the queries of a subscriptions file or a pasted list; report each one's fate."""
+    app = ctx.app
+    text = args.get("queries") or ""
+    if not text.strip():
+        raise UsageError(
+            "Paste the queries to import after the command, one a line or separated by ;, "
+            'as in: subscriptions import diffusion -audio; "world model"'
+        )
+    personal = is_personal(ctx, args)
+    if not personal and not ctx.place.is_dm and not ctx.user.can_manage_channel:
+        raise CommandError(
+            "Only people who may manage this channel can import subscriptions into it. "
+            f"Import them as yours with {ctx.invocation('subscriptions', action='import', dm=True)}"
+            " <queries>."
+        )
+    parsed = subscription_file.read(text)
+    if not parsed.queries and not parsed.invalid:
+        raise UsageError("There is no query in that text, only comments or blank lines.")
+    dest = await app.destinations.get_or_create(
+        ctx.user, ctx.place, personal=personal, now=app.clock()
+    )
+    settings = app.settings
+    limit = (
+        settings.max_subscriptions_per_user
+        if dest.kind == USER
+        else settings.max_subscriptions_per_channel
+    )
+    items = [(q.text.strip(), str(q)) for _, q in parsed.queries]
+    try:
+        batch = await app.subscriptions.add_many(
+            dest.id, items, created_by=ctx.user.id, limit=limit, now=app.clock()
+        )
+    except SubscriptionLimitError as exc:
+        held = await app.subscriptions.count_for(dest.id)
+        raise CommandError(
+            f"Nothing was imported: {scope_name(dest)} holds {held} of "
+            f"{plural(exc.limit, 'subscription')} and the new queries would pass that. "
+            "Remove some or import fewer, then try again."
+        ) from None
+    return [import_report(dest, batch, parsed)]
+
+
+def import_report(dest: DestinationRow, batch: SubscriptionBatch, parsed: Parsed) -> Notice:
+    """Added, duplicates and invalid lines, each named, in one notice."""
+    rows: list[str] = []
+    added = ", ".join(f"#{r.id} “{r.query}”" for r in batch.added)
+    rows.append(f"Added {len(batch.added)}" + (f": {added}." if added else "."))
+    if batch.duplicates:
+        dups = ", ".join(f"#{sid}" for _, sid in batch.duplicates if sid)
+        rows.append(
+            f"{len(batch.duplicates)} already subscribed" + (f" ({dups})." if dups else ".")
+        )
+    if parsed.invalid:
+        rows.append(f"{len(parsed.invalid)} invalid, not imported:")
+        for bad in parsed.invalid[: subscription_file.MAX_LISTED]:
+            rows.append(f"line {bad.line} {shown(bad.text)}: {bad.reason}")
+        if len(parsed.invalid) > subscription_file.MAX_LISTED:
+            rows.append(f"and {len(parsed.invalid) - subscription_file.MAX_LISTED} more.")
+    tone = Tone.WARNING if parsed.invalid else Tone.SUCCESS
+    head = f"Imported into the subscriptions of {scope_name(dest)}. "
+    return Notice(head + "\n".join(rows), tone=tone, ephemeral=dest.kind == USER)
 
 
 async def complete_subscription(ctx: Context, typed: str) -> list[tuple[str, str]]:
@@ -308,10 +413,35 @@ COMMANDS = [
     ),
     Command(
         name="subscriptions",
-        help="List this channel's subscriptions and yours, with their matches of the last 7 days.",
-        usage="subscriptions",
+        help=(
+            "List this channel's subscriptions and yours (with their matches of the last 7 "
+            "days), export them as text, or import queries."
+        ),
+        usage="subscriptions [list | export | import <queries>] [--dm]",
         handler=subscriptions_command,
+        args=(
+            Arg(
+                "action",
+                "list (the default), export (as text to paste back) or import (queries)",
+                required=False,
+                kind="choice",
+                choices=("list", "export", "import"),
+            ),
+            Arg(
+                "queries",
+                "For import: queries one a line or separated by ;, or an export's text",
+                required=False,
+                rest=True,
+                max_length=IMPORT_MAX_CHARS,
+            ),
+            DM,
+        ),
         slow=True,
-        examples=("subscriptions",),
+        examples=(
+            "subscriptions",
+            "subscriptions export",
+            'subscriptions import diffusion -audio; "world model" upvotes>=20',
+            "subscriptions export --dm",
+        ),
     ),
 ]

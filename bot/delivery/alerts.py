@@ -6,6 +6,7 @@ import re
 from datetime import datetime, timedelta
 
 from bot.delivery.digest import Occasion
+from bot.delivery.quiet import is_quiet
 from bot.delivery.timing import slot_stamp
 from bot.storage.due_reads import Destination
 from bot.storage.kinds import RunKind
@@ -38,6 +39,8 @@ def mute_occasions(
             )
         ]
     if is_instant(d):
+        if is_quiet(now, d.quiet_start, d.quiet_end, d.timezone):
+            return []  # nothing recorded: the first alert after the quiet hours takes it all
         # One batched alert per ingest that brought something new since the last one; the
         # slot names the ingest, so every process derives the same one and only one wins.
         if latest_seen is not None and (last_horizon is None or latest_seen > last_horizon):

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from bot.delivery.alerts import is_instant, mute_occasions
 from bot.delivery.digest import Occasion
+from bot.delivery.quiet import is_quiet, quiet_until
 from bot.delivery.timing import Schedule, due_slots, next_digest
 from bot.settings import Settings
 from bot.storage.due_reads import Destination, NextLook
@@ -161,6 +162,10 @@ def next_look(
     if d.muted_until is not None:
         return d.muted_until, None
     if is_instant(d):
+        if d.quiet_end and is_quiet(rules.now, d.quiet_start, d.quiet_end, d.timezone):
+            # No alert mark while quiet: new papers would bring it back every sweep all
+            # night; it is looked at again when the quiet hours end (or a setting changes).
+            return quiet_until(rules.now, d.quiet_end, d.timezone), None
         return NEVER, last_horizon or LOOK_NOW
     return next_digest(schedule_of(d), rules.now, rules.reach, done), None
 

@@ -152,6 +152,8 @@ def own_alert_rows(
         ]
     if row.alerts_mode == INSTANT:
         alerts = "instant: a DM after each update that brings a match"
+        if row.quiet_start and row.quiet_end:
+            alerts += f"; quiet {row.quiet_start}-{row.quiet_end} (held, then batched)"
     else:
         alerts = f"daily, {digest or schedule(row)}"
     muted = ("Muted", f"no — {prefix}mute 3d holds your DMs")

@@ -26,13 +26,14 @@ from bot.matching.index import BatchIndex, TypoIndex, build_index
 from bot.matching.program import Program
 from bot.papers import Paper
 from bot.query import Author, Leaf, Query, Text, Upvotes
+from bot.query.facts import FactIndex
 from bot.query.names import PersonName, same_person
 from bot.query.text import TEXT_FIELDS
 
 log = logging.getLogger(__name__)
 _canonical = attrgetter("canonical")
 
-REASON_FIELDS = (*TEXT_FIELDS, "author", "upvotes")
+REASON_FIELDS = (*TEXT_FIELDS, "author", "upvotes", "code", "stars", "org")
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +41,7 @@ class Reason:
     """A positive term of the query (canonical text) found in one field of the paper."""
 
     term: str
-    field: str  # "title" | "abstract" | "keyword" | "author" | "upvotes"
+    field: str  # one of REASON_FIELDS
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +145,7 @@ class MatchEngine:
     """
 
     __slots__ = (
+        "_has_facts",
         "_keys",
         "_leaf_text",
         "_positives",
@@ -185,6 +187,7 @@ class MatchEngine:
         self._leaf_text = [str(leaf) for leaf in leaves]
         self._positives: dict[int, list[int]] = {}  # filled as reasons are first read
         texts = [leaf for leaf in leaves if isinstance(leaf, Text)]
+        self._has_facts = any(not isinstance(leaf, Text | Author | Upvotes) for leaf in leaves)
         self._keys = frozenset(t.key for t in texts)
         self._prefixes = frozenset(k[:i] for k in self._keys for i in range(1, len(k)))
         self._typos = TypoIndex(
@@ -229,7 +232,8 @@ class MatchEngine:
     def _match(self, papers: Sequence[Paper]) -> dict[int, MatchList]:
         index = build_index(papers, self._keys, self._prefixes)
         typos = self._typos.expand(index.vocabulary())
-        fields = [_leaf_bits(leaf, index, typos) for leaf in self._program.leaves]
+        facts = FactIndex(papers) if self._has_facts else None
+        fields = [_leaf_bits(leaf, index, typos, facts) for leaf in self._program.leaves]
         values = self._program.evaluate([_union(f.values()) for f in fields], index.full)
         batch = _Batch([paper.id for paper in papers], fields, self._leaf_text, self)
         # One MatchList per distinct query that matched, shared by its subscriptions.
@@ -296,10 +300,15 @@ def _bit_indexes(bits: int, limit: int | None = None) -> list[int]:
     return out
 
 
-def _leaf_bits(leaf: Leaf, index: BatchIndex, typos: dict[str, set[str]]) -> dict[str, int]:
+def _leaf_bits(
+    leaf: Leaf, index: BatchIndex, typos: dict[str, set[str]], facts: FactIndex | None
+) -> dict[str, int]:
     """Return the papers a leaf holds for, per field, in REASON_FIELDS order."""
     if isinstance(leaf, Upvotes):
         return {"upvotes": _union(1 << p for p, u in enumerate(index.upvotes) if leaf.test(u))}
+    if not isinstance(leaf, Text | Author):
+        assert facts is not None  # built whenever the program holds a fact
+        return facts.bits(leaf)
     if isinstance(leaf, Author):
         surname = leaf.name.surname
         people = index.authors.get(surname, {})

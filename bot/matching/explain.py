@@ -9,6 +9,7 @@ from rapidfuzz.distance import OSA
 from bot.papers import Paper
 from bot.query import And, Author, Leaf, Node, Not, Or, Query, Text, Upvotes
 from bot.query.ast import iter_leaves
+from bot.query.facts import fact_hit
 from bot.query.names import parse_name, same_person
 from bot.query.text import MAX_CONCAT, TEXT_FIELDS, Token, field_texts, tokenize
 
@@ -20,7 +21,7 @@ MAX_SNIPPET = 60
 class FieldHit:
     """Where a term was found: the field and the paper's own text there."""
 
-    field: str  # "title" | "abstract" | "keyword" | "author" | "upvotes"
+    field: str  # "title" | "abstract" | "keyword" | "author" | "upvotes" | a fact's field
     text: str
 
 
@@ -96,6 +97,9 @@ def _evaluate(node: Node, found: dict[Leaf, bool]) -> bool:
 def _leaf_hits(leaf: Leaf, paper: Paper) -> tuple[FieldHit, ...]:
     if isinstance(leaf, Upvotes):
         return (FieldHit("upvotes", str(paper.upvotes)),) if leaf.test(paper.upvotes) else ()
+    if not isinstance(leaf, Text | Author):  # a paper fact (has:code, org:, ...)
+        hit = fact_hit(leaf, paper)
+        return (FieldHit(*hit),) if hit is not None else ()
     if isinstance(leaf, Author):
         return tuple(
             FieldHit("author", a)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from array import array
 from collections.abc import Callable, Iterable
 
-from bot.query import Author, Leaf, Node, Not, Text
+from bot.query import Author, Leaf, Node, Not, Text, Upvotes
 from bot.query.ast import And, Or
 
 LEAF, NOT, AND, OR = range(4)
@@ -143,4 +143,7 @@ def _leaf_key(leaf: Leaf) -> tuple[object, ...]:
         return (-1, leaf.field, leaf.tokens, leaf.fuzzy)
     if type(leaf) is Author:
         return (-2, leaf.name.given, leaf.name.surname)
-    return (-3, leaf.op, leaf.value)  # type: ignore[union-attr]
+    if type(leaf) is Upvotes:
+        return (-3, leaf.op, leaf.value)
+    # The paper facts: each renders to its own canonical text, which says all it holds.
+    return (-4, type(leaf).__name__, str(leaf))

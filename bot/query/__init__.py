@@ -46,6 +46,12 @@ Authors
 Upvotes
   ``upvotes>=N`` (also ``>``, ``<=``, ``<``, ``=``; spaces allowed around the operator)
   compares the paper's upvotes.
+Paper facts
+  ``has:code`` (a GitHub repository is linked), ``stars>=N`` (its GitHub stars; a paper
+  without a repository matches no comparison), ``org:<name>`` (the Hugging Face organisation
+  the paper is claimed by, by handle or full name, any case: ``org:ByteDance-Seed``,
+  ``org:"ByteDance Seed"``) and ``author:@<username>`` (an author who claimed the paper on
+  Hugging Face and was verified, by username, any case).
 Safety
   No user text is ever compiled as a regex. A query has at most 300 characters, 30 terms
   and 5 levels of parentheses (`Limits`). A malformed query raises `QueryError`, whose
@@ -57,7 +63,22 @@ Canonical form
   subscriptions. ``Query.text`` keeps what the user typed.
 """
 
-from bot.query.ast import And, Author, Leaf, Node, Not, Or, Query, Text, Upvotes
+from bot.query.ast import (
+    And,
+    Author,
+    Claimed,
+    Fact,
+    Has,
+    Leaf,
+    Node,
+    Not,
+    Or,
+    Org,
+    Query,
+    Stars,
+    Text,
+    Upvotes,
+)
 from bot.query.lexer import QueryError
 from bot.query.parser import DEFAULT_LIMITS, Limits, parse_query
 
@@ -65,13 +86,18 @@ __all__ = [
     "DEFAULT_LIMITS",
     "And",
     "Author",
+    "Claimed",
+    "Fact",
+    "Has",
     "Leaf",
     "Limits",
     "Node",
     "Not",
     "Or",
+    "Org",
     "Query",
     "QueryError",
+    "Stars",
     "Text",
     "Upvotes",
     "parse_query",

@@ -9,7 +9,9 @@ from typing import Any
 from bot.query.names import PersonName
 from bot.query.text import fuzzy_eligible
 
-FIELD_NAMES = ("title", "abstract", "author", "keyword")
+FIELD_NAMES = ("title", "abstract", "author", "keyword", "has", "org")
+# What has: can test, each a fact of the Daily Papers record (bot.query.facts).
+HAS_WHAT = ("code",)
 OPERATORS = (">=", "<=", ">", "<", "=")
 _RESERVED = frozenset({"and", "or", "not", "upvotes"})
 
@@ -73,6 +75,67 @@ class Upvotes:
         return upvotes == self.value
 
 
+def compare(op: str, left: int, right: int) -> bool:
+    """`left op right` for the comparison operators of the language."""
+    match op:
+        case ">=":
+            return left >= right
+        case ">":
+            return left > right
+        case "<=":
+            return left <= right
+        case "<":
+            return left < right
+    return left == right
+
+
+@dataclass(frozen=True, slots=True)
+class Stars:
+    """A comparison on the stars of the paper's GitHub repository (none: never holds)."""
+
+    op: str
+    value: int
+
+    def __str__(self) -> str:
+        return f"stars{self.op}{self.value}"
+
+    def test(self, stars: int | None) -> bool:
+        """Tell whether `stars` satisfies the comparison; a paper without a repo never does."""
+        return stars is not None and compare(self.op, stars, self.value)
+
+
+@dataclass(frozen=True, slots=True)
+class Has:
+    """The paper has a linked thing: `what` is one of HAS_WHAT ("code": a GitHub repo)."""
+
+    what: str
+
+    def __str__(self) -> str:
+        return f"has:{self.what}"
+
+
+@dataclass(frozen=True, slots=True)
+class Org:
+    """The Hugging Face organisation the paper is claimed by: its handle or its full name,
+    casefolded with spaces collapsed."""
+
+    name: str
+
+    def __str__(self) -> str:
+        return f'org:"{self.name}"' if " " in self.name else f"org:{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A Hugging Face user who claimed authorship of the paper (verified), by username,
+    casefolded (Hugging Face usernames are unique regardless of case)."""
+
+    user: str
+
+    def __str__(self) -> str:
+        return f"author:@{self.user}"
+
+
 @dataclass(frozen=True, slots=True)
 class Not:
     child: Node
@@ -97,8 +160,10 @@ class Or:
         return _render(self)[0]
 
 
-Node = Text | Author | Upvotes | Not | And | Or
-Leaf = Text | Author | Upvotes
+Node = Text | Author | Upvotes | Stars | Has | Org | Claimed | Not | And | Or
+Leaf = Text | Author | Upvotes | Stars | Has | Org | Claimed
+# Leaves that test one fact of the paper record rather than its words or people.
+Fact = Stars | Has | Org | Claimed
 
 
 @dataclass(frozen=True, eq=False)

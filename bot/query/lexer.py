@@ -17,12 +17,19 @@ FIELD_ALIASES = {
     "authors": "author",
     "keyword": "keyword",
     "keywords": "keyword",
+    "has": "has",
+    "org": "org",
+    "organization": "org",
 }
 EXAMPLES = {
     "general": 'diffusion OR "flow matching" -video',
     "paren": '(diffusion OR "flow matching") video',
     "field": 'title:diffusion author:"Yann LeCun"',
     "upvotes": "diffusion upvotes>=10",
+    "stars": "diffusion has:code stars>=100",
+    "has": "diffusion has:code",
+    "org": 'org:ByteDance-Seed OR org:"Google DeepMind"',
+    "claimed": "author:@akhaliq",
     "not": "diffusion -video",
     "or": "diffusion OR gan",
     "and": "diffusion AND video",
@@ -33,6 +40,7 @@ _OPERATOR_WORDS = {"or": "OR", "|": "OR", "and": "AND", "&": "AND", "&&": "AND",
 # Fixed patterns of ours; nothing the user types is ever compiled.
 _FIELD_RE = re.compile(r"([A-Za-z]+):")
 _UPVOTES_RE = re.compile(r"(?i)upvotes\s*(>=|<=|>|<|=)\s*")
+_STARS_RE = re.compile(r"(?i)stars\s*(>=|<=|>|<|=)\s*")
 _VALUE_RE = re.compile(r"[^\s()\"]*")
 _WORD_RE = re.compile(r"[^\s()\"]+")
 MAX_UPVOTES = 10**9
@@ -55,7 +63,8 @@ class QueryError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Lexeme:
-    """A query token: kind is LP, RP, OR, AND, NOT, FIELD, WORD, PHRASE or CMP."""
+    """A query token: kind is LP, RP, OR, AND, NOT, FIELD, WORD, PHRASE, CMP (upvotes) or
+    STARS."""
 
     kind: str
     value: str
@@ -90,18 +99,20 @@ def lex(text: str) -> list[Lexeme]:
                 raise QueryError('Nothing after "-"', pos, EXAMPLES["not"])
             out.append(Lexeme("NOT", "-", pos))
             i += 1
-        elif m := _UPVOTES_RE.match(text, i):
+        elif (m := _UPVOTES_RE.match(text, i)) or (m := _STARS_RE.match(text, i)):
+            metric = "upvotes" if m.group().lower().startswith("u") else "stars"
             found = _VALUE_RE.match(text, m.end())
             assert found is not None  # "*": it matches, if only the empty string
             value = found.group()
             if not value.isdigit() or not value.isascii() or int(value) > MAX_UPVOTES:
                 shown = value or "nothing"
                 raise QueryError(
-                    f'upvotes{m.group(1)} needs a whole number, not "{shown}"',
+                    f'{metric}{m.group(1)} needs a whole number, not "{shown}"',
                     m.end() + 1,
-                    EXAMPLES["upvotes"],
+                    EXAMPLES[metric],
                 )
-            out.append(Lexeme("CMP", m.group(1), pos, int(value)))
+            kind = "CMP" if metric == "upvotes" else "STARS"
+            out.append(Lexeme(kind, m.group(1), pos, int(value)))
             i = m.end() + len(value)
         elif m := _FIELD_RE.match(text, i):
             out.append(Lexeme("FIELD", _field_name(m.group(1), pos), pos))
@@ -121,9 +132,9 @@ def _field_name(name: str, pos: int) -> str:
     lowered = name.lower()
     if lowered in FIELD_ALIASES:
         return FIELD_ALIASES[lowered]
-    if lowered == "upvotes":
+    if lowered in ("upvotes", "stars"):
         raise QueryError(
-            'Compare upvotes with >=, >, <=, < or =, as "upvotes>=10"', pos, EXAMPLES["upvotes"]
+            f'Compare {lowered} with >=, >, <=, < or =, as "{lowered}>=10"', pos, EXAMPLES[lowered]
         )
     known = ", ".join(f"{f}:" for f in FIELD_NAMES)
     guess = process.extractOne(lowered, list(FIELD_ALIASES), score_cutoff=70)

@@ -2,9 +2,24 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
-from bot.query.ast import And, Author, Node, Not, Or, Query, Text, Upvotes
+from bot.query.ast import (
+    HAS_WHAT,
+    And,
+    Author,
+    Claimed,
+    Has,
+    Node,
+    Not,
+    Or,
+    Org,
+    Query,
+    Stars,
+    Text,
+    Upvotes,
+)
 from bot.query.lexer import EXAMPLES, Lexeme, QueryError, lex
 from bot.query.names import parse_name
 from bot.query.text import fuzzy_eligible, is_acronym, words
@@ -20,6 +35,8 @@ class Limits:
 
 
 DEFAULT_LIMITS = Limits()
+# Hugging Face usernames and organisation handles: letters, digits, "-", "_" and ".".
+_HANDLE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,95}")
 _STOP = frozenset({"RP", "OR", "AND"})
 
 
@@ -126,7 +143,14 @@ class _Parser:
                     nxt.pos if nxt else lx.pos,
                     EXAMPLES["field"],
                 )
+            if lx.value in ("has", "org"):
+                return self._fact(lx, self.take())
             return self.parse_primary(lx.value, depth)
+        if lx.kind == "STARS":
+            if field != "any":
+                raise QueryError(f"stars inside {field}:", lx.pos, EXAMPLES["stars"])
+            self._count(lx)
+            return Stars(lx.value, lx.number)
         if lx.kind == "CMP":
             if field != "any":
                 raise QueryError(f"upvotes inside {field}:", lx.pos, EXAMPLES["upvotes"])
@@ -152,7 +176,38 @@ class _Parser:
         self.take()
         return node
 
+    def _fact(self, field: Lexeme, lx: Lexeme) -> Node:
+        """has:<what> or org:<name>, whose value is one word (an org's full name: a phrase)."""
+        self._count(lx)
+        if field.value == "has":
+            what = lx.value.lower()
+            if lx.kind != "WORD" or what not in HAS_WHAT:
+                known = " or ".join(f"has:{w}" for w in HAS_WHAT)
+                raise QueryError(
+                    f'Unknown "has:{lx.value}" (use {known})',
+                    lx.pos,
+                    EXAMPLES["has"],
+                )
+            return Has(what)
+        name = " ".join(lx.value.split()).casefold()
+        if lx.kind == "LP" or not name or (lx.kind == "WORD" and not _HANDLE_RE.fullmatch(name)):
+            raise QueryError(
+                'org: takes an organisation\'s handle or "full name", as org:ByteDance-Seed',
+                lx.pos,
+                EXAMPLES["org"],
+            )
+        return Org(name)
+
     def _leaf(self, lx: Lexeme, field: str) -> Node:
+        if field == "author" and lx.kind == "WORD" and lx.value.startswith("@"):
+            user = lx.value[1:]
+            if not _HANDLE_RE.fullmatch(user):
+                raise QueryError(
+                    f'"{lx.value}" is not a Hugging Face username (letters, digits, - _ .)',
+                    lx.pos,
+                    EXAMPLES["claimed"],
+                )
+            return Claimed(user.casefold())
         if field == "author":
             name = parse_name(lx.value)
             if name is None:

@@ -9,7 +9,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.query.ast import And, Author, Node, Not, Or, Query, Text, Upvotes
+from bot.query.ast import (
+    HAS_WHAT,
+    OPERATORS,
+    And,
+    Author,
+    Claimed,
+    Has,
+    Node,
+    Not,
+    Or,
+    Org,
+    Query,
+    Stars,
+    Text,
+    Upvotes,
+)
 from bot.query.names import PersonName
 
 VERSION = 1
@@ -45,6 +60,14 @@ def _dump(node: Node) -> list[Any]:
         return ["a", list(node.name.given), node.name.surname]
     if isinstance(node, Upvotes):
         return ["u", node.op, node.value]
+    if isinstance(node, Stars):
+        return ["s", node.op, node.value]
+    if isinstance(node, Has):
+        return ["h", node.what]
+    if isinstance(node, Org):
+        return ["o", node.name]
+    if isinstance(node, Claimed):
+        return ["c", node.user]
     if isinstance(node, Not):
         return ["n", _dump(node.child)]
     return ["&" if isinstance(node, And) else "|", [_dump(c) for c in node.children]]
@@ -82,6 +105,18 @@ def _leaf(data: list[Any]) -> Node:
         op, value = data[1:]
         if type(op) is str and type(value) is int:
             return Upvotes(op, value)
+    elif kind == "s":
+        op, value = data[1:]
+        if type(op) is str and op in OPERATORS and type(value) is int:
+            return Stars(op, value)
+    elif kind == "h":
+        (what,) = data[1:]
+        if type(what) is str and what in HAS_WHAT:
+            return Has(what)
+    elif kind in ("o", "c"):
+        (name,) = data[1:]
+        if type(name) is str and name:
+            return Org(name) if kind == "o" else Claimed(name)
     raise ValueError(f"broken leaf {data!r}")
 
 

@@ -22,6 +22,7 @@ from bot.matching.engine import Match, Reason, has_phrase
 from bot.papers import Paper
 from bot.query import Author, Leaf, Node, Not, Query, Text, Upvotes
 from bot.query.ast import And, Or, iter_leaves
+from bot.query.facts import FactIndex
 from bot.query.names import PersonName, same_person
 from bot.query.text import MAX_CONCAT, TEXT_FIELDS
 from bot.search.day_index import DayIndex, FieldPostings
@@ -175,6 +176,8 @@ def _leaf_fields(plan: _Plan, i: int, day: DayIndex) -> dict[str, int]:
             if leaf.test(u):
                 v |= 1 << p
         return {"upvotes": v}
+    if not isinstance(leaf, Text | Author):  # a paper fact (has:code, org:, ...)
+        return FactIndex(day.papers).bits(leaf)
     if isinstance(leaf, Author):
         name = leaf.name
         v = 0

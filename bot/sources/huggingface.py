@@ -31,6 +31,8 @@ DEFAULT_BASE_URL = "https://huggingface.co"
 PAGE_SIZE = 100  # the endpoint's maximum; 101 is refused
 MAX_PAGES = 20  # a day has ~25 papers; this only stops a server that ignores `p`
 _GITHUB_SHORT_RE = re.compile(r"^[\w.-]+/[\w.-]+$")
+# Hugging Face usernames and organisation handles (what author:@… and org: compare with).
+_HANDLE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,95}")
 
 
 def utc_today() -> date:
@@ -90,6 +92,35 @@ def _authors(value: object) -> tuple[str, ...]:
         if isinstance(name, str) and (clean := _clean(name)):
             names.append(clean)
     return tuple(names)
+
+
+def _claimed(value: object) -> tuple[tuple[str, str], ...]:
+    """(name, username) of the visible authors whose claim Hugging Face verified.
+
+    The real shape: an author's `user` object (with its `user` username) and `status`
+    "claimed_verified"; an unverified claim is not an identity to follow.
+    """
+    if not isinstance(value, list):
+        return ()
+    out = []
+    for author in value:
+        if not isinstance(author, dict) or author.get("hidden") is True:
+            continue
+        user, name = author.get("user"), author.get("name")
+        if author.get("status") != "claimed_verified" or not isinstance(user, dict):
+            continue
+        handle = user.get("user")
+        valid = isinstance(handle, str) and _HANDLE_RE.fullmatch(handle)
+        if valid and isinstance(name, str) and (clean := _clean(name)):
+            out.append((clean, str(handle)))
+    return tuple(out)
+
+
+def _organization_handle(value: object) -> str | None:
+    if not isinstance(value, dict):
+        return None
+    handle = value.get("name")
+    return handle if isinstance(handle, str) and _HANDLE_RE.fullmatch(handle) else None
 
 
 def _keywords(value: object) -> tuple[str, ...]:
@@ -168,6 +199,10 @@ def parse_paper(paper: dict[str, Any], top: dict[str, Any], requested: date | No
         ai_summary=_text(_pick(paper, top, "ai_summary"), "ai_summary") or None,
         ai_keywords=_keywords(_pick(paper, top, "ai_keywords")),
         organization=_organization(top.get("organization") or paper.get("organization")),
+        organization_handle=_organization_handle(
+            top.get("organization") or paper.get("organization")
+        ),
+        claimed=_claimed(_pick(paper, top, "authors")),
         thumbnail=_url(top.get("thumbnail") or top.get("thumbnailUrl")),
     )
 

@@ -56,6 +56,8 @@ class DueDestination:
     alerts_mode: str
     threads: bool  # `digest threads on`: papers go in a thread under the header
     muted_until: datetime | None
+    quiet_start: str | None
+    quiet_end: str | None
     disabled_reason: str | None
     created_at: datetime
     schedule_since: datetime | None

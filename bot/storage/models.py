@@ -73,6 +73,7 @@ class PaperRow(Base):
     ai_summary: Mapped[str | None] = mapped_column(Text)
     ai_keywords: Mapped[list[Any]] = mapped_column(JSON, default=list)
     organization: Mapped[str | None] = mapped_column(Text)
+    organization_handle: Mapped[str | None] = mapped_column(Text)  # the HF org's name
     thumbnail: Mapped[str | None] = mapped_column(Text)
     first_seen_at: Mapped[datetime]
     updated_at: Mapped[datetime]
@@ -125,6 +126,10 @@ class DestinationRow(Base):
     threads: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     alerts_mode: Mapped[str] = mapped_column(String(8), default="daily")  # "daily" | "instant"
     muted_until: Mapped[datetime | None]
+    # Quiet hours of instant alerts, local HH:MM in `timezone` (both None: none); an alert
+    # falling inside waits for their end (bot.delivery.quiet).
+    quiet_start: Mapped[str | None] = mapped_column(String(5))
+    quiet_end: Mapped[str | None] = mapped_column(String(5))
     disabled_reason: Mapped[str | None] = mapped_column(Text)
     disabled_at: Mapped[datetime | None]
     created_at: Mapped[datetime]

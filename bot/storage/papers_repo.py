@@ -76,6 +76,12 @@ def row_to_paper(row: PaperRow) -> Paper:
         title=row.title,
         abstract=row.abstract,
         authors=tuple(a["name"] for a in row.authors or () if not a.get("hidden")),
+        claimed=tuple(
+            (a["name"], a["user"])
+            for a in row.authors or ()
+            if a.get("user") and not a.get("hidden")
+        ),
+        organization_handle=row.organization_handle,
         published_at=row.published_at,
         featured_on=tuple(f.day for f in row.features),
         upvotes=row.upvotes,
@@ -97,7 +103,8 @@ def _values(p: Paper) -> dict[str, Any]:
         "title": p.title,
         "abstract": p.abstract,
         # Parsers drop HF's hidden authors, so every stored author is shown and matched.
-        "authors": [{"name": a, "hidden": False} for a in p.authors],
+        # A verified claim rides along as the author's "user" (the Hugging Face username).
+        "authors": _authors_json(p),
         "published_at": p.published_at,
         "upvotes": p.upvotes,
         "comments": p.comments,
@@ -107,8 +114,20 @@ def _values(p: Paper) -> dict[str, Any]:
         "ai_summary": p.ai_summary,
         "ai_keywords": list(p.ai_keywords),
         "organization": p.organization,
+        "organization_handle": p.organization_handle,
         "thumbnail": p.thumbnail,
     }
+
+
+def _authors_json(p: Paper) -> list[dict[str, Any]]:
+    users = dict(p.claimed)
+    out: list[dict[str, Any]] = []
+    for name in p.authors:
+        entry: dict[str, Any] = {"name": name, "hidden": False}
+        if name in users:
+            entry["user"] = users[name]
+        out.append(entry)
+    return out
 
 
 _FIELDS = tuple(_values(Paper(id="", title="")))

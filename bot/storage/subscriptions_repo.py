@@ -82,6 +82,20 @@ class SubscriptionRepo:
         assert row is not None
         return row
 
+    async def add_many(
+        self,
+        destination_id: int,
+        items: list[tuple[str, str]],
+        *,
+        created_by: str | None,
+        limit: int,
+        now: datetime,
+    ) -> SubscriptionBatch:
+        """Save (query, canonical) items in one transaction (see `add_many`)."""
+        return await add_many(
+            self._sessions, destination_id, items, created_by=created_by, limit=limit, now=now
+        )
+
     async def remove(self, subscription_id: int, destination_id: int) -> bool:
         """Delete a subscription of this destination; False when there is none."""
         async with self._sessions.begin() as s:
@@ -179,3 +193,82 @@ def _parsed(query: str) -> dict[str, Any] | None:
         return dump(parse_query(query))
     except QueryError:
         return None
+
+
+class SubscriptionBatch:
+    """What one `add_many` did: the rows it added, and which items were duplicates of what."""
+
+    def __init__(self) -> None:
+        self.added: list[SubscriptionRow] = []
+        self.duplicates: list[tuple[int, int]] = []  # (item index, existing subscription id)
+
+
+async def add_many(
+    sessions: async_sessionmaker[AsyncSession],
+    destination_id: int,
+    items: list[tuple[str, str]],
+    *,
+    created_by: str | None,
+    limit: int,
+    now: datetime,
+) -> SubscriptionBatch:
+    """Save (query, canonical) items in ONE transaction: all new ones, or none.
+
+    Items whose canonical query the destination already holds (or an earlier item of the
+    batch) are duplicates, not errors. When the new ones would pass `limit`, nothing is saved
+    and SubscriptionLimitError says so; any other failure rolls the whole batch back too.
+    """
+    batch = SubscriptionBatch()
+    async with sessions.begin() as s:
+        # The same lock as `add`: concurrent adds to this destination wait for the batch.
+        if await s.get(DestinationRow, destination_id, with_for_update=True) is None:
+            raise LookupError(f"destination {destination_id} is gone")
+        rows = await s.execute(
+            select(SubscriptionRow.canonical, SubscriptionRow.id).where(
+                SubscriptionRow.destination_id == destination_id
+            )
+        )
+        held: dict[str, int] = {canonical: sid for canonical, sid in rows.all()}
+        fresh: list[tuple[int, str, str]] = []
+        pending: dict[str, int] = {}  # canonical -> index of the batch item that brings it
+        for index, (query, canonical) in enumerate(items):
+            if canonical in held:
+                batch.duplicates.append((index, held[canonical]))
+            elif canonical in pending:
+                batch.duplicates.append((index, -1 - pending[canonical]))
+            else:
+                pending[canonical] = index
+                fresh.append((index, query, canonical))
+        if fresh and len(held) + len(fresh) > limit:
+            raise SubscriptionLimitError(limit)
+        insert = _insert_for(s)
+        ids: dict[int, int] = {}
+        for index, query, canonical in fresh:
+            new_id = await s.scalar(
+                insert(SubscriptionRow)
+                .values(
+                    destination_id=destination_id,
+                    query=query,
+                    canonical=canonical,
+                    parsed=_parsed(query),
+                    created_by=created_by,
+                    created_at=now,
+                )
+                .on_conflict_do_nothing(index_elements=["destination_id", "canonical"])
+                .returning(SubscriptionRow.id)
+            )
+            if new_id is None:  # saved by a concurrent add on SQLite: a duplicate after all
+                raced = await SubscriptionRepo._find(s, destination_id, canonical)
+                batch.duplicates.append((index, raced.id if raced else 0))
+            else:
+                ids[index] = new_id
+        if ids:
+            await _changed(s, destination_id)
+    # A duplicate of an earlier item of the batch names that item's new id.
+    batch.duplicates = sorted(
+        (i, ids.get(-1 - sid, 0) if sid < 0 else sid) for i, sid in batch.duplicates
+    )
+    async with sessions() as s:
+        found = await s.scalars(select(SubscriptionRow).where(SubscriptionRow.id.in_(ids.values())))
+        batch.added = sorted(found.all(), key=lambda r: r.id)
+    return batch
