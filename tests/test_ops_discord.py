@@ -72,14 +72,15 @@ async def test_metrics_during_a_digest_run_agree_with_what_discord_received(
         await run
         after = await scrape(base)
     assert in_channel >= 1 and in_dm == 0
-    assert value(during, "paperbot_messages_total", platform="discord", outcome="sent") == (
-        in_channel
-    )
+    # One message (the channel's digest, in however many parts) is out; the DM's is not.
+    assert value(during, "paperbot_messages_total", platform="discord", outcome="sent") == 1
+    assert value(during, "paperbot_message_parts_total", platform="discord") == in_channel
     assert value(during, "paperbot_outbox_depth", platform="discord") == 1  # the DM's, in flight
     assert value(during, "paperbot_digest_lag_seconds_count", platform="discord", kind="now") == 1
     assert ready == 200
     total = len(fake.messages[fake.channel_id]) + len(fake.messages[dm])
-    assert value(after, "paperbot_messages_total", platform="discord", outcome="sent") == total
+    assert value(after, "paperbot_messages_total", platform="discord", outcome="sent") == 2
+    assert value(after, "paperbot_message_parts_total", platform="discord") == total
     assert total == posts(fake, fake.channel_id) + posts(fake, dm)  # every post was accepted
     assert value(after, "paperbot_outbox_depth", platform="discord") == 0
     assert value(after, "paperbot_digest_lag_seconds_count", platform="discord", kind="now") == 2

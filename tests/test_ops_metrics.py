@@ -62,7 +62,9 @@ async def test_a_digest_run_is_counted_as_the_platform_saw_it(db_url: str) -> No
     async with serving(h.app) as base:
         m = await scrape(base)
     assert len(h.adapter.sent) == 3  # five papers in parts of two, all to C1
-    assert value(m, "paperbot_messages_total", platform="test", outcome="sent") == 3
+    # One message, in three parts: counted once, its parts apart.
+    assert value(m, "paperbot_messages_total", platform="test", outcome="sent") == 1
+    assert value(m, "paperbot_message_parts_total", platform="test") == 3
     assert value(m, "paperbot_messages_total", platform="test", outcome="failed") == 1
     assert value(m, "paperbot_messages_total", platform="test", outcome="rejected") == 1
     assert value(m, "paperbot_messages_total", platform="test", outcome="retried") == 0
@@ -80,6 +82,7 @@ async def test_a_digest_run_is_counted_as_the_platform_saw_it(db_url: str) -> No
     assert value(m, "paperbot_papers_stored") == await h.app.papers.count() == 5
     assert value(m, "paperbot_ingest_polls_total", result="ok") == 1
     assert value(m, "paperbot_sweep_duration_seconds_count") == 1
+    assert value(m, "paperbot_matching_duration_seconds_count") == 1
     # No label carries a destination id, a query or a reason's text.
     names = {c.name for c in h.bot.core.registry._commands.values()}
     allowed = {
@@ -125,9 +128,9 @@ async def test_rate_limits_and_transient_failures(db_url: str) -> None:
         m = await scrape(base)
     assert value(m, "paperbot_rate_limited_total", platform="test") == 2
     assert value(m, "paperbot_messages_total", platform="test", outcome="retried") == 2
-    assert value(m, "paperbot_messages_total", platform="test", outcome="sent") == len(
-        h.adapter.sent
-    )
+    assert value(m, "paperbot_message_parts_total", platform="test") == len(h.adapter.sent)
+    # Of the three digests one went out whole; the other two wait for their retry.
+    assert value(m, "paperbot_messages_total", platform="test", outcome="sent") == 1
 
 
 async def test_each_app_counts_only_its_own(db_url: str) -> None:
@@ -279,3 +282,33 @@ def test_disabled_reasons_fall_into_a_few_labels(reason: str, kind: str) -> None
 def test_every_adapter_reason_has_a_label() -> None:
     reasons = [*GONE_REASONS.values(), NO_EMBEDS, *GONE_ERRORS.values()]
     assert [r for r in reasons if reason_kind(r) == "other"] == []
+
+
+async def test_matching_time_is_the_matching_alone_not_the_sweep_around_it(db_url: str) -> None:
+    """Every database statement "takes" 10 s on the metrics' clock: the sweep's histogram
+    sees them, the matching's must not (it reads nothing; its inputs were read before)."""
+    from sqlalchemy import event
+
+    from bot.ops.metrics import Metrics
+
+    h = await three_channels(db_url)
+    ticks = [0.0]
+    h.app._metrics = Metrics(clock=lambda: ticks[0])
+    statements = [0]
+
+    @event.listens_for(h.app.engine.sync_engine, "before_cursor_execute")
+    def slow(*_: object) -> None:
+        ticks[0] += 10
+        statements[0] += 1
+
+    h.clock.set(utc(2025, 2, 3, 9, 0))
+    await h.scheduler.ingest_once()
+    before = statements[0]
+    await h.scheduler.run_once(ingest=False)
+    async with serving(h.app) as base:
+        m = await scrape(base)
+    assert value(m, "paperbot_matching_duration_seconds_count") == 1
+    assert value(m, "paperbot_matching_duration_seconds_sum") == 0
+    assert value(m, "paperbot_sweep_duration_seconds_count") == 1
+    # The sweep's own statements (not the drain's after it) are in its time.
+    assert 0 < value(m, "paperbot_sweep_duration_seconds_sum") < 10 * (statements[0] - before)
