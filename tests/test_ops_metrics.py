@@ -312,3 +312,42 @@ async def test_matching_time_is_the_matching_alone_not_the_sweep_around_it(db_ur
     assert value(m, "paperbot_sweep_duration_seconds_count") == 1
     # The sweep's own statements (not the drain's after it) are in its time.
     assert 0 < value(m, "paperbot_sweep_duration_seconds_sum") < 10 * (statements[0] - before)
+
+
+async def test_429s_slack_sdk_waits_out_itself_are_counted_once(slack) -> None:
+    """A short 429 is retried inside slack_sdk (counted by its hook); a long one is handed
+    back to the delivery layer (which counts it itself, see above), not counted here too."""
+    from types import SimpleNamespace
+
+    from adapters.cli.ratelimits import count_library_rate_limits
+    from adapters.slack.app import make_client
+    from adapters.slack.config import load_slack_config
+    from adapters.slack.sender import SlackSender
+    from bot.messages import Notice
+    from bot.ops.metrics import Metrics
+    from tests.fakes.slack_server import BOT_TOKEN
+    from tests.port_helpers import send
+
+    config = load_slack_config(
+        {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": "s", "SLACK_API_URL": slack.api_url}
+    )
+    assert config is not None
+    client = make_client(config)
+    metrics = Metrics()
+    undo = count_library_rate_limits(
+        [SimpleNamespace(platform="slack", client=client)], metrics.limited
+    )  # type: ignore[list-item]
+    sender = SlackSender(client)
+    to = Destination(platform="slack", kind="channel", id="C200")
+    slack.fail("chat.postMessage", "ratelimited", status=429, retry_after=0)
+    await send(sender, to, Notice("one"), key="k1")
+    slack.fail("chat.postMessage", "ratelimited", status=429, retry_after=30)
+    with pytest.raises(DeliveryError):
+        await send(sender, to, Notice("two"), key="k2")
+    undo()
+    slack.fail("chat.postMessage", "ratelimited", status=429, retry_after=0)
+    await send(sender, to, Notice("three"), key="k3")  # after the undo: not counted
+    assert len(slack.calls_to("chat.postMessage")) == 5
+    assert (
+        metrics.registry.get_sample_value("paperbot_rate_limited_total", {"platform": "slack"}) == 1
+    )

@@ -74,7 +74,8 @@ class Metrics:
         )
         self.rate_limited = Counter(
             "paperbot_rate_limited",
-            "Rate-limit answers (429) that reached the delivery layer, by platform.",
+            "Rate-limit answers (429), by platform: those the chat library waited out "
+            "itself and those handed back to the delivery layer, each once.",
             ["platform"],
             registry=r,
         )
