@@ -10,8 +10,13 @@ hanging the suite.
 from __future__ import annotations
 
 import asyncio
+import json
+import signal
+import sqlite3
 import threading
 from collections.abc import Awaitable, Callable, Coroutine
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,11 +24,14 @@ from sqlalchemy import event, text
 
 from bot.app import App
 from tests.delivery_helpers import FakeSource, Harness, RecordingAdapter, make_app, paper, utc
+from tests.fakes.discord_server import FakeDiscord
 from tests.helpers import FakeClock
 
 NOW = utc(2025, 2, 3, 9, 0)
 BOUND = 15  # seconds a stopped loop gets to end; well under one when all is well
 HOLD_KEY = 424242  # the advisory lock a held PostgreSQL statement waits for
+CHANNEL_POSTS = r"/channels/\d+/messages"
+EXIT_BOUND = 15  # seconds from SIGTERM to exit: the sender's stop grace (10 s) and margin
 
 
 def tear_down(
@@ -186,3 +194,71 @@ def test_a_stop_mid_query_and_the_teardown_after_it_end(db_url: str, prefix: str
         await hold[0].release()
 
     run_on_own_loop(main, release, h.app.close)
+
+
+async def _wait_for(check: Callable[[], bool], within: float) -> None:
+    """Wait until `check()`: the state is in another process (its database, its requests)."""
+    async with asyncio.timeout(within):
+        while not check():  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+
+
+def _outbox_statuses(db: Path) -> list[str]:
+    conn = sqlite3.connect(db)
+    try:
+        return [row[0] for row in conn.execute("SELECT status FROM outbox")]
+    finally:
+        conn.close()
+
+
+async def test_paperbot_run_exits_at_once_on_sigterm_mid_poll_and_a_restart_posts_once(
+    fake: FakeDiscord, tmp_path: Path
+) -> None:
+    from tests.discord_helpers import say
+    from tests.fakes.hf_server import FakeHF
+    from tests.helpers import daily_item
+    from tests.test_discord_run import paperbot, run_env
+
+    today = datetime.now(UTC).date()  # the process polls by the real clock
+    titles = [f"Diffusion at scale {n}" for n in range(3)]
+    async with FakeHF() as hf:
+        for day in (today - timedelta(days=1), today):
+            hf.days[day.isoformat()] = [
+                daily_item(f"2412.{n}{day.day:02d}00", f"{t} ({day})", day=day.isoformat())
+                for n, t in enumerate(titles)
+            ]
+        env = run_env(fake, tmp_path, PAPERS_SOURCE="huggingface", HF_API_URL=hf.url)
+        db = tmp_path / "bot.sqlite3"
+        polling = hf.hold_day(today.isoformat())
+        first = await paperbot(env, tmp_path, "run")
+        try:
+            await fake.wait_until(lambda: fake.connected, 30)
+            await asyncio.wait_for(polling.reached.wait(), 30)  # the poll is mid-flight
+            await say(fake, "subscribe", {"query": "diffusion"})
+            fake.hanging[fake.channel_id] = asyncio.Event()  # the digest's post in flight too
+            await say(fake, "digest", sub="now")
+            await _wait_for(lambda: len(fake.requests_to("POST", CHANNEL_POSTS)) >= 1, 30)
+        finally:
+            first.send_signal(signal.SIGTERM)
+            # Promptly: the poll is cancelled, the post in flight has the stop's grace.
+            _, err1 = await asyncio.wait_for(first.communicate(), EXIT_BOUND)
+        assert first.returncode == 0, err1.decode()
+        assert b"Traceback" not in err1, err1.decode()
+        # Discord gets the post after all (the client went, the request had arrived).
+        fake.hanging.pop(fake.channel_id).set()
+        hf.heal_day(today.isoformat())
+        second = await paperbot(env, tmp_path, "run")
+        try:
+            await _wait_for(lambda: (s := _outbox_statuses(db)) and set(s) == {"sent"}, 60)
+        finally:
+            second.send_signal(signal.SIGTERM)
+            _, err2 = await asyncio.wait_for(second.communicate(), EXIT_BOUND)
+        assert second.returncode == 0, err2.decode()
+        assert b"Traceback" not in err2, err2.decode()
+    messages = fake.messages.get(fake.channel_id, [])
+    # The post in flight at the stop was made again after the restart; Discord kept one
+    # (its nonce is the outbox key).
+    assert len(fake.requests_to("POST", CHANNEL_POSTS)) == len(messages) + 1
+    posted = json.dumps(messages)
+    for t in titles:  # yesterday's papers, stored before the stop: in the digest once each
+        assert posted.count(f"{t} ({today - timedelta(days=1)})") == 1, posted
