@@ -3,8 +3,9 @@
 A job cancelled while inside a database call has SQLAlchemy terminate its connection in a
 shielded task; a loop teardown then cancels every task left, in no fixed order. With
 aiosqlite that once hung the teardown forever (bot/storage/db.py, `_closes_once_class`).
-Each test runs its loop on a thread of its own, so a hang fails within a bound instead of
-hanging the suite.
+Each of those tests runs its loop on a thread of its own, so a hang fails within a bound
+instead of hanging the suite. The last test is `paperbot run` as a process: SIGTERM while a
+poll and a post are in flight, then a restart that must post the digest exactly once.
 """
 
 from __future__ import annotations
