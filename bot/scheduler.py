@@ -145,7 +145,7 @@ class DeliveryScheduler:
         try:
             # Instant alerts wait while an ingest runs; ingest_job sweeps again at its end.
             alerts = not await self.lock.busy()
-            with self.app.metrics.sweep_seconds.time():
+            with self.app.metrics.sweep():
                 report = await self.sweeper.sweep(alerts=alerts)
             if report.queued:
                 self.sender.wake()
@@ -207,7 +207,7 @@ class DeliveryScheduler:
             await self.app.outbox.release_all()
         if ingest:
             await self.ingest_once()
-        with self.app.metrics.sweep_seconds.time():
+        with self.app.metrics.sweep():
             report = await self.sweeper.sweep()
         return report, await self.sender.drain()
 

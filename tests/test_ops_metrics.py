@@ -62,7 +62,9 @@ async def test_a_digest_run_is_counted_as_the_platform_saw_it(db_url: str) -> No
     async with serving(h.app) as base:
         m = await scrape(base)
     assert len(h.adapter.sent) == 3  # five papers in parts of two, all to C1
-    assert value(m, "paperbot_messages_total", platform="test", outcome="sent") == 3
+    # One message, in three parts: counted once, its parts apart.
+    assert value(m, "paperbot_messages_total", platform="test", outcome="sent") == 1
+    assert value(m, "paperbot_message_parts_total", platform="test") == 3
     assert value(m, "paperbot_messages_total", platform="test", outcome="failed") == 1
     assert value(m, "paperbot_messages_total", platform="test", outcome="rejected") == 1
     assert value(m, "paperbot_messages_total", platform="test", outcome="retried") == 0
@@ -80,6 +82,7 @@ async def test_a_digest_run_is_counted_as_the_platform_saw_it(db_url: str) -> No
     assert value(m, "paperbot_papers_stored") == await h.app.papers.count() == 5
     assert value(m, "paperbot_ingest_polls_total", result="ok") == 1
     assert value(m, "paperbot_sweep_duration_seconds_count") == 1
+    assert value(m, "paperbot_matching_duration_seconds_count") == 1
     # No label carries a destination id, a query or a reason's text.
     names = {c.name for c in h.bot.core.registry._commands.values()}
     allowed = {
@@ -125,9 +128,9 @@ async def test_rate_limits_and_transient_failures(db_url: str) -> None:
         m = await scrape(base)
     assert value(m, "paperbot_rate_limited_total", platform="test") == 2
     assert value(m, "paperbot_messages_total", platform="test", outcome="retried") == 2
-    assert value(m, "paperbot_messages_total", platform="test", outcome="sent") == len(
-        h.adapter.sent
-    )
+    assert value(m, "paperbot_message_parts_total", platform="test") == len(h.adapter.sent)
+    # Of the three digests one went out whole; the other two wait for their retry.
+    assert value(m, "paperbot_messages_total", platform="test", outcome="sent") == 1
 
 
 async def test_each_app_counts_only_its_own(db_url: str) -> None:
@@ -279,3 +282,72 @@ def test_disabled_reasons_fall_into_a_few_labels(reason: str, kind: str) -> None
 def test_every_adapter_reason_has_a_label() -> None:
     reasons = [*GONE_REASONS.values(), NO_EMBEDS, *GONE_ERRORS.values()]
     assert [r for r in reasons if reason_kind(r) == "other"] == []
+
+
+async def test_matching_time_is_the_matching_alone_not_the_sweep_around_it(db_url: str) -> None:
+    """Every database statement "takes" 10 s on the metrics' clock: the sweep's histogram
+    sees them, the matching's must not (it reads nothing; its inputs were read before)."""
+    from sqlalchemy import event
+
+    from bot.ops.metrics import Metrics
+
+    h = await three_channels(db_url)
+    ticks = [0.0]
+    h.app._metrics = Metrics(clock=lambda: ticks[0])
+    statements = [0]
+
+    @event.listens_for(h.app.engine.sync_engine, "before_cursor_execute")
+    def slow(*_: object) -> None:
+        ticks[0] += 10
+        statements[0] += 1
+
+    h.clock.set(utc(2025, 2, 3, 9, 0))
+    await h.scheduler.ingest_once()
+    before = statements[0]
+    await h.scheduler.run_once(ingest=False)
+    async with serving(h.app) as base:
+        m = await scrape(base)
+    assert value(m, "paperbot_matching_duration_seconds_count") == 1
+    assert value(m, "paperbot_matching_duration_seconds_sum") == 0
+    assert value(m, "paperbot_sweep_duration_seconds_count") == 1
+    # The sweep's own statements (not the drain's after it) are in its time.
+    assert 0 < value(m, "paperbot_sweep_duration_seconds_sum") < 10 * (statements[0] - before)
+
+
+async def test_429s_slack_sdk_waits_out_itself_are_counted_once(slack) -> None:
+    """A short 429 is retried inside slack_sdk (counted by its hook); a long one is handed
+    back to the delivery layer (which counts it itself, see above), not counted here too."""
+    from types import SimpleNamespace
+
+    from adapters.cli.ratelimits import count_library_rate_limits
+    from adapters.slack.app import make_client
+    from adapters.slack.config import load_slack_config
+    from adapters.slack.sender import SlackSender
+    from bot.messages import Notice
+    from bot.ops.metrics import Metrics
+    from tests.fakes.slack_server import BOT_TOKEN
+    from tests.port_helpers import send
+
+    config = load_slack_config(
+        {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": "s", "SLACK_API_URL": slack.api_url}
+    )
+    assert config is not None
+    client = make_client(config)
+    metrics = Metrics()
+    undo = count_library_rate_limits(
+        [SimpleNamespace(platform="slack", client=client)], metrics.limited
+    )  # type: ignore[list-item]
+    sender = SlackSender(client)
+    to = Destination(platform="slack", kind="channel", id="C200")
+    slack.fail("chat.postMessage", "ratelimited", status=429, retry_after=0)
+    await send(sender, to, Notice("one"), key="k1")
+    slack.fail("chat.postMessage", "ratelimited", status=429, retry_after=30)
+    with pytest.raises(DeliveryError):
+        await send(sender, to, Notice("two"), key="k2")
+    undo()
+    slack.fail("chat.postMessage", "ratelimited", status=429, retry_after=0)
+    await send(sender, to, Notice("three"), key="k3")  # after the undo: not counted
+    assert len(slack.calls_to("chat.postMessage")) == 5
+    assert (
+        metrics.registry.get_sample_value("paperbot_rate_limited_total", {"platform": "slack"}) == 1
+    )

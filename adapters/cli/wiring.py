@@ -119,7 +119,11 @@ async def start_operations(app: App, adapters: list[Adapter]) -> OpsServer | Non
     port = app.settings.metrics_port
     if port is None:
         return None
+    from adapters.cli.ratelimits import count_library_rate_limits
     from bot.ops.server import OpsServer
+
+    # 429s discord.py and slack_sdk wait out themselves count among paperbot_rate_limited.
+    count_library_rate_limits(adapters, app.metrics.limited)
 
     by_platform = {a.platform: a for a in adapters}
     ops = OpsServer(app, by_platform)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -85,6 +86,22 @@ class CappedRateLimitRetryHandler(AsyncRateLimitErrorRetryHandler):
     def __init__(self, max_retry_count: int = 2, max_wait: float = 10.0) -> None:
         super().__init__(max_retry_count=max_retry_count)
         self.max_wait = max_wait
+        # Told of each 429 waited out here, which the delivery layer never sees (metrics).
+        self.on_wait: Callable[[], None] | None = None
+
+    async def prepare_for_next_attempt_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> None:
+        if self.on_wait is not None:
+            self.on_wait()
+        await super().prepare_for_next_attempt_async(
+            state=state, request=request, response=response, error=error
+        )
 
     async def _can_retry_async(
         self,

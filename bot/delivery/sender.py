@@ -341,13 +341,14 @@ class Sender:
                 await self.outcomes.reschedule(c, reason, None, report, limit=MAX_ATTEMPTS)
                 return
             report.parts += 1
-            self.metrics.posted(platform)
+            self.metrics.part_posted(platform)
             await self.halts.clear(platform)
         if not parts:
             await self.repo.record_posted(
                 PostedParts(item.id, c.destination.id, (), True), self.app.clock()
             )
         report.sent += 1
+        self.metrics.posted(platform)  # once per message, however many parts it took
         d = c.destination
         self.metrics.item_done(
             PostedItem(item.run_id, platform, d.digest_time, d.timezone, self.app.clock())

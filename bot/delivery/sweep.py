@@ -20,6 +20,7 @@ the delivery ledger, which records every paper a digest listed or counted ("and 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from dataclasses import dataclass, field
@@ -174,7 +175,12 @@ class Sweeper:
         )
 
     async def _candidates(
-        self, occasions: list[Occasion], horizon: datetime, last: dict[int, datetime]
+        self,
+        occasions: list[Occasion],
+        horizon: datetime,
+        last: dict[int, datetime],
+        *,
+        sweeping: bool = False,
     ) -> tuple[list[tuple[datetime, Candidates]], dict[str, Paper]]:
         """Each occasion's window start and ranked matches, and the papers they refer to."""
         starts = [self._start(o.destination, horizon, last) for o in occasions]
@@ -182,15 +188,20 @@ class Sweeper:
         seen = await self.repo.seen_between(first, horizon, (first - FEATURE_SLACK).date())
         papers = {p.id: p for p in await self.app.papers.get_many(sorted({p for p, *_ in seen}))}
         wants = []
-        for n, (o, start) in enumerate(zip(occasions, starts, strict=True), 1):
-            wants.append(interest(o.destination, start, (start - FEATURE_SLACK).date()))
-            if n % INTEREST_CHUNK == 0:
-                # Reading 20 subscriptions off each of 1,000 ORM rows is ~70 ms of CPU:
-                # let the loop run in between (the rows live on the loop; see interest()).
-                await asyncio.sleep(0)
-        # Matching and ranking 20,000 subscriptions is seconds of CPU: all of it in a thread,
-        # which hands back plain lists (nothing lazy for the loop to expand afterwards).
-        ranked = await asyncio.to_thread(rank_interests, papers, seen, wants, horizon, self.queries)
+        # paperbot_matching_duration_seconds: a sweep's matching alone, not the reads above
+        # (nor a preview's).
+        with self.app.metrics.matching() if sweeping else contextlib.nullcontext():
+            for n, (o, start) in enumerate(zip(occasions, starts, strict=True), 1):
+                wants.append(interest(o.destination, start, (start - FEATURE_SLACK).date()))
+                if n % INTEREST_CHUNK == 0:
+                    # Reading 20 subscriptions off each of 1,000 ORM rows is ~70 ms of CPU:
+                    # let the loop run in between (the rows live on the loop; see interest()).
+                    await asyncio.sleep(0)
+            # Matching and ranking 20,000 subscriptions is seconds of CPU: all of it in a
+            # thread, which hands back plain lists (nothing lazy for the loop to expand).
+            ranked = await asyncio.to_thread(
+                rank_interests, papers, seen, wants, horizon, self.queries
+            )
         return list(zip(starts, ranked, strict=True)), papers
 
     async def _compose(
@@ -212,7 +223,7 @@ class Sweeper:
         # Processes sweeping at the same moment start at different places, so they rarely
         # wait on each other's claims.
         random.shuffle(todo)
-        planned, _ = await self._candidates(todo, horizon, last)
+        planned, _ = await self._candidates(todo, horizon, last, sweeping=True)
         await self._record(list(zip(todo, planned, strict=True)), horizon, last, report)
         return {_key(o) for o in todo}
 

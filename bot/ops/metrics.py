@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -55,18 +55,27 @@ class PostedItem:
 class Metrics:
     """Counters and histograms the core updates as it works."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.perf_counter) -> None:
+        self.clock = clock  # seconds, monotonic: what the duration histograms measure with
         self.registry = CollectorRegistry()
         r = self.registry
         self.messages = Counter(
             "paperbot_messages",
-            "Posts of digest and alert messages, by platform and outcome.",
+            "Digest and alert messages by platform and outcome; a message posted in "
+            "several parts counts once (its parts: paperbot_message_parts_total).",
             ["platform", "outcome"],
+            registry=r,
+        )
+        self.message_parts = Counter(
+            "paperbot_message_parts",
+            "Parts posted, by platform: a long digest goes out as several posts.",
+            ["platform"],
             registry=r,
         )
         self.rate_limited = Counter(
             "paperbot_rate_limited",
-            "Rate-limit answers (429) that reached the delivery layer, by platform.",
+            "Rate-limit answers (429), by platform: those the chat library waited out "
+            "itself and those handed back to the delivery layer, each once.",
             ["platform"],
             registry=r,
         )
@@ -93,14 +102,25 @@ class Metrics:
         )
         self.sweep_seconds = Histogram(
             "paperbot_sweep_duration_seconds",
-            "Time one digest sweep took (matching papers to subscriptions and queueing).",
+            "Time one whole digest sweep took: reading what is due, matching, recording.",
+            buckets=SWEEP_BUCKETS,
+            registry=r,
+        )
+        self.matching_seconds = Histogram(
+            "paperbot_matching_duration_seconds",
+            "Time a digest sweep spent matching papers to subscriptions and ranking them "
+            "(sweeps with nothing due match nothing and are not counted).",
             buckets=SWEEP_BUCKETS,
             registry=r,
         )
         self.pending_lags: deque[PostedItem] = deque(maxlen=MAX_PENDING_LAGS)
 
-    def posted(self, platform: str, messages: int = 1) -> None:
-        self.messages.labels(platform=platform, outcome=SendOutcome.SENT).inc(messages)
+    def posted(self, platform: str) -> None:
+        """One message (every part of it) posted."""
+        self.messages.labels(platform=platform, outcome=SendOutcome.SENT).inc()
+
+    def part_posted(self, platform: str) -> None:
+        self.message_parts.labels(platform=platform).inc()
 
     def post_failed(self, platform: str, outcome: SendOutcome) -> None:
         self.messages.labels(platform=platform, outcome=outcome).inc()
@@ -117,13 +137,24 @@ class Metrics:
     @contextmanager
     def command(self, platform: str, name: str) -> Iterator[None]:
         """Time one command; `name` must come from the registry (a bounded set)."""
-        started = time.perf_counter()
+        with self._timed(self.command_seconds.labels(platform=platform, command=name)):
+            yield
+
+    def sweep(self) -> AbstractContextManager[None]:
+        """Time one whole digest sweep."""
+        return self._timed(self.sweep_seconds)
+
+    def matching(self) -> AbstractContextManager[None]:
+        """Time the matching of one sweep (not its reads and writes around it)."""
+        return self._timed(self.matching_seconds)
+
+    @contextmanager
+    def _timed(self, histogram: Histogram) -> Iterator[None]:
+        started = self.clock()
         try:
             yield
         finally:
-            self.command_seconds.labels(platform=platform, command=name).observe(
-                time.perf_counter() - started
-            )
+            histogram.observe(self.clock() - started)
 
     def take_pending_lags(self) -> list[PostedItem]:
         items = list(self.pending_lags)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 import sqlite3
@@ -48,6 +49,7 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            _closes_once(dbapi_conn.driver_connection)
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA foreign_keys=ON")
             if ":memory:" not in url:
@@ -57,6 +59,45 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
             cur.close()
 
     return engine
+
+
+@functools.cache
+def _closes_once_class() -> type:
+    """An aiosqlite connection whose close() cannot wait for a worker thread that has gone.
+
+    A task cancelled mid-query has SQLAlchemy terminate its connection: a shielded task
+    runs close(), queued behind the statement in aiosqlite's worker thread. If the owner is
+    cancelled again meanwhile (a loop teardown cancels every task), SQLAlchemy falls back to
+    stop(), which queues the thread's exit. When the close task is cancelled in turn, its
+    `finally` calls stop() once more and awaits an answer queued *behind* that exit, which
+    never comes: the task has used up its cancellation and the teardown waits forever.
+    (aiosqlite 0.22.1, SQLAlchemy 2.1; tests/test_shutdown.py reproduces it.) Here a close
+    after a stop already queued does not wait: the thread ends after what was queued.
+    """
+    import aiosqlite  # loaded by SQLAlchemy for a SQLite URL anyway; not for PostgreSQL
+
+    class ClosesOnce(aiosqlite.Connection):
+        async def close(self) -> None:
+            if self._connection is None:
+                return
+            try:
+                await self._execute(self._conn.close)
+            finally:
+                self._connection = None
+                if self._running:  # no stop queued yet: ask for one, answered before any
+                    future = self.stop()
+                    if future is not None:
+                        await future
+
+    return ClosesOnce
+
+
+def _closes_once(conn: Any) -> None:
+    """Give the aiosqlite connection SQLAlchemy made from the URL our close()."""
+    # Swapping the class keeps SQLAlchemy's reading of the URL (path, uri, timeout).
+    cls = _closes_once_class()
+    if type(conn) is cls.__base__:
+        conn.__class__ = cls
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
