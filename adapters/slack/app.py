@@ -34,6 +34,10 @@ log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
+NOT_INSTALLED_ANSWER = (
+    ":warning: paperbot is not installed in this Slack workspace (or it was removed). "
+    "Install it again from its Add to Slack page, then run the command again."
+)
 # On stop, answers already being computed get this long to reach Slack.
 STOP_GRACE = 10.0
 # What bolt's parsing raises on a body that is not what it claims to be.
@@ -91,6 +95,8 @@ class SlackAdapter:
             # Multi-workspace mode: bolt authorizes each request from its installation and
             # hands listeners a client with that workspace's token.
             oauth_flow=self.oauth if config.multi_workspace else None,
+            # What bolt answers a command from a workspace with no installation.
+            user_facing_authorize_error_message=NOT_INSTALLED_ANSWER,
         )
         if self.installations is not None:
             register_uninstall(self.app, core.app, self.installations)

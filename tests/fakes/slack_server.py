@@ -217,7 +217,7 @@ class FakeSlack:
         if team_id not in self.teams:
             self.add_team(team_id)
         code = f"code-{uuid.uuid4().hex}"
-        granted = list(self.teams[team_id].scopes if scopes is None else scopes)
+        granted = list(MANIFEST_SCOPES if scopes is None else scopes)
         self.codes[code] = (team_id, granted)
         return code
 
@@ -261,6 +261,10 @@ class FakeSlack:
                 "is_ext_shared_channel": False,
             }
         )
+
+    def clear_failures(self) -> None:
+        """Forget every scripted failure not yet used."""
+        self._failures.clear()
 
     def refuse_response(self, key: str, status: int = 400, error: str = "invalid_blocks") -> None:
         """Answer the next respond() to `response_url(key)` with an error, as Slack can."""
