@@ -50,9 +50,11 @@ async def get(
     adapter: SlackAdapter, path: str, cookie: str | None = None
 ) -> tuple[int, str, aiohttp.typedefs.LooseHeaders]:
     headers = {"Cookie": f"{COOKIE}={cookie}"} if cookie else {}
-    async with aiohttp.ClientSession() as session:
-        async with session.get(url(adapter, path), headers=headers, allow_redirects=False) as r:
-            return r.status, await r.text(), r.headers
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(url(adapter, path), headers=headers, allow_redirects=False) as r,
+    ):
+        return r.status, await r.text(), r.headers
 
 
 async def begin(adapter: SlackAdapter) -> tuple[str, str]:
@@ -91,11 +93,11 @@ async def install(
 
 
 async def post(adapter: SlackAdapter, body: str, headers: dict[str, str]) -> tuple[int, str]:
-    async with aiohttp.ClientSession() as session:
-        async with session.post(
-            url(adapter, "/slack/events"), data=body.encode(), headers=headers
-        ) as r:
-            return r.status, await r.text()
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(url(adapter, "/slack/events"), data=body.encode(), headers=headers) as r,
+    ):
+        return r.status, await r.text()
 
 
 async def command(
