@@ -9,7 +9,6 @@ workspace; a reinstall resumes it.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -288,9 +287,3 @@ async def test_key_rotation_reads_tokens_sealed_with_an_older_key(
         assert bot is None
     finally:
         await wrong.stop()
-
-
-def test_state_lifetime_is_ten_minutes() -> None:
-    from adapters.slack.installations import STATE_SECONDS
-
-    assert timedelta(seconds=STATE_SECONDS) == timedelta(minutes=10)
