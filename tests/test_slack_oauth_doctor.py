@@ -27,7 +27,7 @@ async def hf() -> AsyncIterator[FakeHF]:
 
 async def installed(db: str, slack: FakeSlack, *teams: str) -> None:
     app = build_app(load_settings({"DATABASE_URL": db}), source_name="sample")
-    store = SqlInstallationStore(app.sessions, TokenCipher([TOKEN_KEY]))
+    store = SqlInstallationStore(app, TokenCipher([TOKEN_KEY]))
     try:
         for team in teams:
             slack.add_team(team)

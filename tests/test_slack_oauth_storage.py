@@ -9,7 +9,9 @@ from slack_sdk.oauth.installation_store import Installation
 from sqlalchemy import select, text
 
 from adapters.slack.installations import SqlInstallationStore, SqlStateStore, TokenCipher
-from bot.storage.db import alembic_config, make_engine, make_sessionmaker
+from bot.app import App, build_app
+from bot.settings import load_settings
+from bot.storage.db import alembic_config, make_engine
 from bot.storage.models import InstallationRow
 from tests.helpers import FakeClock
 from tests.oauth_helpers import TOKEN_KEY
@@ -31,9 +33,14 @@ def installation(team: str, token: str, **kw: object) -> Installation:
     )
 
 
+def services(db_url: str) -> App:
+    return build_app(load_settings({"DATABASE_URL": db_url}), source_name="sample")
+
+
 async def test_installations_upsert_find_and_delete(db_url: str) -> None:
-    engine = make_engine(db_url)
-    store = SqlInstallationStore(make_sessionmaker(engine), TokenCipher([TOKEN_KEY]))
+    app = services(db_url)
+    engine = app.engine
+    store = SqlInstallationStore(app, TokenCipher([TOKEN_KEY]))
     try:
         await store.async_save(installation("T1", "xoxb-one"))
         await store.async_save(installation("T2", "xoxb-two"))
@@ -51,12 +58,12 @@ async def test_installations_upsert_find_and_delete(db_url: str) -> None:
         assert await store.async_find_bot(enterprise_id=None, team_id="T1") is None
         assert await store.async_find_bot(enterprise_id=None, team_id="T2") is not None
     finally:
-        await engine.dispose()
+        await app.close()
 
 
 async def test_an_org_wide_install_serves_every_workspace_of_the_org(db_url: str) -> None:
-    engine = make_engine(db_url)
-    store = SqlInstallationStore(make_sessionmaker(engine), TokenCipher([TOKEN_KEY]))
+    app = services(db_url)
+    store = SqlInstallationStore(app, TokenCipher([TOKEN_KEY]))
     try:
         org = installation("T5", "xoxb-org", enterprise_id="E1", is_enterprise_install=True)
         org.team_id = None
@@ -66,13 +73,13 @@ async def test_an_org_wide_install_serves_every_workspace_of_the_org(db_url: str
         # A workspace-level install elsewhere never matches the org's row by accident.
         assert await store.async_find_bot(enterprise_id="E2", team_id="T7") is None
     finally:
-        await engine.dispose()
+        await app.close()
 
 
 async def test_a_state_is_consumed_once_and_expires(db_url: str) -> None:
-    engine = make_engine(db_url)
+    app = services(db_url)
     clock = FakeClock(T0)
-    states = SqlStateStore(make_sessionmaker(engine), clock=clock)
+    states = SqlStateStore(app, clock=clock)
     try:
         state = await states.async_issue()
         results = await asyncio.gather(*(states.async_consume(state) for _ in range(4)))
@@ -83,7 +90,7 @@ async def test_a_state_is_consumed_once_and_expires(db_url: str) -> None:
         for hostile in ("", "x" * 10_000, "' OR 1=1 --", "\u202eabc"):
             assert await states.async_consume(hostile) is False
     finally:
-        await engine.dispose()
+        await app.close()
 
 
 async def test_migration_0008_keys_existing_slack_rows_by_their_workspace(db_url: str) -> None:

@@ -79,8 +79,8 @@ class SlackAdapter:
         if config.multi_workspace:
             app = core.app
             cipher = TokenCipher(config.token_keys)
-            self.installations = SqlInstallationStore(app.sessions, cipher, clock=app.clock)
-            states = SqlStateStore(app.sessions, clock=app.clock)
+            self.installations = SqlInstallationStore(app, cipher, clock=app.clock)
+            states = SqlStateStore(app, clock=app.clock)
             self.oauth = build_flow(config, app, self.installations, states)
             self.workspaces = InstalledWorkspaces(
                 self.installations, lambda token: make_client(config, token)

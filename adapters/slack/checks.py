@@ -93,7 +93,7 @@ async def _installations(
 
     if app is None:
         return [Check.bad("slack installations", "the database cannot be read", "see above")]
-    store = SqlInstallationStore(app.sessions, TokenCipher(config.token_keys))
+    store = SqlInstallationStore(app, TokenCipher(config.token_keys))
     bots = await store.all()
     if not bots:
         return [

@@ -17,18 +17,15 @@ import logging
 import secrets
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from slack_sdk.oauth.installation_store import Bot, Installation
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
-from sqlalchemy import delete, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.storage.db import rowcount
-from bot.storage.models import InstallationRow, OAuthStateRow
-from bot.storage.papers_repo import _insert_for
+if TYPE_CHECKING:
+    from bot.app import App
 
 log = logging.getLogger(__name__)
 
@@ -87,13 +84,9 @@ class SqlInstallationStore(AsyncInstallationStore):
     """Installations (bot only) in the `installations` table, tokens encrypted."""
 
     def __init__(
-        self,
-        sessions: async_sessionmaker[AsyncSession],
-        cipher: TokenCipher,
-        *,
-        clock: Clock = lambda: datetime.now(UTC),
+        self, app: App, cipher: TokenCipher, *, clock: Clock = lambda: datetime.now(UTC)
     ) -> None:
-        self._sessions = sessions
+        self._repo = app.installations
         self._cipher = cipher
         self._clock = clock
 
@@ -126,41 +119,17 @@ class SqlInstallationStore(AsyncInstallationStore):
             "is_enterprise_install": bool(bot.is_enterprise_install),
             "installer_user_id": installer,
         }
-        now = self._clock()
-        async with self._sessions.begin() as s:
-            insert = _insert_for(s)
-            stmt = insert(InstallationRow).values(
-                platform=PLATFORM, workspace_id=key, data=data, installed_at=now, updated_at=now
-            )
-            await s.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=["platform", "workspace_id"],
-                    set_={"data": data, "updated_at": now},
-                )
-            )
+        await self._repo.put(PLATFORM, key, data, self._clock())
         log.info("slack installation saved for workspace %s (%s)", key, bot.team_name)
 
     async def find(self, key: str) -> Bot | None:
         """The bot installed in workspace `key` (a team id, or an org's enterprise id)."""
-        async with self._sessions() as s:
-            row = await s.scalar(
-                select(InstallationRow).where(
-                    InstallationRow.platform == PLATFORM, InstallationRow.workspace_id == key
-                )
-            )
+        row = await self._repo.get(PLATFORM, key)
         return self._bot(row.data, row.installed_at) if row is not None else None
 
     async def all(self) -> list[Bot]:
         """Every installation (for `paperbot doctor`)."""
-        async with self._sessions() as s:
-            rows = (
-                await s.scalars(
-                    select(InstallationRow)
-                    .where(InstallationRow.platform == PLATFORM)
-                    .order_by(InstallationRow.workspace_id)
-                )
-            ).all()
-        return [self._bot(r.data, r.installed_at) for r in rows]
+        return [self._bot(r.data, r.installed_at) for r in await self._repo.all(PLATFORM)]
 
     def _bot(self, data: dict[str, Any], installed_at: datetime) -> Bot:
         return Bot(
@@ -229,13 +198,7 @@ class SqlInstallationStore(AsyncInstallationStore):
 
     async def delete(self, key: str) -> bool:
         """Forget workspace `key`'s installation; whether there was one."""
-        async with self._sessions.begin() as s:
-            result = await s.execute(
-                delete(InstallationRow).where(
-                    InstallationRow.platform == PLATFORM, InstallationRow.workspace_id == key
-                )
-            )
-        return rowcount(result) > 0
+        return await self._repo.delete(PLATFORM, key)
 
     async def async_delete_bot(self, *, enterprise_id: str | None, team_id: str | None) -> None:
         key = workspace_key(enterprise_id, team_id, not team_id)
@@ -250,19 +213,16 @@ class SqlInstallationStore(AsyncInstallationStore):
 
 
 class SqlStateStore(AsyncOAuthStateStore):
-    """OAuth `state` values: random, stored, consumed once, expiring after 10 minutes.
-
-    Consuming is one DELETE, so of two processes (or a replayed callback) only one wins.
-    """
+    """OAuth `state` values: random, stored, consumed once, expiring after 10 minutes."""
 
     def __init__(
         self,
-        sessions: async_sessionmaker[AsyncSession],
+        app: App,
         *,
         expiration_seconds: int = STATE_SECONDS,
         clock: Clock = lambda: datetime.now(UTC),
     ) -> None:
-        self._sessions = sessions
+        self._repo = app.oauth_states
         self.expiration = timedelta(seconds=expiration_seconds)
         self._clock = clock
 
@@ -273,20 +233,10 @@ class SqlStateStore(AsyncOAuthStateStore):
     async def async_issue(self, *args: Any, **kwargs: Any) -> str:
         state = secrets.token_urlsafe(32)
         now = self._clock()
-        async with self._sessions.begin() as s:
-            # Expired states are swept by each issue, so the table stays as small as the
-            # installs started in the last ten minutes.
-            await s.execute(delete(OAuthStateRow).where(OAuthStateRow.expires_at <= now))
-            s.add(OAuthStateRow(state=state, expires_at=now + self.expiration))
+        await self._repo.add(state, now + self.expiration, now)
         return state
 
     async def async_consume(self, state: str) -> bool:
         if not isinstance(state, str) or not state or len(state) > MAX_STATE:
             return False
-        async with self._sessions.begin() as s:
-            result = await s.execute(
-                delete(OAuthStateRow).where(
-                    OAuthStateRow.state == state, OAuthStateRow.expires_at > self._clock()
-                )
-            )
-        return rowcount(result) == 1
+        return await self._repo.consume(state, self._clock())
