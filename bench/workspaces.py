@@ -34,6 +34,7 @@ from slack_sdk.oauth.installation_store import Installation
 from sqlalchemy import select, update
 
 from adapters.slack import SlackAdapter, build_slack_adapter
+from adapters.slack.sender import WORKSPACE_RATE
 from bench.limits import TokenBucket
 from bench.seeding import channels_with_queries, polled
 from bot.app import build_app
@@ -41,6 +42,7 @@ from bot.commands import build_registry
 from bot.core import Core
 from bot.delivery.sender import Sender
 from bot.delivery.sweep import Sweeper
+from bot.port import Capabilities
 from bot.settings import load_settings
 from bot.sources.sample import SampleSource
 from bot.storage.db import upgrade
@@ -66,8 +68,8 @@ class WorkspaceLimitedSlack(FakeSlack):
         self.status: Counter[str] = Counter()
 
     async def _m_chat_postMessage(self, args: dict[str, Any]) -> web.Response:
+        team = self._team or "?"  # read before any await: the next request sets it anew
         await asyncio.sleep(self.latency)
-        team = self._team or "?"
         if team in self.stormy:
             self.status["429 storm"] += 1
             return _error("ratelimited", status=429, headers={"Retry-After": str(self.storm_after)})
@@ -134,27 +136,33 @@ async def prepare(url: str, slack: FakeSlack, workspaces: int, channels: int) ->
     return adapter
 
 
-async def run_once(args: argparse.Namespace, storm: float) -> dict[str, Any]:
+async def run_once(
+    args: argparse.Namespace, storm: float, workspaces: int, *, shared: bool = False
+) -> dict[str, Any]:
     slack = WorkspaceLimitedSlack(args.rate, args.burst, args.latency, args.storm_after)
     await slack.start()
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database or f"sqlite+aiosqlite:///{os.path.join(tmp, 'bench.sqlite3')}"
-        adapter = await prepare(url, slack, args.workspaces, args.channels)
+        adapter = await prepare(url, slack, workspaces, args.channels)
+        if shared:
+            # The baseline: one pacer and one 429 hold for all of Slack, as in
+            # single-workspace mode (what this change replaced for many workspaces).
+            adapter.capabilities = Capabilities(finds_posts=True, rate=WORKSPACE_RATE)
         app = adapter.commands.core.app
         stormy = (
-            {f"T{w:05d}" for w in range(0, args.workspaces, max(1, round(1 / storm)))}
+            {f"T{w:05d}" for w in range(0, workspaces, max(1, round(1 / storm)))}
             if storm
             else set()
         )
         slack.stormy = stormy
-        calm = args.workspaces - len(stormy)
+        calm = workspaces - len(stormy)
         async with app.sessions() as s:
             parts = (await s.scalars(select(OutboxRow.id))).all()
         sender = Sender(app, {"slack": adapter})
         stop = asyncio.Event()
         t0 = time.monotonic()
         task = asyncio.create_task(sender.run(stop, poll=0.2))
-        want = (args.workspaces - len(stormy)) * args.channels
+        want = (workspaces - len(stormy)) * args.channels
         while True:
             done = sum(len(v) for t, v in slack.accepted.items() if t not in stormy)
             if done >= want or time.monotonic() - t0 > args.timeout:
@@ -195,12 +203,13 @@ def main() -> None:
     logging.basicConfig(level=logging.ERROR)  # each 429 is a warning line otherwise
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workspaces", type=int, default=1000)
+    parser.add_argument("--baseline-workspaces", type=int, default=100)
     parser.add_argument("--channels", type=int, default=3)
-    parser.add_argument("--rate", type=float, default=1.0, help="posts/s per workspace")
-    parser.add_argument("--burst", type=float, default=2.0)
+    parser.add_argument("--rate", type=float, default=3.0, help="posts/s per workspace")
+    parser.add_argument("--burst", type=float, default=3.0)
     parser.add_argument("--latency", type=float, default=0.03)
     parser.add_argument("--storm", type=float, default=0.1, help="share of stormy workspaces")
-    parser.add_argument("--storm-after", type=int, default=30, help="their Retry-After")
+    parser.add_argument("--storm-after", type=int, default=20, help="their Retry-After")
     parser.add_argument("--timeout", type=float, default=600)
     parser.add_argument("--database", help="a PostgreSQL URL (default: a fresh SQLite file)")
     args = parser.parse_args()
@@ -209,14 +218,26 @@ def main() -> None:
         f"{args.rate}/s per workspace (bucket {args.burst}), {args.latency * 1000:.0f} ms latency"
     )
     print(
-        "| run | stormy workspaces | items | messages accepted | seconds | total msg/s | "
+        "| run | workspaces | stormy | items | messages accepted | seconds | total msg/s | "
         "per-workspace msg/s p50 / min | calm workspace done p50 / p99 / max (s) | answers |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
-    for name, storm in (("no storm", 0.0), (f"{args.storm:.0%} storming", args.storm)):
-        r = asyncio.run(run_once(args, storm))
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    runs = [
+        ("per-workspace pacing, no storm", 0.0, args.workspaces, False),
+        (f"per-workspace pacing, {args.storm:.0%} storming", args.storm, args.workspaces, False),
+        ("baseline: one pacer for Slack, no storm", 0.0, args.baseline_workspaces, True),
+        (
+            f"baseline: one pacer, {args.storm:.0%} storming",
+            args.storm,
+            args.baseline_workspaces,
+            True,
+        ),
+    ]
+    for name, storm, workspaces, shared in runs:
+        r = asyncio.run(run_once(args, storm, workspaces, shared=shared))
         print(
-            f"| {name} | {r['storm']} | {r['items']} | {r['messages']} | {r['seconds']:.1f} | "
+            f"| {name} | {workspaces} | {r['storm']} | {r['items']} | {r['messages']} | "
+            f"{r['seconds']:.1f} | "
             f"{r['total_rate']:.0f} | {r['ws_rate_p50']:.2f} / {r['ws_rate_min']:.2f} | "
             f"{r['done_p50']:.1f} / {r['done_p99']:.1f} / {r['done_max']:.1f} | {r['status']} |"
         )
