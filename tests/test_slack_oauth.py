@@ -19,6 +19,7 @@ from bot.app import App
 from bot.commands import build_registry
 from bot.core import Core
 from bot.delivery.sender import Sender
+from bot.messages import Notice
 from bot.storage.models import DestinationRow, InstallationRow, OAuthStateRow
 from tests.fakes.slack_server import FakeSlack
 from tests.oauth_helpers import (
@@ -287,3 +288,24 @@ async def test_key_rotation_reads_tokens_sealed_with_an_older_key(
         assert bot is None
     finally:
         await wrong.stop()
+
+
+async def test_dms_open_with_the_users_workspace_token(
+    multi: SlackAdapter, slack: FakeSlack, sample_app: App
+) -> None:
+    from bot.port import Destination
+
+    for team in ("T1", "T2"):
+        await install(multi, slack, team)
+        [ok] = await command(multi, slack, team, "subscribe agents --dm")
+        assert "personally" in text_of(ok)
+    rows = await destinations(sample_app)
+    assert rows["T1:U100"].kind == rows["T2:U100"].kind == "user"
+    [part] = multi.compose(Notice("hello"))
+    for team in ("T1", "T2"):
+        user = Destination("slack", "user", f"{team}:U100", workspace=team)
+        posted = await multi.post(user, part, key=f"k-{team}")
+        assert posted.address == "D100"  # the DM channel, remembered by the core
+    opens = slack.calls_to("conversations.open")
+    assert [(slack.team_of(c), c.args["users"]) for c in opens] == [("T1", "U100"), ("T2", "U100")]
+    assert posts_by_team(slack) == {"T1": ["D100"], "T2": ["D100"]}

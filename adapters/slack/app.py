@@ -21,7 +21,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack.commands import PLATFORM, SlashCommands
 from adapters.slack.config import SlackConfig, load_slack_config
 from adapters.slack.inbound import MAX_BODY, signed, well_formed
-from adapters.slack.installations import SqlInstallationStore, SqlStateStore, TokenCipher
+from adapters.slack.installations import (
+    SqlInstallationStore,
+    SqlStateStore,
+    TokenCipher,
+    workspace_key,
+)
 from adapters.slack.oauth import INSTALL_PATH, REDIRECT_PATH, build_flow, register_uninstall
 from adapters.slack.sender import WORKSPACE_RATE, SlackSender, rate_limit_handlers
 from adapters.slack.workspaces import InstalledWorkspaces, OneWorkspace, Workspaces
@@ -139,6 +144,9 @@ class SlackAdapter:
                 raise  # Slack is down or rate-limiting: not a configuration problem
             raise ConfigError(f"SLACK_BOT_TOKEN: Slack rejected the bot token ({error})") from None
         self.team_id = auth.get("team_id")
+        self.commands.home = workspace_key(
+            auth.get("enterprise_id"), self.team_id, auth.get("is_enterprise_install")
+        )
         if self.config.mode == "socket":
             await self._connect_socket()
         else:

@@ -46,6 +46,11 @@ RENDER_SORRY = (
     "Sorry, Slack did not accept that answer. It has been logged; please try again later."
 )
 
+OTHER_WORKSPACE = (
+    "paperbot is not installed in this Slack workspace, so it could never post here. "
+    "Ask the people who run it to add it to this workspace."
+)
+
 Respond = Callable[..., Awaitable[Any]]
 
 
@@ -100,6 +105,10 @@ class SlashCommands:
         self.config = config
         self.client = client
         self.prefix = f"{config.command} "
+        # Single-workspace mode: the workspace SLACK_BOT_TOKEN belongs to (set on connect).
+        # A command from any other (a shared channel, an app also installed elsewhere)
+        # is refused: the bot could never post there with this token.
+        self.home: str | None = None
         self._admin_cache: dict[str, tuple[bool, float]] = {}
         self._answering = 0
         self._idle = asyncio.Event()
@@ -178,6 +187,10 @@ class SlashCommands:
         line, error = command_line(unescape(str(body.get("text", ""))), self.core)
         # Ids are the workspace's own (see adapters/slack/workspaces.py): T123:C456.
         workspace = workspace_of(body)
+        if self.home is not None and workspace != self.home:
+            log.warning("/%s from workspace %s refused: the bot token is %s's",
+                        self.config.command.lstrip("/"), workspace, self.home)  # fmt: skip
+            return self.to_messages([Notice(OTHER_WORKSPACE, tone=Tone.ERROR)])
         channel_id = str(body.get("channel_id", ""))
         place = Place(
             platform=PLATFORM,
