@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
@@ -12,7 +14,21 @@ from adapters.slack.commands import OTHER_WORKSPACE
 from bot.app import App
 from tests.fakes.slack_server import FakeSlack
 from tests.oauth_helpers import command, text_of
-from tests.test_slack_http import CountingCore, core, papers_app, start_http  # noqa: F401 (fixtures)
+from tests.test_slack_http import CountingCore, make_app, registry, start_http
+
+
+@pytest.fixture
+async def papers_app(sqlite_template: Path, tmp_path: Path) -> AsyncIterator[App]:
+    path = tmp_path / "paperbot.sqlite3"
+    shutil.copy(sqlite_template, path)
+    application = make_app(path)
+    yield application
+    await application.close()
+
+
+@pytest.fixture
+def core(papers_app: App) -> CountingCore:
+    return CountingCore(papers_app, registry())
 
 
 @pytest.fixture
