@@ -119,8 +119,13 @@ async def command(
 
 
 async def event(adapter: SlackAdapter, slack: FakeSlack, team: str, payload: dict[str, Any]) -> int:
+    """Post an uninstall/revocation event; return once the adapter has handled it."""
+    assert adapter.uninstalls is not None
+    seen = adapter.uninstalls.count
     body = slack.event_body(team, payload)
     status, _ = await post(adapter, body, {**sign(body), "Content-Type": "application/json"})
+    if status == 200:
+        await adapter.uninstalls.wait_for(seen + 1)
     return status
 
 

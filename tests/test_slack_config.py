@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -81,16 +82,24 @@ def test_bad_values_name_the_variable(env: dict[str, str], variable: str) -> Non
 def test_manifest_declares_the_command_and_the_scopes_the_adapter_uses() -> None:
     manifest = (Path(__file__).parent.parent / "adapters/slack/manifest.yml").read_text()
     assert "- command: /papers\n" in manifest
+    oauth = manifest.split("oauth_config:", 1)[1].split("\nsettings:", 1)[0]
     scopes = {
-        line.split("#")[0].strip()[2:]
-        for line in manifest.splitlines()
-        if line.startswith("      - ")
+        line.split("#")[0].strip()[2:] for line in oauth.splitlines() if line.startswith("      - ")
     }
     # commands: /papers; chat:write: chat.postMessage; im:write: conversations.open;
     # users:read: users.info for SLACK_CHANNEL_ADMINS=admins; channels:read, groups:read:
     # conversations.info, the membership check before a channel is set up for digests;
     # channels:history, groups:history, im:history: conversations.history, to find a part
-    # posted before a crash by the key in its metadata. The fake grants exactly these.
+    # posted before a crash by the key in its metadata (im:history: message.im too);
+    # links:read, links:write: link_shared and chat.unfurl. The fake grants exactly these.
     assert scopes == set(MANIFEST_SCOPES)
     assert "socket_mode_enabled: true" in manifest
-    assert "home_tab_enabled: false" in manifest
+    assert "home_tab_enabled: true" in manifest and "messages_tab_enabled: true" in manifest
+    events = manifest.split("bot_events:\n", 1)[1].split("  interactivity:", 1)[0]
+    assert re.findall(r"^      - ([a-z_.]+)", events, re.M) == [
+        "link_shared",
+        "app_home_opened",
+        "message.im",
+    ]
+    assert "callback_id: paperbot_find_paper" in manifest
+    assert "    - arxiv.org\n    - huggingface.co\n" in manifest

@@ -141,3 +141,40 @@ async def test_server_error_is_a_5xx(slack: FakeSlack) -> None:
     assert err.value.response.status_code == 503
     assert time.monotonic() - start < 5
     await asyncio.sleep(0)
+
+
+SECTION = {"type": "section", "text": {"type": "mrkdwn", "text": "hi"}}
+
+
+async def test_views_and_unfurls_are_checked_like_slack_does(slack: FakeSlack) -> None:
+    """The fake refuses what Slack refuses, so an adapter bug fails a test loudly."""
+    web = client(slack)
+    await web.views_publish(user_id="U1", view={"type": "home", "blocks": [SECTION]})
+    assert slack.home_views["U1"]["blocks"] == [SECTION]
+    bad_views = [
+        {"type": "modal", "blocks": [SECTION]},  # not a home view
+        {"type": "home", "blocks": [SECTION] * 101},
+        {"type": "home", "blocks": [{**SECTION, "block_id": "a"}, {**SECTION, "block_id": "a"}]},
+        {"type": "home", "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": ""}}]},
+    ]
+    for view in bad_views:
+        with pytest.raises(SlackApiError):
+            await web.views_publish(user_id="U1", view=view)
+    title = {"type": "plain_text", "text": "x" * 25}
+    with pytest.raises(SlackApiError):
+        await web.views_open(
+            trigger_id="trigger.1", view={"type": "modal", "title": title, "blocks": [SECTION]}
+        )
+    with pytest.raises(SlackApiError, match="invalid_trigger_id"):
+        await web.views_open(trigger_id="made-up", view={"type": "modal", "blocks": [SECTION]})
+    url = "https://arxiv.org/abs/1"
+    await web.chat_unfurl(channel="C1", ts="1.2", unfurls={url: {"blocks": [SECTION]}})
+    assert slack.unfurls[0]["unfurls"] == {url: {"blocks": [SECTION]}}
+    with pytest.raises(SlackApiError, match="invalid_unfurls"):
+        await web.chat_unfurl(channel="C1", ts="1.2", unfurls={url: {"blocks": [SECTION] * 51}})
+    with pytest.raises(SlackApiError, match="invalid_arguments"):
+        await web.chat_unfurl(unfurls={url: {"blocks": [SECTION]}})  # neither channel+ts nor id
+    slack.scopes.remove("links:write")
+    with pytest.raises(SlackApiError, match="missing_scope"):
+        await web.chat_unfurl(channel="C1", ts="1.2", unfurls={url: {"blocks": [SECTION]}})
+    assert len(slack.unfurls) == 1

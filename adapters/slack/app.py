@@ -20,6 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.commands import PLATFORM, SlashCommands
 from adapters.slack.config import SlackConfig, load_slack_config
+from adapters.slack.features import register_features
 from adapters.slack.inbound import MAX_BODY, signed, well_formed
 from adapters.slack.installations import (
     SqlInstallationStore,
@@ -27,7 +28,13 @@ from adapters.slack.installations import (
     TokenCipher,
     workspace_key,
 )
-from adapters.slack.oauth import INSTALL_PATH, REDIRECT_PATH, build_flow, register_uninstall
+from adapters.slack.oauth import (
+    INSTALL_PATH,
+    REDIRECT_PATH,
+    Handled,
+    build_flow,
+    register_uninstall,
+)
 from adapters.slack.sender import WORKSPACE_RATE, SlackSender, rate_limit_handlers
 from adapters.slack.workspaces import InstalledWorkspaces, OneWorkspace, Workspaces
 from bot.core import Core
@@ -107,9 +114,12 @@ class SlackAdapter:
             # What bolt answers a command from a workspace with no installation.
             user_facing_authorize_error_message=NOT_INSTALLED_ANSWER,
         )
+        self.uninstalls: Handled | None = None
         if self.installations is not None:
-            register_uninstall(self.app, core.app, self.installations)
+            self.uninstalls = register_uninstall(self.app, core.app, self.installations)
         self.commands = SlashCommands(core, config, self.client)
+        # Unfurls, "Find paper", App Home, Messages tab, the subscribe modal (issue 14).
+        self.features = register_features(self.app, self.commands)
         self.app.command(config.command)(self.commands)
         # Link buttons on paper cards still send block_actions; acknowledge them quietly.
         self.app.action(re.compile(r"^paperbot_link_"))(_ack_only)
@@ -264,7 +274,7 @@ class SlackAdapter:
         self._stopped.set()
         await self._close()
         # Answers go out through response_url, which needs no connection of ours.
-        await self.commands.settle(STOP_GRACE)
+        await asyncio.gather(self.commands.settle(STOP_GRACE), self.features.settle(STOP_GRACE))
 
     async def _close(self) -> None:
         socket, self._socket = self._socket, None

@@ -33,6 +33,8 @@ SCOPES = (
     "channels:history",
     "groups:history",
     "im:history",
+    "links:read",
+    "links:write",
 )
 SCOPES_FIX = (
     "add them under OAuth & Permissions → Bot Token Scopes (or create the app from "

@@ -113,6 +113,9 @@ class SlashCommands:
         self._answering = 0
         self._idle = asyncio.Event()
         self._idle.set()
+        # Run after each command was answered (the App Home refreshes itself there).
+        # Called with the command's body and bolt's client (its workspace's token).
+        self.after: Callable[[dict[str, Any], AsyncWebClient], Awaitable[None]] | None = None
 
     async def settle(self, within: float) -> None:
         """Wait (at most `within` seconds) until no command is being answered."""
@@ -137,6 +140,8 @@ class SlashCommands:
         self._idle.clear()
         try:
             await self._answer(body, respond, client or self.client)
+            if self.after is not None:
+                await self.after(body, client or self.client)
         finally:
             self._answering -= 1
             if not self._answering:

@@ -13,6 +13,7 @@ workspace's destinations with the reason, which `status` shows after a reinstall
 
 from __future__ import annotations
 
+import asyncio
 import html
 import logging
 from collections.abc import Awaitable, Callable
@@ -122,8 +123,27 @@ def build_flow(
     return PaperbotOAuthFlow(client=client, settings=settings, on_installed=installed)
 
 
-def register_uninstall(bolt: AsyncApp, app: App, store: SqlInstallationStore) -> None:
+class Handled:
+    """How many uninstall and revocation events were handled (bolt runs event listeners
+    after it answered Slack, so a test waits here for their effect)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._changed = asyncio.Condition()
+
+    async def mark(self) -> None:
+        async with self._changed:
+            self.count += 1
+            self._changed.notify_all()
+
+    async def wait_for(self, n: int, within: float = 10.0) -> None:
+        async with self._changed:
+            await asyncio.wait_for(self._changed.wait_for(lambda: self.count >= n), within)
+
+
+def register_uninstall(bolt: AsyncApp, app: App, store: SqlInstallationStore) -> Handled:
     """Handle `app_uninstalled` and `tokens_revoked`: forget the workspace, disable it."""
+    handled = Handled()
 
     async def gone(body: dict[str, Any], event_name: str) -> None:
         key = _event_workspace(body)
@@ -142,18 +162,25 @@ def register_uninstall(bolt: AsyncApp, app: App, store: SqlInstallationStore) ->
         )
 
     async def on_uninstalled(ack: Any, body: dict[str, Any]) -> None:
-        await ack()
-        await gone(body, "app_uninstalled")
+        await ack()  # bolt has answered Slack already (events are acknowledged at once)
+        try:
+            await gone(body, "app_uninstalled")
+        finally:
+            await handled.mark()
 
     async def on_revoked(ack: Any, body: dict[str, Any], event: dict[str, Any]) -> None:
         await ack()
-        tokens = event.get("tokens")
-        # paperbot holds no user tokens: only the bot's revocation matters.
-        if isinstance(tokens, dict) and tokens.get("bot"):
-            await gone(body, "tokens_revoked")
+        try:
+            tokens = event.get("tokens")
+            # paperbot holds no user tokens: only the bot's revocation matters.
+            if isinstance(tokens, dict) and tokens.get("bot"):
+                await gone(body, "tokens_revoked")
+        finally:
+            await handled.mark()
 
     bolt.event("app_uninstalled")(on_uninstalled)
     bolt.event("tokens_revoked")(on_revoked)
+    return handled
 
 
 def _event_workspace(body: dict[str, Any]) -> str | None:

@@ -50,6 +50,11 @@ _CODE_SPAN = re.compile(r"(?<!`)`[^`\n]+`(?!`)")  # not part of a ``` fence
 _TEXT_URL = re.compile(r"https?://[^\s<>|`*]+")
 # A line starting with ">" is a quote in mrkdwn; an invisible soft hyphen in front stops it.
 _QUOTE = re.compile(r"^([ \t]*)&gt;", re.MULTILINE)
+# What a cut must keep whole in escaped mrkdwn: an entity, an angle-bracket construct
+# (`<url|label>`, `<@U…>`, `<!here>`: escaped text has no other `<`), else one character.
+_ATOM = re.compile(r"&#?\w{1,8};|<[^<>\n]*>|.", re.DOTALL)
+_ANGLED = re.compile(r"<[^<>\n]*>")
+_LINK_LABEL = re.compile(r"<[^<>|\n]*\|([^<>\n]*)>")
 
 
 def _neutral(text: str) -> str:
@@ -78,17 +83,46 @@ def escape(text: str) -> str:
 
 
 def fit(escaped: str, limit: int) -> str:
-    """Shorten already-escaped text to `limit` characters; no entity or code span cut open."""
+    """Shorten already-escaped mrkdwn to `limit` characters, cut only at safe points.
+
+    Never inside an entity (`&lt;`), a `<url|label>` link or a `<@U…>` mention: a link that
+    does not fit keeps as much of its label as fits, as plain text. A code span cut open
+    loses its opening backtick, and a bold title cut open is closed again.
+    """
     if len(escaped) <= limit:
         return escaped
-    cut = escaped[: limit - 1]
-    amp = cut.rfind("&")
-    if amp != -1 and ";" not in cut[amp:]:
-        cut = cut[:amp]
+    if limit < 3:
+        return "…"[:limit]
+    cut = _cut(escaped, limit - 1)  # and the ellipsis
+    if _opens_bold(cut):  # room for the `*` that closes it
+        cut = _cut(escaped, limit - 2)
     if cut.count("`") % 2:  # a code span was cut open: its opening backtick goes too
         tick = cut.rfind("`")
         cut = cut[:tick] + _LOOKALIKE["`"] + cut[tick + 1 :]
-    return cut + "…"
+    return cut + ("…*" if _opens_bold(cut) else "…")
+
+
+def _opens_bold(cut: str) -> bool:
+    # Escaped text has no `*` at a word's edge but ours (see _MARKER), and bold ends with
+    # its line; stars inside links are part of their URL.
+    return _ANGLED.sub("", cut.rsplit("\n", 1)[-1]).count("*") % 2 == 1
+
+
+def _cut(escaped: str, room: int) -> str:
+    """The longest run of whole atoms of `escaped` (see _ATOM) within `room` characters."""
+    out: list[str] = []
+    used = 0
+    for m in _ATOM.finditer(escaped):
+        atom = m.group()
+        if used + len(atom) <= room:
+            out.append(atom)
+            used += len(atom)
+            continue
+        label = _LINK_LABEL.fullmatch(atom)
+        if label is not None:  # the link's words, unlinked, rather than nothing
+            out.append(_cut(label.group(1), room - used))
+        break
+    return "".join(out)
 
 
 def esc(text: str, limit: int) -> str:

@@ -16,6 +16,7 @@ import logging
 import threading
 from array import array
 from collections.abc import Generator, Iterable, Iterator, Sequence
+from collections.abc import Set as AbstractSet
 from contextlib import contextmanager
 from dataclasses import dataclass
 from operator import attrgetter
@@ -330,12 +331,13 @@ def _text_bits(leaf: Text, allowed: list[set[str]], index: BatchIndex, name: str
     if len(allowed) == 1:
         return bits | candidates
     for p in _bit_indexes(candidates & ~bits):  # a phrase: confirm the words are consecutive
-        if _has_phrase(fx.seqs[p], allowed):
+        if has_phrase(fx.seqs[p], allowed):
             bits |= 1 << p
     return bits
 
 
-def _has_phrase(seq: list[str], allowed: list[set[str]]) -> bool:
+def has_phrase(seq: list[str] | tuple[str, ...], allowed: Sequence[AbstractSet[str]]) -> bool:
+    """Tell whether consecutive words of `seq` fit `allowed`, word for word."""
     last = len(seq) - len(allowed)
     rest = list(enumerate(allowed))[1:]
     for first in allowed[0]:

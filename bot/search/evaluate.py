@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from rapidfuzz.distance import OSA
 
-from bot.matching.engine import Match, Reason
+from bot.matching.engine import Match, Reason, has_phrase
 from bot.papers import Paper
 from bot.query import Author, Leaf, Node, Not, Query, Text, Upvotes
 from bot.query.ast import And, Or, iter_leaves
@@ -131,22 +131,6 @@ def _union(words: dict[str, int], choices: AbstractSet[str]) -> int:
     return v
 
 
-def _has_phrase(seq: tuple[str, ...], allowed: Sequence[AbstractSet[str]]) -> bool:
-    """Tell whether consecutive stems of `seq` fit `allowed`, word for word."""
-    last = len(seq) - len(allowed)
-    rest = list(enumerate(allowed))[1:]
-    for first in allowed[0]:
-        i = -1
-        while True:
-            try:
-                i = seq.index(first, i + 1, last + 1)
-            except ValueError:
-                break
-            if all(seq[i + k] in choices for k, choices in rest):
-                return True
-    return False
-
-
 def _joined(term: _TextTerm, fx: FieldPostings, full: int) -> int:
     """The papers where 2..MAX_CONCAT consecutive stems run together spell the key."""
     bits = 0
@@ -161,7 +145,7 @@ def _joined(term: _TextTerm, fx: FieldPostings, full: int) -> int:
                 if not candidates:
                     break
             for p in _bit_indexes(candidates & ~bits):
-                if _has_phrase(fx.seqs[p], [{piece} for piece in split]):
+                if has_phrase(fx.seqs[p], [{piece} for piece in split]):
                     bits |= 1 << p
     return bits
 
@@ -177,7 +161,7 @@ def _text_bits(term: _TextTerm, fx: FieldPostings, full: int) -> int:
     if len(term.allowed) == 1:
         return bits | candidates
     for p in _bit_indexes(candidates & ~bits):  # a phrase: the words must be consecutive
-        if _has_phrase(fx.seqs[p], term.allowed):
+        if has_phrase(fx.seqs[p], term.allowed):
             bits |= 1 << p
     return bits
 

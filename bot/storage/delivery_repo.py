@@ -251,6 +251,19 @@ class DeliveryRepo(DueReads):
         async with self._sessions() as s:
             return await s.scalar(stmt)
 
+    async def recently_delivered(
+        self, destination_id: int, limit: int
+    ) -> list[tuple[str, datetime]]:
+        """The papers last delivered to a destination (id, when), newest first."""
+        stmt = (
+            select(DeliveryRow.paper_id, DeliveryRow.created_at)
+            .where(DeliveryRow.destination_id == destination_id, DeliveryRow.listed)
+            .order_by(DeliveryRow.created_at.desc(), DeliveryRow.paper_id)
+            .limit(limit)
+        )
+        async with self._sessions() as s:
+            return [(paper_id, at) for paper_id, at in (await s.execute(stmt)).all()]
+
 
 async def _record_rows(
     s: AsyncSession, plans: Sequence[tuple[RunPlan, PayloadBuilder]], now: datetime

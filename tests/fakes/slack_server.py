@@ -91,13 +91,21 @@ class SocketEnvelope:
     ack: asyncio.Future[dict[str, Any]] = field(repr=False)
 
 
-def sign(body: str, secret: str = SIGNING_SECRET, timestamp: int | None = None) -> dict[str, str]:
-    """Return the headers Slack adds to a request it sends to an app (HMAC-SHA256, v0)."""
+def sign(
+    body: str,
+    secret: str = SIGNING_SECRET,
+    timestamp: int | None = None,
+    content_type: str = "application/x-www-form-urlencoded",
+) -> dict[str, str]:
+    """Return the headers Slack adds to a request it sends to an app (HMAC-SHA256, v0).
+
+    Events API requests are JSON (`content_type="application/json"`), the rest forms.
+    """
     ts = str(int(time.time()) if timestamp is None else timestamp)
     base = f"v0:{ts}:{body}".encode()
     sig = "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
     return {
-        "Content-Type": "application/x-www-form-urlencoded",
+        "Content-Type": content_type,
         "X-Slack-Request-Timestamp": ts,
         "X-Slack-Signature": sig,
     }
@@ -138,6 +146,12 @@ class FakeSlack:
         self.scopes: list[str] = list(MANIFEST_SCOPES)
         self.sockets: list[web.WebSocketResponse] = []
         self.socket_connected = asyncio.Event()
+        # chat.unfurl: every accepted call's arguments, unfurls parsed.
+        self.unfurls: list[dict[str, Any]] = []
+        # views.publish: each user's Home tab as last published; views.open: opened modals.
+        self.home_views: dict[str, dict[str, Any]] = {}
+        self.opened_views: list[dict[str, Any]] = []
+        self._call_made = asyncio.Condition()
         self._failures: dict[str, deque[Failure]] = defaultdict(deque)
         self._pending_acks: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._ts = itertools.count(100)
@@ -274,6 +288,55 @@ class FakeSlack:
         """Return the recorded calls of one Web API method."""
         return [c for c in self.calls if c.method == method]
 
+    async def wait_calls(self, method: str, n: int = 1, wait: float = 5.0) -> list[Call]:
+        """Wait until `method` was called (and answered) `n` times; return those calls."""
+
+        async def enough() -> None:
+            async with self._call_made:
+                await self._call_made.wait_for(lambda: len(self.calls_to(method)) >= n)
+
+        try:
+            await asyncio.wait_for(enough(), wait)
+        except TimeoutError:
+            raise TimeoutError(f"{len(self.calls_to(method))} of {n} {method} calls") from None
+        return self.calls_to(method)
+
+    def event_callback(self, event: dict[str, Any], *, event_id: str | None = None) -> dict:
+        """An Events API envelope around `event`, as Slack posts it (HTTP) or pushes it."""
+        return {
+            "token": "deprecated-verification-token",
+            "team_id": self.team_id,
+            "api_app_id": APP_ID,
+            "event": event,
+            "type": "event_callback",
+            "event_id": event_id or f"Ev{uuid.uuid4().hex[:10].upper()}",
+            "event_time": 1735000000,
+            "authorizations": [
+                {
+                    "enterprise_id": None,
+                    "team_id": self.team_id,
+                    "user_id": BOT_USER_ID,
+                    "is_bot": True,
+                    "is_enterprise_install": False,
+                }
+            ],
+            "is_ext_shared_channel": False,
+        }
+
+    def interactive(self, kind: str, *, user_id: str = "U100", **fields: Any) -> dict:
+        """An interactive payload (`message_action`, `block_actions`, `view_submission`)."""
+        key = uuid.uuid4().hex
+        return {
+            "type": kind,
+            "token": "deprecated-verification-token",
+            "api_app_id": APP_ID,
+            "team": {"id": self.team_id, "domain": "fake"},
+            "user": {"id": user_id, "username": user_id.lower(), "team_id": self.team_id},
+            "trigger_id": f"trigger.{key}",
+            "is_enterprise_install": False,
+            **fields,
+        }
+
     def add_user(self, user_id: str, **fields: Any) -> None:
         """Make `users.info` know a user (e.g. `is_admin=True`)."""
         self.users[user_id] = {
@@ -363,6 +426,13 @@ class FakeSlack:
         return args
 
     async def _api(self, request: web.Request) -> web.Response:
+        try:
+            return await self._answer(request)
+        finally:
+            async with self._call_made:
+                self._call_made.notify_all()
+
+    async def _answer(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         args = await self._args(request)
         self.calls.append(Call(method, args, dict(request.headers), request.method))
@@ -537,6 +607,45 @@ class FakeSlack:
             out.append(m)
         return _ok(messages=out, has_more=False, pin_count=0)
 
+    async def _m_chat_unfurl(self, args: dict[str, Any]) -> web.Response:
+        if "links:write" not in self.scopes:
+            return _error("missing_scope")
+        if not (args.get("channel") and args.get("ts")) and not (
+            args.get("unfurl_id") and args.get("source")
+        ):
+            return _error("invalid_arguments")
+        unfurls = _json(args.get("unfurls"))
+        if not isinstance(unfurls, dict) or not unfurls:
+            return _error("invalid_unfurls")
+        for unfurl in unfurls.values():
+            if not isinstance(unfurl, dict) or _check_message(unfurl) is not None:
+                return _error("invalid_unfurls")
+        self.unfurls.append({**args, "unfurls": unfurls})
+        return _ok()
+
+    async def _m_views_publish(self, args: dict[str, Any]) -> web.Response:
+        view = _json(args.get("view"))
+        user_id = str(args.get("user_id") or "")
+        if not user_id:
+            return _error("invalid_arguments")
+        problem = _check_view(view, "home")
+        if problem is not None:
+            return _error(problem)
+        self.home_views[user_id] = view
+        return _ok(view={**view, "id": f"V{uuid.uuid4().hex[:8].upper()}"})
+
+    async def _m_views_open(self, args: dict[str, Any]) -> web.Response:
+        trigger = str(args.get("trigger_id") or "")
+        if not trigger.startswith("trigger."):
+            return _error("invalid_trigger_id")
+        view = _json(args.get("view"))
+        problem = _check_view(view, "modal")
+        if problem is not None:
+            return _error(problem)
+        opened = {**view, "id": f"V{uuid.uuid4().hex[:8].upper()}"}
+        self.opened_views.append(opened)
+        return _ok(view=opened)
+
     # -- response_url and Socket Mode ----------------------------------------------------
 
     async def _response_url(self, request: web.Request) -> web.Response:
@@ -595,6 +704,66 @@ def _metadata(value: Any) -> dict[str, Any] | None:
             return None
     if isinstance(value, dict) and value.get("event_type"):
         return {"event_type": value["event_type"], "event_payload": value.get("event_payload")}
+    return None
+
+
+def _json(value: Any) -> Any:
+    """A JSON argument: sent as text in a form or query, or as itself in a JSON body."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return None
+    return value
+
+
+MAX_VIEW_BLOCKS = 100  # a modal's or Home tab's blocks
+MAX_VIEW_TITLE = 24
+MAX_VIEW_JSON = 250_000  # Slack refuses views past about this much JSON
+MAX_PRIVATE_METADATA = 3000
+MAX_BUTTON_VALUE = 2000
+
+
+def _check_view(view: Any, kind: str) -> str | None:
+    """Return Slack's error code for a view over its limits or of the wrong shape, else None."""
+    if not isinstance(view, dict) or view.get("type") != kind:
+        return "invalid_arguments"
+    blocks = view.get("blocks")
+    if not isinstance(blocks, list) or not 0 < len(blocks) <= MAX_VIEW_BLOCKS:
+        return "invalid_arguments"
+    if len(json.dumps(view)) > MAX_VIEW_JSON:
+        return "invalid_arguments"
+    if len(str(view.get("private_metadata") or "")) > MAX_PRIVATE_METADATA:
+        return "invalid_arguments"
+    if kind == "modal":
+        for key in ("title", "submit", "close"):
+            text = (view.get(key) or {}).get("text", "")
+            if (key == "title" and not text) or len(text) > MAX_VIEW_TITLE:
+                return "invalid_arguments"
+    block_ids = [b["block_id"] for b in blocks if "block_id" in b]
+    if len(block_ids) != len(set(block_ids)):
+        return "invalid_arguments"  # block_id must be unique within a view
+    for block in blocks:
+        text = (block.get("text") or {}).get("text", "")
+        # In a view an action_id is unique within its block (the block_id tells them apart).
+        action_ids: list[str] = []
+        if block.get("type") == "input":
+            element = block.get("element") or {}
+            label = (block.get("label") or {}).get("text", "")
+            if not element.get("action_id") or not 0 < len(label) <= 2000:
+                return "invalid_arguments"
+            continue
+        if not _block_ok(block, text):
+            return "invalid_arguments"
+        for element in block.get("elements") or []:
+            if element.get("type") == "button":
+                action_ids.append(element.get("action_id", ""))
+                if not 0 < len(element["text"]["text"]) <= 75:
+                    return "invalid_arguments"
+                if len(str(element.get("value") or "")) > MAX_BUTTON_VALUE:
+                    return "invalid_arguments"
+        if len(action_ids) != len(set(action_ids)):
+            return "invalid_arguments"
     return None
 
 
