@@ -309,3 +309,24 @@ async def test_dms_open_with_the_users_workspace_token(
     opens = slack.calls_to("conversations.open")
     assert [(slack.team_of(c), c.args["users"]) for c in opens] == [("T1", "U100"), ("T2", "U100")]
     assert posts_by_team(slack) == {"T1": ["D100"], "T2": ["D100"]}
+
+
+async def test_the_app_home_shows_each_workspace_its_own_subscriptions(
+    multi: SlackAdapter, slack: FakeSlack, sample_app: App
+) -> None:
+    from tests.oauth_helpers import post, sign
+
+    for team, query in (("T1", "agents"), ("T2", "diffusion")):
+        await install(multi, slack, team)
+        await command(multi, slack, team, f"subscribe {query} --dm")
+    publishes = len(slack.calls_to("views.publish"))  # refreshed after each subscribe
+    for n, team in enumerate(("T1", "T2"), start=1):
+        home = {"type": "app_home_opened", "user": "U100", "channel": "D100", "tab": "home"}
+        body = slack.event_body(team, home)
+        status, _ = await post(multi, body, {**sign(body), "Content-Type": "application/json"})
+        assert status == 200
+        await slack.wait_calls("views.publish", publishes + n)
+    opened = slack.calls_to("views.publish")[publishes:]
+    views = {slack.team_of(c): str(c.args["view"]) for c in opened}
+    assert "agents" in views["T1"] and "diffusion" not in views["T1"]
+    assert "diffusion" in views["T2"] and "agents" not in views["T2"]
