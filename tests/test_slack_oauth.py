@@ -330,3 +330,17 @@ async def test_the_app_home_shows_each_workspace_its_own_subscriptions(
     views = {slack.team_of(c): str(c.args["view"]) for c in opened}
     assert "agents" in views["T1"] and "diffusion" not in views["T1"]
     assert "diffusion" in views["T2"] and "agents" not in views["T2"]
+
+
+async def test_a_made_up_or_reused_code_is_refused(
+    multi: SlackAdapter, slack: FakeSlack, sample_app: App, caplog: pytest.LogCaptureFixture
+) -> None:
+    state, cookie = await begin(multi)
+    status, page = await finish(multi, state, cookie, code="made-up")
+    assert status == 401 and "did not confirm" in page
+    code = slack.grant("T1")
+    assert (await finish(multi, *(await begin(multi)), code=code))[0] == 200
+    status, _ = await finish(multi, *(await begin(multi)), code=code)  # codes work once
+    assert status == 401
+    token = slack.token_of("T1")
+    assert token not in caplog.text and TOKEN_KEY not in caplog.text
