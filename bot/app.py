@@ -20,6 +20,7 @@ from bot.sources.arxiv import ArxivClient
 from bot.storage.db import make_engine, make_sessionmaker
 from bot.storage.delivery_repo import DeliveryRepo
 from bot.storage.destinations_repo import DestinationRepo
+from bot.storage.installations_repo import InstallationRepo, OAuthStateRepo
 from bot.storage.outbox_repo import OutboxRepo
 from bot.storage.papers_repo import PaperRepo
 from bot.storage.state_repo import StateRepo
@@ -66,6 +67,16 @@ class App:
 
     def __post_init__(self) -> None:
         self.search_index = SearchIndex(self.papers)
+
+    @property
+    def installations(self) -> InstallationRepo:
+        """Apps installed per workspace (Slack's OAuth installs), shared by every process."""
+        return InstallationRepo(self.sessions)
+
+    @property
+    def oauth_states(self) -> OAuthStateRepo:
+        """OAuth `state` values handed to browsers, each consumed once."""
+        return OAuthStateRepo(self.sessions)
 
     @property
     def metrics(self) -> Metrics:

@@ -10,7 +10,7 @@ attempts (Hugging Face adds summaries and upvotes all day) cannot move the split
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -36,6 +36,9 @@ class Destination:
     # recording it. An adapter that can look for it (a Discord forum post, which has no
     # nonce) does so before posting.
     maybe_posted: bool = False
+    # The workspace it is in, as the adapter named it (Place.workspace_id): where a
+    # platform's rate limits are per workspace, the sender paces each one on its own.
+    workspace: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,10 @@ class Capabilities:
     # (Discord's global 50/s): the sender spaces request starts to stay under it. None: the
     # client library's own rate-limit handling is all there is.
     rate: float | None = None
+    # `rate` holds per workspace (Slack: per team and method), not for the bot as a whole:
+    # each workspace gets its own pacer, and one workspace's rate-limit answers or backlog
+    # never hold the sends to another.
+    rate_per_workspace: bool = False
 
 
 @dataclass(frozen=True)

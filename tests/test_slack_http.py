@@ -328,7 +328,8 @@ async def test_unsigned_or_stale_requests_are_rejected(
 
 async def test_anyone_may_manage_a_channel_by_default(bot: SlackAdapter, slack: FakeSlack) -> None:
     [answer] = await slash(bot, slack, "channelset on", user_id="U100")
-    assert "set on by U100 in C100" in section_texts(answer)[0]
+    # The core sees Slack ids with their workspace (T0FAKE:…): two teams' C100 never collide.
+    assert "set on by T0FAKE:U100 in T0FAKE:C100" in section_texts(answer)[0]
     assert slack.calls_to("users.info") == []
 
 
@@ -343,9 +344,9 @@ async def test_channel_admins_restrict_channel_settings(
         assert denied["response_type"] == "ephemeral"
         assert "Only people who may manage this channel" in section_texts(denied)[0]
         [listed] = await slash(adapter, slack, "channelset a", user_id="U200")
-        assert "set a by U200" in section_texts(listed)[0]
+        assert "set a by T0FAKE:U200" in section_texts(listed)[0]
         [admin] = await slash(adapter, slack, "channelset b", user_id="U300")
-        assert "set b by U300" in section_texts(admin)[0]
+        assert "set b by T0FAKE:U300" in section_texts(admin)[0]
         [dm] = await slash(
             adapter,
             slack,
@@ -354,7 +355,7 @@ async def test_channel_admins_restrict_channel_settings(
             channel_id="D100",
             channel_name="directmessage",
         )
-        assert "set c by U100 in D100" in section_texts(dm)[0]
+        assert "set c by T0FAKE:U100 in T0FAKE:D100" in section_texts(dm)[0]
         # Reading needs no permission, and costs no users.info call.
         calls = len(slack.calls_to("users.info"))
         await slash(adapter, slack, "help", user_id="U100")

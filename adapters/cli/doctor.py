@@ -101,7 +101,7 @@ async def _slack(app: App, config: object, usable: bool) -> list[Check]:
 
     assert isinstance(config, SlackConfig)
     channels = await subscribed_channels(app, "slack") if usable else []
-    return await slack_checks(config, channels)
+    return await slack_checks(config, channels, app if usable else None)
 
 
 def print_table(checks: list[Check], out: TextIO) -> None:

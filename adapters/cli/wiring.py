@@ -83,7 +83,13 @@ def configured_platforms(env: Mapping[str, str]) -> list[str]:
         names.append("discord")
     if any(
         env.get(v, "").strip()
-        for v in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET")
+        for v in (
+            "SLACK_BOT_TOKEN",
+            "SLACK_APP_TOKEN",
+            "SLACK_SIGNING_SECRET",
+            "SLACK_CLIENT_ID",
+            "SLACK_CLIENT_SECRET",
+        )
     ):
         names.append("slack")
     return names

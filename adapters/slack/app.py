@@ -22,7 +22,21 @@ from adapters.slack.commands import PLATFORM, SlashCommands
 from adapters.slack.config import SlackConfig, load_slack_config
 from adapters.slack.features import register_features
 from adapters.slack.inbound import MAX_BODY, signed, well_formed
+from adapters.slack.installations import (
+    SqlInstallationStore,
+    SqlStateStore,
+    TokenCipher,
+    workspace_key,
+)
+from adapters.slack.oauth import (
+    INSTALL_PATH,
+    REDIRECT_PATH,
+    Handled,
+    build_flow,
+    register_uninstall,
+)
 from adapters.slack.sender import WORKSPACE_RATE, SlackSender, rate_limit_handlers
+from adapters.slack.workspaces import InstalledWorkspaces, OneWorkspace, Workspaces
 from bot.core import Core
 from bot.messages import Reply
 from bot.port import Capabilities, Destination, Part, Posted
@@ -32,24 +46,36 @@ log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
+NOT_INSTALLED_ANSWER = (
+    ":warning: paperbot is not installed in this Slack workspace (or it was removed). "
+    "Install it again from its Add to Slack page, then run the command again."
+)
 # On stop, answers already being computed get this long to reach Slack.
 STOP_GRACE = 10.0
 # What bolt's parsing raises on a body that is not what it claims to be.
 _MALFORMED = (UnicodeDecodeError, ValueError, TypeError, AttributeError, KeyError, IndexError)
 
 
-def make_client(config: SlackConfig) -> AsyncWebClient:
-    """The bot's Web API client: SLACK_API_URL, connection-error and rate-limit retries."""
+def make_client(config: SlackConfig, token: str | None = None) -> AsyncWebClient:
+    """The bot's Web API client: SLACK_API_URL, connection-error and rate-limit retries.
+
+    With `token` (multi-workspace mode), a client for that workspace's bot token.
+    """
+    # A workspace's 429 is not waited out inside the client in multi-workspace mode: the
+    # sender holds that workspace's pacer and puts its items back for their turn, so the
+    # worker serves another workspace meanwhile instead of sleeping up to 20 s.
+    inline = [] if token else rate_limit_handlers()
     return AsyncWebClient(
-        token=config.bot_token,
+        token=token or config.bot_token,
         base_url=config.api_url,
         timeout=10,  # the delivery layer's per-post timeout is 10 s too
-        retry_handlers=[*async_default_handlers(), *rate_limit_handlers()],
+        retry_handlers=[*async_default_handlers(), *inline],
     )
 
 
 class SlackAdapter:
-    """Serves /papers and posts digests and alerts in one Slack workspace."""
+    """Serves /papers and posts digests and alerts in one Slack workspace, or in every
+    workspace that installed the app (multi-workspace mode: OAuth installs, HTTP only)."""
 
     platform = PLATFORM
     # chat.postMessage has no idempotency key: a part that may have gone out before a crash
@@ -60,6 +86,21 @@ class SlackAdapter:
     def __init__(self, core: Core, config: SlackConfig) -> None:
         self.config = config
         self.client = make_client(config)
+        self.installations: SqlInstallationStore | None = None
+        self.workspaces: Workspaces = OneWorkspace(self.client)
+        if config.multi_workspace:
+            app = core.app
+            cipher = TokenCipher(config.token_keys)
+            self.installations = SqlInstallationStore(app, cipher, clock=app.clock)
+            states = SqlStateStore(app, clock=app.clock)
+            self.oauth = build_flow(config, app, self.installations, states)
+            self.workspaces = InstalledWorkspaces(
+                self.installations, lambda token: make_client(config, token)
+            )
+            # Rate limits are per workspace: each gets its own pacer (see bot.delivery).
+            self.capabilities = Capabilities(
+                finds_posts=True, rate=WORKSPACE_RATE, rate_per_workspace=True
+            )
         self.app = AsyncApp(
             client=self.client,
             signing_secret=config.signing_secret or "",
@@ -67,7 +108,15 @@ class SlackAdapter:
             request_verification_enabled=config.mode == "http",
             name="paperbot",
             logger=_bolt_logger(),
+            # Multi-workspace mode: bolt authorizes each request from its installation and
+            # hands listeners a client with that workspace's token.
+            oauth_flow=self.oauth if config.multi_workspace else None,
+            # What bolt answers a command from a workspace with no installation.
+            user_facing_authorize_error_message=NOT_INSTALLED_ANSWER,
         )
+        self.uninstalls: Handled | None = None
+        if self.installations is not None:
+            self.uninstalls = register_uninstall(self.app, core.app, self.installations)
         self.commands = SlashCommands(core, config, self.client)
         # Unfurls, "Find paper", App Home, Messages tab, the subscribe modal (issue 14).
         self.features = register_features(self.app, self.commands)
@@ -75,7 +124,7 @@ class SlackAdapter:
         # Link buttons on paper cards still send block_actions; acknowledge them quietly.
         self.app.action(re.compile(r"^paperbot_link_"))(_ack_only)
         self.app.error(_log_error)
-        self.sender = SlackSender(self.client)
+        self.sender = SlackSender(self.client, self.workspaces)
         self.port: int | None = None  # the bound HTTP port, in HTTP mode
         self.team_id: str | None = None
         self._stopped = asyncio.Event()
@@ -90,6 +139,13 @@ class SlackAdapter:
 
     async def connect(self) -> None:
         """Check the token, then open the Socket Mode connection or the HTTP endpoint."""
+        if self.config.multi_workspace:
+            # No one token to check: each workspace's is checked by its install
+            # (auth.test in the flow) and by `paperbot doctor`.
+            await self._serve_http()
+            self.team_id = ""
+            log.info("slack connected in multi-workspace HTTP mode (OAuth installs)")
+            return
         try:
             auth = await self.client.auth_test()
         except SlackApiError as exc:
@@ -98,6 +154,9 @@ class SlackAdapter:
                 raise  # Slack is down or rate-limiting: not a configuration problem
             raise ConfigError(f"SLACK_BOT_TOKEN: Slack rejected the bot token ({error})") from None
         self.team_id = auth.get("team_id")
+        self.commands.home = workspace_key(
+            auth.get("enterprise_id"), self.team_id, auth.get("is_enterprise_install")
+        )
         if self.config.mode == "socket":
             await self._connect_socket()
         else:
@@ -148,6 +207,9 @@ class SlackAdapter:
     async def _serve_http(self) -> None:
         web_app = web.Application(client_max_size=MAX_BODY)
         web_app.router.add_post(EVENTS_PATH, self._events)
+        if self.config.multi_workspace:
+            web_app.router.add_get(INSTALL_PATH, self._install)
+            web_app.router.add_get(REDIRECT_PATH, self._redirect)
         if self.extra_routes is not None:
             self.extra_routes(web_app)
         else:
@@ -186,6 +248,16 @@ class SlackAdapter:
             # Signed, so from Slack (or with our secret), yet not a shape Slack sends.
             return _refuse(request, 400, "malformed request", "not a Slack request shape")
         response = await self.app.async_dispatch(bolt_request)
+        return await to_aiohttp_response(response)
+
+    async def _install(self, request: web.Request) -> web.Response:
+        """The "Add to Slack" page (bolt issues the state and sets its cookie)."""
+        response = await self.oauth.handle_installation(_get_request(request))
+        return await to_aiohttp_response(response)
+
+    async def _redirect(self, request: web.Request) -> web.Response:
+        """Where Slack sends the installer back: check the state, finish the install."""
+        response = await self.oauth.handle_callback(_get_request(request))
         return await to_aiohttp_response(response)
 
     async def start(self) -> None:
@@ -260,6 +332,11 @@ def _refuse(request: web.Request, status: int, error: str, why: str) -> web.Resp
         request.content_length,
     )
     return web.json_response({"error": error}, status=status)
+
+
+def _get_request(request: web.Request) -> AsyncBoltRequest:
+    # A GET has no body; the state cookie rides in the headers.
+    return AsyncBoltRequest(body="", query=request.query_string, headers=dict(request.headers))
 
 
 async def _health(request: web.Request) -> web.Response:

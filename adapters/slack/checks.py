@@ -1,17 +1,26 @@
 """`paperbot doctor` for Slack: auth.test, the token's scopes against the manifest's, the
-app-level token (Socket Mode), and the bot's membership of every subscribed channel."""
+app-level token (Socket Mode), and the bot's membership of every subscribed channel; in
+multi-workspace mode, each installation's token and scopes, and its channels with its token."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import asyncio
+from collections.abc import Awaitable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
+from slack_sdk.oauth.installation_store import Bot
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.app import make_client
 from adapters.slack.config import SlackConfig
+from adapters.slack.installations import workspace_key
+from adapters.slack.workspaces import split
 from bot.ops.checks import TIMEOUT, Check, Mark, Subscribed, first_line
+
+if TYPE_CHECKING:
+    from bot.app import App
 
 # The bot token scopes of manifest.yml (a test keeps the two the same).
 SCOPES = (
@@ -45,13 +54,29 @@ def _header(headers: Mapping[str, object], name: str) -> str | None:
     return None
 
 
-async def slack_checks(config: SlackConfig, channels: Sequence[Subscribed]) -> list[Check]:
+# Installations checked at once in multi-workspace mode.
+PARALLEL = 8
+
+
+async def slack_checks(
+    config: SlackConfig, channels: Sequence[Subscribed], app: App | None = None
+) -> list[Check]:
     """Every Slack line of the doctor's table."""
+    if config.multi_workspace:
+        return await _installations(config, channels, app)
     client = make_client(config)
+    return await _guarded(config, _checks(_quick(client), config, channels))
+
+
+def _quick(client: AsyncWebClient) -> AsyncWebClient:
     client.timeout = int(TIMEOUT)
     client.retry_handlers = []  # a doctor answers at once; `run` retries
+    return client
+
+
+async def _guarded(config: SlackConfig, checks: Awaitable[list[Check]]) -> list[Check]:
     try:
-        return await _checks(client, config, channels)
+        return await checks
     except (aiohttp.ClientError, TimeoutError) as exc:
         return [
             Check.bad(
@@ -62,44 +87,98 @@ async def slack_checks(config: SlackConfig, channels: Sequence[Subscribed]) -> l
         ]
 
 
+async def _installations(
+    config: SlackConfig, channels: Sequence[Subscribed], app: App | None
+) -> list[Check]:
+    """Multi-workspace mode: every installation's token, scopes and channels."""
+    from adapters.slack.installations import SqlInstallationStore, TokenCipher
+
+    if app is None:
+        return [Check.bad("slack installations", "the database cannot be read", "see above")]
+    store = SqlInstallationStore(app, TokenCipher(config.token_keys))
+    bots = await store.all()
+    if not bots:
+        return [
+            Check(
+                "slack installations",
+                Mark.WARN,
+                "no workspace has installed the app yet",
+                "open /slack/install on the bot's public URL and add it to a workspace",
+            )
+        ]
+    by_workspace: dict[str | None, list[Subscribed]] = {}
+    for channel in channels:
+        by_workspace.setdefault(split(channel.external_id)[0], []).append(channel)
+    gate = asyncio.Semaphore(PARALLEL)
+
+    async def one(bot: Bot) -> list[Check]:
+        key = workspace_key(bot.enterprise_id, bot.team_id, bot.is_enterprise_install)
+        token = bot.bot_token
+        label = f"slack {key}"
+        if not token:
+            return [
+                Check.bad(
+                    f"{label} auth.test",
+                    "its stored token cannot be decrypted",
+                    "put the key it was stored with back in SLACK_TOKEN_KEYS, or reinstall",
+                )
+            ]
+        async with gate:
+            client = _quick(make_client(config, token))
+            work = _checks(client, config, by_workspace.get(key, []), label=label)
+            return await _guarded(config, work)
+
+    results = await asyncio.gather(*(one(b) for b in bots))
+    out = [Check.ok("slack installations", f"{len(bots)} workspaces")]
+    for checks in results:
+        out += checks
+    return out
+
+
 async def _checks(
-    client: AsyncWebClient, config: SlackConfig, channels: Sequence[Subscribed]
+    client: AsyncWebClient,
+    config: SlackConfig,
+    channels: Sequence[Subscribed],
+    *,
+    label: str = "slack",
 ) -> list[Check]:
     try:
         auth = await client.auth_test()
     except SlackApiError as exc:
-        return [
-            Check.bad(
-                "slack auth.test",
-                f"Slack rejected SLACK_BOT_TOKEN ({_error(exc)})",
+        if config.multi_workspace:
+            fix = "reinstall the app in that workspace (/slack/install)"
+            found = f"Slack rejected the workspace's token ({_error(exc)})"
+        else:
+            fix = (
                 "copy the Bot User OAuth Token (xoxb-…) from OAuth & Permissions, or reinstall "
-                "the app",
+                "the app"
             )
-        ]
+            found = f"Slack rejected SLACK_BOT_TOKEN ({_error(exc)})"
+        return [Check.bad(f"{label} auth.test", found, fix)]
     out = [
         Check.ok(
-            "slack auth.test",
+            f"{label} auth.test",
             f"valid: {auth.get('user')} in {auth.get('team')} ({auth.get('team_id')})",
         )
     ]
     granted_raw = _header(auth.headers, "x-oauth-scopes")
     if granted_raw is None:
         out.append(
-            Check("slack scopes", Mark.WARN, "Slack did not say which scopes the token has", "")
+            Check(f"{label} scopes", Mark.WARN, "Slack did not say which scopes the token has", "")
         )
     else:
         granted = {s.strip() for s in granted_raw.split(",") if s.strip()}
         missing = [s for s in SCOPES if s not in granted]
         if missing:
-            out.append(Check.bad("slack scopes", f"missing {', '.join(missing)}", SCOPES_FIX))
+            out.append(Check.bad(f"{label} scopes", f"missing {', '.join(missing)}", SCOPES_FIX))
         else:
-            out.append(Check.ok("slack scopes", f"all {len(SCOPES)} of the manifest granted"))
+            out.append(Check.ok(f"{label} scopes", f"all {len(SCOPES)} of the manifest granted"))
     if config.mode == "socket":
         out.append(await _app_token(config))
     for channel in channels:
         out.append(await _membership(client, channel))
     if not channels:
-        out.append(Check.ok("slack channels", "no subscribed channel to check"))
+        out.append(Check.ok(f"{label} channels", "no subscribed channel to check"))
     return out
 
 
@@ -122,7 +201,7 @@ async def _membership(client: AsyncWebClient, channel: Subscribed) -> Check:
     name = f"slack {channel.shown}"
     invite = f"type `/invite @paperbot` in {'#' + channel.name if channel.name else 'it'}"
     try:
-        info = await client.conversations_info(channel=channel.external_id)
+        info = await client.conversations_info(channel=split(channel.external_id)[1])
     except SlackApiError as exc:
         error = _error(exc)
         if error == "channel_not_found":

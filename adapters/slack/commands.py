@@ -28,6 +28,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.config import SlackConfig
 from adapters.slack.render import SlackMessage, render
+from adapters.slack.workspaces import join, workspace_of
 from bot.commands.registry import Command
 from bot.core import Core
 from bot.messages import Notice, Place, Reply, Tone, User
@@ -43,6 +44,11 @@ _DAY_SHORTCUT = re.compile(r"^(today|yesterday|\d{4}-\d{2}-\d{2}|\d{1,3})(\s|$)"
 SORRY = "Sorry, something went wrong on our side. Please try again later."
 RENDER_SORRY = (
     "Sorry, Slack did not accept that answer. It has been logged; please try again later."
+)
+
+OTHER_WORKSPACE = (
+    "paperbot is not installed in this Slack workspace, so it could never post here. "
+    "Ask the people who run it to add it to this workspace."
 )
 
 Respond = Callable[..., Awaitable[Any]]
@@ -99,12 +105,17 @@ class SlashCommands:
         self.config = config
         self.client = client
         self.prefix = f"{config.command} "
+        # Single-workspace mode: the workspace SLACK_BOT_TOKEN belongs to (set on connect).
+        # A command from any other (a shared channel, an app also installed elsewhere)
+        # is refused: the bot could never post there with this token.
+        self.home: str | None = None
         self._admin_cache: dict[str, tuple[bool, float]] = {}
         self._answering = 0
         self._idle = asyncio.Event()
         self._idle.set()
         # Run after each command was answered (the App Home refreshes itself there).
-        self.after: Callable[[dict[str, Any]], Awaitable[None]] | None = None
+        # Called with the command's body and bolt's client (its workspace's token).
+        self.after: Callable[[dict[str, Any], AsyncWebClient], Awaitable[None]] | None = None
 
     async def settle(self, within: float) -> None:
         """Wait (at most `within` seconds) until no command is being answered."""
@@ -112,25 +123,33 @@ class SlashCommands:
             await asyncio.wait_for(self._idle.wait(), within)
 
     async def __call__(
-        self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any], respond: Respond
+        self,
+        ack: Callable[..., Awaitable[Any]],
+        body: dict[str, Any],
+        respond: Respond,
+        client: AsyncWebClient | None = None,
     ) -> None:
-        """Bolt listener for the slash command (bolt injects ack/body/respond by name)."""
+        """Bolt listener for the slash command (bolt injects ack/body/respond/client by name).
+
+        bolt's `client` carries the token of the workspace the command came from (in
+        multi-workspace mode, from its installation).
+        """
         # Ack first, with no body: Slack wants an answer within 3 s and the core may be slow.
         await ack()
         self._answering += 1
         self._idle.clear()
         try:
-            await self._answer(body, respond)
+            await self._answer(body, respond, client or self.client)
             if self.after is not None:
-                await self.after(body)
+                await self.after(body, client or self.client)
         finally:
             self._answering -= 1
             if not self._answering:
                 self._idle.set()
 
-    async def _answer(self, body: dict[str, Any], respond: Respond) -> None:
+    async def _answer(self, body: dict[str, Any], respond: Respond, client: AsyncWebClient) -> None:
         try:
-            messages = await self.answer(body)
+            messages = await self.answer(body, client)
         except Exception:
             log.exception(
                 "slash command failed (team=%s channel=%s user=%s)",
@@ -165,25 +184,37 @@ class SlashCommands:
         except (SlackApiError, SlackClientError, OSError) as exc:
             log.warning("respond() failed (channel=%s): %s", body.get("channel_id"), exc)
 
-    async def answer(self, body: dict[str, Any]) -> list[SlackMessage]:
+    async def answer(
+        self, body: dict[str, Any], client: AsyncWebClient | None = None
+    ) -> list[SlackMessage]:
         """Run the command in `body` and return the messages to respond with."""
+        client = client or self.client
         line, error = command_line(unescape(str(body.get("text", ""))), self.core)
+        # Ids are the workspace's own (see adapters/slack/workspaces.py): T123:C456.
+        workspace = workspace_of(body)
+        if self.home is not None and workspace != self.home:
+            log.warning("/%s from workspace %s refused: the bot token is %s's",
+                        self.config.command.lstrip("/"), workspace, self.home)  # fmt: skip
+            return self.to_messages([Notice(OTHER_WORKSPACE, tone=Tone.ERROR)])
+        channel_id = str(body.get("channel_id", ""))
         place = Place(
             platform=PLATFORM,
-            id=str(body.get("channel_id", "")),
+            id=join(workspace, channel_id),
             is_dm=is_dm(body),
-            workspace_id=body.get("team_id"),
+            workspace_id=workspace,
             name=str(body.get("channel_name", "")),
             raw=body,
         )
         found = self.core.resolve(line)
         if found and found[0].posts_here and not place.is_dm:
-            place = replace(place, cannot_post=await self.membership_problem(place.id))
+            problem = await self.membership_problem(channel_id, client)
+            place = replace(place, cannot_post=problem)
+        command = found[0] if found else None
         user = User(
             platform=PLATFORM,
-            id=str(body.get("user_id", "")),
+            id=join(workspace, str(body.get("user_id", ""))),
             name=str(body.get("user_name", "")),
-            can_manage_channel=await self.can_manage(body, place, found[0] if found else None),
+            can_manage_channel=await self.can_manage(body, place, command, client),
             raw=body,
         )
         log.info(
@@ -216,14 +247,16 @@ class SlashCommands:
             out = [*out[: MAX_RESPONSES - 1], {**note, "response_type": "ephemeral"}]
         return out
 
-    async def membership_problem(self, channel_id: str) -> str | None:
+    async def membership_problem(
+        self, channel_id: str, client: AsyncWebClient | None = None
+    ) -> str | None:
         """Why the bot cannot post in this channel (it is not a member), or None.
 
         Checked before a command that sets up posting answers "done", so the user learns
         it now rather than from a digest that silently fails later.
         """
         try:
-            response = await self.client.conversations_info(channel=channel_id)
+            response = await (client or self.client).conversations_info(channel=channel_id)
             member = bool(response["channel"].get("is_member", True))
         except SlackApiError as exc:
             error = exc.response.get("error") if isinstance(exc.response.data, dict) else None
@@ -241,7 +274,13 @@ class SlashCommands:
             "in this channel, then run the command again."
         )
 
-    async def can_manage(self, body: dict[str, Any], place: Place, command: Command | None) -> bool:
+    async def can_manage(
+        self,
+        body: dict[str, Any],
+        place: Place,
+        command: Command | None,
+        client: AsyncWebClient | None = None,
+    ) -> bool:
         """Whether this user may change the channel's subscriptions and digest settings."""
         user_id = str(body.get("user_id", ""))
         if place.is_dm or not self.config.restricted or user_id in self.config.channel_admins:
@@ -250,18 +289,21 @@ class SlashCommands:
             return False
         if command is None or not command.manages_channel:
             return False  # not needed: spare the users.info call
-        return await self._is_workspace_admin(user_id)
+        return await self._is_workspace_admin(user_id, place.workspace_id, client or self.client)
 
-    async def _is_workspace_admin(self, user_id: str) -> bool:
-        cached = self._admin_cache.get(user_id)
+    async def _is_workspace_admin(
+        self, user_id: str, workspace: str | None, client: AsyncWebClient
+    ) -> bool:
+        cache_key = join(workspace, user_id)
+        cached = self._admin_cache.get(cache_key)
         if cached and cached[1] > time.monotonic():
             return cached[0]
         try:
-            info = await self.client.users_info(user=user_id)
+            info = await client.users_info(user=user_id)
         except (SlackApiError, SlackClientError, OSError) as exc:
             log.warning("users.info %s failed, treating as not an admin: %s", user_id, exc)
             return False
         user = info.get("user") or {}
         admin = bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
-        self._admin_cache[user_id] = (admin, time.monotonic() + ADMIN_CACHE_SECONDS)
+        self._admin_cache[cache_key] = (admin, time.monotonic() + ADMIN_CACHE_SECONDS)
         return admin

@@ -10,6 +10,7 @@ from typing import ClassVar, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from adapters.slack.installations import TokenCipher
 from bot.settings import EnvSettings, read_environment
 
 DEFAULT_API_URL = "https://slack.com/api/"
@@ -21,7 +22,9 @@ _COMMAND = re.compile(r"^/[a-z0-9_\-]{1,31}$")
 
 @dataclass(frozen=True)
 class SlackConfig:
-    bot_token: str = field(repr=False)
+    # Single-workspace mode: this token everywhere. None in multi-workspace mode, where each
+    # workspace's token comes from its OAuth install (client_id and client_secret set).
+    bot_token: str | None = field(default=None, repr=False)
     app_token: str | None = field(default=None, repr=False)
     signing_secret: str | None = field(default=None, repr=False)
     http_host: str = "0.0.0.0"
@@ -31,6 +34,15 @@ class SlackConfig:
     # SLACK_CHANNEL_ADMINS: empty means anyone in a channel may manage it (like Slack's /feed).
     channel_admins: frozenset[str] = frozenset()
     workspace_admins_manage: bool = False  # the literal "admins" in SLACK_CHANNEL_ADMINS
+    # Multi-workspace mode (OAuth installs, HTTP only).
+    client_id: str | None = None
+    client_secret: str | None = field(default=None, repr=False)
+    token_keys: tuple[str, ...] = field(default=(), repr=False)  # Fernet keys, first encrypts
+    redirect_uri: str | None = None
+
+    @property
+    def multi_workspace(self) -> bool:
+        return self.client_id is not None
 
     @property
     def mode(self) -> Literal["socket", "http"]:
@@ -50,6 +62,11 @@ _FORMS = {
     "api_url": "an http(s) URL such as https://slack.com/api/",
     "command": "a slash command name such as /papers",
     "channel_admins": "comma-separated Slack user ids (U…) and/or the word admins",
+    "client_id": "the app's Client ID (Basic Information → App Credentials)",
+    "client_secret": "the app's Client Secret (Basic Information → App Credentials)",
+    "token_keys": "comma-separated Fernet keys (make one with: python -c "
+    '"from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())")',
+    "redirect_uri": "an https URL ending in /slack/oauth_redirect",
 }
 
 
@@ -67,6 +84,24 @@ class SlackSettings(EnvSettings):
     api_url: str = DEFAULT_API_URL
     command: str = DEFAULT_COMMAND
     channel_admins: str = ""
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    token_keys: SecretStr | None = None
+    redirect_uri: str | None = None
+
+    @field_validator("token_keys")
+    @classmethod
+    def _token_keys(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is not None and not all(TokenCipher.valid_key(k) for k in _keys(v)):
+            raise ValueError("not Fernet keys")
+        return v
+
+    @field_validator("redirect_uri")
+    @classmethod
+    def _redirect_uri(cls, v: str | None) -> str | None:
+        if v is not None and not re.match(r"^https?://[^\s/]+/\S*$", v.strip()):
+            raise ValueError("not an http(s) URL")
+        return v.strip() if v is not None else None
 
     @field_validator("bot_token")
     @classmethod
@@ -106,6 +141,9 @@ class SlackSettings(EnvSettings):
 
     @model_validator(mode="after")
     def _mode(self) -> SlackSettings:
+        if self.client_id is not None or self.client_secret is not None:
+            self._multi_workspace()
+            return self
         if self.bot_token is None:
             if self.app_token or self.signing_secret:
                 other = "SLACK_APP_TOKEN" if self.app_token else "SLACK_SIGNING_SECRET"
@@ -117,13 +155,38 @@ class SlackSettings(EnvSettings):
             )
         return self
 
+    def _multi_workspace(self) -> None:
+        """Multi-workspace mode: OAuth installs over HTTP, tokens kept encrypted."""
+        for name, value in (
+            ("SLACK_CLIENT_ID", self.client_id),
+            ("SLACK_CLIENT_SECRET", self.client_secret),
+            ("SLACK_SIGNING_SECRET", self.signing_secret),
+            ("SLACK_TOKEN_KEYS", self.token_keys),
+        ):
+            if value is None:
+                raise ValueError(
+                    f"{name} must be set for multi-workspace mode (SLACK_CLIENT_ID and "
+                    "SLACK_CLIENT_SECRET are set)"
+                )
+        if self.bot_token is not None:
+            raise ValueError(
+                "SLACK_BOT_TOKEN must be unset in multi-workspace mode: each workspace's token "
+                "comes from its install (or unset SLACK_CLIENT_ID and SLACK_CLIENT_SECRET for "
+                "one workspace)"
+            )
+        if self.app_token is not None:
+            raise ValueError(
+                "SLACK_APP_TOKEN must be unset in multi-workspace mode, which runs in HTTP mode "
+                "(the install flow needs a public URL anyway)"
+            )
+
     def config(self) -> SlackConfig | None:
         """The adapter's configuration; None when Slack is not configured."""
-        if self.bot_token is None:
+        if self.bot_token is None and self.client_id is None:
             return None
         admins, workspace_admins = _admins(self.channel_admins)
         return SlackConfig(
-            bot_token=self.bot_token.get_secret_value().strip(),
+            bot_token=_secret(self.bot_token),
             app_token=_secret(self.app_token),
             signing_secret=_secret(self.signing_secret),
             http_host=self.http_host.strip() or "0.0.0.0",
@@ -132,6 +195,10 @@ class SlackSettings(EnvSettings):
             command=self.command,
             channel_admins=admins,
             workspace_admins_manage=workspace_admins,
+            client_id=self.client_id.strip() if self.client_id else None,
+            client_secret=_secret(self.client_secret),
+            token_keys=tuple(_keys(self.token_keys)) if self.token_keys else (),
+            redirect_uri=self.redirect_uri,
         )
 
 
@@ -145,6 +212,10 @@ def load_slack_config(env: Mapping[str, str] | None = None) -> SlackConfig | Non
 
 def _secret(value: SecretStr | None) -> str | None:
     return value.get_secret_value().strip() if value is not None else None
+
+
+def _keys(value: SecretStr) -> list[str]:
+    return [k.strip() for k in value.get_secret_value().split(",") if k.strip()]
 
 
 def _admins(raw: str) -> tuple[frozenset[str], bool]:

@@ -20,6 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack.commands import PLATFORM, SlashCommands, command_line, unescape
 from adapters.slack.payloads import id_of, text_at
 from adapters.slack.render import Block, context, esc, esc_lines, link, section
+from adapters.slack.workspaces import join, split, workspace_of
 from bot.messages import Notice, Place, User
 from bot.plural import plural
 from bot.services.home import CHANGES_HOME, HomeSummary, home_summary
@@ -131,7 +132,8 @@ class AppHome:
     def _who(self, user_id: str, team_id: str | None) -> tuple[User, Place]:
         # The personal scope only: the place is no channel (commands run with --dm).
         place = Place(platform=PLATFORM, id="", is_dm=False, workspace_id=team_id)
-        return User(platform=PLATFORM, id=user_id), place
+        # The same id /papers gives this user: T123:U456 (see adapters/slack/workspaces.py).
+        return User(platform=PLATFORM, id=join(team_id, user_id)), place
 
     async def publish(
         self,
@@ -161,13 +163,13 @@ class AppHome:
         user_id = id_of(event, "user")
         if event.get("tab", "home") != "home" or not user_id:
             return
-        await self.publish(client, user_id, context.get("team_id"))
+        await self.publish(client, user_id, workspace_of(context))
 
     async def clicked(self, ack: Ack, body: dict[str, Any], client: AsyncWebClient) -> None:
         """A Home button: run its command, then show the tab again with the answer."""
         await ack()
         user_id = id_of(body, "user")
-        team_id = id_of(body, "team") or None
+        team_id = workspace_of(body)
         line = button_line(
             text_at(body, "actions", 0, "action_id"), text_at(body, "actions", 0, "value")
         )
@@ -186,16 +188,21 @@ class AppHome:
         log.info("App Home %r (team=%s user=%s)", line, team_id, user_id)
         await self.publish(client, user_id, team_id, notice)
 
-    async def after_line(self, user_id: str, line: str, client: AsyncWebClient) -> None:
-        """Refresh the tab after a command that changed what it shows."""
+    async def after_line(self, user_ref: str, line: str, client: AsyncWebClient) -> None:
+        """Refresh the tab after a command that changed what it shows.
+
+        `user_ref` is the user's id with its workspace (`T123:U456`), or a bare Slack id.
+        """
         found = self.commands.core.resolve(line)
         if found is not None and found[0].name in CHANGES_HOME:
-            await self.publish(client, user_id, None)
+            workspace, user_id = split(user_ref)
+            await self.publish(client, user_id, workspace)
 
-    async def after_slash(self, body: dict[str, Any]) -> None:
-        """The same, after a /papers command (answered with the adapter's client)."""
+    async def after_slash(self, body: dict[str, Any], client: AsyncWebClient) -> None:
+        """The same, after a /papers command (with bolt's client: its workspace's token)."""
         line, _ = command_line(unescape(str(body.get("text", ""))), self.commands.core)
-        await self.after_line(str(body.get("user_id", "")), line, self.commands.client)
+        user_ref = join(workspace_of(body), str(body.get("user_id", "")))
+        await self.after_line(user_ref, line, client)
 
 
 def button_line(action_id: str, value: str) -> str | None:

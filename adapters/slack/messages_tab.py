@@ -18,6 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.commands import PLATFORM, SlashCommands, command_line, unescape
 from adapters.slack.payloads import text_at
+from adapters.slack.workspaces import join, workspace_of
 from bot.messages import Notice, Place, Reply, Tone, User
 
 log = logging.getLogger(__name__)
@@ -85,14 +86,18 @@ class MessagesTab:
         line, error = command_line(text, core)
         channel = str(event.get("channel", ""))
         user_id = str(event["user"])
+        # Ids with their workspace, as /papers gives them (adapters/slack/workspaces.py).
+        workspace = workspace_of(context) or text_at(event, "team") or None
         place = Place(
             platform=PLATFORM,
-            id=channel,
+            id=join(workspace, channel),
             is_dm=True,
-            workspace_id=text_at(event, "team") or context.get("team_id"),
+            workspace_id=workspace,
             raw=event,
         )
-        user = User(platform=PLATFORM, id=user_id, can_manage_channel=True, raw=event)
+        user = User(
+            platform=PLATFORM, id=join(workspace, user_id), can_manage_channel=True, raw=event
+        )
         replies: list[Reply]
         if error is not None and line == "help" and text:
             replies = [unknown_hint(text.split()[0], prefix)]
@@ -110,4 +115,4 @@ class MessagesTab:
                 log.warning("messages tab: reply to %s failed: %s", user_id, exc)
                 return
         if self.after is not None:
-            await self.after(user_id, line, client)
+            await self.after(join(workspace, user_id), line, client)

@@ -84,6 +84,9 @@ class SubscribeModal:
             "channel_id": str(body.get("channel_id", "")),
             "channel_name": name,
             "team_id": str(body.get("team_id", "")),
+            # An org-wide install keys its destinations by the org (adapters/slack/workspaces).
+            "enterprise_id": str(body.get("enterprise_id", "")),
+            "is_enterprise_install": str(body.get("is_enterprise_install", "false")),
             "dm": "--dm" in str(body.get("text", "")).lower(),
             "response_url": str(body.get("response_url", "")),
         }
@@ -165,14 +168,16 @@ class SubscribeModal:
             "channel_id": meta.get("channel_id", ""),
             "channel_name": meta.get("channel_name", ""),
             "team_id": meta.get("team_id") or id_of(body, "team"),
+            "enterprise_id": meta.get("enterprise_id") or None,
+            "is_enterprise_install": meta.get("is_enterprise_install", "false"),
             "user_id": id_of(body, "user"),
             "user_name": text_at(body, "user", "username"),
         }
-        messages = await self.commands.answer(command)
+        messages = await self.commands.answer(command, client)
         if not await self._respond(meta.get("response_url", ""), messages):
             await _by_dm(client, command["user_id"], messages)
         if self.commands.after is not None:
-            await self.commands.after(command)
+            await self.commands.after(command, client)
 
     async def _respond(self, url: str, messages: list[SlackMessage]) -> bool:
         if not url.startswith(("https://", "http://")):

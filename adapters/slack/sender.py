@@ -16,6 +16,7 @@ from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.render import MAX_FALLBACK, context, esc, list_item, render, section
+from adapters.slack.workspaces import INSTALL_REASON, NotInstalled, OneWorkspace, Workspaces, split
 from bot.messages import PaperList, Reply
 from bot.port import DeliveryError, Destination, Failure, Part, Posted
 
@@ -134,10 +135,25 @@ def threaded(plist: PaperList) -> list[Part]:
 
 
 class SlackSender:
-    """Implements the port's `compose` and `post` on top of an AsyncWebClient."""
+    """Implements the port's `compose` and `post` on top of an AsyncWebClient.
 
-    def __init__(self, client: AsyncWebClient) -> None:
+    Each call uses the token of the destination's workspace (`workspaces`; by default the
+    one client's, as in single-workspace mode).
+    """
+
+    def __init__(self, client: AsyncWebClient, workspaces: Workspaces | None = None) -> None:
         self._client = client
+        self._workspaces = workspaces or OneWorkspace(client)
+
+    async def _client_for(self, destination: Destination) -> AsyncWebClient:
+        workspace = destination.workspace or split(destination.id)[0]
+        try:
+            return await self._workspaces.client(workspace)
+        except NotInstalled:
+            raise DeliveryError(
+                f"{INSTALL_REASON} is gone (not installed); reinstall the app to resume",
+                Failure.DESTINATION_GONE,
+            ) from None
 
     @staticmethod
     def compose(reply: Reply) -> list[Part]:
@@ -151,7 +167,8 @@ class SlackSender:
         Slack has no idempotency key for chat.postMessage (unlike Discord's nonce): `key`
         goes into the message's metadata, where `find_posted` looks for it after a crash.
         """
-        channel, opened = await self._channel_for(destination)
+        client = await self._client_for(destination)
+        channel, opened = await self._channel_for(destination, client)
         payload: dict[str, Any] = {"key": key}
         extra: dict[str, Any] = {}
         if part.get("thread"):
@@ -160,7 +177,7 @@ class SlackSender:
         elif part.get("in_thread") and destination.thread:
             extra["thread_ts"] = destination.thread
         response = await self._call(
-            self._client.chat_postMessage,
+            client.chat_postMessage,
             destination,
             channel=channel,
             text=part["text"],
@@ -177,18 +194,19 @@ class SlackSender:
 
     async def find_posted(self, destination: Destination, key: str) -> Posted | None:
         """The bot's message carrying `key` among the channel's latest, if there is one."""
-        channel, opened = await self._channel_for(destination)
+        client = await self._client_for(destination)
+        channel, opened = await self._channel_for(destination, client)
         try:
             if destination.thread:
                 # Replies are not in the channel's history, only in their thread's.
-                response = await self._client.conversations_replies(
+                response = await client.conversations_replies(
                     channel=channel,
                     ts=destination.thread,
                     limit=HISTORY_LIMIT,
                     include_all_metadata=True,
                 )
             else:
-                response = await self._client.conversations_history(
+                response = await client.conversations_history(
                     channel=channel, limit=HISTORY_LIMIT, include_all_metadata=True
                 )
         except SlackApiError as exc:
@@ -203,7 +221,7 @@ class SlackSender:
                     data.get("error"),
                 )
                 return None
-            raise _api_error(exc, destination) from exc
+            raise _api_error(exc, destination, self._workspaces.multi) from exc
         except (TimeoutError, aiohttp.ClientError, SlackClientError) as exc:
             raise DeliveryError(f"Slack could not be reached ({type(exc).__name__})") from exc
         for message in response.get("messages") or []:
@@ -215,18 +233,20 @@ class SlackSender:
                 return Posted(ts, address=channel if opened else None, thread=thread)
         return None
 
-    async def _channel_for(self, destination: Destination) -> tuple[str, bool]:
+    async def _channel_for(
+        self, destination: Destination, client: AsyncWebClient
+    ) -> tuple[str, bool]:
         """The channel to post in, and whether a DM was opened for it just now."""
         if destination.kind == "channel":
-            return destination.id, False
+            return split(destination.id)[1], False
         if destination.kind != "user":
             raise DeliveryError(
                 f"unknown destination kind {destination.kind!r}", Failure.DESTINATION_GONE
             )
         if destination.address:
-            return destination.address, False
+            return split(destination.address)[1], False
         response = await self._call(
-            self._client.conversations_open, destination, users=destination.id
+            client.conversations_open, destination, users=split(destination.id)[1]
         )
         return str(response["channel"]["id"]), True
 
@@ -234,13 +254,13 @@ class SlackSender:
         try:
             return await method(**kwargs)
         except SlackApiError as exc:
-            raise _api_error(exc, destination) from exc
+            raise _api_error(exc, destination, self._workspaces.multi) from exc
         except (TimeoutError, aiohttp.ClientError, SlackClientError) as exc:
             log.warning("slack %s %s: %s", destination.kind, destination.id, exc)
             raise DeliveryError(f"Slack could not be reached ({type(exc).__name__})") from exc
 
 
-def _api_error(exc: SlackApiError, destination: Destination) -> DeliveryError:
+def _api_error(exc: SlackApiError, destination: Destination, multi: bool = False) -> DeliveryError:
     response = exc.response
     data = response.data if isinstance(response.data, dict) else {}
     error = str(data.get("error") or f"HTTP {response.status_code}")
@@ -249,6 +269,13 @@ def _api_error(exc: SlackApiError, destination: Destination) -> DeliveryError:
         return DeliveryError("Slack rate limit", retry_after=_retry_after(response.headers))
     if error in GONE_ERRORS:
         return DeliveryError(f"{GONE_ERRORS[error]} ({error})", Failure.DESTINATION_GONE)
+    if error in BOT_ERRORS and multi:
+        # One workspace's token: the others' are fine, so stop only here (a reinstall
+        # re-enables every destination disabled so), never the whole platform.
+        return DeliveryError(
+            f"{INSTALL_REASON} no longer works ({error}); reinstall the app to resume",
+            Failure.DESTINATION_GONE,
+        )
     if error in BOT_ERRORS:
         return DeliveryError(f"{BOT_ERRORS[error]} ({error})", Failure.BOT_UNAUTHORIZED)
     if error in REJECTED_ERRORS:

@@ -17,6 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack.commands import PLATFORM, SlashCommands, unescape
 from adapters.slack.payloads import id_of, text_at
 from adapters.slack.render import SlackMessage
+from adapters.slack.workspaces import join, workspace_of
 from bot.messages import Incoming, Notice, Place, Tone, User
 
 log = logging.getLogger(__name__)
@@ -75,15 +76,18 @@ class FindShortcut:
         await ack()  # at once: the look-up may go online
         user_id = id_of(body, "user")
         channel_id = id_of(body, "channel")
+        workspace = workspace_of(body)  # ids with their workspace, as /papers gives them
         place = Place(
             platform=PLATFORM,
-            id=channel_id,
+            id=join(workspace, channel_id),
             is_dm=channel_id.startswith("D"),
-            workspace_id=id_of(body, "team") or None,
+            workspace_id=workspace,
             name=text_at(body, "channel", "name"),
             raw=body,
         )
-        user = User(platform=PLATFORM, id=user_id, name=text_at(body, "user", "username"))
+        user = User(
+            platform=PLATFORM, id=join(workspace, user_id), name=text_at(body, "user", "username")
+        )
         incoming = Incoming(
             command="find",
             user=user,

@@ -42,9 +42,22 @@ class Pacer:
         # Waiters queue here in order, so one timer runs per turn instead of every waiter
         # waking at each turn to find it taken (on a loaded machine that made turns late).
         self._line = asyncio.Lock()
+        self._waiting = 0  # requests in line
+
+    def backlog(self) -> float:
+        """Seconds a request asking now would wait for its turn (0: it would start at once)."""
+        start = max(self._next, self._hold) + self._waiting * self.interval
+        return max(0.0, start - self._now())
 
     async def wait(self) -> None:
         """Wait for this request's turn."""
+        self._waiting += 1
+        try:
+            await self._wait()
+        finally:
+            self._waiting -= 1
+
+    async def _wait(self) -> None:
         async with self._line:
             while True:
                 now = self._now()

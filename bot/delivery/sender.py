@@ -46,6 +46,10 @@ LEASE = timedelta(seconds=30)  # the default of DELIVERY_LEASE_SECONDS
 # sleeps 1-9 s on a 502) do not idle a platform's rate, few enough for the database pool.
 CONCURRENCY = 16
 REQUEST_TIMEOUT = 10.0  # seconds one post may take; less than half the default lease
+# Where a platform's rate holds per workspace, an item whose workspace would make its worker
+# wait longer than this (a rate-limit hold, a backlog of that workspace's own posts) is put
+# back until its turn instead: a worker waiting on one workspace would not serve the others.
+DEFER_AFTER = 2.0
 
 
 def part_key(item_key: str, index: int) -> str:
@@ -91,7 +95,8 @@ class Sender:
         self.max_inline_wait = max_inline_wait
         self._monotonic = monotonic
         self._sleep = sleep  # the pacer's, so a test's fake clock can move through waits
-        self._pacers: dict[str, Pacer] = {}
+        self._pacers: dict[tuple[str, str | None], Pacer] = {}
+        self._defers = False  # whether items may be put back for their turn (run, not drain)
         self._wake = asyncio.Event()
         self._posting: set[asyncio.Task[object]] = set()  # workers waiting on a platform
         self._serial: dict[str, asyncio.Lock] = {}  # platforms that cannot de-duplicate
@@ -109,6 +114,7 @@ class Sender:
             await stop.wait()
             return
         report = SendReport()
+        self._defers = True
         async with self._heartbeat():
             await self._pump(report, stop, poll)
 
@@ -279,11 +285,16 @@ class Sender:
         thread: str | None = None  # a thread opened in this try, to record with its part
         address: str | None = None  # a DM channel opened in this try, to remember
         deadline = self._monotonic() + self.max_inline_wait
-        pacer = self._pacer(platform)
+        pacer = self._pacer(platform, destination.workspace)
+        per_workspace = self.adapters[platform].capabilities.rate_per_workspace
         # The first part this try posts may have gone out in the try before; look first.
         maybe_posted = c.resumed
         look = maybe_posted and self.adapters[platform].capabilities.finds_posts
         while len(posted) < len(parts):
+            if per_workspace and self._defers and (due := pacer.backlog()) > DEFER_AFTER:
+                # Not this worker's to wait out: another workspace's item may be next.
+                await self.repo.defer(c.item.id, self.app.clock() + timedelta(seconds=due))
+                return
             try:
                 async with self._turn(platform):
                     # The turn first: on a one-at-a-time platform, a slow post must not
@@ -354,11 +365,13 @@ class Sender:
             PostedItem(item.run_id, platform, d.digest_time, d.timezone, self.app.clock())
         )
 
-    def _pacer(self, platform: str) -> Pacer:
-        pacer = self._pacers.get(platform)
+    def _pacer(self, platform: str, workspace: str | None) -> Pacer:
+        """The platform's pacer, or the workspace's where the rate holds per workspace."""
+        caps = self.adapters[platform].capabilities
+        key = (platform, workspace if caps.rate_per_workspace else None)
+        pacer = self._pacers.get(key)
         if pacer is None:
-            rate = self.adapters[platform].capabilities.rate
-            pacer = self._pacers[platform] = Pacer(rate, self._monotonic, self._sleep)
+            pacer = self._pacers[key] = Pacer(caps.rate, self._monotonic, self._sleep)
         return pacer
 
     def _turn(self, platform: str) -> contextlib.AbstractAsyncContextManager[object]:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.messages import Place, User
 from bot.port import Destination
+from bot.storage.db import rowcount
 from bot.storage.models import LOOK_NOW, DestinationRow
 from bot.storage.papers_repo import _insert_for
 
@@ -29,7 +30,11 @@ def key_for(user: User, place: Place, *, personal: bool = False) -> tuple[str, s
 
 def to_port(row: DestinationRow) -> Destination:
     return Destination(
-        platform=row.platform, kind=row.kind, id=row.external_id, address=row.address
+        platform=row.platform,
+        kind=row.kind,
+        id=row.external_id,
+        address=row.address,
+        workspace=row.workspace_id,
     )
 
 
@@ -131,3 +136,41 @@ class DestinationRepo:
                 DestinationRow.paused.is_(False), DestinationRow.disabled_reason.is_(None)
             )
             return list((await s.scalars(stmt)).all())
+
+    async def disable_workspace(
+        self, platform: str, workspace_id: str, reason: str, now: datetime
+    ) -> int:
+        """Disable every destination of a workspace the bot was removed from, with `reason`.
+
+        Its waiting messages stay in the outbox, unclaimed while it is disabled (so they are
+        not retried meanwhile), and go out if `enable_workspace` brings it back.
+        """
+        async with self._sessions.begin() as s:
+            result = await s.execute(
+                update(DestinationRow)
+                .where(
+                    DestinationRow.platform == platform,
+                    DestinationRow.workspace_id == workspace_id,
+                    DestinationRow.disabled_reason.is_(None),
+                )
+                .values(disabled_reason=reason[:500], disabled_at=now)
+            )
+            return rowcount(result)
+
+    async def enable_workspace(self, platform: str, workspace_id: str, reasons_from: str) -> int:
+        """Re-enable a workspace's destinations disabled for a reason starting `reasons_from`.
+
+        Only those: a channel disabled for its own reason (archived, bot not invited) stays
+        off after a reinstall.
+        """
+        async with self._sessions.begin() as s:
+            result = await s.execute(
+                update(DestinationRow)
+                .where(
+                    DestinationRow.platform == platform,
+                    DestinationRow.workspace_id == workspace_id,
+                    DestinationRow.disabled_reason.startswith(reasons_from, autoescape=True),
+                )
+                .values(disabled_reason=None, disabled_at=None, **look_now_values())
+            )
+            return rowcount(result)

@@ -284,3 +284,35 @@ class OutboxRow(Base):
             postgresql_where=text("status = 'pending'"),
         ),
     )
+
+
+class InstallationRow(Base):
+    """An app installed in one workspace of a chat platform (Slack's OAuth installs).
+
+    The core never reads `data`: the adapter keeps there what it needs to act in that
+    workspace, its tokens encrypted by the adapter before they reach this table.
+    """
+
+    __tablename__ = "installations"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    # The adapter's name of the workspace (Slack: the team id, or the enterprise id of an
+    # org-wide install): destinations there carry the same value in `workspace_id`.
+    workspace_id: Mapped[str] = mapped_column(String(64))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    installed_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (
+        UniqueConstraint("platform", "workspace_id", name="uq_installation_workspace"),
+    )
+
+
+class OAuthStateRow(Base):
+    """An OAuth `state` handed to one browser: consumed once, before it expires."""
+
+    __tablename__ = "oauth_states"
+
+    state: Mapped[str] = mapped_column(String(128), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(index=True)

@@ -222,6 +222,15 @@ class OutboxRepo:
                 .values(disabled_reason=reason[:500], disabled_at=now)
             )
 
+    async def defer(self, item_id: int, next_at: datetime) -> None:
+        """Hand an item back untried until `next_at` (its turn under a rate limit)."""
+        async with self._sessions.begin() as s:
+            await s.execute(
+                update(OutboxRow)
+                .where(OutboxRow.id == item_id, OutboxRow.status == OutboxStatus.PENDING)
+                .values(next_attempt_at=next_at, claimed_by=None, claimed_until=None)
+            )
+
     async def release(self, item_ids: Iterable[int]) -> None:
         ids = list(item_ids)
         if not ids:

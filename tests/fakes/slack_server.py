@@ -10,6 +10,7 @@ message limits are enforced so that adapter bugs fail loudly instead of being tr
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import hmac
 import itertools
@@ -31,6 +32,8 @@ SIGNING_SECRET = "fake-signing-secret"
 TEAM_ID = "T0FAKE"
 BOT_USER_ID = "U0BOT"
 APP_ID = "A0FAKE"
+CLIENT_ID = "1111.2222"
+CLIENT_SECRET = "fake-client-secret"
 # The bot token scopes of adapters/slack/manifest.yml; Slack reports the granted ones in the
 # x-oauth-scopes header of every Web API answer.
 MANIFEST_SCOPES = SCOPES
@@ -64,6 +67,18 @@ class Failure:
     retry_after: int | None = None
     times: int = 1
     after: int = 0  # let this many calls succeed first
+    team: str | None = None  # only calls with this team's token (None: any)
+
+
+@dataclass
+class Team:
+    """A workspace (or an Enterprise Grid org, for an org-wide install) the app is in."""
+
+    id: str
+    name: str
+    enterprise_id: str | None = None
+    is_enterprise_install: bool = False
+    scopes: list[str] = field(default_factory=lambda: list(MANIFEST_SCOPES))
 
 
 @dataclass
@@ -105,6 +120,14 @@ class FakeSlack:
         self.bot_token = bot_token
         self.app_token = app_token
         self.team_id = team_id
+        # Workspaces, and the bot token each answers to (the first is the single-workspace
+        # mode's); tokens revoked by an uninstall answer `token_revoked`.
+        self.teams: dict[str, Team] = {team_id: Team(team_id, "Fake")}
+        self.tokens: dict[str, str] = {bot_token: team_id}
+        self.revoked: set[str] = set()
+        self.codes: dict[str, tuple[str, list[str]]] = {}  # OAuth code -> (team, scopes)
+        self.client_id = CLIENT_ID
+        self.client_secret = CLIENT_SECRET
         self.calls: list[Call] = []
         self.responses: dict[str, list[dict[str, Any]]] = defaultdict(list)
         # respond() payloads refused on purpose (`refuse_response`), by response_url key
@@ -132,6 +155,7 @@ class FakeSlack:
         self._failures: dict[str, deque[Failure]] = defaultdict(deque)
         self._pending_acks: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._ts = itertools.count(100)
+        self._team: str | None = None
         self._runner: web.AppRunner | None = None
         self.port = 0
 
@@ -181,9 +205,80 @@ class FakeSlack:
         retry_after: int | None = None,
         times: int = 1,
         after: int = 0,
+        team: str | None = None,
     ) -> None:
-        """Answer `times` calls of `method` with `error`, after `after` successful ones."""
-        self._failures[method].append(Failure(error, status, retry_after, times, after))
+        """Answer `times` calls of `method` with `error`, after `after` successful ones
+        (only calls with `team`'s token, when given)."""
+        self._failures[method].append(Failure(error, status, retry_after, times, after, team))
+
+    # -- workspaces and OAuth ---------------------------------------------------------------
+
+    def add_team(
+        self,
+        team_id: str,
+        name: str = "",
+        *,
+        enterprise_id: str | None = None,
+        is_enterprise_install: bool = False,
+    ) -> Team:
+        """A workspace where the app can be installed (`grant` a code for it)."""
+        team = Team(team_id, name or team_id, enterprise_id, is_enterprise_install)
+        self.teams[team_id] = team
+        return team
+
+    def grant(self, team_id: str, scopes: list[str] | None = None) -> str:
+        """The `code` Slack hands the installer's browser once they approve the install."""
+        if team_id not in self.teams:
+            self.add_team(team_id)
+        code = f"code-{uuid.uuid4().hex}"
+        granted = list(MANIFEST_SCOPES if scopes is None else scopes)
+        self.codes[code] = (team_id, granted)
+        return code
+
+    def token_of(self, team_id: str) -> str:
+        """The newest valid bot token of a workspace."""
+        live = [t for t, team in self.tokens.items() if team == team_id and t not in self.revoked]
+        if not live:
+            raise KeyError(team_id)
+        return live[-1]
+
+    def uninstall(self, team_id: str) -> None:
+        """The app is removed from the workspace: every token of it stops working."""
+        self.revoked |= {t for t, team in self.tokens.items() if team == team_id}
+
+    def team_of(self, call: Call) -> str | None:
+        """Which workspace's token a recorded call carried."""
+        token = call.headers.get("Authorization", "").removeprefix("Bearer ")
+        return self.tokens.get(token)
+
+    def event_body(self, team_id: str, event: dict[str, Any]) -> str:
+        """An Events API callback for `team_id`, as Slack posts it (JSON)."""
+        team = self.teams[team_id]
+        authorization = {
+            "enterprise_id": team.enterprise_id,
+            "team_id": None if team.is_enterprise_install else team.id,
+            "user_id": BOT_USER_ID,
+            "is_bot": True,
+            "is_enterprise_install": team.is_enterprise_install,
+        }
+        return json.dumps(
+            {
+                "token": "deprecated-verification-token",
+                "team_id": team.id,
+                "enterprise_id": team.enterprise_id,
+                "api_app_id": APP_ID,
+                "event": {"event_ts": "1700000000.000100", **event},
+                "type": "event_callback",
+                "event_id": f"Ev{uuid.uuid4().hex[:10].upper()}",
+                "event_time": 1700000000,
+                "authorizations": [authorization],
+                "is_ext_shared_channel": False,
+            }
+        )
+
+    def clear_failures(self) -> None:
+        """Forget every scripted failure not yet used."""
+        self._failures.clear()
 
     def refuse_response(self, key: str, status: int = 400, error: str = "invalid_blocks") -> None:
         """Answer the next respond() to `response_url(key)` with an error, as Slack can."""
@@ -265,6 +360,7 @@ class FakeSlack:
         channel_name: str = "general",
         key: str | None = None,
         command: str = "/papers",
+        team_id: str | None = None,
     ) -> dict[str, str]:
         """Return the form fields Slack posts for a slash command.
 
@@ -272,9 +368,12 @@ class FakeSlack:
         `&amp;`, `&lt;` and `&gt;` (what the user typed is `text`).
         """
         key = key or uuid.uuid4().hex
+        team = self.teams[team_id or self.team_id]
+        org = {"enterprise_id": team.enterprise_id} if team.enterprise_id else {}
         return {
             "token": "deprecated-verification-token",
-            "team_id": self.team_id,
+            "team_id": team.id,
+            **org,
             "team_domain": "fake",
             "channel_id": channel_id,
             "channel_name": channel_name,
@@ -283,7 +382,7 @@ class FakeSlack:
             "command": command,
             "text": text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"),
             "api_app_id": APP_ID,
-            "is_enterprise_install": "false",
+            "is_enterprise_install": "true" if team.is_enterprise_install else "false",
             "response_url": self.response_url(key),
             "trigger_id": f"trigger.{key}",
         }
@@ -338,35 +437,79 @@ class FakeSlack:
         args = await self._args(request)
         self.calls.append(Call(method, args, dict(request.headers), request.method))
         token = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        if method == "oauth.v2.access":
+            return self._oauth_v2_access(request, args)
         if method == "apps.connections.open":
             if not token.startswith("xapp-"):
                 return _error("not_allowed_token_type")
             if token != self.app_token:
                 return _error("invalid_auth")
-        elif token != self.bot_token:
+        elif token in self.revoked:
+            return _error("token_revoked")
+        elif token not in self.tokens:
             return _error("invalid_auth" if token else "not_authed")
-        scripted = self._take_failure(method)
+        team = self.tokens.get(token)
+        scripted = self._take_failure(method, team)
         if scripted is not None:
             return scripted
         handler = getattr(self, "_m_" + method.replace(".", "_"), None)
         if handler is None:
             return _error("unknown_method")
+        self._team = team  # which workspace this call acts in, for the handlers
         response: web.Response = await handler(args)
-        if token == self.bot_token:
-            response.headers["x-oauth-scopes"] = ",".join(self.scopes)
+        if team is not None:
+            scopes = self.scopes if token == self.bot_token else self.teams[team].scopes
+            response.headers["x-oauth-scopes"] = ",".join(scopes)
         return response
 
-    def _take_failure(self, method: str) -> web.Response | None:
+    def _oauth_v2_access(self, request: web.Request, args: dict[str, Any]) -> web.Response:
+        """Trade an install's code for a bot token (client credentials by HTTP basic auth)."""
+        basic = request.headers.get("Authorization", "")
+        try:
+            client_id, _, secret = (
+                base64.b64decode(basic.removeprefix("Basic ")).decode().partition(":")
+            )
+        except ValueError:
+            return _error("invalid_client_id")
+        if client_id != self.client_id:
+            return _error("invalid_client_id")
+        if secret != self.client_secret:
+            return _error("bad_client_secret")
+        grant = self.codes.pop(str(args.get("code", "")), None)  # a code works once
+        if grant is None:
+            return _error("invalid_code")
+        team_id, scopes = grant
+        team = self.teams[team_id]
+        team.scopes = scopes
+        token = f"xoxb-{team_id}-{uuid.uuid4().hex[:12]}"
+        self.tokens[token] = team_id
+        org = {"id": team.enterprise_id, "name": f"Org {team.enterprise_id}"}
+        return _ok(
+            access_token=token,
+            token_type="bot",
+            scope=",".join(scopes),
+            bot_user_id=BOT_USER_ID,
+            app_id=APP_ID,
+            team=None if team.is_enterprise_install else {"id": team.id, "name": team.name},
+            enterprise=org if team.enterprise_id else None,
+            is_enterprise_install=team.is_enterprise_install,
+            authed_user={"id": "U0INSTALLER"},
+        )
+
+    def _take_failure(self, method: str, team: str | None = None) -> web.Response | None:
         queue = self._failures.get(method)
         if not queue:
             return None
-        failure = queue[0]
+        matching = [f for f in queue if f.team is None or f.team == team]
+        if not matching:
+            return None
+        failure = matching[0]
         if failure.after > 0:
             failure.after -= 1
             return None
         failure.times -= 1
         if failure.times <= 0:
-            queue.popleft()
+            queue.remove(failure)
         headers = {}
         if failure.retry_after is not None:
             headers["Retry-After"] = str(failure.retry_after)
@@ -375,14 +518,16 @@ class FakeSlack:
         return _error(failure.error, status=failure.status, headers=headers)
 
     async def _m_auth_test(self, args: dict[str, Any]) -> web.Response:
+        team = self.teams[self._team or self.team_id]
         return _ok(
             url="https://fake.slack.com/",
-            team="Fake",
+            team=team.name,
             user="paperbot",
-            team_id=self.team_id,
+            team_id=team.id,
+            enterprise_id=team.enterprise_id,
             user_id=BOT_USER_ID,
             bot_id="B0BOT",
-            is_enterprise_install=False,
+            is_enterprise_install=team.is_enterprise_install,
         )
 
     async def _m_apps_connections_open(self, args: dict[str, Any]) -> web.Response:
@@ -435,13 +580,17 @@ class FakeSlack:
         thread_ts = args.get("thread_ts")
         if thread_ts:
             # As on Slack, a reply names a message of the same channel as its parent.
-            parents = [m for m in self.messages if m["channel"] == channel and m["ts"] == thread_ts]
+            parents = [
+                m
+                for m in self.messages
+                if m["channel"] == channel and m.get("team") == self._team and m["ts"] == thread_ts
+            ]
             if not parents or parents[0].get("thread_ts") not in (None, thread_ts):
                 return _error("thread_not_found")
             message["thread_ts"] = str(thread_ts)
             parents[0]["thread_ts"] = str(thread_ts)
             parents[0]["reply_count"] = int(parents[0].get("reply_count", 0)) + 1
-        self.messages.append({**message, "channel": channel})
+        self.messages.append({**message, "channel": channel, "team": self._team})
         if self.hang_after_post is not None:
             await self.hang_after_post.wait()
         return _ok(channel=channel, ts=ts, message=message)
@@ -462,11 +611,13 @@ class FakeSlack:
         found = [
             m
             for m in reversed(self.messages)
-            if m["channel"] == channel and m.get("thread_ts") in (None, m["ts"])
+            if m["channel"] == channel
+            and m.get("team") == self._team
+            and m.get("thread_ts") in (None, m["ts"])
         ][:limit]
         out = []
         for m in found:
-            m = {k: v for k, v in m.items() if k != "channel"}
+            m = {k: v for k, v in m.items() if k not in ("channel", "team")}
             if not with_metadata:
                 m.pop("metadata", None)
             out.append(m)
@@ -485,7 +636,9 @@ class FakeSlack:
         thread = [
             m
             for m in self.messages
-            if m["channel"] == channel and (m["ts"] == ts or m.get("thread_ts") == ts)
+            if m["channel"] == channel
+            and m.get("team") == self._team
+            and (m["ts"] == ts or m.get("thread_ts") == ts)
         ]
         if not thread:
             return _error("thread_not_found")
@@ -493,7 +646,7 @@ class FakeSlack:
         with_metadata = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
         out = []
         for m in thread[:limit]:
-            m = {k: v for k, v in m.items() if k != "channel"}
+            m = {k: v for k, v in m.items() if k not in ("channel", "team")}
             if not with_metadata:
                 m.pop("metadata", None)
             out.append(m)
