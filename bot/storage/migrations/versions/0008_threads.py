@@ -1,6 +1,6 @@
 """threads: a destination's `digest threads` setting, and the thread an outbox item posts in
 
-Revision ID: 0008_threads
+Revision ID: 0008
 Revises: 0007
 Create Date: 2026-12-02 07:10:00.000000
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from alembic import op
 
-revision: str = "0008_threads"
+revision: str = "0008"
 down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

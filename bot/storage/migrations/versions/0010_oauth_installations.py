@@ -6,8 +6,8 @@ Slack adapter now gives the core. Rows from the single-workspace days carry thei
 `workspace_id` and are rewritten here; a row without one is left as it was (the adapter
 still reads a bare id in single-workspace mode).
 
-Revision ID: 0008_oauth
-Revises: 0007
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-02 07:10:00.000000
 """
 
@@ -17,8 +17,8 @@ import sqlalchemy as sa
 
 from alembic import op
 
-revision: str = "0008_oauth"
-down_revision: str | None = "0007"
+revision: str = "0010"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

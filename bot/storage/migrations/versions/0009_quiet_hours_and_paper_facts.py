@@ -1,8 +1,8 @@
 """destinations: quiet hours for instant alerts (local start and end, HH:MM); papers: the
 claiming organisation's Hugging Face handle (for org: queries)
 
-Revision ID: 0008_beyond
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-02 07:30:00.000000
 """
 
@@ -12,8 +12,8 @@ import sqlalchemy as sa
 
 from alembic import op
 
-revision: str = "0008_beyond"
-down_revision: str | None = "0007"
+revision: str = "0009"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
