@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 from alembic.autogenerate import compare_metadata
@@ -167,3 +168,45 @@ async def test_a_row_inserted_meanwhile_by_another_process_is_merged(app: App, d
     assert (stored.upvotes, stored.comments) == (30, 4)  # never rolled back
     assert stored.featured_on == (date(2024, 12, 24), date(2025, 1, 6))
     assert await app.papers.count() == 1
+
+
+async def test_every_sqlite_migration_keeps_the_subscriptions(tmp_path: Path) -> None:
+    """Batch mode rebuilds SQLite tables; a rebuilt `destinations` must not cascade away.
+
+    Foreign keys are on in every paperbot connection, and dropping the old copy of a table
+    with them on deletes its dependents: each step from 0006 to the head must keep them.
+    """
+    from alembic.script import ScriptDirectory
+    from sqlalchemy import text
+
+    from bot.storage.db import alembic_config, upgrade
+
+    url = f"sqlite+aiosqlite:///{tmp_path}/old.sqlite3"
+    await upgrade(url, "0006")
+    engine = make_engine(url)
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO destinations (platform, kind, external_id, timezone, digest_time,"
+                " digest_max, min_upvotes, weekdays_only, paused, alerts_mode, created_at)"
+                " VALUES ('test', 'channel', 'C1', 'UTC', '09:00', 10, 0, 0, 0, 'daily',"
+                " '2025-02-03 07:00:00.000000')"
+            )
+        )
+        await conn.execute(
+            text(
+                "INSERT INTO subscriptions (destination_id, query, canonical, created_at)"
+                " VALUES (1, 'diffusion', 'diffusion', '2025-02-03 07:00:00.000000')"
+            )
+        )
+    await engine.dispose()
+    scripts = ScriptDirectory.from_config(alembic_config(url))
+    steps = [s.revision for s in scripts.walk_revisions("0006", "heads")][::-1][1:]
+    assert steps, "no migration after 0006"
+    for revision in steps:
+        await upgrade(url, revision)
+        engine = make_engine(url)
+        async with engine.connect() as conn:
+            kept = (await conn.execute(text("SELECT count(*) FROM subscriptions"))).scalar()
+        await engine.dispose()
+        assert kept == 1, f"migration {revision} lost the subscriptions"

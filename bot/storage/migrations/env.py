@@ -41,9 +41,23 @@ def run_migrations_offline() -> None:
 
 
 def _run_sync(connection: Connection) -> None:
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        # Batch mode rebuilds a SQLite table by copying it and dropping the old one; with
+        # foreign keys on, dropping `destinations` would cascade to every subscription, run
+        # and outbox item. SQLite ignores this pragma inside a transaction: end the one
+        # SQLAlchemy began for it before the migrations begin theirs.
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        connection.commit()
     _configure(connection=connection)
     with context.begin_transaction():
         context.run_migrations()
+        if sqlite and (broken := connection.exec_driver_sql("PRAGMA foreign_key_check").all()):
+            # Raising here rolls the migrations back: better no upgrade than orphans.
+            raise RuntimeError(f"the migrations left rows without their parent: {broken[:5]}")
+    if sqlite:
+        connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+        connection.commit()
 
 
 async def run_migrations_online() -> None:
