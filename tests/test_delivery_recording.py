@@ -365,3 +365,28 @@ async def test_every_claim_is_planned_for_its_own_arrays(db_url, monkeypatch):
     assert plans_used == [(0, 12)]
     await _check_consistent(app)
     await app.close()
+
+
+async def test_a_claim_probes_the_ledger_by_its_key_even_when_it_looks_empty(db_url):
+    """On a ledger planned as empty, a nested loop scanned the whole table once per
+    candidate (while another claim filled it): the claim never scans the ledger."""
+    app = await _app(db_url)
+    if app.engine.dialect.name != "postgresql":
+        await app.close()
+        pytest.skip("the bulk claim and its planner settings are PostgreSQL's")
+    async with app.engine.connect() as conn:
+        await (await conn.execution_options(isolation_level="AUTOCOMMIT")).execute(
+            text("VACUUM ANALYZE deliveries")
+        )
+    ids = await _destinations(app, 50)
+    rng = random.Random(9)
+    plans = [(_plan(d, rng.sample(IDS, 12)), _builder()) for d in ids]
+    async with app.sessions.begin() as s:
+        recorded = await bulk_record.record_batch(s, plans, NOW)
+        scans = await s.scalar(
+            text("SELECT seq_scan FROM pg_stat_xact_user_tables WHERE relname = 'deliveries'")
+        )
+    assert all(r is not None and r.listed == 3 for r in recorded)
+    assert scans == 0
+    await _check_consistent(app)
+    await app.close()
