@@ -142,7 +142,7 @@ async def record_batch(
     params = await asyncio.to_thread(_claim_params, plans, now)
     # asyncpg prepares each statement once per connection, and from its sixth run PostgreSQL
     # may switch to a generic plan, made without the arrays' lengths: for the claim it chose
-    # plans 4-18x slower (20,000 channels: ~10 s of recording became 190 s by the third
+    # plans up to 18x slower (20,000 channels: ~10 s of recording became 190 s by the third
     # sweep of one process). Plan for the arrays at hand, every time (the planning is ~1 ms).
     # And probe the ledger through its key, never by scanning it: on a ledger that looked
     # empty when planned, a nested loop re-read the whole table per candidate while the
