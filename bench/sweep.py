@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import sys
 import tempfile
@@ -157,6 +158,11 @@ def statement_kind(sql: str) -> str:
     return f"{words[0]} {table}".strip() if words else "?"
 
 
+def load() -> str:
+    """The machine's load average: the figures mean little without it on a shared machine."""
+    return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 @contextmanager
 def timing(phases: dict[str, float], name: str) -> Iterator[None]:
     t0 = time.perf_counter()
@@ -222,7 +228,7 @@ async def run(args: argparse.Namespace, url: str) -> None:
     await seed(app, args, clock[0])
     bot, old = TimedSweeper(app), FullLoadSweeper(app)
     size = f"{args.destinations} channels, {args.due} due at 09:00"
-    print(f"database: {app.engine.dialect.name}; {size}")
+    print(f"database: {app.engine.dialect.name}; {size}; {load()}")
     t_old, r_old = await timed(old, clock, clock[0])
     t_new, r_new = await timed(bot, clock, clock[0])
     print(line("first", [t_new * 1000], [t_old * 1000], (r_new.looked_at, r_old.looked_at)))
@@ -235,6 +241,7 @@ async def run(args: argparse.Namespace, url: str) -> None:
         for model in (OutboxRow, DeliveryRow, DigestRunRow):
             await s.execute(delete(model))
     bot.phases.clear()
+    print(f"         before paperbot's compose: {load()}")
     statements: dict[str, float] = defaultdict(float)
     with statement_times(app, statements):
         t_new, r_new = await timed(bot, clock, nine)
@@ -254,6 +261,7 @@ async def run(args: argparse.Namespace, url: str) -> None:
     after_new = [(await timed(bot, clock, nine + timedelta(minutes=1)))[0] * 1000]
     after_old = [(await timed(old, clock, nine + timedelta(minutes=1)))[0] * 1000]
     print(line("after", after_new, after_old, (0, r_old.looked_at)))
+    print(f"         at the end: {load()}")
     await explain(app, nine)
     await app.close()
 

@@ -15,7 +15,7 @@ from datetime import date
 from typing import Any
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 
 import bot.storage.bulk_record as bulk_record
 import bot.storage.delivery_repo as delivery_repo
@@ -334,5 +334,59 @@ async def test_two_runs_of_one_destination_at_once_never_share_a_paper(db_url):
         (o.destination_id, pid) for o in outbox for pid in payload_paper_ids(o.payload)
     )
     assert listed and all(n == 1 for n in listed.values())
+    await _check_consistent(app)
+    await app.close()
+
+
+async def test_every_claim_is_planned_for_its_own_arrays(db_url, monkeypatch):
+    """From a prepared statement's sixth run PostgreSQL may reuse a generic plan, made without
+    the arrays' sizes (once 4-18x slower for the claim): every claim gets a custom plan."""
+    app = await _app(db_url)
+    if app.engine.dialect.name != "postgresql":
+        await app.close()
+        pytest.skip("prepared statements and plan caching are PostgreSQL's")
+    # One transaction at a time, so every claim goes through the one pooled connection.
+    monkeypatch.setattr(delivery_repo, "_BULK_AHEAD", 1)
+    monkeypatch.setattr(delivery_repo, "_BULK_LIMITS", (20, 400))
+    ids = await _destinations(app, 240)
+    rng = random.Random(5)
+    plans = [(_plan(d, rng.sample(IDS, 15)), _builder()) for d in ids]
+    assert all(r is not None for r in await app.deliveries.record_many(plans, NOW))
+    async with app.engine.connect() as conn:
+        plans_used = (
+            await conn.execute(
+                text(
+                    "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
+                    "WHERE statement LIKE '%INSERT INTO deliveries%' "
+                    "AND statement NOT LIKE '%pg_prepared%'"
+                )
+            )
+        ).all()
+    assert plans_used == [(0, 12)]
+    await _check_consistent(app)
+    await app.close()
+
+
+async def test_a_claim_probes_the_ledger_by_its_key_even_when_it_looks_empty(db_url):
+    """On a ledger planned as empty, a nested loop scanned the whole table once per
+    candidate (while another claim filled it): the claim never scans the ledger."""
+    app = await _app(db_url)
+    if app.engine.dialect.name != "postgresql":
+        await app.close()
+        pytest.skip("the bulk claim and its planner settings are PostgreSQL's")
+    async with app.engine.connect() as conn:
+        await (await conn.execution_options(isolation_level="AUTOCOMMIT")).execute(
+            text("VACUUM ANALYZE deliveries")
+        )
+    ids = await _destinations(app, 50)
+    rng = random.Random(9)
+    plans = [(_plan(d, rng.sample(IDS, 12)), _builder()) for d in ids]
+    async with app.sessions.begin() as s:
+        recorded = await bulk_record.record_batch(s, plans, NOW)
+        scans = await s.scalar(
+            text("SELECT seq_scan FROM pg_stat_xact_user_tables WHERE relname = 'deliveries'")
+        )
+    assert all(r is not None and r.listed == 3 for r in recorded)
+    assert scans == 0
     await _check_consistent(app)
     await app.close()

@@ -203,17 +203,16 @@ class DeliveryRepo(DueReads):
     async def prune(self, before: datetime) -> tuple[int, int]:
         """Delete sent outbox items and empty or skipped runs older than `before`.
 
-        Keeps what still means something: runs that delivered papers (the ledger points at
-        them), each destination's last sent item (status shows it), and items not sent yet.
-        Windows never reach back further than a week, so older empty runs decide nothing.
-        Returns (outbox items, runs) deleted.
+        Keeps what still means something: runs that may have delivered papers (the ledger
+        points at them), each destination's last sent item (status shows it), and items not
+        sent yet. Windows never reach back further than a week, so older empty runs decide
+        nothing. Returns (outbox items, runs) deleted.
         """
         last_sent = (
             select(func.max(OutboxRow.id))
             .where(OutboxRow.status == OutboxStatus.SENT)
             .group_by(OutboxRow.destination_id)
         )
-        has_ledger = select(DeliveryRow.run_id).where(DeliveryRow.run_id == DigestRunRow.id)
         async with self._sessions.begin() as s:
             items = await s.execute(
                 delete(OutboxRow).where(
@@ -226,7 +225,10 @@ class DeliveryRepo(DueReads):
                 delete(DigestRunRow).where(
                     DigestRunRow.status.in_([RunStatus.EMPTY, RunStatus.SKIPPED]),
                     DigestRunRow.created_at < before,
-                    ~has_ledger.exists(),
+                    # A run counts its fresh candidates before the ledger takes them, so a
+                    # run with ledger rows never counts 0 (the ledger has no index on its run).
+                    DigestRunRow.listed == 0,
+                    DigestRunRow.more == 0,
                     DigestRunRow.id.not_in(select(OutboxRow.run_id).scalar_subquery()),
                 )
             )

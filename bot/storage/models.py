@@ -222,19 +222,20 @@ class DeliveryRow(Base):
     A paper a digest only counted ("and 3 more") is recorded too, not `listed`: it was
     offered once and is not offered again, while a paper left out for now (too few upvotes
     yet) is considered again by later digests.
+
+    No foreign keys and no index beyond the key (migration 0008 says why): a sweep writes
+    ~110,000 of these rows at once, each row's checks cost more than the row, and the
+    statement that writes a row writes its run (whose own key checks the destination).
+    Deleting a destination or a paper deletes its rows (triggers, from the same migration).
     """
 
     __tablename__ = "deliveries"
 
     destination_id: Mapped[int] = mapped_column(
-        ForeignKey("destinations.id", ondelete="CASCADE"), primary_key=True
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True
     )
-    paper_id: Mapped[str] = mapped_column(
-        ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True
-    )
-    run_id: Mapped[int] = mapped_column(
-        ForeignKey("digest_runs.id", ondelete="CASCADE"), index=True
-    )
+    paper_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    run_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
     listed: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime]
 
