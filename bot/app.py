@@ -12,8 +12,6 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.health import HealthBoard
-from bot.lookup import TitleIndex
-from bot.search import SearchIndex
 from bot.settings import Settings
 from bot.sources import PaperSource
 from bot.sources.arxiv import ArxivClient
@@ -26,7 +24,9 @@ from bot.storage.state_repo import StateRepo
 from bot.storage.subscriptions_repo import SubscriptionRepo
 
 if TYPE_CHECKING:
+    from bot.lookup import TitleIndex
     from bot.ops.metrics import Metrics
+    from bot.search import SearchIndex
 
 log = logging.getLogger(__name__)
 
@@ -61,11 +61,20 @@ class App:
     _index: TitleIndex | None = field(default=None, repr=False)
     _index_mark: datetime | None = field(default=None, repr=False)
     _index_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
-    # The per-day token indexes `search` reads, kept current with the database per search.
-    search_index: SearchIndex = field(init=False, repr=False)
+    _search_index: SearchIndex | None = field(default=None, repr=False)
 
-    def __post_init__(self) -> None:
-        self.search_index = SearchIndex(self.papers)
+    @property
+    def search_index(self) -> SearchIndex:
+        """The per-day token indexes `search` reads, kept current with the database per search.
+
+        Made on first use, like the title index: `paperbot lookup` and `papers`, and a bot
+        nobody has searched yet, never load the search modules (start-up time, idle memory).
+        """
+        if self._search_index is None:
+            from bot.search import SearchIndex
+
+            self._search_index = SearchIndex(self.papers)
+        return self._search_index
 
     @property
     def metrics(self) -> Metrics:
@@ -88,6 +97,8 @@ class App:
         async with self._index_lock:
             mark = await self.papers.titles_mark()
             if self._index is None:
+                from bot.lookup import TitleIndex
+
                 titles = await self.papers.titles()
                 self._index = await asyncio.to_thread(TitleIndex.build, titles)
                 log.info("title index built over %d papers", len(titles))

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import random
+import re
+import string
 import threading
 import time
+import unicodedata
+from datetime import date
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.lookup import CONFIDENT_SCORE, MAX_QUERY_CHARS, MIN_SCORE, Hit, TitleIndex, fold_title
+from bot.lookup.vocab import Vocabulary
+from bot.sources.sample import load_sample_papers
 
 TITLES = {
     "2412.17747": "Deliberation in Latent Space via Differentiable Cache Augmentation",
@@ -304,3 +311,121 @@ def test_any_text_gives_sorted_bounded_hits(index: TitleIndex, query: str) -> No
     assert len(hits) <= 5
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
     assert all(MIN_SCORE <= h.score <= 100 and h.paper_id in TITLES for h in hits)
+
+
+# --- The faster build gives the same answers (the `paperbot lookup` speed-ups, issue 17) ---
+
+
+def _reference_fold(text: str) -> str:
+    """fold_title as it was before its ASCII shortcut: every character through the filter."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    bare = re.sub(r"['’`´]", "", bare.casefold())
+    return re.sub(r"[\W_]+", " ", bare).strip()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=80) | st.text(alphabet=st.characters(max_codepoint=127), max_size=80))
+def test_the_ascii_shortcut_folds_as_the_full_fold(text: str) -> None:
+    assert fold_title(text) == _reference_fold(text)
+
+
+def _typo(word: str, rng: random.Random) -> str:
+    """One or two random edits of `word`: what a hurried person types."""
+    for _ in range(rng.choice((1, 1, 2))):
+        i = rng.randrange(len(word))
+        edit = rng.choice(("drop", "swap", "change", "insert"))
+        if edit == "drop" and len(word) > 1:
+            word = word[:i] + word[i + 1 :]
+        elif edit == "swap" and i + 1 < len(word):
+            word = word[:i] + word[i + 1] + word[i] + word[i + 2 :]
+        elif edit == "change":
+            word = word[:i] + rng.choice(string.ascii_lowercase) + word[i + 1 :]
+        else:
+            word = word[:i] + rng.choice(string.ascii_lowercase) + word[i:]
+    return word
+
+
+def _queries(titles: list[str], n: int, seed: int) -> list[str]:
+    """Queries as people type them: some words of a title, reordered, some with typos."""
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        words = rng.choice(titles).split()
+        picked = rng.sample(words, k=min(len(words), rng.randint(1, 6)))
+        out.append(" ".join(_typo(w, rng) if rng.random() < 0.4 else w for w in picked))
+    return out
+
+
+def _filed_up_front(index: TitleIndex) -> TitleIndex:
+    """The index with every word's typo variants filed at once, as before lazy filing."""
+    index._vocab._file_lengths(range(0, 200))
+    return index
+
+
+def _many_titles(n: int, seed: int) -> dict[str, str]:
+    """The fixture's and the sample's titles, and made-up ones mixing their words: more titles
+    than a query rescores (CANDIDATES), so which words a typo stands for decides the answer."""
+    titles = dict(TITLES)
+    titles.update((p.id, p.title) for p in load_sample_papers(date(2025, 1, 6)))
+    words = sorted({w for t in titles.values() for w in t.split()})
+    rng = random.Random(seed)
+    for i in range(n):
+        titles[f"gen-{i}"] = " ".join(rng.sample(words, rng.randint(3, 9)))
+    return titles
+
+
+def test_lazily_filed_typo_corrections_are_those_filed_up_front() -> None:
+    titles = _many_titles(200, seed=3)
+    lazy, eager = TitleIndex.build(titles.items()), TitleIndex.build(titles.items())
+    _filed_up_front(eager)
+    rng = random.Random(5)
+    words = sorted({w for t in titles.values() for w in fold_title(t).split()})
+    tokens = [_typo(rng.choice(words), rng) for _ in range(3000)]
+    for token in tokens:  # the lazy one files more lengths as the tokens go
+        assert lazy._vocab.similar(token) == eager._vocab.similar(token), token
+    assert sum(bool(eager._vocab.similar(t)) for t in tokens) > 1000  # corrections happened
+    indexed = list(eager._postings)
+    for token in tokens[:300]:  # and each as the first query of a fresh index
+        fresh = Vocabulary()
+        for word in indexed:
+            fresh.add(word)
+        assert fresh.similar(token) == eager._vocab.similar(token), token
+
+
+def test_lazily_filed_typo_corrections_answer_as_filing_them_all_at_once() -> None:
+    titles = _many_titles(2000, seed=17)
+    lazy = TitleIndex.build(titles.items())
+    eager = _filed_up_front(TitleIndex.build(titles.items()))
+    queries = _queries(list(titles.values()), 600, seed=17)
+    for query in queries:
+        assert lazy.lookup(query, 10) == eager.lookup(query, 10), query
+    # Updates after some lengths were filed: added words must be correctable, removed ones not.
+    for index in (lazy, eager):
+        index.remove("2412.17747")
+        index.add("2601.00001", "Delibrations over Quantized Latent Caches")
+        index.add("2404.02041", "SelfPose4d: Multi-View Pose Estimation Revisited")
+    for query in [*queries[:200], "deliberation latent", "delibration quantised", "selfpose4"]:
+        assert lazy.lookup(query, 10) == eager.lookup(query, 10), query
+
+
+def test_concurrent_searches_filing_the_same_lengths_agree_with_one_search() -> None:
+    titles = [p.title for p in load_sample_papers(date(2025, 1, 6))]
+    queries = _queries(titles, 200, seed=4)
+    eager = _filed_up_front(TitleIndex.build((str(i), t) for i, t in enumerate(titles)))
+    expected = {q: eager.lookup(q) for q in queries}
+    lazy = TitleIndex.build((str(i), t) for i, t in enumerate(titles))
+    start = threading.Barrier(4)
+    seen: list[tuple[str, object]] = []
+
+    def search(part: list[str]) -> None:
+        start.wait()  # all four begin together, so they race to file the same lengths
+        seen.extend((q, lazy.lookup(q)) for q in part)
+
+    threads = [threading.Thread(target=search, args=(queries[i::4],)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(seen) == len(queries)
+    assert all(result == expected[q] for q, result in seen)
