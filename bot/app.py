@@ -97,11 +97,7 @@ class App:
         async with self._index_lock:
             mark = await self.papers.titles_mark()
             if self._index is None:
-                from bot.lookup import TitleIndex
-
-                titles = await self.papers.titles()
-                self._index = await asyncio.to_thread(TitleIndex.build, titles)
-                log.info("title index built over %d papers", len(titles))
+                self._index = await self._stored_or_built_index()
             elif mark != self._index_mark:
                 # Processes' clocks may differ a little: look back a margin, re-adding is harmless.
                 since = self._index_mark - MARK_MARGIN if self._index_mark else None
@@ -110,6 +106,33 @@ class App:
                 log.info("title index refreshed with %d changed titles", len(titles))
             self._index_mark = mark
             return self._index
+
+    async def _stored_or_built_index(self) -> TitleIndex:
+        """The snapshot stored for exactly the stored titles, else a fresh build (then stored).
+
+        Folding 10,000 titles is most of a one-shot `paperbot lookup`; the next process (or
+        the next start of the bot) reads the folded forms back instead (bot/lookup/snapshot).
+        """
+        from bot.lookup import TitleIndex, snapshot
+        from bot.storage.title_index_repo import TitleIndexRepo
+
+        repo = TitleIndexRepo(self.sessions)
+        titles = await self.papers.titles()
+        key = await asyncio.to_thread(snapshot.fingerprint, titles)
+        data = await repo.load(snapshot.KEY, key)
+        index = await asyncio.to_thread(snapshot.decode, data) if data is not None else None
+        if index is not None:
+            log.info("title index read back over %d papers", len(titles))
+            return index
+        index = await asyncio.to_thread(TitleIndex.build, titles)
+        log.info("title index built over %d papers", len(titles))
+        data = await asyncio.to_thread(snapshot.encode, index)
+        if data is not None:
+            try:
+                await repo.save(snapshot.KEY, key, data)
+            except Exception as exc:  # a read-only database, a race: the next one builds too
+                log.warning("title index not stored for reuse: %s", exc)
+        return index
 
     async def index_titles(self, entries: list[tuple[str, str]]) -> None:
         """Add freshly ingested titles to the index, if it was built already."""

@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -272,3 +273,18 @@ class OutboxRow(Base):
             postgresql_where=text("status = 'pending'"),
         ),
     )
+
+
+class TitleIndexRow(Base):
+    """The last title index built over the stored titles, for the next process to reuse.
+
+    `fingerprint` hashes every stored (id, title) in order and the index code: a snapshot
+    is used only for exactly the titles it was built from (see bot/lookup/snapshot.py), so
+    a look-up through it answers as a fresh build would.
+    """
+
+    __tablename__ = "title_index"
+
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
