@@ -44,6 +44,26 @@ def test_importing_the_cli_loads_no_chat_sdk_migration_tool_or_http_client() -> 
     assert loaded_after("import adapters.cli", ROOT) == []
 
 
+def test_the_cli_loads_the_title_and_search_indexes_only_for_the_commands_using_them() -> (
+    None
+):
+    # Building either is a look-up's or a search's business: an id look-up, `papers` and a
+    # bot nobody has searched yet neither load their modules nor hold their memory.
+    script = (
+        "import json, sys\n"
+        "import adapters.cli\n"
+        "from bot.app import build_app\n"
+        "from bot.settings import load_settings\n"
+        "app = build_app(load_settings({'DATABASE_URL': 'sqlite+aiosqlite:///x.sqlite3'}))\n"
+        "print(json.dumps(sorted(sys.modules)))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
+    modules = set(json.loads(out.splitlines()[-1]))
+    assert not {"bot.lookup", "bot.lookup.index", "bot.search", "bot.search.cache"} & modules
+
+
 async def test_a_database_at_the_head_is_not_migrated_again(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite3'}"
     await upgrade(url)  # a new file: Alembic creates the schema
