@@ -44,9 +44,7 @@ def test_importing_the_cli_loads_no_chat_sdk_migration_tool_or_http_client() -> 
     assert loaded_after("import adapters.cli", ROOT) == []
 
 
-def test_the_cli_loads_the_title_and_search_indexes_only_for_the_commands_using_them() -> (
-    None
-):
+def test_the_cli_loads_the_title_and_search_indexes_only_for_the_commands_using_them() -> None:
     # Building either is a look-up's or a search's business: an id look-up, `papers` and a
     # bot nobody has searched yet neither load their modules nor hold their memory.
     script = (
