@@ -5,9 +5,21 @@ A fresh SQLite database gets 10,000 papers (`--papers`): every day in `--data` (
 `paperbot ingest --from-file`, padded with generated papers. Then each command runs
 `--runs` times as a new process, and the median wall time, CPU time and peak RSS are printed
 beside two baselines from the same run: `python -c pass` (the interpreter alone) and the
-same command from the code at `--baseline-ref` (default: the commit before the fast CLI),
-extracted with `git archive` into a temporary folder and put first on PYTHONPATH. Without
-git or that commit, the baseline column says so.
+same command from the code at `--baseline-ref` (default: the commit before the fast CLI;
+`--baseline-ref main` for today's main), extracted with `git archive` into a temporary
+folder and put first on PYTHONPATH, on its own copy of the database taken back to that
+code's newest migration. Without git or that commit, the baseline column says so.
+
+The children write bytecode (PYTHONDONTWRITEBYTECODE is dropped) and each command runs once
+unmeasured first, as an installed paperbot runs: pip compiles the package on install, and a
+bench that recompiles ~60 modules a run measures the compiler. The title look-up is measured
+twice: as the first after an ingest that did not store the title index (built, then
+stored), and as the ones after (read back).
+
+Then `paperbot run` (the console: no chat platform; metrics off) starts on a pseudo-terminal,
+as an operator would type to it: "ready" is the time until its prompt; idle RSS is read from
+/proc once its CPU time stops growing, at start and again after a title look-up
+(`/paper <title words>`) built the title index.
 """
 
 from __future__ import annotations
@@ -16,11 +28,15 @@ import argparse
 import asyncio
 import os
 import random
+import select
+import shutil
+import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -35,6 +51,7 @@ from bot.settings import load_settings  # noqa: E402
 from bot.storage.db import upgrade  # noqa: E402
 
 BASELINE_REF = "1fe5ef7"
+GNU_TIME = "/usr/bin/time" if os.path.exists("/usr/bin/time") else None
 WORDS = [
     "adaptive",
     "sparse",
@@ -119,13 +136,25 @@ async def _pad(url: str, env: dict[str, str], papers: int) -> tuple[int, str]:
 
 
 def run(
-    argv: list[str], env: dict[str, str], cwd: str, runs: int, stdin: str | None = None
+    argv: list[str],
+    env: dict[str, str],
+    cwd: str,
+    runs: int,
+    stdin: str | None = None,
+    before_each: Callable[[], None] | None = None,
 ) -> Timing:
+    """Run `argv` once unmeasured (bytecode, caches), then `runs` times measured."""
     walls, cpus, peak = [], [], 0.0
-    for _ in range(runs):
+    peak_file = os.path.join(cwd, "peak-rss.txt")
+    for i in range(runs + 1):
+        if before_each is not None:
+            before_each()
         start = time.perf_counter()
         child = subprocess.Popen(
-            argv,
+            # A child started from this bench (tens of MiB by now) reports the bench's peak RSS
+            # as its own (Linux keeps it across exec); GNU time forks it from a small process
+            # and writes the command's own peak to a file.
+            [GNU_TIME, "-f", "%M", "-o", peak_file, *argv] if GNU_TIME else argv,
             env=env,
             # Not the repository: `python -m` puts the working folder first on sys.path.
             cwd=cwd,
@@ -140,10 +169,102 @@ def run(
         # wait4 gives this child's own CPU time and peak RSS (RUSAGE_CHILDREN would mix runs).
         _, status, usage = os.wait4(child.pid, 0)
         child.returncode = os.waitstatus_to_exitcode(status)
+        if i == 0:
+            continue
         walls.append(time.perf_counter() - start)
         cpus.append(usage.ru_utime + usage.ru_stime)
-        peak = max(peak, usage.ru_maxrss / 1024)  # KiB on Linux
+        kib = int(Path(peak_file).read_text().split()[-1]) if GNU_TIME else usage.ru_maxrss
+        peak = max(peak, kib / 1024)
     return Timing(statistics.median(walls), statistics.median(cpus), peak)
+
+
+@dataclass(frozen=True)
+class Console:
+    ready: float  # seconds until the prompt
+    idle_mb: float  # RSS once settled after start
+    after_lookup_mb: float  # RSS once settled after a title look-up
+
+
+def console(py: str, env: dict[str, str], cwd: str, title: str) -> Console | None:
+    """Start `paperbot run` on a pseudo-terminal; time its prompt, read its idle RSS."""
+    import pty
+
+    master, slave = pty.openpty()
+    start = time.perf_counter()
+    child = subprocess.Popen(
+        [py, "-m", "adapters.cli", "run"],
+        env=env,
+        cwd=cwd,
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+    )
+    os.close(slave)
+    seen = bytearray()
+    try:
+        if not _read_until(master, seen, b"> ", 60):
+            return None
+        ready = time.perf_counter() - start
+        idle = _settled_rss(child.pid, master, seen)
+        os.write(master, f"/paper {title}\n".encode())
+        after = _settled_rss(child.pid, master, seen)
+        return Console(ready, idle, after)
+    finally:
+        child.terminate()
+        child.wait()
+        os.close(master)
+
+
+def _consoles(py: str, env: dict[str, str], cwd: str, title: str, runs: int) -> Console | None:
+    """The median time to the prompt and the largest idle RSS of `runs` console starts."""
+    done = [c for _ in range(runs) if (c := console(py, env, cwd, title)) is not None]
+    if not done:
+        return None
+    return Console(
+        statistics.median(c.ready for c in done),
+        max(c.idle_mb for c in done),
+        max(c.after_lookup_mb for c in done),
+    )
+
+
+def _read_until(fd: int, seen: bytearray, marker: bytes, timeout: float) -> bool:
+    end = time.monotonic() + timeout
+    while marker not in seen and time.monotonic() < end:
+        if select.select([fd], [], [], 0.2)[0]:
+            try:
+                seen += os.read(fd, 65536)
+            except OSError:  # the child exited
+                return False
+    return marker in seen
+
+
+def _settled_rss(pid: int, fd: int, seen: bytearray) -> float:
+    """The child's RSS (MiB) once its CPU time stayed the same for 2 s (at most 60 s)."""
+    last, still, end = -1, 0.0, time.monotonic() + 60
+    while still < 2 and time.monotonic() < end:
+        _read_until(fd, seen, b"\0", 0.5)  # drain output while waiting
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        cpu = int(fields[11]) + int(fields[12])  # utime + stime, in clock ticks
+        still = still + 0.5 if cpu == last else 0.0
+        last = cpu
+    with open(f"/proc/{pid}/status") as f:
+        rss = next(line for line in f if line.startswith("VmRSS"))
+    return int(rss.split()[1]) / 1024
+
+
+def baseline_database(new_url_file: Path, old_tree: Path, into: Path) -> Path:
+    """A copy of the seeded database taken back to the baseline code's newest migration."""
+    from alembic.script import ScriptDirectory
+
+    from alembic import command
+    from bot.storage.db import alembic_config
+
+    shutil.copy(new_url_file, into)
+    head = ScriptDirectory(str(old_tree / "bot" / "storage" / "migrations")).get_current_head()
+    if head is not None:
+        command.downgrade(alembic_config(f"sqlite+aiosqlite:///{into}"), head)
+    return into
 
 
 def baseline_tree(ref: str, into: Path) -> Path | None:
@@ -172,7 +293,8 @@ def main() -> None:
     if not files:
         print("no saved Daily Papers files found; generated papers only (see --data)")
     with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite+aiosqlite:///{tmp}/cli.sqlite3"
+        db = Path(tmp) / "cli.sqlite3"
+        url = f"sqlite+aiosqlite:///{db}"
         stored, title = seed(url, files, args.papers)
         print(f"database: SQLite, {stored} papers ({len(files)} saved days + generated)")
         env = {
@@ -184,32 +306,73 @@ def main() -> None:
             "HF_API_URL": "http://127.0.0.1:9",
             "ARXIV_API_URL": "http://127.0.0.1:9",
         }
-        for name in ("DISCORD_TOKEN", "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET"):
+        for name in (
+            "DISCORD_TOKEN",
+            "SLACK_BOT_TOKEN",
+            "SLACK_APP_TOKEN",
+            "SLACK_SIGNING_SECRET",
+            "METRICS_PORT",
+            "PYTHONDONTWRITEBYTECODE",  # see the docstring: an installed paperbot has bytecode
+        ):
             env.pop(name, None)
         (Path(tmp) / "baseline").mkdir()
         old = baseline_tree(args.baseline_ref, Path(tmp) / "baseline")
-        old_env = {**env, "PYTHONPATH": str(old)} if old else None
+        old_env = None
+        if old:
+            old_db = baseline_database(db, old, Path(tmp) / "baseline.sqlite3")
+            old_url = f"sqlite+aiosqlite:///{old_db}"
+            old_env = {**env, "PYTHONPATH": str(old), "DATABASE_URL": old_url}
         last_day = Path(files[-1]).stem[:10] if files else "2025-06-01"
-        commands = {
-            "lookup <arXiv id>": ["lookup", "2412.17747" if files else "2601.90001"],
-            f"lookup {title!r}": ["lookup", *title.split()],
-            "papers --date <day>": ["papers", "--date", last_day],
-            "search <query> --all": ["search", "diffusion", "--all"],
-        }
+
+        def forget_title_index() -> None:
+            # As after an ingest that stored no title index (an older paperbot's, say).
+            with sqlite3.connect(db) as conn:
+                if conn.execute("SELECT 1 FROM sqlite_master WHERE name='title_index'").fetchone():
+                    conn.execute("DELETE FROM title_index")
+
+        words = title.split()
+        rows: list[tuple[str, list[str], str | None, Callable[[], None] | None]] = [
+            ("lookup <arXiv id>", ["lookup", "2412.17747" if files else "2601.90001"], None, None),
+            (f"lookup {title!r}, index stored", ["lookup", *words], None, None),
+            (f"lookup {title!r}, first after ingest", ["lookup", *words], None, forget_title_index),
+            ("papers --date <day>", ["papers", "--date", last_day], None, None),
+            ("search <query> --all", ["search", "diffusion", "--all"], None, None),
+            ("console: `help`, piped", ["run"], "help\n", None),
+        ]
         py = sys.executable
+        print(f"load average before: {_load()}")
         bare = run([py, "-c", "pass"], env, tmp, args.runs)
-        print(f"python -c pass: {1e3 * bare.wall:.0f} ms wall, {1e3 * bare.cpu:.0f} ms CPU")
-        print(f"{args.runs} runs each; median wall / median CPU / peak RSS")
+        print(f"python -c pass: {_fmt(bare)}")
+        print(f"{args.runs} runs each (after one unmeasured); median wall / median CPU / peak RSS")
         print("| command | paperbot | baseline: code at " + args.baseline_ref + " | speed-up |")
         print("|---|---|---|---|")
-        rows = [(label, ["-m", "adapters.cli", *argv], None) for label, argv in commands.items()]
-        rows.append(("console: `help`, piped", ["-m", "adapters.cli", "run"], "help\n"))
-        for label, argv, stdin in rows:
-            new = run([py, *argv], env, tmp, args.runs, stdin)
-            base = run([py, *argv], old_env, tmp, args.runs, stdin) if old_env else None
+        for label, argv, stdin, before in rows:
+            cmd = [py, "-m", "adapters.cli", *argv]
+            new = run(cmd, env, tmp, args.runs, stdin, before)
+            # The baseline stores no title index: its "first" and "stored" are the same.
+            base = run(cmd, old_env, tmp, args.runs, stdin) if old_env else None
             shown = _fmt(base) if base else "(no git or no such commit)"
             ratio = f"{base.wall / new.wall:.1f}x" if base else "-"
             print(f"| {label} | {_fmt(new)} | {shown} | {ratio} |")
+        print(
+            f"`paperbot run`, the console on a pseudo-terminal, metrics off ({args.runs} starts:"
+            " median time to the prompt, largest idle RSS):"
+        )
+        print("| | paperbot | baseline |")
+        print("|---|---|---|")
+        got = _consoles(py, env, tmp, title, args.runs)
+        was = _consoles(py, old_env, tmp, title, args.runs) if old_env else None
+        for name, pick in (
+            ("ready to type (prompt shown)", lambda c: f"{1e3 * c.ready:.0f} ms"),
+            ("idle RSS after start", lambda c: f"{c.idle_mb:.0f} MiB"),
+            ("idle RSS after a title look-up", lambda c: f"{c.after_lookup_mb:.0f} MiB"),
+        ):
+            print(f"| {name} | {pick(got) if got else '-'} | {pick(was) if was else '-'} |")
+        print(f"load average after: {_load()}")
+
+
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def _fmt(t: Timing) -> str:

@@ -12,8 +12,6 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.health import HealthBoard
-from bot.lookup import TitleIndex
-from bot.search import SearchIndex
 from bot.settings import Settings
 from bot.sources import PaperSource
 from bot.sources.arxiv import ArxivClient
@@ -27,7 +25,9 @@ from bot.storage.state_repo import StateRepo
 from bot.storage.subscriptions_repo import SubscriptionRepo
 
 if TYPE_CHECKING:
+    from bot.lookup import TitleIndex
     from bot.ops.metrics import Metrics
+    from bot.search import SearchIndex
 
 log = logging.getLogger(__name__)
 
@@ -62,11 +62,20 @@ class App:
     _index: TitleIndex | None = field(default=None, repr=False)
     _index_mark: datetime | None = field(default=None, repr=False)
     _index_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
-    # The per-day token indexes `search` reads, kept current with the database per search.
-    search_index: SearchIndex = field(init=False, repr=False)
+    _search_index: SearchIndex | None = field(default=None, repr=False)
 
-    def __post_init__(self) -> None:
-        self.search_index = SearchIndex(self.papers)
+    @property
+    def search_index(self) -> SearchIndex:
+        """The per-day token indexes `search` reads, kept current with the database per search.
+
+        Made on first use, like the title index: `paperbot lookup` and `papers`, and a bot
+        nobody has searched yet, never load the search modules (start-up time, idle memory).
+        """
+        if self._search_index is None:
+            from bot.search import SearchIndex
+
+            self._search_index = SearchIndex(self.papers)
+        return self._search_index
 
     @property
     def installations(self) -> InstallationRepo:
@@ -99,9 +108,7 @@ class App:
         async with self._index_lock:
             mark = await self.papers.titles_mark()
             if self._index is None:
-                titles = await self.papers.titles()
-                self._index = await asyncio.to_thread(TitleIndex.build, titles)
-                log.info("title index built over %d papers", len(titles))
+                self._index = await self._stored_or_built_index()
             elif mark != self._index_mark:
                 # Processes' clocks may differ a little: look back a margin, re-adding is harmless.
                 since = self._index_mark - MARK_MARGIN if self._index_mark else None
@@ -110,6 +117,33 @@ class App:
                 log.info("title index refreshed with %d changed titles", len(titles))
             self._index_mark = mark
             return self._index
+
+    async def _stored_or_built_index(self) -> TitleIndex:
+        """The snapshot stored for exactly the stored titles, else a fresh build (then stored).
+
+        Folding 10,000 titles is most of a one-shot `paperbot lookup`; the next process (or
+        the next start of the bot) reads the folded forms back instead (bot/lookup/snapshot).
+        """
+        from bot.lookup import TitleIndex, snapshot
+        from bot.storage.title_index_repo import TitleIndexRepo
+
+        repo = TitleIndexRepo(self.sessions)
+        titles = await self.papers.titles()
+        key = await asyncio.to_thread(snapshot.fingerprint, titles)
+        data = await repo.load(snapshot.KEY, key)
+        index = await asyncio.to_thread(snapshot.decode, data) if data is not None else None
+        if index is not None:
+            log.info("title index read back over %d papers", len(titles))
+            return index
+        index = await asyncio.to_thread(TitleIndex.build, titles)
+        log.info("title index built over %d papers", len(titles))
+        data = await asyncio.to_thread(snapshot.encode, index)
+        if data is not None:
+            try:
+                await repo.save(snapshot.KEY, key, data)
+            except Exception as exc:  # a read-only database, a race: the next one builds too
+                log.warning("title index not stored for reuse: %s", exc)
+        return index
 
     async def index_titles(self, entries: list[tuple[str, str]]) -> None:
         """Add freshly ingested titles to the index, if it was built already."""

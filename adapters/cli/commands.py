@@ -202,6 +202,10 @@ async def _ingest(args: argparse.Namespace, app: App, env: dict[str, str]) -> in
             report = await ingest_days(app, days_between(first, last), progress=bar)
     for err in report.errors:
         print(f"paperbot: skipped {err}", file=sys.stderr)
+    if report.stats.titles:
+        # Build and store the title index now, for the new titles: the operator's next
+        # `paperbot lookup "<title words>"` reads it back instead of folding every title.
+        await app.title_index()
     total = await app.papers.count()
     print(
         f"ingested {report.items} items: {report.stats}; {report.skipped} malformed skipped; "

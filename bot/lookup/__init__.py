@@ -29,7 +29,10 @@ caller shows the short list. Queries are cut to MAX_QUERY_CHARS; a query of only
 words or punctuation has no hits.
 
 The index is in memory and incremental (`add`, `remove`; the core refreshes it after each
-ingest). Searches share a readers-writer lock, so they run concurrently from threads while
+ingest). A fresh build is stored (`snapshot`, table `title_index`) for exactly the titles it
+was built from, so the next process (a one-shot `paperbot lookup`) reads the folded titles
+back instead of folding them all again; `paperbot ingest` stores one for the new titles.
+Searches share a readers-writer lock, so they run concurrently from threads while
 an update waits for them and then runs alone. Pure Python plus rapidfuzz; search is
 CPU-bound, so async callers should run it in a thread (`asyncio.to_thread`).
 """

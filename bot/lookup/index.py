@@ -107,14 +107,35 @@ class TitleIndex:
         """Return the one title `query` clearly means, or None (no match, or a close call)."""
         return _confident(self._ranked(parse_title_query(query)))
 
+    def entries(self) -> list[tuple[str, str, TitleForms]] | None:
+        """(paper id, title, folded forms) of every title in slot order, or None if some slot
+        is free: what `from_entries` rebuilds the very same index from, without folding."""
+        if self._free:
+            return None
+        return [(e.paper_id, e.title, e.forms) for e in self._entries if e is not None]
+
+    @classmethod
+    def from_entries(cls, entries: Iterable[tuple[str, str, TitleForms]]) -> TitleIndex:
+        """Rebuild an index from what `entries` gave: the same slots, postings and words."""
+        index = cls()
+        with index._lock.write():
+            for paper_id, title, forms in entries:
+                if paper_id in index._slot_of or not forms.tokens:
+                    raise ValueError(f"not what entries() gives: {paper_id!r}")
+                index._insert(_Entry(paper_id, title, forms))
+        return index
+
     def _add(self, paper_id: str, title: str) -> None:
         self._remove(paper_id)
         forms = title_forms(title)
         if not forms.tokens:
             log.warning("title of %s has no words, not indexed: %r", paper_id, title[:80])
             return
+        self._insert(_Entry(paper_id, " ".join(title.split()), forms))
+
+    def _insert(self, entry: _Entry) -> None:
+        paper_id, forms = entry.paper_id, entry.forms
         slot = self._free.pop() if self._free else len(self._entries)
-        entry = _Entry(paper_id, " ".join(title.split()), forms)
         if slot == len(self._entries):
             self._entries.append(entry)
         else:

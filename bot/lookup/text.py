@@ -22,7 +22,13 @@ _CHUNK_SPLIT = re.compile(r"\s+")
 def fold_title(text: str) -> str:
     """Return `text` lower-cased, accent-free, with every run of punctuation made one space."""
     decomposed = unicodedata.normalize("NFKD", text)
-    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    # Nearly every title is ASCII, which has no combining marks: skipping the per-character
+    # filter then makes building the index over 10,000 titles several times faster.
+    bare = (
+        decomposed
+        if decomposed.isascii()
+        else "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    )
     # "Wilson's" and "Wilsons" should meet; a space there would leave a stray "s" token.
     bare = _APOSTROPHES.sub("", bare.casefold())
     return _SEPARATORS.sub(" ", bare).strip()

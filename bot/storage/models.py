@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -317,3 +318,18 @@ class OAuthStateRow(Base):
 
     state: Mapped[str] = mapped_column(String(128), primary_key=True)
     expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class TitleIndexRow(Base):
+    """The last title index built over the stored titles, for the next process to reuse.
+
+    `fingerprint` hashes every stored (id, title) in order and the index code: a snapshot
+    is used only for exactly the titles it was built from (see bot/lookup/snapshot.py), so
+    a look-up through it answers as a fresh build would.
+    """
+
+    __tablename__ = "title_index"
+
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
