@@ -20,6 +20,7 @@ from bot.sources.arxiv import ArxivClient
 from bot.storage.db import make_engine, make_sessionmaker
 from bot.storage.delivery_repo import DeliveryRepo
 from bot.storage.destinations_repo import DestinationRepo
+from bot.storage.feedback_repo import FeedbackRepo
 from bot.storage.outbox_repo import OutboxRepo
 from bot.storage.papers_repo import PaperRepo
 from bot.storage.state_repo import StateRepo
@@ -27,6 +28,7 @@ from bot.storage.subscriptions_repo import SubscriptionRepo
 
 if TYPE_CHECKING:
     from bot.ops.metrics import Metrics
+    from bot.recommend.service import Recommender
 
 log = logging.getLogger(__name__)
 
@@ -63,9 +65,24 @@ class App:
     _index_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
     # The per-day token indexes `search` reads, kept current with the database per search.
     search_index: SearchIndex = field(init=False, repr=False)
+    feedback: FeedbackRepo = field(init=False, repr=False)  # ratings, saves, rank settings
+    _recommender: Recommender | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.search_index = SearchIndex(self.papers)
+        self.feedback = FeedbackRepo(self.sessions)
+
+    @property
+    def recommender(self) -> Recommender:
+        """The ranking model over the stored papers, made on first use.
+
+        scikit-learn loads only then: a one-shot command or an idle bot never pays for it.
+        """
+        if self._recommender is None:
+            from bot.recommend.service import Recommender
+
+            self._recommender = Recommender(self.papers)
+        return self._recommender
 
     @property
     def metrics(self) -> Metrics:
