@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import func, select
 
@@ -21,7 +23,8 @@ ADA = Person(ADMIN.platform, ADMIN.id)
 async def fed(bot: TestBot) -> TestBot:
     papers, skipped = parse_daily_items(items(), None)
     assert skipped == 0
-    await bot.app.papers.upsert(papers)
+    # Seen a little before "now" (the fake clock's), as an ingest would have stored them.
+    await bot.app.papers.upsert(papers, now=bot.app.clock() - timedelta(minutes=5))
     return bot
 
 
@@ -137,3 +140,63 @@ async def test_forget_me_asks_first_then_deletes_everything(fed: TestBot) -> Non
         creators = (await s.scalars(select(SubscriptionRow.created_by))).all()
     assert list(kinds) == ["channel"]  # the personal destination and its alerts are gone
     assert list(creators) == [None]  # the channel keeps its subscription, not the name
+
+
+def _preview_ids(reply: object) -> list[str]:
+    assert isinstance(reply, PaperList), reply
+    return [i.paper.id for i in reply.items]
+
+
+async def test_digest_order_follows_the_channel_taste_but_not_which_papers(fed: TestBot) -> None:
+    await fed.say("/subscribe cache OR diffusion")
+    [before] = await fed.say("/digest preview")
+    upvote_order = _preview_ids(before)
+    assert upvote_order[:4] == sorted(DIFF_IDS, reverse=True)  # most upvoted first
+    # Too few ratings: the order stays by upvotes.
+    await fed.say(f"/rate {KV_IDS[0]} up", user=MEMBER)
+    assert _preview_ids((await fed.say("/digest preview"))[0]) == upvote_order
+    # Members' ratings here make the channel's taste: KV cache up, diffusion down.
+    await fed.say(f"/rate {KV_IDS[1]} up")
+    await fed.say(f"/rate {KV_IDS[2]} up", user=MEMBER)
+    await fed.say(f"/rate {DIFF_IDS[0]} down")
+    await fed.say(f"/rate {DIFF_IDS[1]} down", user=MEMBER)
+    [after] = await fed.say("/digest preview")
+    ranked = _preview_ids(after)
+    assert sorted(ranked) == sorted(upvote_order)  # the same papers
+    assert set(ranked[:5]) == set(KV_IDS)  # KV cache first now
+    [reply] = await fed.say("/digest rank upvotes")
+    assert reply.tone is Tone.SUCCESS and "most upvoted papers first" in reply.text
+    assert _preview_ids((await fed.say("/digest preview"))[0]) == upvote_order
+    [reply] = await fed.say("/digest rank upvotes", user=MEMBER)
+    assert reply.tone is Tone.ERROR  # only managers choose the channel's order
+    [reply] = await fed.say("/digest rank popularity")
+    assert reply.text == "order must be one of: relevance, upvotes."
+
+
+async def test_digest_rank_relevance_applies_from_the_first_rating(fed: TestBot) -> None:
+    await fed.say("/subscribe cache OR diffusion")
+    upvote_order = _preview_ids((await fed.say("/digest preview"))[0])
+    await fed.say("/digest rank relevance")
+    await fed.say(f"/rate {KV_IDS[0]} up")
+    await fed.say(f"/rate {DIFF_IDS[0]} down")
+    ranked = _preview_ids((await fed.say("/digest preview"))[0])
+    # Two ratings: upvotes still lead, nudged: every KV cache paper moves up or stays,
+    # the disliked diffusion paper moves down.
+    assert all(ranked.index(p) <= upvote_order.index(p) for p in KV_IDS)
+    assert ranked.index(KV_IDS[4]) < upvote_order.index(KV_IDS[4])
+    assert ranked.index(DIFF_IDS[0]) > upvote_order.index(DIFF_IDS[0])
+
+
+async def test_a_failing_model_leaves_the_upvote_order(
+    fed: TestBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await fed.say("/subscribe cache OR diffusion")
+    upvote_order = _preview_ids((await fed.say("/digest preview"))[0])
+    await fed.say("/digest rank relevance")
+    await fed.say(f"/rate {KV_IDS[0]} up")
+
+    async def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("model broke")
+
+    monkeypatch.setattr(fed.app.recommender, "order_many", broken)
+    assert _preview_ids((await fed.say("/digest preview"))[0]) == upvote_order

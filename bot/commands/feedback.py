@@ -7,12 +7,15 @@ from datetime import timedelta
 from typing import Any
 
 from bot.commands.registry import Arg, Command, Context, shown
+from bot.commands.schedule import ok, target
 from bot.errors import CommandError, UsageError
 from bot.messages import Notice, PaperItem, PaperList, Reply, Tone
 from bot.papers import Paper, normalize_arxiv_id
 from bot.plural import plural
+from bot.recommend.digests import RELEVANCE, UPVOTES
 from bot.services.lookup import sample_id
-from bot.storage.feedback_repo import DOWN, UP, Person, Taste
+from bot.storage.destinations_repo import describe
+from bot.storage.feedback_repo import DOWN, UP, Person
 
 MAX_SAVED = 100  # papers `saved` lists; Discord pages them, text platforms show them all
 DEFAULT_DAYS = 7
@@ -217,8 +220,20 @@ async def forget_me_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
     ]
 
 
-def taste_summary(taste: Taste) -> str:
-    return f"{plural(len(taste.liked), 'like')}, {plural(len(taste.disliked), 'dislike')}"
+async def digest_rank_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
+    """Order digests here by predicted relevance (from ratings given here) or by upvotes."""
+    row, note = await target(ctx)
+    choice = args["order"]
+    await ctx.app.feedback.set_setting(
+        row.platform, row.kind, row.external_id, digest_rank=choice, now=ctx.app.clock()
+    )
+    if choice == UPVOTES:
+        return ok(f"Digests for {describe(row)} list the most upvoted papers first.{note}")
+    return ok(
+        f"Digests for {describe(row)} list the papers that ratings here predict best first "
+        f"(upvotes break ties); which papers they list is still up to the subscriptions. "
+        f"Rate papers with {ctx.incoming.prefix}rate <id> up|down.{note}"
+    )
 
 
 PAPER = Arg("paper", "An arXiv id or an arXiv/Hugging Face link")
@@ -287,6 +302,22 @@ COMMANDS = [
         ephemeral=True,
         slow=True,
         examples=("similar 2412.17747",),
+    ),
+    Command(
+        name="digest rank",
+        help="Order digests here by relevance (from ratings given here) or by upvotes.",
+        usage="digest rank <relevance | upvotes>",
+        handler=digest_rank_command,
+        args=(
+            Arg(
+                "order",
+                "relevance or upvotes",
+                kind="choice",
+                choices=(RELEVANCE, UPVOTES),
+            ),
+        ),
+        manages_channel=True,
+        examples=("digest rank relevance",),
     ),
     Command(
         name="forget me",

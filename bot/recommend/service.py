@@ -16,10 +16,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+ReaderKey = tuple[str, tuple[str, ...], tuple[str, ...]]  # name, liked, disliked
+
 # The vocabulary drifts with new papers; refitting it daily at the latest keeps it current
 # (a new paper is added at once anyway: any change to the stored papers refits).
 REFIT_EVERY = timedelta(days=1)
 MAX_READERS = 1_000  # fitted readers kept; one refits in milliseconds
+COLD_START = 5  # as bot.recommend.model.COLD_START, without importing scikit-learn
 
 
 def _utc_now() -> datetime:
@@ -34,7 +37,7 @@ class Recommender:
         self._mark: tuple[int, datetime | None] | None = None
         self._fitted_at: datetime | None = None
         self._lock = asyncio.Lock()
-        self._readers: OrderedDict[tuple[object, ...], Reader] = OrderedDict()
+        self._readers: OrderedDict[ReaderKey, Reader] = OrderedDict()
 
     async def corpus(self) -> Corpus:
         """The TF-IDF corpus of every stored paper, refitted (in a thread) when they changed."""
@@ -57,7 +60,7 @@ class Recommender:
         from bot.recommend.model import fit_reader
 
         corpus = await self.corpus()
-        key = (name, tuple(taste.liked), tuple(taste.disliked))
+        key: ReaderKey = (name, tuple(taste.liked), tuple(taste.disliked))
         reader = self._readers.get(key)
         if reader is None:
             reader = await asyncio.to_thread(
@@ -78,6 +81,41 @@ class Recommender:
 
         corpus, reader = await self.reader(name, taste)
         return await asyncio.to_thread(rank, corpus, reader, list(candidates), limit=limit)
+
+    async def order_many(self, jobs: Sequence[tuple[str, Taste, Sequence[str]]]) -> list[list[str]]:
+        """For each (reader name, taste, candidate ids): the ids best first.
+
+        One thread call for all of them (a sweep reorders thousands of digests), fitting the
+        readers not fitted yet; the cache is read and written on the loop only.
+        """
+        from bot.recommend.model import fit_reader, rank
+
+        corpus = await self.corpus()
+        keyed: list[tuple[ReaderKey, Taste, Sequence[str]]] = [
+            ((name, tuple(t.liked), tuple(t.disliked)), t, ids) for name, t, ids in jobs
+        ]
+        known = {key: self._readers[key] for key, _, _ in keyed if key in self._readers}
+
+        def work() -> tuple[list[list[str]], dict[ReaderKey, Reader]]:
+            fitted = dict(known)
+            orders = []
+            for key, taste, ids in keyed:
+                reader = fitted.get(key)
+                if reader is None:
+                    reader = fitted[key] = fit_reader(
+                        corpus, taste.liked, taste.disliked, name=str(key[0])
+                    )
+                orders.append([r.paper_id for r in rank(corpus, reader, ids, explain=False)])
+            return orders, fitted
+
+        orders, fitted = await asyncio.to_thread(work)
+        if corpus is self._corpus:  # not refitted meanwhile: the readers still hold
+            for key, reader in fitted.items():
+                self._readers[key] = reader
+                self._readers.move_to_end(key)
+            while len(self._readers) > MAX_READERS:
+                self._readers.popitem(last=False)
+        return orders
 
     async def similar(self, paper_id: str, limit: int) -> list[tuple[str, float]]:
         from bot.recommend.model import similar

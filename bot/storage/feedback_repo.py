@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -9,7 +10,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.storage.db import rowcount
-from bot.storage.destinations_repo import USER
+from bot.storage.destinations_repo import CHANNEL, USER
 from bot.storage.models import (
     DestinationRow,
     RatingRow,
@@ -19,6 +20,7 @@ from bot.storage.models import (
 )
 from bot.storage.papers_repo import _insert_for
 
+CHUNK = 500  # destination ids per IN (...) list
 UP = 1
 DOWN = -1
 
@@ -167,6 +169,77 @@ class FeedbackRepo:
             )
             sums = {p: int(v) for p, v in rows.all() if v}
             return Taste({p: (1 if v > 0 else -1) for p, v in sums.items()})
+
+    async def any_feedback(self) -> bool:
+        """Whether anyone rated or saved anything: a sweep skips ranking work otherwise."""
+        async with self._sessions() as s:
+            rated = await s.scalar(select(RatingRow.paper_id).limit(1))
+            return (
+                rated is not None or await s.scalar(select(SaveRow.paper_id).limit(1)) is not None
+            )
+
+    async def destination_tastes(self, ids: Sequence[int]) -> dict[int, Taste]:
+        """The taste of each of these destinations that has any: a channel's members' votes
+        given there, a person's own ratings and saves for their DMs. Read in chunks."""
+        out: dict[int, Taste] = {}
+        d = DestinationRow
+        async with self._sessions() as s:
+            for i in range(0, len(ids), CHUNK):
+                chunk = list(ids[i : i + CHUNK])
+                channel = await s.execute(
+                    select(d.id, RatingRow.paper_id, func.sum(RatingRow.value))
+                    .join(
+                        RatingRow,
+                        (RatingRow.platform == d.platform) & (RatingRow.place_id == d.external_id),
+                    )
+                    .where(d.id.in_(chunk), d.kind == CHANNEL)
+                    .group_by(d.id, RatingRow.paper_id)
+                )
+                personal = await s.execute(
+                    select(d.id, RatingRow.paper_id, RatingRow.value)
+                    .join(
+                        RatingRow,
+                        (RatingRow.platform == d.platform) & (RatingRow.user_id == d.external_id),
+                    )
+                    .where(d.id.in_(chunk), d.kind == USER)
+                )
+                saves = await s.execute(
+                    select(d.id, SaveRow.paper_id)
+                    .join(
+                        SaveRow,
+                        (SaveRow.platform == d.platform) & (SaveRow.user_id == d.external_id),
+                    )
+                    .where(d.id.in_(chunk), d.kind == USER)
+                )
+                ratings: dict[int, dict[str, int]] = {}
+                for did, pid, v in [*channel.all(), *personal.all()]:
+                    if v:
+                        ratings.setdefault(did, {})[pid] = 1 if v > 0 else -1
+                saved: dict[int, set[str]] = {}
+                for did, pid in saves.all():
+                    saved.setdefault(did, set()).add(pid)
+                for did in set(ratings) | set(saved):
+                    out[did] = Taste(ratings.get(did, {}), frozenset(saved.get(did, ())))
+        return out
+
+    async def destination_ranks(self, ids: Sequence[int]) -> dict[int, str]:
+        """The digest order chosen for each of these destinations that chose one."""
+        out: dict[int, str] = {}
+        d, t = DestinationRow, TasteSettingsRow
+        async with self._sessions() as s:
+            for i in range(0, len(ids), CHUNK):
+                rows = await s.execute(
+                    select(d.id, t.digest_rank)
+                    .join(
+                        t,
+                        (t.platform == d.platform)
+                        & (t.kind == d.kind)
+                        & (t.external_id == d.external_id),
+                    )
+                    .where(d.id.in_(list(ids[i : i + CHUNK])), t.digest_rank.is_not(None))
+                )
+                out.update({did: str(rank) for did, rank in rows.all()})
+        return out
 
     async def setting(self, platform: str, kind: str, external_id: str) -> TasteSettingsRow | None:
         async with self._sessions() as s:
