@@ -200,3 +200,14 @@ async def test_a_failing_model_leaves_the_upvote_order(
 
     monkeypatch.setattr(fed.app.recommender, "order_many", broken)
     assert _preview_ids((await fed.say("/digest preview"))[0]) == upvote_order
+
+
+async def test_why_also_says_why_it_is_recommended(fed: TestBot) -> None:
+    await fed.say("/subscribe cache")
+    before = await fed.text(f"/why {KV_IDS[3]}")
+    assert "For you" not in before  # nothing rated: nothing to say
+    await fed.say(f"/rate {KV_IDS[0]} up")
+    after = await fed.text(f"/why {KV_IDS[3]}")
+    assert "For you" in after
+    assert f"recommended: like {KV_IDS[0]} you liked; terms:" in after
+    assert "(from your 1 like, 0\n      dislikes)" in after  # wrapped by the console

@@ -15,7 +15,7 @@ from bot.plural import plural
 from bot.recommend.digests import RELEVANCE, UPVOTES
 from bot.services.lookup import sample_id
 from bot.storage.destinations_repo import describe
-from bot.storage.feedback_repo import DOWN, UP, Person
+from bot.storage.feedback_repo import DOWN, UP, Person, Taste
 
 MAX_SAVED = 100  # papers `saved` lists; Discord pages them, text platforms show them all
 DEFAULT_DAYS = 7
@@ -171,6 +171,22 @@ async def recommend_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
             ephemeral=True,
         )
     ]
+
+
+async def recommendation_reason(ctx: Context, paper: Paper) -> str | None:
+    """Why `recommend` would offer this paper to the caller, once they have rated any."""
+    who = person(ctx)
+    taste = await ctx.app.feedback.taste(who)
+    if not taste.size or await ctx.app.papers.get(paper.id) is None:
+        return None
+    [ranked] = await ctx.app.recommender.rank(reader_name(who), taste, [paper.id]) or [None]
+    if ranked is None:
+        return None
+    return f"recommended: {ranked.reason()} (from your {taste_summary(taste)})"
+
+
+def taste_summary(taste: Taste) -> str:
+    return f"{plural(len(taste.liked), 'like')}, {plural(len(taste.disliked), 'dislike')}"
 
 
 async def similar_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
