@@ -179,10 +179,10 @@ async def recommendation_reason(ctx: Context, paper: Paper) -> str | None:
     taste = await ctx.app.feedback.taste(who)
     if not taste.size or await ctx.app.papers.get(paper.id) is None:
         return None
-    [ranked] = await ctx.app.recommender.rank(reader_name(who), taste, [paper.id]) or [None]
-    if ranked is None:
+    ranked = await ctx.app.recommender.rank(reader_name(who), taste, [paper.id])
+    if not ranked:
         return None
-    return f"recommended: {ranked.reason()} (from your {taste_summary(taste)})"
+    return f"recommended: {ranked[0].reason()} (from your {taste_summary(taste)})"
 
 
 def taste_summary(taste: Taste) -> str:

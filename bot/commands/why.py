@@ -6,8 +6,8 @@ import asyncio
 import re
 from typing import Any
 
-from bot.commands.registry import Arg, Command, Context
 from bot.commands.feedback import recommendation_reason
+from bot.commands.registry import Arg, Command, Context
 from bot.commands.subscriptions import parse_id
 from bot.errors import CommandError
 from bot.matching.explain import explain, render_explanation
