@@ -18,8 +18,11 @@ from bot.storage.db import alembic_config, head_revision, make_engine, migration
 
 ROOT = Path(__file__).resolve().parent.parent
 # Loaded only by the commands that need them: chat SDKs by `run`, Alembic by a migration,
-# aiohttp by the first request to Hugging Face or arXiv.
-HEAVY = ("alembic", "aiohttp", "discord", "slack_bolt", "slack_sdk", "apscheduler", "sklearn", "scipy")
+# aiohttp by the first request to Hugging Face or arXiv, scikit-learn by the first ranking.
+HEAVY = (
+    *("alembic", "aiohttp", "discord", "slack_bolt", "slack_sdk", "apscheduler"),
+    *("sklearn", "scipy"),
+)
 
 
 def loaded_after(code: str, cwd: Path) -> list[str]:
