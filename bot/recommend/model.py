@@ -1,5 +1,8 @@
 """The ranking model: TF-IDF over the stored papers, one linear classifier per reader.
 
+The classifier is a class-balanced ridge (least squares) solved in its dual form for the
+usual few dozen ratings, liblinear's linear SVM for hundreds (see `fit_reader`).
+
 As arxiv-sanity does: positives are the reader's 👍 and saves, negatives their 👎 plus a
 sample of papers they were shown and left unrated. Everything here is synchronous CPU work
 for a worker thread, deterministic (fixed seeds, stable orders) and offline.
@@ -15,20 +18,23 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.svm import LinearSVC
 
 from bot.papers import Paper
 
 # Fewer ratings than this: too few to fit a classifier on; upvotes rank, ratings nudge.
 COLD_START = 5  # bot.recommend.service.COLD_START says the same
-# How much the upvote prior weighs against the classifier's margin (both roughly unit scale).
-PRIOR = 0.15
+# How much the upvote prior weighs against the classifier's margin: a tie-break. On the real
+# days (bench/recommend.py) 0.15 cost a third of nDCG@10; relevance is not popularity.
+PRIOR = 0.02
 # Cold start: how far a paper's likeness to what the reader liked moves it.
-NUDGE = 4.0
+NUDGE = 10.0
 # Unrated papers shown to the reader, sampled as weak negatives: per rating, and their weight.
 UNRATED_PER_RATING = 2
 UNRATED_WEIGHT = 0.3
 MAX_FEATURES = 50_000
+RIDGE = 1.0  # the classifier's regularisation (lambda): larger is smoother
+DUAL_MAX_ROWS = 200  # training rows up to which the dual ridge is the faster fit
+MAX_UNRATED = 300  # weak negatives at most: the fit's cost grows with the square of its rows
 TERMS = 2  # terms an explanation names
 
 
@@ -49,6 +55,7 @@ class Corpus:
     terms: np.ndarray  # feature names, by column
     prior: np.ndarray  # z-scored log upvotes, by row
     featured: tuple[tuple[str, ...], ...]  # each paper's featured days (ISO), by row
+    by_day: dict[str, tuple[int, ...]]  # the rows featured on each day (ISO)
 
     @property
     def size(self) -> int:
@@ -80,13 +87,19 @@ def build_corpus(papers: Sequence[Paper]) -> Corpus:
         matrix, terms = sparse.csr_matrix((0, 0), dtype=np.float32), np.array([])
     ups = np.log1p(np.array([max(p.upvotes, 0) for p in ordered], dtype=np.float64))
     prior = (ups - ups.mean()) / (ups.std() or 1.0) if len(ups) else ups
+    featured = tuple(tuple(d.isoformat() for d in p.featured_on) for p in ordered)
+    by_day: dict[str, list[int]] = {}
+    for row, its_days in enumerate(featured):
+        for d in its_days:
+            by_day.setdefault(d, []).append(row)
     return Corpus(
         ids=ids,
         index={pid: i for i, pid in enumerate(ids)},
         matrix=matrix,
         terms=terms,
         prior=prior,
-        featured=tuple(tuple(d.isoformat() for d in p.featured_on) for p in ordered),
+        featured=featured,
+        by_day={d: tuple(rows) for d, rows in by_day.items()},
     )
 
 
@@ -115,14 +128,10 @@ def shown_unrated(corpus: Corpus, rated: Sequence[int], name: str) -> list[int]:
     The bot shows a day's papers together (a digest, /papers), so a paper of the same day
     left unrated is a weak "not for me". The sample is seeded by the reader's name.
     """
-    days = {d for i in rated for d in corpus.featured[i]}
+    days = sorted({d for i in rated for d in corpus.featured[i]})
     rated_set = set(rated)
-    pool = [
-        i
-        for i in range(corpus.size)
-        if i not in rated_set and any(d in days for d in corpus.featured[i])
-    ]
-    want = min(len(pool), UNRATED_PER_RATING * len(rated))
+    pool = sorted({i for d in days for i in corpus.by_day.get(d, ()) if i not in rated_set})
+    want = min(len(pool), UNRATED_PER_RATING * len(rated), MAX_UNRATED)
     if not want:
         return []
     rng = np.random.default_rng(_seed(name))
@@ -154,13 +163,39 @@ def fit_reader(
             corpus.index[p] for p in unrated if p in corpus.index and corpus.index[p] not in rated
         ]
     rows = [*pos, *neg, *weak]
-    y = np.array([1] * len(pos) + [0] * (len(neg) + len(weak)))
+    y = np.array([1.0] * len(pos) + [-1.0] * (len(neg) + len(weak)))
     if len(set(y)) < 2:  # only likes and nothing shown besides: nothing to tell apart
         return Reader(None, 0.0, pos, neg, rated)
     weight = np.array([1.0] * (len(pos) + len(neg)) + [UNRATED_WEIGHT] * len(weak))
-    svm = LinearSVC(C=1.0, class_weight="balanced", random_state=0, max_iter=2000, tol=1e-4)
-    svm.fit(corpus.matrix[rows], y, sample_weight=weight)
+    # Each class weighs the same in total, however few likes there are ("balanced").
+    for label in (1.0, -1.0):
+        weight[y == label] *= len(y) / (2 * weight[y == label].sum())
+    x = corpus.matrix[rows]
+    if len(rows) <= DUAL_MAX_ROWS:
+        w, bias = _ridge(x, y, weight)
+        return Reader(w, bias, pos, neg, rated)
+    # Many ratings: the dual's Gram matrix grows with their square; liblinear's SVM does not.
+    from sklearn.svm import LinearSVC
+
+    svm = LinearSVC(C=1.0, random_state=0, max_iter=2000)
+    svm.fit(x, y, sample_weight=weight)
     return Reader(svm.coef_.ravel().astype(np.float32), float(svm.intercept_[0]), pos, neg, rated)
+
+
+def _ridge(x: sparse.csr_matrix, y: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, float]:
+    """A weighted least-squares linear classifier (ridge), solved in its dual form.
+
+    With a few hundred ratings and 50,000 terms the dual is a small dense system: the Gram
+    matrix of the rated papers, solved by LAPACK in well under a millisecond for a typical
+    reader, where an iterative SVM solver spends most of its time on set-up (sklearn's
+    LinearSVC: ~5 ms for 20 ratings, ~60 ms for 500; bench/RESULTS.md). The bias is a
+    regularised constant feature (the +1 in the kernel). Deterministic: no random state.
+    """
+    gram = np.asarray((x @ x.T).todense(), dtype=np.float64) + 1.0
+    gram[np.diag_indices_from(gram)] += RIDGE / weight
+    beta = np.linalg.solve(gram, y)
+    w = np.asarray(x.T @ beta).ravel().astype(np.float32)
+    return w, float(beta.sum())
 
 
 def scores(corpus: Corpus, reader: Reader, rows: Sequence[int]) -> np.ndarray:
