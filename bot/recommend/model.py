@@ -203,10 +203,11 @@ def scores(corpus: Corpus, reader: Reader, rows: Sequence[int]) -> np.ndarray:
     cold start the prior nudged towards what they liked and away from what they did not."""
     if not rows:
         return np.zeros(0)
-    x = corpus.matrix[list(rows)]
     prior = corpus.prior[list(rows)]
     if reader.weights is not None:
-        return np.asarray(x @ reader.weights).ravel() + reader.bias + PRIOR * prior
+        margin = np.asarray(corpus.matrix[list(rows)] @ reader.weights).ravel()
+        return margin + reader.bias + PRIOR * prior
+    x = corpus.matrix[list(rows)]
     nudge = np.zeros(len(rows))
     if reader.liked:
         nudge += np.asarray((x @ corpus.matrix[list(reader.liked)].T).mean(axis=1)).ravel()
@@ -246,7 +247,8 @@ def rank(
     """
     rows = [corpus.index[p] for p in dict.fromkeys(candidates) if p in corpus.index]
     s = scores(corpus, reader, rows)
-    order = sorted(range(len(rows)), key=lambda k: (-s[k], corpus.ids[rows[k]]))
+    # Best first, ties by id: rows are in id order (build_corpus sorts), so by row.
+    order = np.lexsort((np.array(rows), -s)).tolist()
     if limit is not None:
         order = order[:limit]
     if not explain:
