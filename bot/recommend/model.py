@@ -245,7 +245,8 @@ def rank(
 
     explain=False skips the reasons (a digest's order needs none): a tenth of the time.
     """
-    rows = [corpus.index[p] for p in dict.fromkeys(candidates) if p in corpus.index]
+    # In row order: slicing a CSR matrix by sorted rows is several times faster.
+    rows = sorted({corpus.index[p] for p in candidates if p in corpus.index})
     s = scores(corpus, reader, rows)
     # Best first, ties by id: rows are in id order (build_corpus sorts), so by row.
     order = np.lexsort((np.array(rows), -s)).tolist()
