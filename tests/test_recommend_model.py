@@ -23,6 +23,8 @@ def test_a_reader_who_likes_kv_cache_gets_kv_cache_first_over_upvotes() -> None:
     corpus = build_corpus(papers())
     reader = fit_reader(corpus, KV_IDS[:3], DIFF_IDS[:2], name="u")
     assert not reader.cold
+    assert reader.terms is not None  # kept sparse: the terms of the rated papers only
+    assert 0 < len(reader.terms[0]) < corpus.matrix.shape[1]
     ranked = rank(corpus, reader, [*DIFF_IDS[2:], ROBOT_IDS[1], *KV_IDS[3:]])
     order = [r.paper_id for r in ranked]
     # The two unrated KV cache papers first, though they have the fewest upvotes; the

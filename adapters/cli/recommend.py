@@ -62,7 +62,7 @@ async def _unknown(app: App, ids: list[str]) -> list[str]:
 
 
 async def recommend(args: argparse.Namespace, app: App, env: dict[str, str]) -> int:
-    from bot.storage.feedback_repo import Taste
+    from bot.services.recommend import rank_for_ratings
 
     if args.limit < 1:
         print("paperbot: --limit must be at least 1", file=sys.stderr)
@@ -88,9 +88,8 @@ async def recommend(args: argparse.Namespace, app: App, env: dict[str, str]) -> 
         return 2
     window = await app.papers.featured_between(since, until)
     rated = set(liked) | set(disliked)
-    taste = Taste({**{p: 1 for p in liked}, **{p: -1 for p in disliked}})
     candidates = [p.id for p in window if p.id not in rated]
-    ranked = await app.recommender.rank("cli", taste, candidates, limit=args.limit)
+    ranked = await rank_for_ratings(app, liked, disliked, candidates, limit=args.limit)
     by_id = {p.id: p for p in window}
     if args.json:
         out = [
