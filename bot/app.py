@@ -81,7 +81,7 @@ class App:
         if self._recommender is None:
             from bot.recommend.service import Recommender
 
-            self._recommender = Recommender(self.papers)
+            self._recommender = Recommender(self.papers, self.clock)
         return self._recommender
 
     @property

@@ -11,7 +11,7 @@ from bot.messages import Notice, PaperList, Tone
 from bot.sources.huggingface import parse_daily_items
 from bot.storage.feedback_repo import Person
 from bot.storage.models import DestinationRow, RatingRow, SaveRow, SubscriptionRow
-from tests.helpers import ADMIN, CHANNEL, DM, MEMBER, FakeClock, TestBot
+from tests.helpers import ADMIN, CHANNEL, DM, MEMBER, FakeClock, TestBot, daily_item
 from tests.recommend_corpus import DIFFUSION, KV, items
 
 KV_IDS = [p[0] for p in KV]
@@ -211,3 +211,20 @@ async def test_why_also_says_why_it_is_recommended(fed: TestBot) -> None:
     assert "For you" in after
     assert f"recommended: like {KV_IDS[0]} you liked; terms:" in after
     assert "(from your 1 like, 0\n      dislikes)" in after  # wrapped by the console
+
+
+async def test_a_newly_stored_paper_is_recommended_and_similar_at_once(fed: TestBot) -> None:
+    [before] = await fed.say(f"/similar {KV_IDS[0]}")
+    assert isinstance(before, PaperList)
+    new = daily_item(
+        "2412.10009",
+        "KV cache compression with long context eviction",
+        day="2024-12-24",
+        abstract="Compressing the key value cache for long context inference.",
+        keywords=("kv cache", "long context"),
+    )
+    papers, _ = parse_daily_items([new], None)
+    await fed.app.papers.upsert(papers, now=fed.app.clock())
+    [after] = await fed.say(f"/similar {KV_IDS[0]}")
+    assert isinstance(after, PaperList)
+    assert after.items[0].paper.id == "2412.10009"  # the corpus was refitted with it
