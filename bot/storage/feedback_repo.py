@@ -254,7 +254,7 @@ class FeedbackRepo:
         now: datetime | None = None,
         **values: str | bool | None,
     ) -> None:
-        """Set `digest_rank` or `alerts_suggest` of a channel or a person."""
+        """Set `digest_rank` of a channel or a person."""
         now = now or datetime.now(UTC)
         async with self._sessions.begin() as s:
             insert = _insert_for(s)

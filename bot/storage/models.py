@@ -311,7 +311,7 @@ class SaveRow(Base):
 
 
 class TasteSettingsRow(Base):
-    """Ranking preferences of a channel (digest order) or a person (suggestions in alerts).
+    """Ranking preferences of a channel, or of a person's DM digest: the digest order.
 
     Kept apart from `destinations` so that a person's preferences exist before they have a
     destination, and `forget me` removes them with the rest. None means "the default".
@@ -323,5 +323,4 @@ class TasteSettingsRow(Base):
     kind: Mapped[str] = mapped_column(String(8), primary_key=True)  # "channel" | "user"
     external_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     digest_rank: Mapped[str | None] = mapped_column(String(12))  # "relevance" | "upvotes"
-    alerts_suggest: Mapped[bool | None] = mapped_column(Boolean)
     updated_at: Mapped[datetime]

@@ -52,7 +52,6 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(8), primary_key=True),
         sa.Column("external_id", sa.String(64), primary_key=True),
         sa.Column("digest_rank", sa.String(12), nullable=True),
-        sa.Column("alerts_suggest", sa.Boolean(), nullable=True),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     )
 
