@@ -18,6 +18,7 @@ from bot.sources.arxiv import ArxivClient
 from bot.storage.db import make_engine, make_sessionmaker
 from bot.storage.delivery_repo import DeliveryRepo
 from bot.storage.destinations_repo import DestinationRepo
+from bot.storage.feedback_repo import FeedbackRepo
 from bot.storage.installations_repo import InstallationRepo, OAuthStateRepo
 from bot.storage.outbox_repo import OutboxRepo
 from bot.storage.papers_repo import PaperRepo
@@ -27,6 +28,7 @@ from bot.storage.subscriptions_repo import SubscriptionRepo
 if TYPE_CHECKING:
     from bot.lookup import TitleIndex
     from bot.ops.metrics import Metrics
+    from bot.recommend.service import Recommender
     from bot.search import SearchIndex
 
 log = logging.getLogger(__name__)
@@ -63,6 +65,7 @@ class App:
     _index_mark: datetime | None = field(default=None, repr=False)
     _index_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
     _search_index: SearchIndex | None = field(default=None, repr=False)
+    _recommender: Recommender | None = field(default=None, repr=False)
 
     @property
     def search_index(self) -> SearchIndex:
@@ -86,6 +89,23 @@ class App:
     def oauth_states(self) -> OAuthStateRepo:
         """OAuth `state` values handed to browsers, each consumed once."""
         return OAuthStateRepo(self.sessions)
+
+    @property
+    def feedback(self) -> FeedbackRepo:
+        """Ratings, saves and rank settings, per person and per channel."""
+        return FeedbackRepo(self.sessions)
+
+    @property
+    def recommender(self) -> Recommender:
+        """The ranking model over the stored papers, made on first use.
+
+        scikit-learn loads only then: a one-shot command or an idle bot never pays for it.
+        """
+        if self._recommender is None:
+            from bot.recommend.service import Recommender
+
+            self._recommender = Recommender(self.papers, self.clock)
+        return self._recommender
 
     @property
     def metrics(self) -> Metrics:

@@ -20,8 +20,11 @@ from tests.helpers import daily_item
 
 ROOT = Path(__file__).resolve().parent.parent
 # Loaded only by the commands that need them: chat SDKs by `run`, Alembic by a migration,
-# aiohttp by the first request to Hugging Face or arXiv.
-HEAVY = ("alembic", "aiohttp", "discord", "slack_bolt", "slack_sdk", "apscheduler")
+# aiohttp by the first request to Hugging Face or arXiv, scikit-learn by the first ranking.
+HEAVY = (
+    *("alembic", "aiohttp", "discord", "slack_bolt", "slack_sdk", "apscheduler"),
+    *("sklearn", "scipy"),
+)
 
 
 def loaded_after(code: str, cwd: Path) -> list[str]:

@@ -93,7 +93,7 @@ async def test_a_state_is_consumed_once_and_expires(db_url: str) -> None:
         await app.close()
 
 
-async def test_migration_0008_keys_existing_slack_rows_by_their_workspace(db_url: str) -> None:
+async def test_migration_0010_keys_existing_slack_rows_by_their_workspace(db_url: str) -> None:
     from alembic import command
 
     cfg = alembic_config(db_url)

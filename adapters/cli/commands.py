@@ -12,7 +12,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from adapters.cli import wiring
+from adapters.cli import recommend, wiring
 from adapters.cli.progress import ProgressBar
 from bot.app import App
 from bot.port import Adapter
@@ -318,4 +318,6 @@ HANDLERS: dict[str, Handler] = {
     "lookup": _lookup,
     "papers": _papers,
     "search": _search,
+    "recommend": recommend.recommend,
+    "similar": recommend.similar,
 }

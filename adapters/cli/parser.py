@@ -7,6 +7,8 @@ from datetime import date
 from importlib import metadata
 from pathlib import Path
 
+from adapters.cli.recommend import add_parsers as add_recommend_parsers
+
 
 def build_parser() -> argparse.ArgumentParser:
     """Build the parser of every `paperbot` subcommand."""
@@ -62,6 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     span.add_argument("--all", action="store_true", help="search every stored paper")
     sea.add_argument("--json", action="store_true", help="print a JSON array, most upvoted first")
+
+    add_recommend_parsers(sub, _day)
 
     doc = sub.add_parser(
         "doctor",

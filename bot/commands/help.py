@@ -15,6 +15,7 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Subscribe", ("subscribe", "unsubscribe", "subscriptions")),
     ("This channel's digest", ("digest",)),
     ("Your own alerts", ("alerts", "mute")),
+    ("Your taste", ("rate", "save", "unsave", "saved", "recommend", "similar", "forget")),
     ("Status and help", ("status", "help")),
 )
 MORE = "More"

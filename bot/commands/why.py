@@ -6,6 +6,7 @@ import asyncio
 import re
 from typing import Any
 
+from bot.commands.feedback import recommendation_reason
 from bot.commands.registry import Arg, Command, Context
 from bot.commands.subscriptions import parse_id
 from bot.errors import CommandError
@@ -133,11 +134,15 @@ async def why_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
     if slow_note:
         footer = f"{slow_note} {footer}" if footer else slow_note
     hits = sum(1 for r in results if r[0])
+    rows_shown = [(name, value) for _, name, value in shown]
+    recommended = await recommendation_reason(ctx, paper)
+    if recommended:
+        rows_shown.append(("For you", recommended))
     return [
         Fields(
             title=f"Why “{paper.title}” [{paper.id}] matches {hits} of "
             f"{plural(len(results), 'subscription')}",
-            rows=tuple((name, value) for _, name, value in shown),
+            rows=tuple(rows_shown),
             footer=footer,
             ephemeral=True,
         )

@@ -50,6 +50,7 @@ from bot.delivery.planning import (
 from bot.delivery.timing import slot_stamp
 from bot.messages import PaperItem, PaperList, Reply
 from bot.papers import Paper
+from bot.recommend.digests import order_by_taste
 from bot.storage.delivery_plan import PayloadBuilder, Recorded, RunPlan
 from bot.storage.due_reads import Destination
 from bot.storage.kinds import RunKind
@@ -202,6 +203,8 @@ class Sweeper:
             ranked = await asyncio.to_thread(
                 rank_interests, papers, seen, wants, horizon, self.queries
             )
+        # Same papers, reordered where a channel's (or person's) ratings say what comes first.
+        ranked = await order_by_taste(self.app, [o.destination.id for o in occasions], ranked)
         return list(zip(starts, ranked, strict=True)), papers
 
     async def _compose(

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -333,3 +334,54 @@ class TitleIndexRow(Base):
     key: Mapped[str] = mapped_column(String(32), primary_key=True)
     fingerprint: Mapped[str] = mapped_column(String(64))
     data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class RatingRow(Base):
+    """One person's 👍 (+1) or 👎 (-1) on a paper: one vote per person per paper.
+
+    `place_id` is the channel it was given in (None in a DM): a channel's taste is the sum of
+    its members' votes there, each person counted once per paper.
+    """
+
+    __tablename__ = "ratings"
+
+    platform: Mapped[str] = mapped_column(String(16), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    paper_id: Mapped[str] = mapped_column(
+        ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True
+    )
+    value: Mapped[int] = mapped_column(SmallInteger)
+    place_id: Mapped[str | None] = mapped_column(String(64))
+    rated_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_ratings_place", "platform", "place_id"),)
+
+
+class SaveRow(Base):
+    """A paper one person saved (🔖) to read later or export."""
+
+    __tablename__ = "saves"
+
+    platform: Mapped[str] = mapped_column(String(16), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    paper_id: Mapped[str] = mapped_column(
+        ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True
+    )
+    place_id: Mapped[str | None] = mapped_column(String(64))
+    saved_at: Mapped[datetime]
+
+
+class TasteSettingsRow(Base):
+    """Ranking preferences of a channel, or of a person's DM digest: the digest order.
+
+    Kept apart from `destinations` so that a person's preferences exist before they have a
+    destination, and `forget me` removes them with the rest. None means "the default".
+    """
+
+    __tablename__ = "taste_settings"
+
+    platform: Mapped[str] = mapped_column(String(16), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)  # "channel" | "user"
+    external_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    digest_rank: Mapped[str | None] = mapped_column(String(12))  # "relevance" | "upvotes"
+    updated_at: Mapped[datetime]

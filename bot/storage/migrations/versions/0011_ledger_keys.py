@@ -22,8 +22,8 @@ where the paper cascade scanned the whole ledger once per paper). The index on `
 served only the `run_id` cascade and prune's "has ledger rows" test (which now reads the
 run's own counts), and cost every ledger row an index insert: dropped.
 
-Revision ID: 0008_compose
-Revises: 0007
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-02 07:30:00.000000
 """
 
@@ -31,8 +31,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0008_compose"
-down_revision: str | None = "0007"
+revision: str = "0011"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

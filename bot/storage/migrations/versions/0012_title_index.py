@@ -1,7 +1,7 @@
 """title_index: the last title index built, so that a one-shot `paperbot lookup` reuses it
 
-Revision ID: 0008_cli
-Revises: 0007
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-02 07:30:00.000000
 """
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 
 from alembic import op
 
-revision: str = "0008_cli"
-down_revision: str | None = "0007"
+revision: str = "0012"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
