@@ -53,6 +53,13 @@ async def test_lookups_and_personal_commands_are_offered_everywhere_channel_sett
         "alerts",
         "mute",
         "status",
+        "rate",
+        "save",
+        "unsave",
+        "saved",
+        "recommend",
+        "similar",
+        "forget",
         "Find paper",
     )
     for name in everywhere:
@@ -63,7 +70,6 @@ async def test_lookups_and_personal_commands_are_offered_everywhere_channel_sett
     assert digest["contexts"] == [GUILD, BOT_DM]
     for sub in digest["options"]:  # contexts belong to the top-level command only
         assert "contexts" not in sub and "integration_types" not in sub
-    assert "recommend" not in commands  # not a command of this bot (yet)
 
 
 def user_installed(fake: FakeDiscord, payload: dict[str, Any], where: str) -> dict[str, Any]:

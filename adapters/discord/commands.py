@@ -63,7 +63,9 @@ class CommandBuilder:
     def build(self, registry: Registry) -> list[AppCommand]:
         out: list[AppCommand] = []
         for group_name, commands in registry.groups().items():
-            if len(commands) == 1 and commands[0].name == group_name:
+            if len(commands) == 1:
+                # A group of one ("forget me") is a command of the group's name: a slash
+                # group must hold subcommands, and "/forget" reads as well as "/forget me".
                 out.append(self.command(commands[0], name=group_name))
                 continue
             managers = all(_manager_only(c) for c in commands)
