@@ -15,6 +15,7 @@ from bot.health import HealthBoard
 from bot.settings import Settings
 from bot.sources import PaperSource
 from bot.sources.arxiv import ArxivClient
+from bot.storage.claims_repo import EventClaimRepo
 from bot.storage.db import make_engine, make_sessionmaker
 from bot.storage.delivery_repo import DeliveryRepo
 from bot.storage.destinations_repo import DestinationRepo
@@ -89,6 +90,11 @@ class App:
     def oauth_states(self) -> OAuthStateRepo:
         """OAuth `state` values handed to browsers, each consumed once."""
         return OAuthStateRepo(self.sessions)
+
+    @property
+    def event_claims(self) -> EventClaimRepo:
+        """Platform events taken on, so that a re-sent copy is acted on once in all processes."""
+        return EventClaimRepo(self.sessions)
 
     @property
     def feedback(self) -> FeedbackRepo:

@@ -11,8 +11,12 @@ import pytest
 
 from adapters.slack import SlackAdapter
 from adapters.slack.messages_tab import MessagesTab
+from bot.app import App
+from bot.commands import build_registry
+from bot.core import Core
 from tests.fakes.slack_server import BOT_USER_ID, FakeSlack
 from tests.slack_feature_helpers import TITLES, block_texts, bot, finished, send_event
+from tests.test_slack_http import start_http
 from tests.test_slack_socket import env
 
 __all__ = ["bot"]  # the fixture
@@ -135,3 +139,22 @@ async def test_the_messages_tab_over_socket_mode(sample_app: Any, slack: FakeSla
         assert slack.messages[0]["channel"] == "D100"
     finally:
         await adapter.stop()
+
+
+async def test_a_message_sent_again_to_another_process_is_answered_once(
+    bot: SlackAdapter, sample_app: App, slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Behind a load balancer Slack's retry may reach a second process on the same database."""
+    other = await start_http(Core(sample_app, build_registry()), slack)
+    # bolt reads a listener's signature when it is registered: wrap after both are started.
+    done = finished(monkeypatch, MessagesTab)
+    try:
+        event = typed("subscribe agents")
+        for process in (bot, other):
+            await send_event(process, slack, event)
+            await asyncio.wait_for(done.get(), 5)
+    finally:
+        await other.stop()
+    [answer] = slack.messages
+    assert "Subscribed you personally" in block_texts(answer["blocks"])
+    assert len(slack.calls_to("chat.postMessage")) == 1

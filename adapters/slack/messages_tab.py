@@ -9,7 +9,6 @@ command gets a one-line hint rather than the whole help.
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -24,9 +23,6 @@ from bot.messages import Notice, Place, Reply, Tone, User
 log = logging.getLogger(__name__)
 
 MAX_TYPED = 4000  # longer text is not a command anyway
-# Slack re-sends an event it thinks was lost (a retry, or Socket Mode after a reconnect):
-# the messages answered lately are remembered so that none is run twice in this process.
-REMEMBERED = 1000
 
 AfterCommand = Callable[[str, str, AsyncWebClient], Awaitable[None]]  # user id, line, client
 
@@ -47,17 +43,17 @@ class MessagesTab:
     def __init__(self, commands: SlashCommands) -> None:
         self.commands = commands
         self.after: AfterCommand | None = None  # e.g. refresh the App Home
-        self._answered: OrderedDict[tuple[str, str], None] = OrderedDict()
 
-    def first_time(self, event: dict[str, Any]) -> bool:
-        """Whether this message (channel and ts) has not been answered here before."""
-        key = (str(event.get("channel", "")), str(event.get("ts", "")))
-        if key in self._answered:
-            return False
-        self._answered[key] = None
-        if len(self._answered) > REMEMBERED:
-            self._answered.popitem(last=False)
-        return True
+    async def first_time(self, event: dict[str, Any], workspace: str | None) -> bool:
+        """Whether no process has taken this message (workspace, channel, ts) on before.
+
+        Slack re-sends an event it thinks was lost (a retry after 3 s, Socket Mode after a
+        reconnect), and behind a load balancer the copy may reach another process: the
+        claim is in the shared database, so "subscribe …" is never run twice.
+        """
+        channel, ts = str(event.get("channel", "")), str(event.get("ts", ""))
+        app = self.commands.core.app
+        return await app.event_claims.claim(f"slack:im:{workspace}:{channel}:{ts}", app.clock())
 
     def wanted(self, event: dict[str, Any], bot_user_id: str | None) -> bool:
         """A person's new message in the app's DM (not an edit, a bot's, or our own)."""
@@ -76,7 +72,11 @@ class MessagesTab:
         self, event: dict[str, Any], context: dict[str, Any], client: AsyncWebClient
     ) -> None:
         """Bolt listener (`client` carries the token of the event's workspace)."""
-        if not self.wanted(event, context.get("bot_user_id")) or not self.first_time(event):
+        if not self.wanted(event, context.get("bot_user_id")):
+            return
+        # Ids with their workspace, as /papers gives them (adapters/slack/workspaces.py).
+        workspace = workspace_of(context) or text_at(event, "team") or None
+        if not await self.first_time(event, workspace):
             return
         core, prefix = self.commands.core, self.commands.prefix
         text = unescape(event["text"])[:MAX_TYPED].strip()
@@ -86,8 +86,6 @@ class MessagesTab:
         line, error = command_line(text, core)
         channel = str(event.get("channel", ""))
         user_id = str(event["user"])
-        # Ids with their workspace, as /papers gives them (adapters/slack/workspaces.py).
-        workspace = workspace_of(context) or text_at(event, "team") or None
         place = Place(
             platform=PLATFORM,
             id=join(workspace, channel),

@@ -321,6 +321,19 @@ class OAuthStateRow(Base):
     expires_at: Mapped[datetime] = mapped_column(index=True)
 
 
+class EventClaimRow(Base):
+    """A platform event some process has taken on, so that a re-sent copy is not run again.
+
+    Slack re-sends an event it thinks was lost (a retry after 3 s, Socket Mode after a
+    reconnect), and the copy may reach another process: the claim is in the shared database.
+    """
+
+    __tablename__ = "event_claims"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
 class TitleIndexRow(Base):
     """The last title index built over the stored titles, for the next process to reuse.
 
