@@ -35,7 +35,7 @@ def reach(settings: Settings) -> timedelta:
 
 def schedule_of(d: Destination) -> Schedule:
     since = d.schedule_since or d.created_at
-    return Schedule(d.digest_time, d.timezone, d.weekdays_only, since)
+    return Schedule(d.digest_time, d.timezone, d.weekdays_only, since, d.digest_weekday)
 
 
 def ingest_horizon(status: IngestStatus, now: datetime) -> datetime:
@@ -101,8 +101,9 @@ def split(destinations: Sequence[Destination], rules: Rules) -> Split:
             if rules.alerts or d.muted_until is not None:
                 special.append(d)
             continue
-        for day, at in due_slots(schedule_of(d), rules.now, rules.reach):
-            daily.append(Occasion(d, day.isoformat(), RunKind.DIGEST, day, at))
+        schedule = schedule_of(d)
+        for day, at in due_slots(schedule, rules.now, rules.reach):
+            daily.append(Occasion(d, schedule.slot(day), RunKind.DIGEST, day, at))
     return Split(special, daily)
 
 

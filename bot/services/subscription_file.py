@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from bot.delivery.timing import WEEKDAYS
 from bot.errors import UsageError
 from bot.query import Query, QueryError, parse_query
 from bot.services.queries import refuse_stop_words
@@ -58,10 +59,15 @@ def settings_lines(dest: DestinationRow) -> list[str]:
         lines = ["# of: you personally (alerts by DM)"]
         if dest.alerts_mode == "instant":
             lines.append("# alerts: instant")
+        elif dest.digest_weekday is not None:
+            day = WEEKDAYS[dest.digest_weekday]
+            lines.append(f"# alerts: weekly on {day} at {dest.digest_time} {dest.timezone}")
         else:
             lines.append(f"# alerts: daily at {dest.digest_time} {dest.timezone}")
         return lines
     days = "weekdays" if dest.weekdays_only else "every day"
+    if dest.digest_weekday is not None:
+        days = f"weekly on {WEEKDAYS[dest.digest_weekday]}"
     name = f"#{dest.name}" if dest.name else "this channel"
     return [
         f"# of: {name}",

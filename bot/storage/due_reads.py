@@ -52,6 +52,7 @@ class DueDestination:
     digest_max: int
     min_upvotes: int
     weekdays_only: bool
+    digest_weekday: int | None  # weekly cadence: the weekday; None: daily
     paused: bool
     alerts_mode: str
     threads: bool  # `digest threads on`: papers go in a thread under the header

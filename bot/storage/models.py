@@ -123,6 +123,9 @@ class DestinationRow(Base):
     digest_max: Mapped[int] = mapped_column(Integer, default=10)
     min_upvotes: Mapped[int] = mapped_column(Integer, default=0)
     weekdays_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The weekly cadence: the local weekday of the digest (0 Monday .. 6 Sunday), posted at
+    # `digest_time`; None: the daily cadence (the default). One cadence per destination.
+    digest_weekday: Mapped[int | None] = mapped_column(SmallInteger)
     paused: Mapped[bool] = mapped_column(Boolean, default=False)
     # `digest threads on`: the digest's header is posted, its papers go in a thread under it.
     threads: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())

@@ -1,0 +1,28 @@
+"""destinations: a weekly digest cadence (the weekday of the digest; NULL: daily)
+
+Revision ID: 0014
+Revises: 0013
+Create Date: 2026-12-02 13:30:00.000000
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+
+from alembic import op
+
+revision: str = "0014"
+down_revision: str | None = "0013"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    # NULL: the daily cadence, which every existing destination keeps; nothing to backfill.
+    with op.batch_alter_table("destinations", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("digest_weekday", sa.SmallInteger(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("destinations", schema=None) as batch_op:
+        batch_op.drop_column("digest_weekday")
