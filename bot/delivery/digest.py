@@ -61,8 +61,12 @@ def interest(
     start: datetime | None = None,
     oldest_day: date | None = None,
 ) -> Interest:
-    """Copy what matching and ranking need out of a destination row (on the loop)."""
-    subs = d.subscriptions
+    """Copy what matching and ranking need out of a destination row (on the loop).
+
+    Trending subscriptions are left out: they post when a paper crosses their threshold
+    (bot.delivery.trending), never in a digest or an instant alert.
+    """
+    subs = [sub for sub in d.subscriptions if not sub.when_crossed]
     queries = tuple(sub.query for sub in subs)
     stored = tuple((sub.parsed, sub.canonical) for sub in subs)
     return Interest(d.id, queries, stored, d.min_upvotes, start, oldest_day)

@@ -80,8 +80,13 @@ class Rules:
 
 
 def live(d: Destination) -> bool:
-    """Whether anything may be posted to `d`: not paused, not disabled, with subscriptions."""
-    return not d.paused and d.disabled_reason is None and bool(d.subscriptions)
+    """Whether a digest or alert may go to `d`: not paused, not disabled, with subscriptions
+    (trending ones do not count: they post on their own, bot.delivery.trending)."""
+    return (
+        not d.paused
+        and d.disabled_reason is None
+        and any(not s.when_crossed for s in d.subscriptions)
+    )
 
 
 @dataclass(frozen=True)

@@ -173,6 +173,9 @@ class SubscriptionRow(Base):
     canonical: Mapped[str] = mapped_column(Text)  # normalised form, for duplicate detection
     # The parsed query (bot.query.stored), so runs read it instead of parsing `query` again.
     parsed: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # A trending subscription (`--when-crossed`): not in digests; it posts a paper of the
+    # last week once its upvotes reach the query's threshold (bot.delivery.trending).
+    when_crossed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_by: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]
 

@@ -37,6 +37,24 @@ class SubscriptionRepo:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]):
         self._sessions = sessions
 
+    async def any_trending(self) -> bool:
+        """Whether any destination has a trending subscription."""
+        async with self._sessions() as s:
+            stmt = select(SubscriptionRow.id).where(SubscriptionRow.when_crossed.is_(True))
+            return (await s.scalar(stmt.limit(1))) is not None
+
+    async def trending_destinations(self) -> list[DestinationRow]:
+        """Destinations with a trending (`--when-crossed`) subscription, with all of theirs.
+
+        Few per deployment; a poll reads them all.
+        """
+        with_trending = select(SubscriptionRow.destination_id).where(
+            SubscriptionRow.when_crossed.is_(True)
+        )
+        stmt = select(DestinationRow).where(DestinationRow.id.in_(with_trending))
+        async with self._sessions() as s:
+            return list((await s.scalars(stmt.order_by(DestinationRow.id))).all())
+
     async def add(
         self,
         destination_id: int,
@@ -46,6 +64,7 @@ class SubscriptionRepo:
         created_by: str | None,
         limit: int,
         now: datetime | None = None,
+        when_crossed: bool = False,
     ) -> SubscriptionRow:
         """Save a subscription; raise DuplicateSubscriptionError or SubscriptionLimitError."""
         now = now or datetime.now(UTC)
@@ -67,6 +86,7 @@ class SubscriptionRepo:
                     query=query,
                     canonical=canonical,
                     parsed=_parsed(query),
+                    when_crossed=when_crossed,
                     created_by=created_by,
                     created_at=now,
                 )

@@ -1,4 +1,6 @@
-"""destinations: a weekly digest cadence (the weekday of the digest; NULL: daily)
+"""destinations: a weekly digest cadence (the weekday of the digest; NULL: daily);
+subscriptions: trending ("--when-crossed") subscriptions, which post a paper once its
+upvotes reach the query's threshold
 
 Revision ID: 0014
 Revises: 0013
@@ -21,8 +23,15 @@ def upgrade() -> None:
     # NULL: the daily cadence, which every existing destination keeps; nothing to backfill.
     with op.batch_alter_table("destinations", schema=None) as batch_op:
         batch_op.add_column(sa.Column("digest_weekday", sa.SmallInteger(), nullable=True))
+    # False: every existing subscription is an ordinary one.
+    with op.batch_alter_table("subscriptions", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("when_crossed", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("subscriptions", schema=None) as batch_op:
+        batch_op.drop_column("when_crossed")
     with op.batch_alter_table("destinations", schema=None) as batch_op:
         batch_op.drop_column("digest_weekday")
