@@ -218,3 +218,23 @@ def test_refresh_days_are_the_rest_of_the_week() -> None:
         date(2025, 2, 2),
         date(2025, 2, 3),
     ]
+
+
+async def test_an_export_keeps_the_flag_and_an_import_restores_it(db_url, hf):
+    from bot.messages import Notice
+    from tests.helpers import ADMIN, DM
+
+    h = await harness(db_url, hf, utc(2025, 2, 3, 7, 0))
+    await h.bot.say(f"subscribe {TRENDING} --when-crossed")
+    await h.bot.say("subscribe diffusion")
+    _head, *parts = [r for r in await h.bot.say("subscriptions export") if isinstance(r, Notice)]
+    text = "\n".join(p.text for p in parts)
+    assert f"{TRENDING} --when-crossed\ndiffusion" in text
+    reply = await h.bot.text(
+        f"subscriptions import {text}\nagents --when-crossed", user=ADMIN, place=DM
+    )
+    assert "Added 2" in reply and "needs an upvote threshold" in reply
+    mine = await h.app.destinations.find(ADMIN, DM, personal=True)
+    assert mine is not None
+    rows = await h.app.subscriptions.list_for(mine.id)
+    assert [(r.query, r.when_crossed) for r in rows] == [(TRENDING, True), ("diffusion", False)]

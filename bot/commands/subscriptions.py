@@ -17,7 +17,7 @@ from typing import Any
 from bot.app import App
 from bot.commands.args import Style, is_true
 from bot.commands.registry import Arg, Command, Context, shown
-from bot.delivery.trending import TRENDING_DAYS, threshold
+from bot.delivery.trending import FLAG, TRENDING_DAYS, threshold
 from bot.errors import CommandError, UsageError
 from bot.messages import Fields, Notice, Reply, Tone
 from bot.plural import plural
@@ -107,8 +107,8 @@ async def subscribe_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
     at = threshold(query) if crossed else None
     if crossed and at is None:
         raise UsageError(
-            "--when-crossed needs an upvote threshold ANDed into the query, e.g. "
-            f'{ctx.incoming.prefix}subscribe "world model" upvotes>=50 --when-crossed.'
+            f"{FLAG} needs an upvote threshold ANDed into the query, e.g. "
+            f'{ctx.incoming.prefix}subscribe "world model" upvotes>=50 {FLAG}.'
         )
     personal = is_personal(ctx, args)
     destinations, subscriptions = repos(app)
@@ -353,9 +353,10 @@ async def import_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
         else settings.max_subscriptions_per_channel
     )
     items = [(q.text.strip(), str(q)) for _, q in parsed.queries]
+    crossed = {i for i, (line, _) in enumerate(parsed.queries) if line in parsed.trending}
     try:
         batch = await app.subscriptions.add_many(
-            dest.id, items, created_by=ctx.user.id, limit=limit, now=app.clock()
+            dest.id, items, created_by=ctx.user.id, limit=limit, now=app.clock(), crossed=crossed
         )
     except SubscriptionLimitError as exc:
         held = await app.subscriptions.count_for(dest.id)

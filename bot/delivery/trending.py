@@ -21,9 +21,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bot.app import App
 from bot.delivery.compiled import QueryCache
 from bot.delivery.digest import Interest, digest_payload, match_interests, rank
 from bot.delivery.quiet import is_quiet
@@ -35,7 +34,12 @@ from bot.storage.destinations_repo import USER
 from bot.storage.kinds import RunKind
 from bot.storage.models import DestinationRow
 
+if TYPE_CHECKING:
+    from bot.app import App
+
 log = logging.getLogger(__name__)
+
+FLAG = "--when-crossed"  # as typed after a query, in `subscribe` and in an export
 
 TRENDING_DAYS = 7  # papers featured this many days back (today included) can still cross
 MAX_POSTED = 50  # papers listed in one trending message (more are counted: "and N more")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Any
 
@@ -110,10 +111,17 @@ class SubscriptionRepo:
         created_by: str | None,
         limit: int,
         now: datetime,
+        crossed: Collection[int] = (),
     ) -> SubscriptionBatch:
         """Save (query, canonical) items in one transaction (see `add_many`)."""
         return await add_many(
-            self._sessions, destination_id, items, created_by=created_by, limit=limit, now=now
+            self._sessions,
+            destination_id,
+            items,
+            created_by=created_by,
+            limit=limit,
+            now=now,
+            crossed=crossed,
         )
 
     async def remove(self, subscription_id: int, destination_id: int) -> bool:
@@ -231,8 +239,11 @@ async def add_many(
     created_by: str | None,
     limit: int,
     now: datetime,
+    crossed: Collection[int] = (),
 ) -> SubscriptionBatch:
     """Save (query, canonical) items in ONE transaction: all new ones, or none.
+
+    The items whose index is in `crossed` are trending (`--when-crossed`) subscriptions.
 
     Items whose canonical query the destination already holds (or an earlier item of the
     batch) are duplicates, not errors. When the new ones would pass `limit`, nothing is saved
@@ -271,6 +282,7 @@ async def add_many(
                     query=query,
                     canonical=canonical,
                     parsed=_parsed(query),
+                    when_crossed=index in crossed,
                     created_by=created_by,
                     created_at=now,
                 )
