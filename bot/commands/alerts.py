@@ -109,7 +109,8 @@ async def alerts_quiet_command(ctx: Context, args: dict[str, Any]) -> list[Reply
     mode = ""
     if row.alerts_mode != INSTANT:
         mode = (
-            " They apply to instant alerts; yours come daily at "
+            " They apply to instant alerts; yours come "
+            f"{'weekly' if row.digest_weekday is not None else 'daily'} at "
             f"{row.digest_time}, so switch with {ctx.incoming.prefix}alerts instant."
         )
     return [

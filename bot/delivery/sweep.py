@@ -48,7 +48,7 @@ from bot.delivery.planning import (
     split,
     triage,
 )
-from bot.delivery.timing import slot_stamp
+from bot.delivery.timing import WEEKLY_SLOT, slot_stamp
 from bot.messages import PaperItem, PaperList, Reply
 from bot.papers import Paper
 from bot.recommend.digests import order_by_taste
@@ -329,7 +329,7 @@ def _log_report(report: SweepReport) -> None:
 
 def _weekly(o: Occasion) -> bool:
     """Whether `o` is a weekly digest (its slot says so, whatever the row says since)."""
-    return o.kind == RunKind.DIGEST and o.slot.startswith("week-")
+    return o.kind == RunKind.DIGEST and o.slot.startswith(WEEKLY_SLOT)
 
 
 def _title(o: Occasion, total: int) -> str:

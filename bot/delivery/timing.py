@@ -137,6 +137,7 @@ def slot_stamp(t: datetime) -> str:
 # How many local days before today a weekly digest may still be owed: the reach of a
 # catch-up is at most 48 hours (`CATCH_UP_HOURS`), and a DST change adds one.
 WEEKLY_LOOKBACK = 3
+WEEKLY_SLOT = "week-"  # the slot prefix of a weekly digest's run
 
 
 def digest_slot(day: date, weekly: bool) -> str:
@@ -145,7 +146,7 @@ def digest_slot(day: date, weekly: bool) -> str:
     Distinct names, so a weekly digest on a day a daily one was posted (the cadence changed
     that day) is its own run, not taken by the daily one.
     """
-    return f"week-{day.isoformat()}" if weekly else day.isoformat()
+    return f"{WEEKLY_SLOT}{day.isoformat()}" if weekly else day.isoformat()
 
 
 @dataclass(frozen=True)
