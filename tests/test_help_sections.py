@@ -73,7 +73,9 @@ async def test_discord_help_for_one_command(fake: FakeDiscord, discord_bot: Disc
     [field] = embed["fields"]
     assert field["name"] == "subscribe"
     lines = field["value"].splitlines()
-    assert lines[0].startswith("`/subscribe <query> [dm:True]` — Subscribe this channel")
+    assert lines[0].startswith(
+        "`/subscribe <query> [dm:True] [when_crossed:True]` — Subscribe this channel"
+    )
     assert "`/subscribe author:LeCun --dm`" in lines
 
 

@@ -31,7 +31,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("subscriptions", schema=None) as batch_op:
-        batch_op.drop_column("when_crossed")
-    with op.batch_alter_table("destinations", schema=None) as batch_op:
-        batch_op.drop_column("digest_weekday")
+    # Plain ALTER TABLE … DROP COLUMN (SQLite 3.35+), not batch mode: on SQLite that copies
+    # the table, which would drop the ledger-clearing trigger on destinations (0011).
+    op.execute("ALTER TABLE subscriptions DROP COLUMN when_crossed")
+    op.execute("ALTER TABLE destinations DROP COLUMN digest_weekday")
