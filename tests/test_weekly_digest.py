@@ -163,3 +163,24 @@ def test_every_platform_shows_the_most_discussed_head_under_the_title() -> None:
     assert intro in (discord_render(plist)[0].content or "")
     assert intro in str(render_list(plist)[0])
     assert intro in console_render(plist)
+
+
+def test_the_next_weekly_digest_keeps_its_local_time_across_spring_forward() -> None:
+    from datetime import timedelta as td
+
+    from bot.delivery.timing import Schedule, due_slots, next_digest
+
+    # Berlin springs forward on Sunday 2025-03-30: Sunday 09:00 is 08:00 UTC the week
+    # before, 07:00 UTC that day.
+    weekly = Schedule("09:00", "Europe/Berlin", False, utc(2025, 3, 1), weekday=6)
+    reach = td(hours=12)
+    assert next_digest(weekly, utc(2025, 3, 23, 7, 0), reach) == utc(2025, 3, 23, 8, 0)
+    assert next_digest(weekly, utc(2025, 3, 24, 7, 0), reach) == utc(2025, 3, 30, 7, 0)
+    assert due_slots(weekly, utc(2025, 3, 30, 6, 59), reach) == []
+    assert due_slots(weekly, utc(2025, 3, 30, 7, 0), reach) == [
+        (date(2025, 3, 30), utc(2025, 3, 30, 7, 0))
+    ]
+    # weekdays_only is a daily setting: a weekly Sunday digest is still owed.
+    both = Schedule("09:00", "Europe/Berlin", True, utc(2025, 3, 1), weekday=6)
+    assert next_digest(both, utc(2025, 3, 24, 7, 0), reach) == utc(2025, 3, 30, 7, 0)
+    assert weekly.slot(date(2025, 3, 30)) == "week-2025-03-30"
