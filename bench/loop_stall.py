@@ -230,7 +230,7 @@ def old_rank(
 async def old_candidates(
     self: Sweeper, occasions: list[Occasion], horizon: datetime, last: dict[int, datetime]
 ) -> tuple[list[tuple[datetime, Candidates]], dict[str, Paper]]:
-    starts = [self._start(o.destination, horizon, last) for o in occasions]
+    starts = [self._start(o, horizon, last) for o in occasions]
     first = min(starts, default=horizon)
     seen = await self.repo.seen_between(first, horizon, (first - FEATURE_SLACK).date())
     papers = {p.id: p for p in await self.app.papers.get_many(sorted({p for p, *_ in seen}))}

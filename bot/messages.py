@@ -121,6 +121,8 @@ class PaperList:
     # Posted on the bot's own as a header with each paper in a thread under it (a digest
     # with `digest threads on`); platforms without threads post it as usual.
     thread: bool = False
+    # A short line under the title, before the papers (a weekly digest's "most discussed").
+    intro: str | None = None
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,9 @@ from bot.app import App
 from bot.delivery.claims import IngestLock, process_id
 from bot.delivery.sender import Sender, SendReport
 from bot.delivery.sweep import Sweeper, SweepReport
+from bot.delivery.trending import Trending, refresh_days
 from bot.port import Adapter
-from bot.services.ingest import days_between, poll_round
+from bot.services.ingest import days_between, poll_round, refresh_round
 from bot.storage.state_repo import StateRepo
 from bot.storage.upkeep import Upkeep, upkeep_round
 
@@ -46,6 +47,7 @@ class DeliveryScheduler:
         self.app = app
         self.owner = owner or process_id()
         self.sweeper = Sweeper(app)
+        self.trending = Trending(app)
         self.sender = Sender(app, adapters, owner=self.owner)
         self.lock = IngestLock(app.engine)
         self.upkeep = Upkeep(app.engine)
@@ -175,8 +177,25 @@ class DeliveryScheduler:
             outcome = IngestOutcome(days=days, new_features=len(report.stats.new_features))
             outcome.error = "; ".join(report.source_errors) or None
             self.app.metrics.polled(poll_result(len(days), len(report.failed_days)))
+            await self._trending(days)
             await self._prune(state)
             return outcome
+
+    async def _trending(self, polled: list[date]) -> None:
+        """Refresh the week's upvotes, then record the papers that crossed a threshold.
+
+        Only when some destination has a trending subscription: otherwise a poll costs what
+        it did (two lists). A failure here never fails the poll: digests do not wait for it,
+        and the next poll refreshes and looks again.
+        """
+        if not await self.app.subscriptions.any_trending():
+            return
+        extra = refresh_days(self.app.clock().date(), polled)
+        try:
+            await refresh_round(self.app, extra)
+            await self.trending.record_crossings()
+        except Exception:
+            log.exception("trending alerts failed this poll; the next poll tries again")
 
     async def _prune(self, state: StateRepo) -> None:
         """Once a day (under the ingest lock, so in one process), drop old delivery history."""

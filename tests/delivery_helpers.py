@@ -133,6 +133,7 @@ class RecordingAdapter:
         return [
             {
                 "title": reply.title if n == 0 else None,
+                "intro": reply.intro if n == 0 else None,
                 "items": chunk,
                 "footer": reply.footer if n == len(chunks) - 1 else None,
             }

@@ -129,7 +129,7 @@ async def test_discord_options_come_from_the_same_declaration(
         for name in ("subscribe", "unsubscribe", "search", "why")
     }
     assert shapes == {
-        "subscribe": [("query", 3, True), ("dm", 5, False)],
+        "subscribe": [("query", 3, True), ("dm", 5, False), ("when_crossed", 5, False)],
         "unsubscribe": [("id", 3, True), ("dm", 5, False)],
         "search": [("query", 3, True), ("days", 4, False)],
         "why": [("paper", 3, True), ("subscription", 3, False)],
@@ -199,8 +199,8 @@ async def test_help_shows_usage_lines_per_style(bot: TestBot) -> None:
     [typed] = await bot.say("/help subscribe")
     given = await bot.core.handle(options("help", command="subscribe"))
     assert isinstance(typed, Fields) and isinstance(given[0], Fields)
-    assert typed.rows[0][0] == "/subscribe <query> [--dm]"
-    assert given[0].rows[0][0] == "/subscribe <query> [dm:True]"
+    assert typed.rows[0][0] == "/subscribe <query> [--dm] [--when-crossed]"
+    assert given[0].rows[0][0] == "/subscribe <query> [dm:True] [when_crossed:True]"
 
 
 # ----- completion through the core ---------------------------------------------------------------

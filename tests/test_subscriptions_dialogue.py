@@ -169,7 +169,7 @@ async def test_bad_query_names_the_position_and_shows_a_valid_example(
     reply = one(await papers_bot.say(line))
     assert reply.tone == Tone.ERROR and reply.ephemeral
     assert reply.text == message
-    assert reply.usage == "/subscribe <query> [--dm]"
+    assert reply.usage == "/subscribe <query> [--dm] [--when-crossed]"
 
 
 async def test_too_long_query_is_refused(papers_bot: TestBot) -> None:
@@ -380,5 +380,5 @@ async def test_help_documents_the_commands(papers_bot: TestBot) -> None:
     [reply] = await papers_bot.say("/help subscribe")
     assert isinstance(reply, Fields)
     [(usage, detail)] = reply.rows
-    assert usage == "/subscribe <query> [--dm]"
+    assert usage == "/subscribe <query> [--dm] [--when-crossed]"
     assert "/subscribe author:LeCun --dm" in detail

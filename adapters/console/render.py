@@ -83,6 +83,8 @@ def _card(card: PaperCard) -> str:
 
 def _list(lst: PaperList) -> str:
     lines = [f"== {clean(lst.title)}"]
+    if lst.intro:
+        lines.append(f"   {clean(lst.intro)}")
     if not lst.items:
         lines.append(f"   {clean(lst.empty_text)}")
     for i, item in enumerate(lst.items, 1):

@@ -268,6 +268,8 @@ def pack(
 
 def list_parts(reply: PaperList) -> tuple[str, list[discord.Embed], str | None]:
     head = "**" + safe_text(reply.title, 250) + "**"
+    if reply.intro:
+        head += "\n" + safe_text(reply.intro, 600)
     embeds = [paper_item(item, i) for i, item in enumerate(reply.items, 1)]
     tail = safe_text(reply.footer, 500, lines=True) if reply.footer else None
     if not embeds:

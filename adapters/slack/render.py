@@ -292,6 +292,8 @@ def list_item(index: int, item: PaperItem) -> Block:
 
 def render_list(plist: PaperList) -> list[SlackMessage]:
     head = [section(f"*{esc(plist.title, 500)}*")]
+    if plist.intro:
+        head.append(context(esc(plist.intro, 1000)))
     body = [list_item(i, item) for i, item in enumerate(plist.items, 1)]
     if not body:
         body = [section(esc(plist.empty_text, MAX_SECTION_TEXT))]

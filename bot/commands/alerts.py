@@ -5,7 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from bot.commands.registry import Arg, Command, Context, shown
-from bot.commands.schedule import ZONE, destinations, next_sentence, since, target, time_and_zone
+from bot.commands.schedule import (
+    TIME,
+    WEEKDAY,
+    ZONE,
+    destinations,
+    next_sentence,
+    since,
+    target,
+    time_and_zone,
+    weekly_schedule,
+    weekly_sentence,
+)
 from bot.delivery.alerts import DAILY, INSTANT, MAX_MUTE, parse_duration
 from bot.delivery.quiet import parse_span
 from bot.delivery.status import schedule
@@ -22,12 +33,33 @@ async def alerts_daily_command(ctx: Context, args: dict[str, Any]) -> list[Reply
     """Get your personal matches once a day by DM, at a time of your choice."""
     row, note = await target(ctx, personal=True)
     hhmm, zone = time_and_zone(args, row)
-    values = since(ctx, row, alerts_mode=DAILY, digest_time=hhmm, timezone=zone)
+    values = since(
+        ctx, row, alerts_mode=DAILY, digest_weekday=None, digest_time=hhmm, timezone=zone
+    )
     row = await destinations(ctx).update(row.id, **values)
     return [
         Notice(
             f"You get one DM a day with your matches, at {schedule(row)}."
             f"{await next_sentence(ctx, row)}{note}",
+            tone=Tone.SUCCESS,
+            ephemeral=True,
+        )
+    ]
+
+
+async def alerts_weekly_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
+    """Get your personal matches once a week by DM: the week's papers, most discussed first."""
+    row, note = await target(ctx, personal=True)
+    weekday, hhmm, zone = weekly_schedule(args, row)
+    values = since(
+        ctx, row, alerts_mode=DAILY, digest_weekday=weekday, digest_time=hhmm, timezone=zone
+    )
+    row = await destinations(ctx).update(row.id, **values)
+    return [
+        Notice(
+            f"You get one DM a week with your matches. {weekly_sentence(row)}"
+            f"{await next_sentence(ctx, row)} Back to daily: {ctx.incoming.prefix}alerts daily."
+            f"{note}",
             tone=Tone.SUCCESS,
             ephemeral=True,
         )
@@ -77,7 +109,8 @@ async def alerts_quiet_command(ctx: Context, args: dict[str, Any]) -> list[Reply
     mode = ""
     if row.alerts_mode != INSTANT:
         mode = (
-            " They apply to instant alerts; yours come daily at "
+            " They apply to instant alerts; yours come "
+            f"{'weekly' if row.digest_weekday is not None else 'daily'} at "
             f"{row.digest_time}, so switch with {ctx.incoming.prefix}alerts instant."
         )
     return [
@@ -144,6 +177,15 @@ COMMANDS = [
         args=(Arg("time", "Local time of day, HH:MM (24-hour)", required=False), ZONE),
         ephemeral=True,
         examples=("alerts daily 08:00 America/New_York",),
+    ),
+    Command(
+        name="alerts weekly",
+        help="Get your matches by DM once a week, on a weekday at HH:MM in your time zone.",
+        usage="alerts weekly <weekday> <HH:MM> [time zone]",
+        handler=alerts_weekly_command,
+        args=(WEEKDAY, TIME, ZONE),
+        ephemeral=True,
+        examples=("alerts weekly Monday 08:00 America/New_York",),
     ),
     Command(
         name="alerts instant",

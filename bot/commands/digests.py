@@ -7,6 +7,7 @@ from typing import Any
 from bot.commands.registry import Arg, Command, Context
 from bot.commands.schedule import (
     TIME,
+    WEEKDAY,
     ZONE,
     destinations,
     next_sentence,
@@ -14,6 +15,8 @@ from bot.commands.schedule import (
     since,
     target,
     time_and_zone,
+    weekly_schedule,
+    weekly_sentence,
 )
 from bot.delivery.status import schedule
 from bot.delivery.sweep import Sweeper
@@ -32,6 +35,29 @@ async def digest_time_command(ctx: Context, args: dict[str, Any]) -> list[Reply]
     row = await destinations(ctx).update(row.id, **since(ctx, row, digest_time=hhmm, timezone=zone))
     nxt = await next_sentence(ctx, row)
     return ok(f"The digest for {describe(row)} is posted at {schedule(row)}.{nxt}{note}")
+
+
+async def digest_daily_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
+    """Post the digest daily (the default cadence), optionally at a new time and zone."""
+    row, note = await target(ctx)
+    hhmm, zone = time_and_zone(args, row)
+    values = since(ctx, row, digest_weekday=None, digest_time=hhmm, timezone=zone)
+    row = await destinations(ctx).update(row.id, **values)
+    nxt = await next_sentence(ctx, row)
+    return ok(f"The digest for {describe(row)} is posted at {schedule(row)}.{nxt}{note}")
+
+
+async def digest_weekly_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
+    """Post one digest a week instead of daily: the week's papers, the most discussed first."""
+    row, note = await target(ctx)
+    weekday, hhmm, zone = weekly_schedule(args, row)
+    values = since(ctx, row, digest_weekday=weekday, digest_time=hhmm, timezone=zone)
+    row = await destinations(ctx).update(row.id, **values)
+    back = f" Back to daily: {ctx.incoming.prefix}digest daily."
+    return ok(
+        f"Weekly digest for {describe(row)}. {weekly_sentence(row)}"
+        f"{await next_sentence(ctx, row)}{back}{note}"
+    )
 
 
 async def digest_max_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
@@ -55,7 +81,9 @@ async def digest_min_upvotes_command(ctx: Context, args: dict[str, Any]) -> list
 
 async def _weekdays(ctx: Context, only: bool) -> list[Reply]:
     row, note = await target(ctx)
-    row = await destinations(ctx).update(row.id, **since(ctx, row, weekdays_only=only))
+    # Days of the week are a daily cadence's: choosing them switches a weekly one back.
+    values = since(ctx, row, weekdays_only=only, digest_weekday=None)
+    row = await destinations(ctx).update(row.id, **values)
     extra = " Monday's digest includes the weekend's papers." if only else ""
     return ok(
         f"The digest for {describe(row)} is posted at {schedule(row)}.{extra}"
@@ -154,6 +182,26 @@ COMMANDS = [
         manages_channel=True,
         posts_here=True,
         examples=("digest time 09:30 Europe/Berlin", "digest time 8:00"),
+    ),
+    Command(
+        name="digest daily",
+        help="Post the digest every day (the default), optionally at HH:MM in a time zone.",
+        usage="digest daily [HH:MM] [time zone]",
+        handler=digest_daily_command,
+        args=(Arg("time", "Local time of day, HH:MM (24-hour)", required=False), ZONE),
+        manages_channel=True,
+        posts_here=True,
+        examples=("digest daily", "digest daily 09:30 Europe/Berlin"),
+    ),
+    Command(
+        name="digest weekly",
+        help="Post one digest a week (the week's papers, most discussed first) instead of daily.",
+        usage="digest weekly <weekday> <HH:MM> [time zone]",
+        handler=digest_weekly_command,
+        args=(WEEKDAY, TIME, ZONE),
+        manages_channel=True,
+        posts_here=True,
+        examples=("digest weekly Monday 09:00 Europe/Berlin", "digest weekly fri 16:30"),
     ),
     Command(
         name="digest max",

@@ -11,7 +11,14 @@ from typing import Any
 
 from bot.commands.registry import Arg, Context
 from bot.delivery.status import next_at
-from bot.delivery.timing import TimingError, complete_zones, parse_hhmm, parse_zone
+from bot.delivery.timing import (
+    WEEKDAYS,
+    TimingError,
+    complete_zones,
+    parse_hhmm,
+    parse_weekday,
+    parse_zone,
+)
 from bot.errors import UsageError
 from bot.messages import Notice, Reply, Tone
 from bot.services.destinations import ready_destination
@@ -20,6 +27,7 @@ from bot.storage.models import DestinationRow
 
 TIME = Arg("time", "Local time of day, HH:MM (24-hour)")
 ZONE = Arg("zone", "IANA time zone, e.g. Europe/Berlin", required=False, autocomplete="timezone")
+WEEKDAY = Arg("weekday", "Day of the week, e.g. Monday (or Mon)")
 
 
 def destinations(ctx: Context) -> DestinationRepo:
@@ -50,6 +58,25 @@ def time_and_zone(args: dict[str, Any], row: DestinationRow) -> tuple[str, str]:
     except TimingError as exc:
         raise UsageError(str(exc)) from None
     return hhmm, zone
+
+
+def weekly_schedule(args: dict[str, Any], row: DestinationRow) -> tuple[int, str, str]:
+    """The weekday, time and zone of `digest weekly` / `alerts weekly`."""
+    try:
+        weekday = parse_weekday(args["weekday"])
+    except TimingError as exc:
+        raise UsageError(str(exc)) from None
+    hhmm, zone = time_and_zone(args, row)
+    return weekday, hhmm, zone
+
+
+def weekly_sentence(row: DestinationRow) -> str:
+    """What a weekly digest holds, said once for both commands."""
+    assert row.digest_weekday is not None
+    return (
+        f"Every {WEEKDAYS[row.digest_weekday]} at {row.digest_time} {row.timezone}: the "
+        "week's matching papers, best first, under the week's 3 most upvoted."
+    )
 
 
 def since(ctx: Context, row: DestinationRow, **schedule: Any) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from typing import Any
 from bot.app import App
 from bot.commands.args import Style, is_true
 from bot.commands.registry import Arg, Command, Context, shown
+from bot.delivery.trending import FLAG, TRENDING_DAYS, threshold
 from bot.errors import CommandError, UsageError
 from bot.messages import Fields, Notice, Reply, Tone
 from bot.plural import plural
@@ -41,6 +42,13 @@ DM = Arg(
     required=False,
     kind="bool",
     flag="--dm",
+)
+WHEN_CROSSED = Arg(
+    "when_crossed",
+    "Post a paper of the last week when its upvotes reach the query's upvotes>=N",
+    required=False,
+    kind="bool",
+    flag="--when-crossed",
 )
 # One export message stays well inside every platform's text limit (Discord's 2,000
 # characters with its markup escapes; Slack's 3,000 a section).
@@ -91,8 +99,17 @@ def parse_id(text: str, prefix: str) -> int:
 async def subscribe_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
     """Subscribe this channel (or yourself, in a DM or with --dm) to papers matching a query."""
     app = ctx.app
-    query = parse_or_usage(args["query"], "subscribe", ("--dm",), typed=ctx.style is Style.TYPED)
+    query = parse_or_usage(
+        args["query"], "subscribe", ("--dm", "--when-crossed"), typed=ctx.style is Style.TYPED
+    )
     refuse_stop_words(query)
+    crossed = is_true(args.get(WHEN_CROSSED.name))
+    at = threshold(query) if crossed else None
+    if crossed and at is None:
+        raise UsageError(
+            f"{FLAG} needs an upvote threshold ANDed into the query, e.g. "
+            f'{ctx.incoming.prefix}subscribe "world model" upvotes>=50 {FLAG}.'
+        )
     personal = is_personal(ctx, args)
     destinations, subscriptions = repos(app)
     dest = await destinations.get_or_create(ctx.user, ctx.place, personal=personal, now=app.clock())
@@ -112,6 +129,7 @@ async def subscribe_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
             created_by=ctx.user.id,
             limit=limit,
             now=app.clock(),
+            when_crossed=crossed,
         )
     except DuplicateSubscriptionError as exc:
         existing = await subscriptions.get(exc.existing_id)
@@ -134,7 +152,15 @@ async def subscribe_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
             "or combine queries with OR."
         ) from None
     text = f"Subscribed {scope_name(dest)} to “{row.query}” (#{row.id}). "
-    matched, broad = await preview(app, query)
+    if at is not None:
+        # A trending subscription is not previewed: what it posts depends on later upvotes.
+        matched, broad = (
+            f"Each matching paper of the last {TRENDING_DAYS} days is posted here once its "
+            f"upvotes reach {at} (checked every poll), not in digests.",
+            False,
+        )
+    else:
+        matched, broad = await preview(app, query)
     text += matched
     if broad:
         # Subscribed all the same: a broad topic can be meant. But say it, with the way out.
@@ -204,6 +230,8 @@ async def _listing(
             status = f"no longer a valid query ({q}); remove it and subscribe again"
         else:
             status = f"{plural(counts[r.id], 'paper')} in {period(PREVIEW_DAYS)}"
+        if r.when_crossed:
+            status += "; trending: posted when the threshold is crossed"
         lines.append((f"#{r.id}  {r.query}", f"{scope} · {status}"))
     return Fields(title=title, rows=tuple(lines), ephemeral=ephemeral)
 
@@ -325,9 +353,10 @@ async def import_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
         else settings.max_subscriptions_per_channel
     )
     items = [(q.text.strip(), str(q)) for _, q in parsed.queries]
+    crossed = {i for i, (line, _) in enumerate(parsed.queries) if line in parsed.trending}
     try:
         batch = await app.subscriptions.add_many(
-            dest.id, items, created_by=ctx.user.id, limit=limit, now=app.clock()
+            dest.id, items, created_by=ctx.user.id, limit=limit, now=app.clock(), crossed=crossed
         )
     except SubscriptionLimitError as exc:
         held = await app.subscriptions.count_for(dest.id)
@@ -382,9 +411,13 @@ COMMANDS = [
     Command(
         name="subscribe",
         help="Subscribe this channel (or yourself: --dm, or in a DM) to papers matching a query.",
-        usage="subscribe <query> [--dm]",
+        usage="subscribe <query> [--dm] [--when-crossed]",
         handler=subscribe_command,
-        args=(Arg("query", "What to look for, e.g. diffusion -audio", rest=True), DM),
+        args=(
+            Arg("query", "What to look for, e.g. diffusion -audio", rest=True),
+            DM,
+            WHEN_CROSSED,
+        ),
         manages_channel=True,
         posts_here=True,
         slow=True,
@@ -393,6 +426,7 @@ COMMANDS = [
             'subscribe "chain of thought" OR reasoning upvotes>=10',
             "subscribe author:LeCun --dm",
             "subscribe title:(agent OR tool) keyword:benchmark",
+            'subscribe "world model" upvotes>=50 --when-crossed',
         ),
     ),
     Command(

@@ -61,8 +61,12 @@ def interest(
     start: datetime | None = None,
     oldest_day: date | None = None,
 ) -> Interest:
-    """Copy what matching and ranking need out of a destination row (on the loop)."""
-    subs = d.subscriptions
+    """Copy what matching and ranking need out of a destination row (on the loop).
+
+    Trending subscriptions are left out: they post when a paper crosses their threshold
+    (bot.delivery.trending), never in a digest or an instant alert.
+    """
+    subs = [sub for sub in d.subscriptions if not sub.when_crossed]
     queries = tuple(sub.query for sub in subs)
     stored = tuple((sub.parsed, sub.canonical) for sub in subs)
     return Interest(d.id, queries, stored, d.min_upvotes, start, oldest_day)
@@ -179,6 +183,7 @@ def digest_payload(
     *,
     empty_text: str | None = None,
     thread: bool = False,
+    intro: str | None = None,
 ) -> dict[str, Any] | None:
     """The outbox payload of a digest; None when there is nothing to post."""
     if not listed:
@@ -197,7 +202,32 @@ def digest_payload(
     }
     if thread:
         payload["thread"] = True
+    if intro:
+        payload["intro"] = intro
     return payload
+
+
+HEAD_SIZE = 3  # papers in a weekly digest's "most discussed" head
+HEAD_TITLE = 80  # characters of each title there
+
+
+def most_discussed(listed: Sequence[str], papers: Mapping[str, Paper]) -> str | None:
+    """A weekly digest's head: its most upvoted papers, in one short line (None: none).
+
+    Of the papers the digest lists, so the head never names a paper the destination did not
+    subscribe to, and each it names is in the list below (whose order may be by taste).
+    """
+    known = [papers[pid] for pid in listed if pid in papers]
+    top = sorted(known, key=lambda p: (-p.upvotes, p.id))[:HEAD_SIZE]
+    if not top:
+        return None
+    names = []
+    for n, p in enumerate(top, 1):
+        title = " ".join(p.title.split()) or p.id
+        if len(title) > HEAD_TITLE:
+            title = title[: HEAD_TITLE - 1].rstrip() + "…"
+        names.append(f"{n}. {title} ({p.upvotes} upvote{'' if p.upvotes == 1 else 's'})")
+    return "Most discussed this week: " + "; ".join(names)
 
 
 def payload_paper_ids(payload: dict[str, Any]) -> list[str]:
@@ -218,4 +248,5 @@ def payload_reply(payload: dict[str, Any], papers: Mapping[str, Paper]) -> Reply
         items=items,
         footer=payload.get("footer"),
         thread=bool(payload.get("thread")),
+        intro=payload.get("intro"),
     )

@@ -35,7 +35,7 @@ def reach(settings: Settings) -> timedelta:
 
 def schedule_of(d: Destination) -> Schedule:
     since = d.schedule_since or d.created_at
-    return Schedule(d.digest_time, d.timezone, d.weekdays_only, since)
+    return Schedule(d.digest_time, d.timezone, d.weekdays_only, since, d.digest_weekday)
 
 
 def ingest_horizon(status: IngestStatus, now: datetime) -> datetime:
@@ -80,8 +80,13 @@ class Rules:
 
 
 def live(d: Destination) -> bool:
-    """Whether anything may be posted to `d`: not paused, not disabled, with subscriptions."""
-    return not d.paused and d.disabled_reason is None and bool(d.subscriptions)
+    """Whether a digest or alert may go to `d`: not paused, not disabled, with subscriptions
+    (trending ones do not count: they post on their own, bot.delivery.trending)."""
+    return (
+        not d.paused
+        and d.disabled_reason is None
+        and any(not s.when_crossed for s in d.subscriptions)
+    )
 
 
 @dataclass(frozen=True)
@@ -101,8 +106,9 @@ def split(destinations: Sequence[Destination], rules: Rules) -> Split:
             if rules.alerts or d.muted_until is not None:
                 special.append(d)
             continue
-        for day, at in due_slots(schedule_of(d), rules.now, rules.reach):
-            daily.append(Occasion(d, day.isoformat(), RunKind.DIGEST, day, at))
+        schedule = schedule_of(d)
+        for day, at in due_slots(schedule, rules.now, rules.reach):
+            daily.append(Occasion(d, schedule.slot(day), RunKind.DIGEST, day, at))
     return Split(special, daily)
 
 

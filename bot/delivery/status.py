@@ -9,7 +9,7 @@ from bot.app import App
 from bot.delivery.alerts import DAILY, INSTANT
 from bot.delivery.halts import halt_reason
 from bot.delivery.planning import reach, schedule_of
-from bot.delivery.timing import describe_local, local_date, next_digest, owed
+from bot.delivery.timing import WEEKDAYS, describe_local, local_date, next_digest, owed
 from bot.messages import Fields
 from bot.plural import plural
 from bot.storage.destinations_repo import USER, describe
@@ -17,6 +17,8 @@ from bot.storage.models import DestinationRow
 
 
 def schedule(row: DestinationRow) -> str:
+    if row.digest_weekday is not None:
+        return f"{row.digest_time} {row.timezone}, weekly on {WEEKDAYS[row.digest_weekday]}"
     days = "on weekdays" if row.weekdays_only else "every day"
     return f"{row.digest_time} {row.timezone}, {days}"
 
@@ -36,8 +38,8 @@ async def next_digest_of(app: App, row: DestinationRow) -> NextDigest:
     """The next digest of `row`: the same schedule and the same taken slots the sweep uses."""
     now, schedule, window = app.clock(), schedule_of(row), reach(app.settings)
     days = {day: at for day, at in owed(schedule, now, window)}
-    taken = await app.deliveries.taken_slots((row.id, d.isoformat()) for d in days)
-    done = {d for d in days if (row.id, d.isoformat()) in taken}
+    taken = await app.deliveries.taken_slots((row.id, schedule.slot(d)) for d in days)
+    done = {d for d in days if (row.id, schedule.slot(d)) in taken}
     at = next_digest(schedule, now, window, done)
     today = local_date(now, row.timezone)
     had_today = today in done and today in days and days[today] > now
@@ -51,6 +53,8 @@ async def next_at(app: App, row: DestinationRow) -> str:
     if n.due:
         return f"due since {when}; it goes out as soon as the day's papers are in"
     if n.had_today:
+        if row.digest_weekday is not None:
+            return f"{when} (today's weekly digest is done already)"
         return f"{when} (today's digest is done already: one digest a day)"
     return when
 
@@ -154,6 +158,8 @@ def own_alert_rows(
         alerts = "instant: a DM after each update that brings a match"
         if row.quiet_start and row.quiet_end:
             alerts += f"; quiet {row.quiet_start}-{row.quiet_end} (held, then batched)"
+    elif row.digest_weekday is not None:
+        alerts = f"weekly, {digest or schedule(row)}"
     else:
         alerts = f"daily, {digest or schedule(row)}"
     muted = ("Muted", f"no — {prefix}mute 3d holds your DMs")
@@ -165,7 +171,8 @@ def own_alert_rows(
 
 def own_alert_summary(row: DestinationRow, now: datetime) -> str:
     """A user's alert time, zone and mute in one line, for `status` in a channel."""
-    alerts = "instant" if row.alerts_mode == INSTANT else f"daily at {schedule(row)}"
+    cadence = "weekly" if row.digest_weekday is not None else "daily"
+    alerts = "instant" if row.alerts_mode == INSTANT else f"{cadence} at {schedule(row)}"
     if row.muted_until is not None and row.muted_until > now:
         alerts += f"; muted until {describe_local(row.muted_until, row.timezone)}"
     return alerts

@@ -34,6 +34,7 @@ from bot.delivery.digest import (
     QueryCache,
     digest_payload,
     interest,
+    most_discussed,
     rank_interests,
 )
 from bot.delivery.planning import (
@@ -47,7 +48,7 @@ from bot.delivery.planning import (
     split,
     triage,
 )
-from bot.delivery.timing import slot_stamp
+from bot.delivery.timing import WEEKLY_SLOT, slot_stamp
 from bot.messages import PaperItem, PaperList, Reply
 from bot.papers import Paper
 from bot.recommend.digests import order_by_taste
@@ -184,7 +185,7 @@ class Sweeper:
         sweeping: bool = False,
     ) -> tuple[list[tuple[datetime, Candidates]], dict[str, Paper]]:
         """Each occasion's window start and ranked matches, and the papers they refer to."""
-        starts = [self._start(o.destination, horizon, last) for o in occasions]
+        starts = [self._start(o, horizon, last) for o in occasions]
         first = min(starts, default=horizon)
         seen = await self.repo.seen_between(first, horizon, (first - FEATURE_SLACK).date())
         papers = {p.id: p for p in await self.app.papers.get_many(sorted({p for p, *_ in seen}))}
@@ -226,8 +227,8 @@ class Sweeper:
         # Processes sweeping at the same moment start at different places, so they rarely
         # wait on each other's claims.
         random.shuffle(todo)
-        planned, _ = await self._candidates(todo, horizon, last, sweeping=True)
-        await self._record(list(zip(todo, planned, strict=True)), horizon, last, report)
+        planned, papers = await self._candidates(todo, horizon, last, sweeping=True)
+        await self._record(list(zip(todo, planned, strict=True)), horizon, last, report, papers)
         return {_key(o) for o in todo}
 
     async def _record(
@@ -236,10 +237,12 @@ class Sweeper:
         horizon: datetime,
         last: dict[int, datetime],
         report: SweepReport,
+        papers: dict[str, Paper],
     ) -> None:
         """Claim and record the runs (None from the repo: taken meanwhile)."""
         plans = [
-            (self._plan(o, start, horizon, c), self._builder(o, c)) for o, (start, c) in planned
+            (self._plan(o, start, horizon, c), self._builder(o, c, papers))
+            for o, (start, c) in planned
         ]
         results = await self.repo.record_many(plans, self.app.clock())
         for (o, _), recorded in zip(planned, results, strict=True):
@@ -251,14 +254,19 @@ class Sweeper:
             if o.kind == RunKind.CATCHUP:
                 await self._unmute(o.destination)
 
-    def _start(self, d: Destination, horizon: datetime, last: dict[int, datetime]) -> datetime:
+    def _start(self, o: Occasion, horizon: datetime, last: dict[int, datetime]) -> datetime:
         # The first digest also covers the day before the destination was set up.
+        d = o.destination
         previous = last.get(d.id)
         if previous is None:
             start = min(d.created_at, horizon) - FIRST_WINDOW
         else:
             start = min(previous, horizon) - RECONSIDER
-        return max(start, horizon - LONGEST_WINDOW)
+        longest = LONGEST_WINDOW
+        if _weekly(o) and o.due_at is not None:
+            # A weekly digest caught up days late still covers the week before its time.
+            longest += max(timedelta(0), horizon - o.due_at)
+        return max(start, horizon - longest)
 
     def _plan(self, o: Occasion, start: datetime, horizon: datetime, c: Candidates) -> RunPlan:
         d = o.destination
@@ -274,13 +282,14 @@ class Sweeper:
             ranked=c.ranked,
         )
 
-    def _builder(self, o: Occasion, c: Candidates) -> PayloadBuilder:
+    def _builder(self, o: Occasion, c: Candidates, papers: dict[str, Paper]) -> PayloadBuilder:
         empty = None
         if o.kind in DIGEST_KINDS and self.app.settings.post_empty_digests:
             empty = "No new papers matched the subscriptions here since the last digest."
 
         # Decided when the digest is composed, so every try posts it the same way.
         thread = o.kind in DIGEST_KINDS and o.destination.threads
+        weekly = _weekly(o)
 
         def build(listed: list[tuple[str, tuple[str, ...]]], more: int) -> dict[str, Any] | None:
             return digest_payload(
@@ -290,6 +299,7 @@ class Sweeper:
                 c.busiest_query,
                 empty_text=empty,
                 thread=thread,
+                intro=most_discussed([pid for pid, _ in listed], papers) if weekly else None,
             )
 
         return build
@@ -317,8 +327,15 @@ def _log_report(report: SweepReport) -> None:
         )
 
 
+def _weekly(o: Occasion) -> bool:
+    """Whether `o` is a weekly digest (its slot says so, whatever the row says since)."""
+    return o.kind == RunKind.DIGEST and o.slot.startswith(WEEKLY_SLOT)
+
+
 def _title(o: Occasion, total: int) -> str:
     noun = "paper" if total == 1 else "papers"
+    if _weekly(o) and o.local_date is not None:
+        return f"Weekly Papers digest — week to {o.local_date:%a %d %b %Y} ({total} {noun})"
     if o.kind == RunKind.DIGEST and o.local_date is not None:
         return f"Daily Papers digest — {o.local_date:%a %d %b %Y} ({total} {noun})"
     if o.kind == RunKind.ALERT:

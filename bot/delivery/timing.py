@@ -18,6 +18,30 @@ class TimingError(ValueError):
     """A time or zone the user typed is not valid; `str()` says how to fix it."""
 
 
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+# What people type for a weekday: the full name, its first three letters, and the usual
+# longer abbreviations ("tues", "thurs").
+_WEEKDAY_NAMES = {
+    **{name.lower(): n for n, name in enumerate(WEEKDAYS)},
+    **{name[:3].lower(): n for n, name in enumerate(WEEKDAYS)},
+    "tues": 1,
+    "weds": 2,
+    "thur": 3,
+    "thurs": 3,
+}
+
+
+def parse_weekday(text: str) -> int:
+    """Read "monday", "Mon" or "thurs" as a weekday number (0 Monday .. 6 Sunday)."""
+    n = _WEEKDAY_NAMES.get(text.strip().lower().rstrip("."))
+    if n is None:
+        shown = text.strip()[:20]
+        raise TimingError(
+            f"{shown!r} is not a day of the week; use Monday to Sunday (or Mon, Tue, ...)."
+        )
+    return n
+
+
 def parse_hhmm(text: str) -> str:
     """Read "9:30", "09:30" or "21.05" as a canonical "HH:MM"."""
     m = _HHMM_RE.match(text.strip().lower())
@@ -110,9 +134,24 @@ def slot_stamp(t: datetime) -> str:
     return t.astimezone(UTC).strftime("%Y%m%dT%H%M%S")
 
 
+# How many local days before today a weekly digest may still be owed: the reach of a
+# catch-up is at most 48 hours (`CATCH_UP_HOURS`), and a DST change adds one.
+WEEKLY_LOOKBACK = 3
+WEEKLY_SLOT = "week-"  # the slot prefix of a weekly digest's run
+
+
+def digest_slot(day: date, weekly: bool) -> str:
+    """The run slot of a digest on local `day`: its date, with "week-" for a weekly one.
+
+    Distinct names, so a weekly digest on a day a daily one was posted (the cadence changed
+    that day) is its own run, not taken by the daily one.
+    """
+    return f"{WEEKLY_SLOT}{day.isoformat()}" if weekly else day.isoformat()
+
+
 @dataclass(frozen=True)
 class Schedule:
-    """When a destination's daily digest is owed."""
+    """When a destination's daily (or weekly) digest is owed."""
 
     hhmm: str  # local time of day
     zone: str  # IANA zone
@@ -121,6 +160,14 @@ class Schedule:
     # digest time before it is not owed. Only digests missed while the bot was down are
     # caught up, never one that was due before anyone asked for it.
     since: datetime
+    weekday: int | None = None  # the weekly cadence's day (0 Monday); None: daily
+
+    @property
+    def weekly(self) -> bool:
+        return self.weekday is not None
+
+    def slot(self, day: date) -> str:
+        return digest_slot(day, self.weekly)
 
 
 def owed(
@@ -132,11 +179,18 @@ def owed(
     less than `reach` ago: a bot that was down at digest time still posts it on start.
     Whether one was posted already (its slot taken) is for the caller to say. Days up to
     `days_ahead` after today are looked at (a weekend and a DST change fit in a week).
+    A weekly schedule owes its weekday only, and looks back `WEEKLY_LOOKBACK` days: a
+    weekly digest missed by a downtime is caught up as long as `reach` allows, whichever
+    local day that is (a daily one is caught up by the next day's at the latest).
     """
     today = local_date(now, schedule.zone)
-    for offset in range(-1, days_ahead + 1):
+    back = WEEKLY_LOOKBACK if schedule.weekly else 1
+    for offset in range(-back, days_ahead + 1):
         day = today + timedelta(days=offset)
-        if schedule.weekdays_only and day.weekday() >= 5:
+        if schedule.weekly:
+            if day.weekday() != schedule.weekday:
+                continue
+        elif schedule.weekdays_only and day.weekday() >= 5:
             continue
         at = at_local(day, schedule.hhmm, schedule.zone)
         if at >= schedule.since and now <= at + reach:
@@ -146,8 +200,9 @@ def owed(
 def due_slots(schedule: Schedule, now: datetime, reach: timedelta) -> list[tuple[date, datetime]]:
     """The owed digests whose time has come, oldest first: what the sweep considers.
 
-    Only yesterday and today (local) can have come: the sweep asks this for every
-    destination each minute, so it looks no further.
+    Only yesterday and today (local) can have come for a daily schedule (the last few
+    days for a weekly one): the sweep asks this for every due destination, so it looks no
+    further.
     """
     return [(day, at) for day, at in owed(schedule, now, reach, days_ahead=0) if at <= now]
 

@@ -98,6 +98,23 @@ async def poll_round(
     return report
 
 
+async def refresh_round(app: App, days: Iterable[date]) -> int:
+    """Fetch past days' lists again for their upvotes; how many days were refreshed.
+
+    Not a poll round: nothing is recorded in the ingest status, so a failing refresh never
+    holds a digest back; a day that fails is logged and refreshed by the next poll.
+    """
+    refreshed = 0
+    for day in days:
+        try:
+            await ingest_day(app, day)
+        except SourceError as exc:
+            log.warning("refreshing the upvotes of %s failed: %s", day, exc)
+        else:
+            refreshed += 1
+    return refreshed
+
+
 def round_status(
     before: IngestStatus,
     days: list[date],

@@ -14,7 +14,9 @@ from bot.query import And, Node, Not, Or, Query, QueryError, Text, parse_query
 from bot.query.stored import load
 
 # The options of query commands, wherever they are typed inside a query.
-_FLAG_RE = re.compile(r"(?<!\S)(--(?:days|dm))(?![\w-])", re.IGNORECASE)
+# Any word of the form --name: a query never means one (it would read as a double
+# negation), so a mistyped option ("--when-crosed") is answered, not silently saved.
+_FLAG_RE = re.compile(r"(?<!\S)(--[a-z][a-z0-9-]*)(?![\w-])", re.IGNORECASE)
 _QUOTED_RE = re.compile(r'"[^"]*"')
 
 

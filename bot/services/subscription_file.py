@@ -20,6 +20,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from bot.delivery.timing import WEEKDAYS
+from bot.delivery.trending import FLAG, threshold
 from bot.errors import UsageError
 from bot.query import Query, QueryError, parse_query
 from bot.services.queries import refuse_stop_words
@@ -50,6 +52,7 @@ class Parsed:
 
     queries: tuple[tuple[int, Query], ...]
     invalid: tuple[Invalid, ...]
+    trending: frozenset[int] = frozenset()  # line numbers of `--when-crossed` queries
 
 
 def settings_lines(dest: DestinationRow) -> list[str]:
@@ -58,10 +61,15 @@ def settings_lines(dest: DestinationRow) -> list[str]:
         lines = ["# of: you personally (alerts by DM)"]
         if dest.alerts_mode == "instant":
             lines.append("# alerts: instant")
+        elif dest.digest_weekday is not None:
+            day = WEEKDAYS[dest.digest_weekday]
+            lines.append(f"# alerts: weekly on {day} at {dest.digest_time} {dest.timezone}")
         else:
             lines.append(f"# alerts: daily at {dest.digest_time} {dest.timezone}")
         return lines
     days = "weekdays" if dest.weekdays_only else "every day"
+    if dest.digest_weekday is not None:
+        days = f"weekly on {WEEKDAYS[dest.digest_weekday]}"
     name = f"#{dest.name}" if dest.name else "this channel"
     return [
         f"# of: {name}",
@@ -74,7 +82,7 @@ def export_text(dest: DestinationRow, rows: list[SubscriptionRow]) -> str:
     """The whole file for this destination's subscriptions, oldest first."""
     lines = [HEADER, *settings_lines(dest)]
     # One line a query: a saved query never holds a line break, but say so rather than trust.
-    lines.extend(" ".join(r.query.split()) for r in rows)
+    lines.extend(" ".join(r.query.split()) + (f" {FLAG}" if r.when_crossed else "") for r in rows)
     return "\n".join(lines) + "\n"
 
 
@@ -122,6 +130,7 @@ def read(text: str) -> Parsed:
     """Read pasted queries or an export; a file of a newer version is refused whole."""
     queries: list[tuple[int, Query]] = []
     invalid: list[Invalid] = []
+    trending: set[int] = set()
     for number, entry in entries(text):
         if not entry or _FENCE_RE.fullmatch(entry):
             continue
@@ -133,14 +142,22 @@ def read(text: str) -> Parsed:
                     f"reads v{VERSION}. Paste its queries alone, one a line."
                 )
             continue
+        typed = entry
+        crossed = entry.lower().endswith(" " + FLAG)
+        if crossed:
+            entry = entry[: -len(FLAG)].rstrip()
         try:
             query = parse_query(entry)
             refuse_stop_words(query)
+            if crossed and threshold(query) is None:
+                raise UsageError(f"{FLAG} needs an upvote threshold (upvotes>=N) ANDed in.")
         except (QueryError, UsageError) as exc:
-            invalid.append(Invalid(number, entry, _first_sentence(str(exc))))
+            invalid.append(Invalid(number, typed, _first_sentence(str(exc))))
             continue
         queries.append((number, query))
-    return Parsed(tuple(queries), tuple(invalid))
+        if crossed:
+            trending.add(number)
+    return Parsed(tuple(queries), tuple(invalid), frozenset(trending))
 
 
 def _first_sentence(reason: str) -> str:

@@ -33,7 +33,7 @@ from bot.storage.delivery_plan import (
     settle,
 )
 from bot.storage.due_reads import DueReads, latest_seen_statement
-from bot.storage.kinds import OutboxStatus, RunStatus
+from bot.storage.kinds import OutboxStatus, RunKind, RunStatus
 from bot.storage.models import (
     DeliveryRow,
     DestinationRow,
@@ -83,7 +83,8 @@ class DeliveryRepo(DueReads):
         return [r for r in rows if r.subscriptions]
 
     async def last_horizons(self, destination_ids: Iterable[int]) -> dict[int, datetime]:
-        """Where each destination's previous run ended (skipped runs do not count)."""
+        """Where each destination's previous run ended (skipped runs do not count, nor
+        trending posts: they look at the last week whatever a digest's window is)."""
         ids = sorted(set(destination_ids))
         out: dict[int, datetime] = {}
         async with self._sessions() as s:
@@ -93,6 +94,7 @@ class DeliveryRepo(DueReads):
                     .where(
                         DigestRunRow.destination_id.in_(ids[i : i + _CHUNK]),
                         DigestRunRow.status != RunStatus.SKIPPED,
+                        DigestRunRow.kind != RunKind.CROSSED,
                     )
                     .group_by(DigestRunRow.destination_id)
                 )

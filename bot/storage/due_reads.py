@@ -31,6 +31,7 @@ class DueSubscription:
     query: str  # as typed
     canonical: str
     parsed: dict[str, Any] | None  # the stored parsed form (bot.query.stored)
+    when_crossed: bool = False  # a trending subscription: not matched by digests
 
 
 @dataclass(slots=True)
@@ -52,6 +53,7 @@ class DueDestination:
     digest_max: int
     min_upvotes: int
     weekdays_only: bool
+    digest_weekday: int | None  # weekly cadence: the weekday; None: daily
     paused: bool
     alerts_mode: str
     threads: bool  # `digest threads on`: papers go in a thread under the header
@@ -196,12 +198,14 @@ async def _with_subscriptions(s: AsyncSession, ids: list[int]) -> list[DueDestin
         # Core rows, typed by the tables (UTC datetimes, JSON): no ORM objects to build.
         subs: dict[int, list[DueSubscription]] = {}
         stmt = (
-            select(sub.c.destination_id, sub.c.query, sub.c.canonical, sub.c.parsed)
+            select(
+                sub.c.destination_id, sub.c.query, sub.c.canonical, sub.c.parsed, sub.c.when_crossed
+            )
             .where(sub.c.destination_id.in_(page))
             .order_by(sub.c.destination_id, sub.c.id)
         )
-        for dest, query, canonical, parsed in (await s.execute(stmt)).all():
-            subs.setdefault(dest, []).append(DueSubscription(query, canonical, parsed))
+        for dest, query, canonical, parsed, crossed in (await s.execute(stmt)).all():
+            subs.setdefault(dest, []).append(DueSubscription(query, canonical, parsed, crossed))
         stmt = select(*(d.c[name] for name in _DUE_COLUMNS)).where(d.c.id.in_(page))
         for row in (await s.execute(stmt.order_by(d.c.id))).all():
             values = dict(zip(_DUE_COLUMNS, row, strict=True))

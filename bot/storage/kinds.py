@@ -16,6 +16,7 @@ class RunKind(StrEnum):
     NOW = "now"  # `digest now`, asked for by someone there
     ALERT = "alert"  # an instant DM alert
     CATCHUP = "catchup"  # what matched while a destination was muted
+    CROSSED = "crossed"  # papers that reached a trending subscription's upvote threshold
 
 
 class RunStatus(StrEnum):

@@ -123,6 +123,9 @@ class DestinationRow(Base):
     digest_max: Mapped[int] = mapped_column(Integer, default=10)
     min_upvotes: Mapped[int] = mapped_column(Integer, default=0)
     weekdays_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The weekly cadence: the local weekday of the digest (0 Monday .. 6 Sunday), posted at
+    # `digest_time`; None: the daily cadence (the default). One cadence per destination.
+    digest_weekday: Mapped[int | None] = mapped_column(SmallInteger)
     paused: Mapped[bool] = mapped_column(Boolean, default=False)
     # `digest threads on`: the digest's header is posted, its papers go in a thread under it.
     threads: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
@@ -170,6 +173,9 @@ class SubscriptionRow(Base):
     canonical: Mapped[str] = mapped_column(Text)  # normalised form, for duplicate detection
     # The parsed query (bot.query.stored), so runs read it instead of parsing `query` again.
     parsed: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # A trending subscription (`--when-crossed`): not in digests; it posts a paper of the
+    # last week once its upvotes reach the query's threshold (bot.delivery.trending).
+    when_crossed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_by: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Any
 
@@ -37,6 +38,24 @@ class SubscriptionRepo:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]):
         self._sessions = sessions
 
+    async def any_trending(self) -> bool:
+        """Whether any destination has a trending subscription."""
+        async with self._sessions() as s:
+            stmt = select(SubscriptionRow.id).where(SubscriptionRow.when_crossed.is_(True))
+            return (await s.scalar(stmt.limit(1))) is not None
+
+    async def trending_destinations(self) -> list[DestinationRow]:
+        """Destinations with a trending (`--when-crossed`) subscription, with all of theirs.
+
+        Few per deployment; a poll reads them all.
+        """
+        with_trending = select(SubscriptionRow.destination_id).where(
+            SubscriptionRow.when_crossed.is_(True)
+        )
+        stmt = select(DestinationRow).where(DestinationRow.id.in_(with_trending))
+        async with self._sessions() as s:
+            return list((await s.scalars(stmt.order_by(DestinationRow.id))).all())
+
     async def add(
         self,
         destination_id: int,
@@ -46,6 +65,7 @@ class SubscriptionRepo:
         created_by: str | None,
         limit: int,
         now: datetime | None = None,
+        when_crossed: bool = False,
     ) -> SubscriptionRow:
         """Save a subscription; raise DuplicateSubscriptionError or SubscriptionLimitError."""
         now = now or datetime.now(UTC)
@@ -67,6 +87,7 @@ class SubscriptionRepo:
                     query=query,
                     canonical=canonical,
                     parsed=_parsed(query),
+                    when_crossed=when_crossed,
                     created_by=created_by,
                     created_at=now,
                 )
@@ -90,10 +111,17 @@ class SubscriptionRepo:
         created_by: str | None,
         limit: int,
         now: datetime,
+        crossed: Collection[int] = (),
     ) -> SubscriptionBatch:
         """Save (query, canonical) items in one transaction (see `add_many`)."""
         return await add_many(
-            self._sessions, destination_id, items, created_by=created_by, limit=limit, now=now
+            self._sessions,
+            destination_id,
+            items,
+            created_by=created_by,
+            limit=limit,
+            now=now,
+            crossed=crossed,
         )
 
     async def remove(self, subscription_id: int, destination_id: int) -> bool:
@@ -211,8 +239,11 @@ async def add_many(
     created_by: str | None,
     limit: int,
     now: datetime,
+    crossed: Collection[int] = (),
 ) -> SubscriptionBatch:
     """Save (query, canonical) items in ONE transaction: all new ones, or none.
+
+    The items whose index is in `crossed` are trending (`--when-crossed`) subscriptions.
 
     Items whose canonical query the destination already holds (or an earlier item of the
     batch) are duplicates, not errors. When the new ones would pass `limit`, nothing is saved
@@ -251,6 +282,7 @@ async def add_many(
                     query=query,
                     canonical=canonical,
                     parsed=_parsed(query),
+                    when_crossed=index in crossed,
                     created_by=created_by,
                     created_at=now,
                 )
