@@ -17,10 +17,11 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.app import App
-from bot.delivery.claims import IngestLock, process_id
+from bot.delivery.claims import ARTIFACT_LOCK_KEY, IngestLock, process_id
 from bot.delivery.sender import Sender, SendReport
 from bot.delivery.sweep import Sweeper, SweepReport
 from bot.port import Adapter
+from bot.services.artifacts import ArtifactReport, artifact_round
 from bot.services.ingest import days_between, poll_round
 from bot.storage.state_repo import StateRepo
 from bot.storage.upkeep import Upkeep, upkeep_round
@@ -48,6 +49,7 @@ class DeliveryScheduler:
         self.sweeper = Sweeper(app)
         self.sender = Sender(app, adapters, owner=self.owner)
         self.lock = IngestLock(app.engine)
+        self.artifact_lock = IngestLock(app.engine, key=ARTIFACT_LOCK_KEY)
         self.upkeep = Upkeep(app.engine)
         self._scheduler: AsyncIOScheduler | None = None
         self._stop = asyncio.Event()
@@ -82,6 +84,15 @@ class DeliveryScheduler:
             next_run_time=now + timedelta(seconds=1),
             **common,
         )
+        if self.app.settings.artifact_days:
+            sched.add_job(
+                self._tracked(self.artifact_job),
+                IntervalTrigger(minutes=self.app.settings.ingest_interval_minutes, timezone=UTC),
+                id="artifacts",
+                # After the catch-up poll has stored the papers to look up.
+                next_run_time=now + timedelta(minutes=1),
+                **common,
+            )
         if self.app.settings.upkeep_interval_minutes:
             every = self.app.settings.upkeep_interval_minutes
             sched.add_job(
@@ -153,6 +164,22 @@ class DeliveryScheduler:
             log.debug("digest sweep stopped by shutdown")  # state is in the database
         except Exception:
             log.exception("digest sweep failed")
+
+    async def artifact_job(self) -> None:
+        """Look up linked models, datasets and Spaces of recent papers; never fatal."""
+        try:
+            await self.artifacts_once()
+        except asyncio.CancelledError:
+            log.debug("artifact look-ups stopped by shutdown")  # each one is stored as it comes
+        except Exception:
+            log.exception("artifact look-ups failed")
+
+    async def artifacts_once(self) -> ArtifactReport | None:
+        """One artifact round; None if another process runs one."""
+        async with self.artifact_lock.hold() as mine:
+            if not mine:
+                return None
+            return await artifact_round(self.app)
 
     async def upkeep_job(self) -> None:
         """VACUUM/ANALYZE (PostgreSQL) or optimize (SQLite) what needs it; never fatal."""

@@ -1,0 +1,32 @@
+"""papers: the Hugging Face models, datasets and Spaces that cite each paper (counts and the
+top few, as JSON) and when they were last looked up
+
+Revision ID: 0014
+Revises: 0013
+Create Date: 2026-12-02 13:30:00.000000
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+
+from alembic import op
+
+revision: str = "0014"
+down_revision: str | None = "0013"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    # NULL: never looked up (every paper stored before); the artifact round fetches recent
+    # ones first, older papers stay unknown, which has:model reads as "none".
+    with op.batch_alter_table("papers", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("artifacts", sa.JSON(), nullable=True))
+        batch_op.add_column(sa.Column("artifacts_checked_at", sa.DateTime(timezone=True), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("papers", schema=None) as batch_op:
+        batch_op.drop_column("artifacts_checked_at")
+        batch_op.drop_column("artifacts")
