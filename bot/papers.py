@@ -82,11 +82,6 @@ class Artifacts:
         ]
         return ", ".join(parts)
 
-    def compact(self) -> str:
-        """ "3M 1D 2S" for a digest line; "" when none."""
-        counts = zip((self.models, self.datasets, self.spaces), "MDS", strict=True)
-        return " ".join(f"{n}{letter}" for n, letter in counts if n)
-
 
 @dataclass(frozen=True)
 class Paper:
