@@ -236,7 +236,11 @@ class DeliveryScheduler:
             await self.ingest_once()
         with self.app.metrics.sweep():
             report = await self.sweeper.sweep()
-        return report, await self.sender.drain()
+        sent = await self.sender.drain()
+        if ingest and self.app.settings.artifact_days:
+            # After the sending: cron's run must not hold its alerts for the look-ups.
+            await self.artifact_job()
+        return report, sent
 
 
 def poll_result(days: int, failed: int) -> str:
