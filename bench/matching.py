@@ -697,17 +697,22 @@ def print_artifact_row(
     def cm(r: dict[str, object]) -> float:
         return float(r["compile_s"]) + float(r["match_s"])  # type: ignore[arg-type]
 
+    def cpu(r: dict[str, object]) -> float:
+        return float(r["compile_cpu"]) + float(r["match_cpu"])  # type: ignore[arg-type]
+
+    def peak(r: dict[str, object]) -> float:
+        return float(r["peak_mib"])  # type: ignore[arg-type]
+
     line = (
-        f"{n:,} subscriptions: new fields, new engine: compile+match {cm(new):.2f} s "
-        f"(match {float(new['match_s']):.2f} s, CPU {float(new['match_cpu']):.2f}, "  # type: ignore[arg-type]
-        f"peak {float(new['peak_mib']):.0f} MiB, {new['pairs']:,} pairs); has:code twin, "  # type: ignore[arg-type]
-        f"new engine: {cm(twin):.2f} s"
+        f"{n:,} subscriptions, compile+match wall / CPU s: new fields on the new engine "
+        f"{cm(new):.2f} / {cpu(new):.2f} (peak {peak(new):.0f} MiB, {new['pairs']:,} pairs); "
+        f"has:code twin on the new engine {cm(twin):.2f} / {cpu(twin):.2f}"
     )
     if today is not None:
         line += (
-            f"; has:code twin, today's engine: {cm(today):.2f} s "
-            f"(match {float(today['match_s']):.2f} s, peak {float(today['peak_mib']):.0f} MiB); "  # type: ignore[arg-type]
-            f"new fields / today: {cm(new) / cm(today):.2f}x"
+            f"; has:code twin on today's engine {cm(today):.2f} / {cpu(today):.2f} "
+            f"(peak {peak(today):.0f} MiB); new fields / today: wall {cm(new) / cm(today):.2f}x, "
+            f"CPU {cpu(new) / cpu(today):.2f}x"
         )
     print(line, flush=True)
 
