@@ -508,12 +508,15 @@ def extract_tree(ref: str, into: str) -> str | None:
     return into
 
 
-def run_child(workload: str, size: int, repeat: int, tree: str | None) -> dict[str, object]:
-    """Run one size in a fresh process (today's engine when `tree` is given)."""
+def run_child(
+    workload: str, size: int, repeat: int, tree: str | None, mode: str = "today"
+) -> dict[str, object]:
+    """Run one size in a fresh process (today's engine when `tree` is given, read the way
+    `mode` says: "today" one Query per subscription, "new" through QueryCache)."""
     cmd = [sys.executable, str(REPO / "bench" / "matching_run.py"), "--workload", workload]
     cmd += ["--size", str(size), "--repeat", str(repeat)]
     if tree is not None:
-        cmd += ["--tree", tree, "--mode", "today"]
+        cmd += ["--tree", tree, "--mode", mode]
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"child failed ({' '.join(cmd)}):\n{done.stderr}")
@@ -617,7 +620,11 @@ def main() -> None:
             new = run_child(workload, n, args.repeat, None)
             if twin is not None:
                 # Same run, same shape of queries: has:code where the new fields are.
-                today = run_child(twin, n, args.repeat, tree) if tree else None
+                # Read as the sweep reads (QueryCache) when that tree has it, as this one does:
+                # the same path on both sides, so only the engines differ.
+                cached = tree and (Path(tree) / "bot" / "delivery" / "compiled.py").exists()
+                mode = "new" if cached else "today"
+                today = run_child(twin, n, args.repeat, tree, mode) if tree else None
                 new_twin = run_child(twin, n, args.repeat, None)
                 print_artifact_row(n, new, new_twin, today)
                 same = today is None or (
