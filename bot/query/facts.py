@@ -1,7 +1,7 @@
 """The paper facts a query can test (has:code, has:model/dataset/space, stars>=N, org:,
-author:@user): where each
-comes from in the paper record, and what a match shows. One definition for the batch engine,
-the day search and `why`, so they cannot disagree on what a fact means."""
+author:@user): where each comes from in the paper record, and what a match shows. One
+definition for the batch engine, the day search and `why`, so they cannot disagree on what
+a fact means."""
 
 from __future__ import annotations
 
