@@ -278,3 +278,32 @@ async def test_subscribe_and_why_speak_has_model(bot: TestBot) -> None:
     bad = await bot.text("/subscribe diffusion has:weights")
     assert bad.count("\n") <= 3
     assert 'Unknown "has:weights" (use has:code, has:model, has:dataset or has:space)' in bad
+
+
+async def test_migration_0014_keeps_the_ledger_trigger_both_ways(db_url: str) -> None:
+    """0014 alters `papers` in place: a rebuild would drop the trigger 0011 put on it."""
+    import asyncio
+
+    from sqlalchemy import text
+
+    from alembic import command
+    from bot.storage.db import alembic_config, make_engine
+
+    if not db_url.startswith("sqlite"):
+        pytest.skip("a SQLite promise: PostgreSQL alters in place anyway")
+    cfg = alembic_config(db_url)
+    engine = make_engine(db_url)
+
+    async def triggers() -> set[str]:
+        async with engine.connect() as conn:
+            rows = await conn.execute(text("SELECT name FROM sqlite_master WHERE type='trigger'"))
+            return {r[0] for r in rows}
+
+    try:
+        assert "deliveries_of_paper" in await triggers()
+        await asyncio.to_thread(command.downgrade, cfg, "0013")
+        assert "deliveries_of_paper" in await triggers()
+        await asyncio.to_thread(command.upgrade, cfg, "head")
+        assert "deliveries_of_paper" in await triggers()
+    finally:
+        await engine.dispose()

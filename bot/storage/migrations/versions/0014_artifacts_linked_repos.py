@@ -20,13 +20,16 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     # NULL: never looked up (every paper stored before); the artifact round fetches recent
-    # ones first, older papers stay unknown, which has:model reads as "none".
-    with op.batch_alter_table("papers", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("artifacts", sa.JSON(), nullable=True))
-        batch_op.add_column(sa.Column("artifacts_checked_at", sa.DateTime(timezone=True), nullable=True))
+    # ones first, older papers stay unknown, which has:model reads as "none". Plain ALTERs,
+    # not batch mode: on SQLite a batch that rebuilds `papers` would drop the ledger trigger
+    # 0011 put on it.
+    op.add_column("papers", sa.Column("artifacts", sa.JSON(), nullable=True))
+    op.add_column(
+        "papers", sa.Column("artifacts_checked_at", sa.DateTime(timezone=True), nullable=True)
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("papers", schema=None) as batch_op:
-        batch_op.drop_column("artifacts_checked_at")
-        batch_op.drop_column("artifacts")
+    # DROP COLUMN in place (SQLite 3.35+, PostgreSQL), for the same reason.
+    op.execute("ALTER TABLE papers DROP COLUMN artifacts_checked_at")
+    op.execute("ALTER TABLE papers DROP COLUMN artifacts")
