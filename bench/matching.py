@@ -615,7 +615,7 @@ def main() -> None:
                 pickle.dump(work, fh, protocol=pickle.HIGHEST_PROTOCOL)
             del work
         tree = extract_tree(args.baseline_ref, str(Path(tmp) / "today"))
-        rows = []
+        rows: list[tuple[object, ...]] = []
         for n in sizes:
             new = run_child(workload, n, args.repeat, None)
             if twin is not None:
