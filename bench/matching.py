@@ -27,13 +27,14 @@ import json
 import os
 import pickle
 import random
+import re
 import subprocess
 import sys
 import tarfile
 import tempfile
 import time
 from array import array
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from rapidfuzz import process
@@ -43,7 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.data import add_data_option, data_dir, day_files, use_data
 from bot.matching.engine import Match, Reason
-from bot.papers import Paper, normalize_space
+from bot.papers import Artifacts, Paper, normalize_space
 from bot.query import (
     Author,
     Claimed,
@@ -308,10 +309,13 @@ class QueryMaker:
         self.orgs = sorted({p.organization_handle for p in papers if p.organization_handle})
         self.users = sorted({u for p in papers for _, u in p.claimed})
         self.facts = 0.0  # the share of queries that also test a paper fact (--facts)
+        self.artifacts = False  # has:model/dataset/space among them (--artifacts)
 
     def fact(self) -> str:
         r = self.rng.random()
         if r < 0.3 or not (self.orgs and self.users):
+            if self.artifacts and self.rng.random() < 0.75:
+                return f"has:{self.rng.choice(['model', 'dataset', 'space'])}"
             return "has:code"
         if r < 0.55:
             return f"stars>={self.rng.choice([10, 50, 100, 500, 1000])}"
@@ -504,12 +508,15 @@ def extract_tree(ref: str, into: str) -> str | None:
     return into
 
 
-def run_child(workload: str, size: int, repeat: int, tree: str | None) -> dict[str, object]:
-    """Run one size in a fresh process (today's engine when `tree` is given)."""
+def run_child(
+    workload: str, size: int, repeat: int, tree: str | None, mode: str = "today"
+) -> dict[str, object]:
+    """Run one size in a fresh process (today's engine when `tree` is given, read the way
+    `mode` says: "today" one Query per subscription, "new" through QueryCache)."""
     cmd = [sys.executable, str(REPO / "bench" / "matching_run.py"), "--workload", workload]
     cmd += ["--size", str(size), "--repeat", str(repeat)]
     if tree is not None:
-        cmd += ["--tree", tree, "--mode", "today"]
+        cmd += ["--tree", tree, "--mode", mode]
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"child failed ({' '.join(cmd)}):\n{done.stderr}")
@@ -541,16 +548,28 @@ def main() -> None:
         help="share of queries that also test has:code, stars>=N, org: or author:@ (0-1); "
         "today's engine cannot read those, so give --baseline-ref none with it",
     )
+    ap.add_argument(
+        "--artifacts",
+        action="store_true",
+        help="papers get linked models/datasets/Spaces (seeded: real files have none) and "
+        "3 in 4 has: facts become has:model/dataset/space; today's engine runs the same "
+        "queries with has:code in their place, as the baseline of the same run",
+    )
     add_data_option(ap)
     args = ap.parse_args()
     use_data(args)
     sizes = sorted(int(s) for s in args.sizes.split(","))
 
     papers, authors, source = load_papers(args.papers)
+    if args.artifacts:
+        papers = with_artifacts(papers)
     rng = random.Random(SEED)
     maker = QueryMaker(papers, authors, rng)
     maker.facts = args.facts
+    maker.artifacts = args.artifacts
     texts = subscription_texts(sizes[-1], maker, rng)
+    # Today's engine cannot read has:model: it runs the same queries with has:code instead.
+    twin_texts = [ARTIFACT_HAS.sub("has:code", t) for t in texts] if args.artifacts else None
     distinct_texts = sorted(set(texts))
     t0 = time.perf_counter()
     parsed: dict[str, Query | None] = {}
@@ -574,6 +593,12 @@ def main() -> None:
     naive_papers = [NaivePaper(p) for p in papers]
     with tempfile.TemporaryDirectory(prefix="bench-matching-") as tmp:
         workload = args.workload or str(Path(tmp) / "workload.pickle")
+        twin = None
+        if twin_texts is not None:
+            twin = str(Path(tmp) / "twin.pickle")
+            write_workload(
+                twin, papers, twin_texts, sorted({i for s in samples.values() for i in s})
+            )
         if not Path(workload).exists():
             work = {
                 "papers": [asdict(p) for p in papers],
@@ -590,9 +615,27 @@ def main() -> None:
                 pickle.dump(work, fh, protocol=pickle.HIGHEST_PROTOCOL)
             del work
         tree = extract_tree(args.baseline_ref, str(Path(tmp) / "today"))
-        rows = []
+        rows: list[tuple[object, ...]] = []
         for n in sizes:
             new = run_child(workload, n, args.repeat, None)
+            if twin is not None:
+                # Same run, same shape of queries: has:code where the new fields are.
+                # Read as the sweep reads (QueryCache) when that tree has it, as this one does:
+                # the same path on both sides, so only the engines differ.
+                cached = tree and (Path(tree) / "bot" / "delivery" / "compiled.py").exists()
+                mode = "new" if cached else "today"
+                today = run_child(twin, n, args.repeat, tree, mode) if tree else None
+                new_twin = run_child(twin, n, args.repeat, None)
+                print_artifact_row(n, new, new_twin, today)
+                same = today is None or (
+                    today["digest"] == new_twin["digest"] and today["sample"] == new_twin["sample"]
+                )
+                sample = [(i, q) for i in samples[n] if (q := parsed[texts[i]]) is not None]
+                mine = [m for m in new["sample"] if m[0] in set(samples[n])]  # type: ignore[attr-defined]
+                same_naive = mine == as_lists(naive_loop(sample, naive_papers))
+                print(f"naive sample identical (reasons included): {same_naive}")
+                rows.append((n, len(set(texts[:n])), new, None, 0.0, same_naive, same))
+                continue
             today = run_child(workload, n, args.repeat, tree) if tree else None
             sample = [(i, q) for i in samples[n] if (q := parsed[texts[i]]) is not None]
             t0 = time.perf_counter()
@@ -605,9 +648,80 @@ def main() -> None:
                 same_today = same_today and today["sample"] == new["sample"]
             rows.append((n, len(set(texts[:n])), new, today, naive_s, same_naive, same_today))
             print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())} after {n}")
-    report(rows, args, bool(tree))
+    if twin is None:
+        report(rows, args, bool(tree))
+    else:
+        print("identical to today's engine on the has:code twin:", all(r[6] for r in rows))
     if not all(r[5] and r[6] for r in rows):
         sys.exit(1)
+
+
+ARTIFACT_HAS = re.compile(r"has:(?:model|dataset|space)\b")
+
+
+def with_artifacts(papers: list[Paper]) -> list[Paper]:
+    """`papers` with seeded linked-repo counts: a paper with code is likelier to have some."""
+    rng = random.Random(SEED + 15)
+    out = []
+    for p in papers:
+        odds = 0.5 if p.github_repo else 0.15
+        models = rng.randint(1, 12) if rng.random() < odds else 0
+        datasets = rng.randint(1, 3) if rng.random() < odds / 2 else 0
+        spaces = rng.randint(1, 4) if rng.random() < odds / 2 else 0
+        out.append(replace(p, artifacts=Artifacts(models, datasets, spaces)))
+    return out
+
+
+def write_workload(path: str, papers: list[Paper], texts: list[str], sample: list[int]) -> None:
+    """A workload file like main()'s, for other subscription texts over the same papers."""
+    distinct = sorted(set(texts))
+    number = {t: i for i, t in enumerate(distinct)}
+    parsed = {t: _parsed(t) for t in distinct}
+    work = {
+        "papers": [asdict(p) for p in papers],
+        "texts": distinct,
+        "canonical": [q.canonical if (q := parsed[t]) else "" for t in distinct],
+        "stored": [json.dumps(dump(q)) if (q := parsed[t]) else "null" for t in distinct],
+        "subscriptions": array("I", [number[t] for t in texts]),
+        "sample": sample,
+    }
+    with open(path, "wb") as fh:
+        pickle.dump(work, fh, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _parsed(text: str) -> Query | None:
+    try:
+        return parse_query(text)
+    except QueryError:
+        return None
+
+
+def print_artifact_row(
+    n: int, new: dict[str, object], twin: dict[str, object], today: dict[str, object] | None
+) -> None:
+    """One size of --artifacts: the new fields on the new engine beside today's baseline."""
+
+    def cm(r: dict[str, object]) -> float:
+        return float(r["compile_s"]) + float(r["match_s"])  # type: ignore[arg-type]
+
+    def cpu(r: dict[str, object]) -> float:
+        return float(r["compile_cpu"]) + float(r["match_cpu"])  # type: ignore[arg-type]
+
+    def peak(r: dict[str, object]) -> float:
+        return float(r["peak_mib"])  # type: ignore[arg-type]
+
+    line = (
+        f"{n:,} subscriptions, compile+match wall / CPU s: new fields on the new engine "
+        f"{cm(new):.2f} / {cpu(new):.2f} (peak {peak(new):.0f} MiB, {new['pairs']:,} pairs); "
+        f"has:code twin on the new engine {cm(twin):.2f} / {cpu(twin):.2f}"
+    )
+    if today is not None:
+        line += (
+            f"; has:code twin on today's engine {cm(today):.2f} / {cpu(today):.2f} "
+            f"(peak {peak(today):.0f} MiB); new fields / today: wall {cm(new) / cm(today):.2f}x, "
+            f"CPU {cpu(new) / cpu(today):.2f}x"
+        )
+    print(line, flush=True)
 
 
 def report(rows: list[tuple], args: argparse.Namespace, with_today: bool) -> None:  # type: ignore[type-arg]

@@ -18,6 +18,7 @@ import pickle
 import statistics
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,16 @@ def main() -> None:
     # Only the fields this tree's Paper has: an older engine predates the paper facts.
     known = set(Paper.__dataclass_fields__)
     papers = [Paper(**{k: v for k, v in p.items() if k in known}) for p in work["papers"]]
+    if "artifacts" in known:
+        # Pickled as plain dicts (dataclasses.asdict): rebuilt as the repository reads them.
+        from bot.papers import Artifacts
+
+        papers = [
+            replace(p, artifacts=Artifacts(a["models"], a["datasets"], a["spaces"]))
+            if isinstance(a := p.artifacts, dict)
+            else p
+            for p in papers
+        ]
     texts, canon, stored = work["texts"], work["canonical"], work["stored"]
     which = work["subscriptions"][: args.size]
     rss_before = rss_mib("VmRSS")

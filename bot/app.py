@@ -36,6 +36,9 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 MARK_MARGIN = timedelta(minutes=10)
+# Seconds between artifact look-ups: 0.7 s is at most ~430 per 5 minutes even in one run,
+# below Hugging Face's 500 before the budget check (`hf_request_budget`) even applies.
+ARTIFACT_INTERVAL = 0.7
 
 
 def utc_now() -> datetime:
@@ -243,7 +246,10 @@ def build_app(
     if source is None:
         if online:
             source = HuggingFaceClient(
-                base_url=settings.hf_api_url, token=settings.token, today=today
+                base_url=settings.hf_api_url,
+                token=settings.token,
+                today=today,
+                artifact_interval=ARTIFACT_INTERVAL,
             )
         else:
             source = SampleSource(today=today)

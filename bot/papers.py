@@ -36,6 +36,53 @@ def normalize_space(text: str) -> str:
     return " ".join(text.split())
 
 
+# The kinds of Hugging Face repository that can cite a paper, as the API names its lists.
+ARTIFACT_KINDS = ("models", "datasets", "spaces")
+_ARTIFACT_PATHS = {"models": "", "datasets": "datasets/", "spaces": "spaces/"}
+
+
+@dataclass(frozen=True, slots=True)
+class ArtifactRef:
+    """One model, dataset or Space that cites a paper: its kind and repo id ("owner/name")."""
+
+    kind: str  # one of ARTIFACT_KINDS
+    repo_id: str
+
+    @property
+    def url(self) -> str:
+        return f"https://huggingface.co/{_ARTIFACT_PATHS[self.kind]}{self.repo_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Artifacts:
+    """What cites a paper on Hugging Face (`GET /api/arxiv/{id}/repos`): counts and the top few.
+
+    The counts are the totals; `top` holds at most a few of each kind, most liked first.
+    """
+
+    models: int = 0
+    datasets: int = 0
+    spaces: int = 0
+    top: tuple[ArtifactRef, ...] = ()
+
+    def count(self, kind: str) -> int:
+        return {"models": self.models, "datasets": self.datasets, "spaces": self.spaces}[kind]
+
+    @property
+    def any(self) -> bool:
+        return bool(self.models or self.datasets or self.spaces)
+
+    def summary(self) -> str:
+        """ "3 models, 1 dataset, 2 Spaces" (kinds with none left out); "" when none."""
+        words = (("model", "models"), ("dataset", "datasets"), ("Space", "Spaces"))
+        parts = [
+            f"{n:,} {one if n == 1 else many}"
+            for n, (one, many) in zip((self.models, self.datasets, self.spaces), words, strict=True)
+            if n
+        ]
+        return ", ".join(parts)
+
+
 @dataclass(frozen=True)
 class Paper:
     """A paper as the core sees it, whatever source it came from.
@@ -64,6 +111,8 @@ class Paper:
     # verified by Hugging Face, in author order: what author:@username follows.
     claimed: tuple[tuple[str, str], ...] = ()
     thumbnail: str | None = None
+    # The models, datasets and Spaces citing the paper, once fetched (None: not looked up).
+    artifacts: Artifacts | None = None
     first_seen_at: datetime | None = field(default=None, compare=False)
     updated_at: datetime | None = field(default=None, compare=False)
 
@@ -123,5 +172,17 @@ class Paper:
             "ai_keywords": list(self.ai_keywords),
             "organization": self.organization,
             "thumbnail": self.thumbnail,
+            "artifacts": _artifacts_json(self.artifacts),
             "abstract": self.abstract,
         }
+
+
+def _artifacts_json(a: Artifacts | None) -> dict[str, object] | None:
+    if a is None:
+        return None
+    return {
+        "models": a.models,
+        "datasets": a.datasets,
+        "spaces": a.spaces,
+        "top": [{"kind": r.kind, "id": r.repo_id, "url": r.url} for r in a.top],
+    }

@@ -17,11 +17,12 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.app import App
-from bot.delivery.claims import IngestLock, process_id
+from bot.delivery.claims import ARTIFACT_LOCK_KEY, IngestLock, process_id
 from bot.delivery.sender import Sender, SendReport
 from bot.delivery.sweep import Sweeper, SweepReport
 from bot.delivery.trending import Trending, refresh_days
 from bot.port import Adapter
+from bot.services.artifacts import ArtifactReport, artifact_round
 from bot.services.ingest import days_between, poll_round, refresh_round
 from bot.storage.state_repo import StateRepo
 from bot.storage.upkeep import Upkeep, upkeep_round
@@ -50,6 +51,7 @@ class DeliveryScheduler:
         self.trending = Trending(app)
         self.sender = Sender(app, adapters, owner=self.owner)
         self.lock = IngestLock(app.engine)
+        self.artifact_lock = IngestLock(app.engine, key=ARTIFACT_LOCK_KEY)
         self.upkeep = Upkeep(app.engine)
         self._scheduler: AsyncIOScheduler | None = None
         self._stop = asyncio.Event()
@@ -84,6 +86,15 @@ class DeliveryScheduler:
             next_run_time=now + timedelta(seconds=1),
             **common,
         )
+        if self.app.settings.artifact_days:
+            sched.add_job(
+                self._tracked(self.artifact_job),
+                IntervalTrigger(minutes=self.app.settings.ingest_interval_minutes, timezone=UTC),
+                id="artifacts",
+                # After the catch-up poll has stored the papers to look up.
+                next_run_time=now + timedelta(minutes=1),
+                **common,
+            )
         if self.app.settings.upkeep_interval_minutes:
             every = self.app.settings.upkeep_interval_minutes
             sched.add_job(
@@ -155,6 +166,22 @@ class DeliveryScheduler:
             log.debug("digest sweep stopped by shutdown")  # state is in the database
         except Exception:
             log.exception("digest sweep failed")
+
+    async def artifact_job(self) -> None:
+        """Look up linked models, datasets and Spaces of recent papers; never fatal."""
+        try:
+            await self.artifacts_once()
+        except asyncio.CancelledError:
+            log.debug("artifact look-ups stopped by shutdown")  # each one is stored as it comes
+        except Exception:
+            log.exception("artifact look-ups failed")
+
+    async def artifacts_once(self) -> ArtifactReport | None:
+        """One artifact round; None if another process runs one."""
+        async with self.artifact_lock.hold() as mine:
+            if not mine:
+                return None
+            return await artifact_round(self.app)
 
     async def upkeep_job(self) -> None:
         """VACUUM/ANALYZE (PostgreSQL) or optimize (SQLite) what needs it; never fatal."""
@@ -228,7 +255,11 @@ class DeliveryScheduler:
             await self.ingest_once()
         with self.app.metrics.sweep():
             report = await self.sweeper.sweep()
-        return report, await self.sender.drain()
+        sent = await self.sender.drain()
+        if ingest and self.app.settings.artifact_days:
+            # After the sending: cron's run must not hold its alerts for the look-ups.
+            await self.artifact_job()
+        return report, sent
 
 
 def poll_result(days: int, failed: int) -> str:

@@ -128,6 +128,9 @@ _FORMS: dict[str, str] = {
     "ready_poll_max_age_minutes": "a whole number of minutes from 1 to 10080",
     "log_format": "one of text, json",
     "upkeep_interval_minutes": "a whole number of minutes from 0 (never) to 1440",
+    "artifact_days": "a whole number of days from 0 (never look up) to 30",
+    "artifact_refresh_hours": "a number of hours from 1 to 168",
+    "hf_request_budget": "a whole number of requests per 5 minutes from 1 to 500",
 }
 
 
@@ -167,6 +170,13 @@ class Settings(EnvSettings):
     # How often the bot checks whether its tables want a VACUUM or ANALYZE (PostgreSQL) or
     # an optimize and WAL checkpoint (SQLite): the bot does not count on autovacuum. 0: never.
     upkeep_interval_minutes: int = Field(10, ge=0, le=1440)
+    # Linked models, datasets and Spaces are looked up for papers featured in the last
+    # `artifact_days` days, again every `artifact_refresh_hours`. The look-ups stop once the
+    # process has made `hf_request_budget` requests to Hugging Face in the last 5 minutes
+    # (theirs: 500 anonymous): the rest is left to the poll and to commands.
+    artifact_days: int = Field(7, ge=0, le=30)
+    artifact_refresh_hours: float = Field(12, ge=1, le=168)
+    hf_request_budget: int = Field(400, ge=1, le=500)
 
     @field_validator("database_url")
     @classmethod

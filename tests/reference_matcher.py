@@ -32,7 +32,19 @@ from bot.query.ast import iter_leaves
 from bot.query.names import PersonName, parse_name
 from bot.query.text import field_texts, tokenize
 
-FIELD_ORDER = ("title", "abstract", "keyword", "author", "upvotes", "code", "stars", "org")
+FIELD_ORDER = (
+    "title",
+    "abstract",
+    "keyword",
+    "author",
+    "upvotes",
+    "code",
+    "model",
+    "dataset",
+    "space",
+    "stars",
+    "org",
+)
 _COMPARE = {
     ">=": lambda a, b: a >= b,
     ">": lambda a, b: a > b,
@@ -110,7 +122,11 @@ def leaf_fields(leaf: Leaf, paper: Paper) -> list[str]:
         stars = paper.github_stars
         return ["stars"] if stars is not None and _COMPARE[leaf.op](stars, leaf.value) else []
     if isinstance(leaf, Has):
-        return ["code"] if leaf.what == "code" and paper.github_repo else []
+        if leaf.what == "code":
+            return ["code"] if paper.github_repo else []
+        a = paper.artifacts
+        counts = {"model": a.models, "dataset": a.datasets, "space": a.spaces} if a else {}
+        return [leaf.what] if counts.get(leaf.what, 0) > 0 else []
     if isinstance(leaf, Org):
         names = [paper.organization or "", paper.organization_handle or ""]
         folded = [" ".join(n.lower().split()) for n in names if n]

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from bot.matching.engine import Match, MatchEngine, Reason, match_batch, matches
 from bot.matching.explain import explain, render_explanation
-from bot.papers import Paper
+from bot.papers import Artifacts, Paper
 from bot.query import Query, QueryError, parse_query
 from tests.reference_matcher import reference_batch, reference_match
 
@@ -76,6 +76,17 @@ def papers(draw: st.DrawFn) -> list[Paper]:
             organization=draw(st.sampled_from([None, *ORG_NAMES])),
             organization_handle=draw(st.sampled_from([None, *ORG_HANDLES])),
             claimed=tuple(draw(st.lists(st.sampled_from(CLAIMS), max_size=2, unique=True))),
+            artifacts=draw(
+                st.one_of(
+                    st.none(),
+                    st.builds(
+                        Artifacts,
+                        st.integers(0, 2),
+                        st.integers(0, 2),
+                        st.integers(0, 2),
+                    ),
+                )
+            ),
         )
         for i in range(n)
     ]
@@ -90,7 +101,7 @@ def _word(draw: st.DrawFn) -> str:
 def leaves(draw: st.DrawFn) -> str:
     kind = draw(st.integers(0, 9))
     if kind == 6:
-        return "has:code"
+        return "has:" + draw(st.sampled_from(["code", "model", "dataset", "space", "Model"]))
     if kind == 7:
         op = draw(st.sampled_from([">=", ">", "<=", "<", "="]))
         return f"stars{op}{draw(st.integers(0, 30))}"

@@ -12,7 +12,7 @@ import pytest
 from bot.app import App
 from bot.matching.engine import Reason, match_batch
 from bot.matching.explain import explain
-from bot.papers import Paper
+from bot.papers import ArtifactRef, Artifacts, Paper
 from bot.query import parse_query
 from bot.query.stored import dump, load
 from bot.sources.huggingface import parse_daily_item
@@ -32,16 +32,24 @@ CODE = Paper(
     organization_handle="ByteDance-Seed",
     authors=("Yann LeCun", "Ada Lovelace"),
     claimed=(("Yann LeCun", "ylecun"),),
+    artifacts=Artifacts(models=3, datasets=1, spaces=0, top=(ArtifactRef("models", "a/b-7b"),)),
 )
 BARE = Paper(id="2501.00002", title="Diffusion alone", authors=("Yann LeCun",))
-PAPERS = [CODE, BARE]
+# Looked up, and nothing cites it: has:model fails like for a paper never looked up.
+CITED_BY_NONE = Paper(id="2501.00003", title="Diffusion cited by none", artifacts=Artifacts())
+PAPERS = [CODE, BARE, CITED_BY_NONE]
 
 
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
         ("has:code", ["2501.00001"]),
-        ("diffusion -has:code", ["2501.00002"]),
+        ("diffusion -has:code", ["2501.00002", "2501.00003"]),
+        ("has:model", ["2501.00001"]),
+        ("has:Dataset", ["2501.00001"]),
+        ("has:space", []),
+        ("diffusion -has:model", ["2501.00002", "2501.00003"]),
+        ("has:space OR has:dataset", ["2501.00001"]),
         ("stars>=100", ["2501.00001"]),
         ("stars>=121", []),
         ("stars<5", []),  # no repository: no stars to compare, even "fewer than 5"
@@ -70,6 +78,16 @@ def test_reasons_name_the_fact_fields() -> None:
     )
 
 
+def test_reasons_and_why_name_the_artifact_kinds() -> None:
+    [match] = match_batch(PAPERS, [(1, parse_query("has:model has:dataset"))])[1]
+    assert match.reasons == (Reason("has:dataset", "dataset"), Reason("has:model", "model"))
+    result = explain(parse_query("has:model has:space"), CODE)
+    assert not result.matched
+    model, space = result.terms
+    assert model.found and (model.hits[0].field, model.hits[0].text) == ("model", "3 models")
+    assert not space.found
+
+
 def test_why_explains_a_fact_found_and_one_missing() -> None:
     result = explain(parse_query("author:@ylecun stars>=500"), CODE)
     assert not result.matched
@@ -84,7 +102,8 @@ def test_facts_survive_the_stored_form_and_keep_canonical_text() -> None:
     assert str(query) == 'author:@ak has:code org:"google deepmind" stars>=5'
     loaded = load(dump(query), query.text, str(query))
     assert loaded is not None and loaded.root == query.root
-    assert load({"v": 1, "tree": ["h", "model"]}, "x", "x") is None  # broken: parsed again
+    assert load({"v": 1, "tree": ["h", "models"]}, "x", "x") is None  # broken: parsed again
+    assert load(dump(parse_query("has:space")), "has:space", "has:space") is not None
 
 
 def test_equal_facts_are_duplicates() -> None:
@@ -159,4 +178,4 @@ async def test_subscribe_search_and_why_speak_the_new_fields(bot: TestBot) -> No
     why = " ".join((await bot.text("/why 2501.00001 #1")).split())
     assert 'org "ByteDance Seed"' in why and "has:code" in why
     bad = await bot.text("/subscribe has:models")
-    assert 'Unknown "has:models" (use has:code) at position 5' in bad
+    assert 'Unknown "has:models" (did you mean has:model?) at position 5' in bad

@@ -97,7 +97,12 @@ def test_or_binds_tighter_than_and() -> None:
             'Unknown field "foo:" (fields: title:, abstract:, author:, keyword:, has:, org:) '
             "at position 1",
         ),
-        ("has:model", 'Unknown "has:model" (use has:code) at position 5'),
+        (
+            "has:paper",
+            'Unknown "has:paper" (use has:code, has:model, has:dataset or has:space) at position 5',
+        ),
+        ("x has:models", 'Unknown "has:models" (did you mean has:model?) at position 7'),
+        ("has:spaces", 'Unknown "has:spaces" (did you mean has:space?) at position 5'),
         ("x has:", 'Expected a word, "phrase" or (group) after "has:" at position 3'),
         ("stars:5", 'Compare stars with >=, >, <=, < or =, as "stars>=10" at position 1'),
         ("x stars>=many", 'stars>= needs a whole number, not "many" at position 10'),

@@ -59,8 +59,11 @@ def _card(card: PaperCard) -> str:
     if p.featured_on:
         facts.append(f"featured {p.featured_on[-1].isoformat()}")
     if p.github_stars is not None:
-        facts.append(f"★ {p.github_stars}")
+        facts.append(f"★ {p.github_stars:,}")
     lines.append("   " + " · ".join(facts))
+    if p.artifacts is not None and p.artifacts.any:
+        repos = ", ".join(clean(r.repo_id) for r in p.artifacts.top)
+        lines.append(f"   cited by {p.artifacts.summary()}" + (f": {repos}" if repos else ""))
     if card.note:
         lines.append(f"   ({clean(card.note)})")
     summary = p.ai_summary or p.abstract

@@ -122,6 +122,26 @@ def _links(paper: Paper, budget: int = MAX_FIELD) -> str:
     return out
 
 
+def cited_by(paper: Paper, *, top: bool, budget: int = MAX_FIELD) -> str:
+    """ "[3 models, 1 dataset, 2 Spaces](paper page)", then (with `top`) a line of the most
+    liked repos linked, as many whole ones as fit; "" when nothing cites the paper."""
+    a = paper.artifacts
+    if a is None or not a.any:
+        return ""
+    counts = a.summary()
+    out = f"[{counts}]({paper.hf_url})" if paper.hf_url else counts
+    if not top:
+        return out
+    repos = ""
+    for ref in a.top:
+        url = safe_url(ref.url)
+        # Repo names are untrusted text: escaped like a title (`_` would start italics).
+        part = f"{' · ' if repos else ''}[{safe_text(ref.repo_id, 200)}]({url})"
+        if url and len(out) + 1 + len(repos) + len(part) <= budget:
+            repos += part
+    return f"{out}\n{repos}" if repos else out
+
+
 def paper_card(card: PaperCard) -> discord.Embed:
     """A paper in full: title, authors, abstract excerpt, upvotes, links, thumbnail."""
     p = card.paper
@@ -140,6 +160,8 @@ def paper_card(card: PaperCard) -> discord.Embed:
         embed.add_field(name="Published", value=p.published_at.date().isoformat(), inline=True)
     if links := _links(p):
         embed.add_field(name="Links", value=links, inline=False)
+    if cited := cited_by(p, top=True):
+        embed.add_field(name="Cited on Hugging Face by", value=cited, inline=False)
     if thumb := safe_url(p.thumbnail):
         embed.set_thumbnail(url=thumb)
     footer = [card.note or "", p.id if not p.arxiv_id else f"arXiv:{p.id}"]
@@ -156,6 +178,8 @@ def paper_item(item: PaperItem, rank: int) -> discord.Embed:
     meta = f"▲ {p.upvotes}"
     if links := _links(p):
         meta += f" · {links}"
+    if cited := cited_by(p, top=False):
+        meta += f" · {cited}"
     lines.append(meta)
     if excerpt := (p.ai_summary or p.abstract):
         lines.append(safe_text(excerpt, ITEM_ABSTRACT))

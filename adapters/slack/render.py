@@ -216,6 +216,20 @@ def paper_meta(paper: Paper) -> str:
     return " · ".join(parts)
 
 
+def cited_by(paper: Paper, *, top: bool) -> str:
+    """ "<paper page|3 models, 1 dataset, 2 Spaces>", then (with `top`) the most liked repos
+    linked; "" when nothing cites the paper."""
+    a = paper.artifacts
+    if a is None or not a.any:
+        return ""
+    out = link(paper.hf_url, a.summary())
+    if top:
+        # Repo names are untrusted text: `link` escapes them like any label.
+        repos = [link(ref.url, ref.repo_id, 200) for ref in a.top]
+        out += "".join(f" · {r}" for r in repos)
+    return ":hugs: " + out
+
+
 def paper_title(paper: Paper) -> str:
     return link(paper.url, paper.title.strip() or paper.id, MAX_TITLE)
 
@@ -226,6 +240,8 @@ def render_card(card: PaperCard) -> SlackMessage:
     if paper.authors:
         lines.append(esc(paper.authors_short(6), 600))
     lines.append(paper_meta(paper))
+    if cited := cited_by(paper, top=True):
+        lines.append(cited)
     summary = paper.ai_summary or paper.abstract
     if summary:
         lines.append("")
@@ -281,6 +297,10 @@ def list_item(index: int, item: PaperItem) -> Block:
         facts.append(esc(paper.authors_short(2), 300))
     if links:
         facts.append(links)
+    if paper.github_stars:
+        facts.append(f":star: {paper.github_stars:,}")
+    if cited := cited_by(paper, top=False):
+        facts.append(cited)
     lines.append(" · ".join(facts))
     excerpt = paper.ai_summary or paper.abstract
     if excerpt:

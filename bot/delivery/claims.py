@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 # An arbitrary constant naming paperbot's ingest among PostgreSQL advisory locks.
 INGEST_LOCK_KEY = 0x70617065  # "pape"
+# And its artifact look-ups: a lock of their own, so they never make a poll skip its round.
+ARTIFACT_LOCK_KEY = 0x70617066
 
 
 def process_id() -> str:
@@ -29,8 +31,9 @@ class IngestLock:
     single-process setup, so an in-process lock is enough there.
     """
 
-    def __init__(self, engine: AsyncEngine):
+    def __init__(self, engine: AsyncEngine, key: int = INGEST_LOCK_KEY):
         self._engine = engine
+        self._key = key
         self._local = asyncio.Lock()
 
     async def busy(self) -> bool:
@@ -53,7 +56,7 @@ class IngestLock:
                     "AND database = (SELECT oid FROM pg_database "
                     "WHERE datname = current_database()))"
                 ),
-                {"hi": INGEST_LOCK_KEY >> 32, "lo": INGEST_LOCK_KEY & 0xFFFFFFFF},
+                {"hi": self._key >> 32, "lo": self._key & 0xFFFFFFFF},
             )
         return bool(held)
 
@@ -69,6 +72,6 @@ class IngestLock:
                 return
             async with self._engine.begin() as conn:
                 got = await conn.scalar(
-                    text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": INGEST_LOCK_KEY}
+                    text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": self._key}
                 )
                 yield bool(got)

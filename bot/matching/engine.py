@@ -33,7 +33,17 @@ from bot.query.text import TEXT_FIELDS
 log = logging.getLogger(__name__)
 _canonical = attrgetter("canonical")
 
-REASON_FIELDS = (*TEXT_FIELDS, "author", "upvotes", "code", "stars", "org")
+REASON_FIELDS = (
+    *TEXT_FIELDS,
+    "author",
+    "upvotes",
+    "code",
+    "model",
+    "dataset",
+    "space",
+    "stars",
+    "org",
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -47,7 +47,9 @@ Upvotes
   ``upvotes>=N`` (also ``>``, ``<=``, ``<``, ``=``; spaces allowed around the operator)
   compares the paper's upvotes.
 Paper facts
-  ``has:code`` (a GitHub repository is linked), ``stars>=N`` (its GitHub stars; a paper
+  ``has:code`` (a GitHub repository is linked), ``has:model``, ``has:dataset`` and
+  ``has:space`` (a Hugging Face repo of that kind cites the paper, as last looked up; never
+  looked up counts as none), ``stars>=N`` (its GitHub stars; a paper
   without a repository matches no comparison), ``org:<name>`` (the Hugging Face organisation
   the paper is claimed by, by handle or full name, any case: ``org:ByteDance-Seed``,
   ``org:"ByteDance Seed"``) and ``author:@<username>`` (an author who claimed the paper on

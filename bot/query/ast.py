@@ -11,7 +11,7 @@ from bot.query.text import fuzzy_eligible
 
 FIELD_NAMES = ("title", "abstract", "author", "keyword", "has", "org")
 # What has: can test, each a fact of the Daily Papers record (bot.query.facts).
-HAS_WHAT = ("code",)
+HAS_WHAT = ("code", "model", "dataset", "space")
 OPERATORS = (">=", "<=", ">", "<", "=")
 _RESERVED = frozenset({"and", "or", "not", "upvotes"})
 
@@ -106,7 +106,8 @@ class Stars:
 
 @dataclass(frozen=True, slots=True)
 class Has:
-    """The paper has a linked thing: `what` is one of HAS_WHAT ("code": a GitHub repo)."""
+    """The paper has a linked thing: `what` is one of HAS_WHAT ("code": a GitHub repo; "model",
+    "dataset", "space": a Hugging Face repo of that kind citing the paper)."""
 
     what: str
 

@@ -27,7 +27,7 @@ EXAMPLES = {
     "field": 'title:diffusion author:"Yann LeCun"',
     "upvotes": "diffusion upvotes>=10",
     "stars": "diffusion has:code stars>=100",
-    "has": "diffusion has:code",
+    "has": "diffusion (has:code OR has:model)",
     "org": 'org:ByteDance-Seed OR org:"Google DeepMind"',
     "claimed": "author:@akhaliq",
     "not": "diffusion -video",

@@ -182,9 +182,13 @@ class _Parser:
         if field.value == "has":
             what = lx.value.lower()
             if lx.kind != "WORD" or what not in HAS_WHAT:
-                known = " or ".join(f"has:{w}" for w in HAS_WHAT)
+                *rest, last = (f"has:{w}" for w in HAS_WHAT)
+                known = f"{', '.join(rest)} or {last}" if rest else last
+                # "has:models" is the likeliest slip: name the singular it meant.
+                meant = what.removesuffix("s")
+                hint = f"did you mean has:{meant}?" if meant in HAS_WHAT else f"use {known}"
                 raise QueryError(
-                    f'Unknown "has:{lx.value}" (use {known})',
+                    f'Unknown "has:{lx.value}" ({hint})',
                     lx.pos,
                     EXAMPLES["has"],
                 )

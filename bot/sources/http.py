@@ -7,6 +7,7 @@ import logging
 import random
 import re
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -104,6 +105,31 @@ class Throttle:
         self._lock.release()
 
 
+class RequestWindow:
+    """Count the requests of the last `seconds` (a sliding window, monotonic clock).
+
+    Hugging Face limits an anonymous client to 500 requests per 5 minutes. Every attempt
+    (retries too) is one request to them, so the client records each; work that can wait
+    (the artifact look-ups) asks `used()` before spending, and the poll and commands keep
+    what it leaves.
+    """
+
+    def __init__(self, seconds: float = 300.0, clock: Callable[[], float] = time.monotonic):
+        self.seconds = seconds
+        self._clock = clock
+        self._times: deque[float] = deque()
+
+    def record(self) -> None:
+        self._times.append(self._clock())
+
+    def used(self) -> int:
+        """Requests made within the window that ends now."""
+        start = self._clock() - self.seconds
+        while self._times and self._times[0] <= start:
+            self._times.popleft()
+        return len(self._times)
+
+
 class Closing:
     """`async with` for clients: leaving the block closes them."""
 
@@ -143,8 +169,10 @@ class HttpClient(Closing):
         sleep: Sleep = asyncio.sleep,
         throttle: Throttle | None = None,
         retry_empty_body: bool = False,
+        window: RequestWindow | None = None,
     ) -> None:
         self.name = name
+        self.window = window
         self.base_url = base_url.rstrip("/")
         self._headers = dict(headers)
         self._timeout_s = timeout
@@ -181,8 +209,17 @@ class HttpClient(Closing):
         delay = self._backoff_base * (2**attempt)
         return delay * (1 + random.random() * 0.5)  # jitter keeps restarted bots from syncing
 
-    async def get(self, path: str, params: Mapping[str, str | int] | None = None) -> Response:
-        """GET `path`; return the 2xx/404 answer or raise `SourceError` once retries run out."""
+    async def get(
+        self,
+        path: str,
+        params: Mapping[str, str | int] | None = None,
+        *,
+        throttle: Throttle | None = None,
+    ) -> Response:
+        """GET `path`; return the 2xx/404 answer or raise `SourceError` once retries run out.
+
+        `throttle` spaces this call's attempts instead of the client's own (background work
+        that must not burst)."""
         import aiohttp  # see _get_session
 
         url = f"{self.base_url}{path}"
@@ -191,7 +228,7 @@ class HttpClient(Closing):
         retry_after: float | None = None
         for attempt in range(attempts):
             try:
-                response = await self._once(url, params)
+                response = await self._once(url, params, throttle)
             except (TimeoutError, aiohttp.ClientError) as exc:
                 timed_out = isinstance(exc, TimeoutError)
                 problem = (
@@ -240,12 +277,25 @@ class HttpClient(Closing):
         """The service and its address, as an error names it: "Hugging Face at https://…"."""
         return f"{self.name} at {self.base_url}"
 
-    async def _once(self, url: str, params: Mapping[str, str | int] | None) -> Response:
+    async def _once(
+        self,
+        url: str,
+        params: Mapping[str, str | int] | None,
+        throttle: Throttle | None = None,
+    ) -> Response:
         session = self._get_session()
-        if self._throttle is None:
-            return await self._fetch(session, url, params)
-        async with self._throttle:
-            return await self._fetch(session, url, params)
+        throttle = throttle or self._throttle
+        if throttle is None:
+            return await self._counted(session, url, params)
+        async with throttle:
+            return await self._counted(session, url, params)
+
+    async def _counted(
+        self, session: aiohttp.ClientSession, url: str, params: Mapping[str, str | int] | None
+    ) -> Response:
+        if self.window is not None:
+            self.window.record()
+        return await self._fetch(session, url, params)
 
     async def _fetch(
         self, session: aiohttp.ClientSession, url: str, params: Mapping[str, str | int] | None

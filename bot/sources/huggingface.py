@@ -17,8 +17,23 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
-from bot.papers import Paper, normalize_arxiv_id, normalize_space
-from bot.sources.http import DEFAULT_USER_AGENT, Closing, HttpClient, Sleep, SourceError
+from bot.papers import (
+    ARTIFACT_KINDS,
+    ArtifactRef,
+    Artifacts,
+    Paper,
+    normalize_arxiv_id,
+    normalize_space,
+)
+from bot.sources.http import (
+    DEFAULT_USER_AGENT,
+    Closing,
+    HttpClient,
+    RequestWindow,
+    Sleep,
+    SourceError,
+    Throttle,
+)
 from bot.sources.text import clamp_count
 from bot.text import clean as clean_text
 
@@ -33,6 +48,10 @@ MAX_PAGES = 20  # a day has ~25 papers; this only stops a server that ignores `p
 _GITHUB_SHORT_RE = re.compile(r"^[\w.-]+/[\w.-]+$")
 # Hugging Face usernames and organisation handles (what author:@… and org: compare with).
 _HANDLE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,95}")
+# A Hugging Face repo id, "owner/name": the only form of a citing repo we keep to show. Repo
+# names are untrusted text; this leaves no markup but `_`, which renderers escape.
+_REPO_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9._-]{1,96}")
+TOP_ARTIFACTS = 3  # of each kind, most liked first: what a card links
 
 
 def utc_today() -> date:
@@ -247,6 +266,42 @@ def parse_daily_items(items: list[Any], requested: date | None) -> tuple[list[Pa
     return list(papers.values()), skipped
 
 
+def _likes(repo: dict[str, Any]) -> tuple[int, int]:
+    def number(key: str) -> int:
+        v = repo.get(key)
+        return v if isinstance(v, int) and not isinstance(v, bool) else 0
+
+    return number("likes"), number("downloads")
+
+
+def parse_artifacts(obj: object) -> Artifacts:
+    """Read a `GET /api/arxiv/{id}/repos` answer: `{"models": [...], "datasets": [...],
+    "spaces": [...]}`, each a list of repo objects with at least `id` ("owner/name").
+
+    The shared API notes do not cover this endpoint. The Hub's API reference describes it as
+    "all the models, datasets, and Spaces that refer to a paper" (as quoted by the Rust
+    `hugging-face-client` crate, whose response type has a `models` list of repo objects);
+    each repo is the `/api/models`-style object (`id`, `likes`, `downloads`, ...). No separate
+    total was confirmed, so the counts are the lengths of the lists.
+    Lenient like the daily parser: a missing list counts 0, an item that is not a repo object
+    still counts (it is one citing repo) but is never shown, and extra keys are ignored.
+    """
+    if not isinstance(obj, dict):
+        raise SourceError("Hugging Face sent linked repos in an unexpected shape.")
+    counts: list[int] = []
+    top: list[ArtifactRef] = []
+    for kind in ARTIFACT_KINDS:
+        repos = obj.get(kind)
+        repos = repos if isinstance(repos, list) else []
+        counts.append(clamp_count(len(repos)))
+        shown = [r for r in repos if isinstance(r, dict) and isinstance(r.get("id"), str)]
+        shown = [r for r in shown if _REPO_ID_RE.fullmatch(r["id"])]
+        shown.sort(key=_likes, reverse=True)  # stable: HF's own order breaks ties
+        top += [ArtifactRef(kind, r["id"]) for r in shown[:TOP_ARTIFACTS]]
+    models, datasets, spaces = counts
+    return Artifacts(models, datasets, spaces, top=tuple(top))
+
+
 class HuggingFaceClient(Closing):
     """Read Daily Papers, single papers and search results from the Hugging Face Hub API."""
 
@@ -263,8 +318,16 @@ class HuggingFaceClient(Closing):
         today: Callable[[], date] = utc_today,
         session: aiohttp.ClientSession | None = None,
         sleep: Sleep = asyncio.sleep,
+        window: RequestWindow | None = None,
+        artifact_interval: float = 0.0,
     ) -> None:
         headers = {"User-Agent": user_agent, "Accept": "application/json"}
+        # Every request to Hugging Face is counted here, whoever makes it (poll, commands,
+        # artifact look-ups): one budget against their limit.
+        self.window = window or RequestWindow()
+        # Artifact look-ups come in runs of dozens: spaced out, they never burst, and a
+        # command's request waits behind at most one of them.
+        self._artifact_throttle = Throttle(artifact_interval, sleep=sleep)
         if token:
             headers["Authorization"] = f"Bearer {token}"
         self._today = today
@@ -278,6 +341,7 @@ class HuggingFaceClient(Closing):
             max_retry_wait=max_retry_wait,
             session=session,
             sleep=sleep,
+            window=self.window,
         )
 
     def __repr__(self) -> str:
@@ -287,8 +351,13 @@ class HuggingFaceClient(Closing):
         """Close the HTTP session."""
         await self._http.close()
 
-    async def _get_json(self, path: str, params: dict[str, str | int] | None = None) -> Any:
-        response = await self._http.get(path, params)
+    async def _get_json(
+        self,
+        path: str,
+        params: dict[str, str | int] | None = None,
+        throttle: Throttle | None = None,
+    ) -> Any:
+        response = await self._http.get(path, params, throttle=throttle)
         if response.status == 404:
             return None
         try:
@@ -337,6 +406,17 @@ class HuggingFaceClient(Closing):
         except ValueError as exc:
             log.warning("HF paper %s is malformed: %s", bare, exc)
             return None
+
+    async def artifacts(self, arxiv_id: str) -> Artifacts:
+        """The models, datasets and Spaces citing a paper (`GET /api/arxiv/{id}/repos`).
+
+        A paper Hugging Face does not know (404) is cited by nothing: empty counts.
+        """
+        bare = normalize_arxiv_id(arxiv_id)
+        if bare is None:
+            raise ValueError(f"{arxiv_id!r} is not an arXiv id")
+        obj = await self._get_json(f"/api/arxiv/{bare}/repos", throttle=self._artifact_throttle)
+        return Artifacts() if obj is None else parse_artifacts(obj)
 
     async def search(self, query: str, limit: int = 10) -> list[Paper]:
         """Search HF papers by free text; accepts both the daily-item and the flat result shape."""

@@ -79,6 +79,11 @@ class PaperRow(Base):
     thumbnail: Mapped[str | None] = mapped_column(Text)
     first_seen_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    # {"models": n, "datasets": n, "spaces": n, "top": [[kind, repo id], ...]}: what cites the
+    # paper on Hugging Face (bot.services.artifacts); NULL until first looked up. Written only
+    # by that round, never by an upsert of the daily list.
+    artifacts: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    artifacts_checked_at: Mapped[datetime | None]
 
     features: Mapped[list[PaperFeature]] = relationship(
         back_populates="paper", order_by="PaperFeature.day", lazy="selectin"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, case, delete, func, not_, select, update
@@ -14,7 +14,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
-from bot.papers import Paper
+from bot.papers import ARTIFACT_KINDS, ArtifactRef, Artifacts, Paper
 from bot.storage.db import rowcount
 from bot.storage.models import PaperFeature, PaperRow, StateRow
 from bot.text import clean_paper
@@ -93,9 +93,37 @@ def row_to_paper(row: PaperRow) -> Paper:
         ai_keywords=tuple(row.ai_keywords or ()),
         organization=row.organization,
         thumbnail=row.thumbnail,
+        artifacts=artifacts_from_json(row.artifacts),
         first_seen_at=row.first_seen_at,
         updated_at=row.updated_at,
     )
+
+
+def artifacts_to_json(a: Artifacts) -> dict[str, Any]:
+    """The stored form of `Artifacts` (the papers.artifacts column)."""
+    return {
+        "models": a.models,
+        "datasets": a.datasets,
+        "spaces": a.spaces,
+        "top": [[r.kind, r.repo_id] for r in a.top],
+    }
+
+
+def artifacts_from_json(value: Any) -> Artifacts | None:
+    """Read the stored form back; None (never looked up) for NULL or a shape we do not know."""
+    if not isinstance(value, dict):
+        return None
+    counts = [value.get(k) for k in ARTIFACT_KINDS]
+    numbers = [n for n in counts if isinstance(n, int) and n >= 0]
+    if len(numbers) != len(counts):
+        return None
+    models, datasets, spaces = numbers
+    top = tuple(
+        ArtifactRef(kind, repo)
+        for kind, repo in (t for t in value.get("top") or () if isinstance(t, list) and len(t) == 2)
+        if kind in ARTIFACT_KINDS and isinstance(repo, str)
+    )
+    return Artifacts(models, datasets, spaces, top=top)
 
 
 def _values(p: Paper) -> dict[str, Any]:
@@ -334,6 +362,56 @@ class PaperRepo:
         rows = [{"paper_id": pid, "day": day, "seen_at": now} for pid, day in wanted]
         added = {(pid, day) for pid, day in await s.execute(add, rows)}
         stats.new_features += [f for f in wanted if f in added]
+
+    async def artifacts_due(
+        self, *, now: datetime, since: date, refresh: timedelta, limit: int
+    ) -> list[str]:
+        """Ids of papers featured on `since` or later whose artifacts are unknown or older than
+        `refresh`: never looked up first (newest featured first), then the stalest."""
+        if limit <= 0:
+            return []
+        p = PaperRow
+        newest = (
+            select(PaperFeature.paper_id, func.max(PaperFeature.day).label("day"))
+            .where(PaperFeature.day >= since)
+            .group_by(PaperFeature.paper_id)
+            .subquery()
+        )
+        stmt = (
+            select(p.id)
+            .join(newest, newest.c.paper_id == p.id)
+            .where(
+                not_(p.id.like(SAMPLE_IDS)),
+                (p.artifacts_checked_at.is_(None)) | (p.artifacts_checked_at <= now - refresh),
+            )
+            .order_by(
+                p.artifacts_checked_at.is_not(None),
+                newest.c.day.desc(),
+                p.artifacts_checked_at,
+                p.id,
+            )
+            .limit(limit)
+        )
+        async with self._sessions() as s:
+            return list((await s.scalars(stmt)).all())
+
+    async def save_artifacts(self, paper_id: str, artifacts: Artifacts, now: datetime) -> bool:
+        """Store what cites a paper, as looked up at `now`; True when it changed.
+
+        A change also moves `updated_at`, so a cached day index sees it (`DayVersion`); an
+        unchanged answer only records the look-up.
+        """
+        value = artifacts_to_json(artifacts)
+        async with self._sessions.begin() as s:
+            row = await s.get(PaperRow, paper_id)
+            if row is None:
+                return False
+            changed = row.artifacts != value
+            row.artifacts_checked_at = now
+            if changed:
+                row.artifacts = value
+                row.updated_at = now
+        return changed
 
     async def get(self, paper_id: str) -> Paper | None:
         async with self._sessions() as s:

@@ -1,7 +1,9 @@
 """A local stand-in for the Hugging Face papers API, served over real HTTP on 127.0.0.1.
 
 It answers `/api/daily_papers` (slicing each day's items by `limit` and `p` like the real
-endpoint), `/api/papers/{id}` and `/api/papers/search`, records every request, and can be
+endpoint), `/api/papers/{id}`, `/api/papers/search` and `/api/arxiv/{id}/repos` (the repos
+citing a paper, from `repos`; `{"models": [], "datasets": [], "spaces": []}` for one it
+does not hold), records every request, and can be
 scripted to fail: queue answers with `script()` (status, headers, delay) or fail forever with
 `fail_always()`; fail one date's list only with `fail_day()`, or hold its answer (a request in
 flight) with `hold_day()` until the test releases it.
@@ -53,6 +55,8 @@ class FakeHF:
         self.days: dict[str, list[dict[str, Any]]] = {}
         self.papers: dict[str, dict[str, Any]] = {}
         self.search_results: list[dict[str, Any]] = []
+        # arXiv id -> the /api/arxiv/{id}/repos answer; a test may change it between fetches.
+        self.repos: dict[str, dict[str, Any]] = {}
         self.requests: list[Recorded] = []
         self._script: deque[Scripted] = deque()
         self._always: Scripted | None = None
@@ -93,6 +97,7 @@ class FakeHF:
         app.router.add_get("/api/papers/search", self._search)
         app.router.add_get("/api/papers/{id}", self._paper)
         app.router.add_get("/api/whoami-v2", self._whoami)
+        app.router.add_get("/api/arxiv/{id}/repos", self._repos)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -154,6 +159,12 @@ class FakeHF:
         if (scripted := await self._scripted(request)) is not None:
             return scripted
         return _json(self.search_results)
+
+    async def _repos(self, request: web.Request) -> web.Response:
+        if (scripted := await self._scripted(request)) is not None:
+            return scripted
+        empty: dict[str, Any] = {"models": [], "datasets": [], "spaces": []}
+        return _json(self.repos.get(request.match_info["id"], empty))
 
     async def _whoami(self, request: web.Request) -> web.Response:
         given = request.headers.get("Authorization", "").removeprefix("Bearer ")
