@@ -47,9 +47,9 @@ class App:
     """Everything a command handler, the ingest and the scheduler need.
 
     The repositories besides `papers` are made on first use (each one's module loads then):
-    a one-shot `paperbot lookup` or `papers` reads papers only, and importing every
-    repository (the ledger's, the outbox's, the query parser behind subscriptions) was a
-    tenth of its start-up (issue 17). Each is made once and shared, as a field was.
+    a one-shot `paperbot lookup` or `papers` reads papers only, and need not import every
+    repository (the ledger's, the outbox's, the query parser behind subscriptions) at start
+    (issue 17). Each is made once and shared, as a field was.
     """
 
     settings: Settings

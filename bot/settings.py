@@ -66,7 +66,8 @@ class EnvSettings(BaseModel):
 
     # A plain pydantic model, not pydantic-settings' BaseSettings: `from_env` is the only
     # source (read_environment gives the mapping), so its sources were never used, and
-    # importing pydantic-settings cost every `paperbot` process ~0.1 s of start-up (issue 17).
+    # importing pydantic-settings cost every `paperbot` process start-up time (issue 17;
+    # bench/RESULTS.md, cli).
     # Defaults are validated as BaseSettings did (DEFAULT_TIMEZONE's canonical form).
     model_config = ConfigDict(extra="ignore", validate_default=True)
     ENV_PREFIX: ClassVar[str] = ""
