@@ -3,12 +3,14 @@
 A fresh SQLite database gets 10,000 papers (`--papers`): every day in `--data` (saved
 `GET /api/daily_papers` responses, default $PAPERBOT_BENCH_DATA, see bench/data.py) through
 `paperbot ingest --from-file`, padded with generated papers. Then each command runs
-`--runs` times as a new process, and the median wall time, CPU time and peak RSS are printed
-beside two baselines from the same run: `python -c pass` (the interpreter alone) and the
+`--runs` times as a new process (in turn with its baseline: A B A B ...), and the median wall
+time, CPU time (with its spread) and peak RSS are printed beside two baselines from the same
+run: `python -c pass` (the interpreter alone) and the
 same command from the code at `--baseline-ref` (default: the commit before the fast CLI;
 `--baseline-ref main` for today's main), extracted with `git archive` into a temporary
 folder and put first on PYTHONPATH, on its own copy of the database taken back to that
 code's newest migration. Without git or that commit, the baseline column says so.
+`--only 'arXiv id'` runs just the commands whose label holds the text (no console).
 
 The children write bytecode (PYTHONDONTWRITEBYTECODE is dropped) and each command runs once
 unmeasured first, as an installed paperbot runs: pip compiles the package on install, and a
@@ -91,6 +93,8 @@ class Timing:
     wall: float  # median seconds
     cpu: float  # median user + system seconds
     rss_mb: float  # largest peak RSS of the runs
+    cpu_min: float = 0.0  # the spread of the CPU times: a wide one says the machine was busy
+    cpu_max: float = 0.0
 
 
 def generated(n: int, day: date) -> list[Paper]:
@@ -144,38 +148,66 @@ def run(
     before_each: Callable[[], None] | None = None,
 ) -> Timing:
     """Run `argv` once unmeasured (bytecode, caches), then `runs` times measured."""
-    walls, cpus, peak = [], [], 0.0
-    peak_file = os.path.join(cwd, "peak-rss.txt")
+    return run_paired([(argv, env)], cwd, runs, stdin, before_each)[0]
+
+
+def run_paired(
+    sides: list[tuple[list[str], dict[str, str]]],
+    cwd: str,
+    runs: int,
+    stdin: str | None = None,
+    before_each: Callable[[], None] | None = None,
+) -> list[Timing]:
+    """Run each (argv, env) of `sides` in turn, A B A B ..., once unmeasured, then `runs` times.
+
+    In turn, not one after the other: on a machine others share, the load drifts within a
+    minute, and the side measured later would carry the later load.
+    """
+    walls: list[list[float]] = [[] for _ in sides]
+    cpus: list[list[float]] = [[] for _ in sides]
+    peaks = [0.0 for _ in sides]
     for i in range(runs + 1):
-        if before_each is not None:
-            before_each()
-        start = time.perf_counter()
-        child = subprocess.Popen(
-            # A child started from this bench (tens of MiB by now) reports the bench's peak RSS
-            # as its own (Linux keeps it across exec); GNU time forks it from a small process
-            # and writes the command's own peak to a file.
-            [GNU_TIME, "-f", "%M", "-o", peak_file, *argv] if GNU_TIME else argv,
-            env=env,
-            # Not the repository: `python -m` puts the working folder first on sys.path.
-            cwd=cwd,
-            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-        if stdin is not None and child.stdin is not None:
-            child.stdin.write(stdin)
-            child.stdin.close()
-        # wait4 gives this child's own CPU time and peak RSS (RUSAGE_CHILDREN would mix runs).
-        _, status, usage = os.wait4(child.pid, 0)
-        child.returncode = os.waitstatus_to_exitcode(status)
-        if i == 0:
-            continue
-        walls.append(time.perf_counter() - start)
-        cpus.append(usage.ru_utime + usage.ru_stime)
-        kib = int(Path(peak_file).read_text().split()[-1]) if GNU_TIME else usage.ru_maxrss
-        peak = max(peak, kib / 1024)
-    return Timing(statistics.median(walls), statistics.median(cpus), peak)
+        for k, (argv, env) in enumerate(sides):
+            if before_each is not None:
+                before_each()
+            wall, cpu, mib = _once(argv, env, cwd, stdin)
+            if i == 0:
+                continue
+            walls[k].append(wall)
+            cpus[k].append(cpu)
+            peaks[k] = max(peaks[k], mib)
+    return [
+        Timing(statistics.median(w), statistics.median(c), p, min(c), max(c))
+        for w, c, p in zip(walls, cpus, peaks, strict=True)
+    ]
+
+
+def _once(argv: list[str], env: dict[str, str], cwd: str, stdin: str | None) -> tuple[float, ...]:
+    """One run of `argv`: its wall seconds, CPU seconds (user + system) and peak RSS (MiB)."""
+    peak_file = os.path.join(cwd, "peak-rss.txt")
+    start = time.perf_counter()
+    child = subprocess.Popen(
+        # A child started from this bench (tens of MiB by now) reports the bench's peak RSS
+        # as its own (Linux keeps it across exec); GNU time forks it from a small process
+        # and writes the command's own peak to a file.
+        [GNU_TIME, "-f", "%M", "-o", peak_file, *argv] if GNU_TIME else argv,
+        env=env,
+        # Not the repository: `python -m` puts the working folder first on sys.path.
+        cwd=cwd,
+        stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    if stdin is not None and child.stdin is not None:
+        child.stdin.write(stdin)
+        child.stdin.close()
+    # wait4 gives this child's own CPU time and peak RSS (RUSAGE_CHILDREN would mix runs).
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.perf_counter() - start
+    kib = int(Path(peak_file).read_text().split()[-1]) if GNU_TIME else usage.ru_maxrss
+    return wall, usage.ru_utime + usage.ru_stime, kib / 1024
 
 
 @dataclass(frozen=True)
@@ -287,6 +319,11 @@ def main() -> None:
     p.add_argument("--papers", type=int, default=10_000)
     p.add_argument("--runs", type=int, default=5)
     p.add_argument("--baseline-ref", default=BASELINE_REF)
+    p.add_argument(
+        "--only",
+        metavar="TEXT",
+        help="run only the commands whose label holds TEXT (e.g. 'arXiv id'); no console",
+    )
     args = p.parse_args()
     use_data(args)
     files = [str(f) for f in day_files()]
@@ -318,17 +355,22 @@ def main() -> None:
         (Path(tmp) / "baseline").mkdir()
         old = baseline_tree(args.baseline_ref, Path(tmp) / "baseline")
         old_env = None
+        databases = [db]
         if old:
             old_db = baseline_database(db, old, Path(tmp) / "baseline.sqlite3")
+            databases.append(old_db)
             old_url = f"sqlite+aiosqlite:///{old_db}"
             old_env = {**env, "PYTHONPATH": str(old), "DATABASE_URL": old_url}
         last_day = Path(files[-1]).stem[:10] if files else "2025-06-01"
 
         def forget_title_index() -> None:
-            # As after an ingest that stored no title index (an older paperbot's, say).
-            with sqlite3.connect(db) as conn:
-                if conn.execute("SELECT 1 FROM sqlite_master WHERE name='title_index'").fetchone():
-                    conn.execute("DELETE FROM title_index")
+            # As after an ingest that stored no title index (an older paperbot's, say); in
+            # the baseline's copy too, when its code stores one (since the `cli` branch).
+            for path in databases:
+                with sqlite3.connect(path) as conn:
+                    found = "SELECT 1 FROM sqlite_master WHERE name='title_index'"
+                    if conn.execute(found).fetchone():
+                        conn.execute("DELETE FROM title_index")
 
         words = title.split()
         rows: list[tuple[str, list[str], str | None, Callable[[], None] | None]] = [
@@ -339,21 +381,32 @@ def main() -> None:
             ("search <query> --all", ["search", "diffusion", "--all"], None, None),
             ("console: `help`, piped", ["run"], "help\n", None),
         ]
+        if args.only:
+            rows = [r for r in rows if args.only in r[0]]
         py = sys.executable
         print(f"load average before: {_load()}")
         bare = run([py, "-c", "pass"], env, tmp, args.runs)
         print(f"python -c pass: {_fmt(bare)}")
-        print(f"{args.runs} runs each (after one unmeasured); median wall / median CPU / peak RSS")
-        print("| command | paperbot | baseline: code at " + args.baseline_ref + " | speed-up |")
+        print(
+            f"{args.runs} runs each (after one unmeasured), paperbot and baseline in turn;"
+            " median wall / median CPU (min-max) / peak RSS"
+        )
+        # Both ratios: on a machine others share, wall time mostly measures the others.
+        ref = args.baseline_ref
+        print(f"| command | paperbot | baseline: code at {ref} | speed-up CPU (wall) |")
         print("|---|---|---|---|")
         for label, argv, stdin, before in rows:
             cmd = [py, "-m", "adapters.cli", *argv]
-            new = run(cmd, env, tmp, args.runs, stdin, before)
-            # The baseline stores no title index: its "first" and "stored" are the same.
-            base = run(cmd, old_env, tmp, args.runs, stdin) if old_env else None
+            # A baseline that stores no title index: its "first" and "stored" are the same.
+            sides = [(cmd, env), (cmd, old_env)] if old_env else [(cmd, env)]
+            new, *rest = run_paired(sides, tmp, args.runs, stdin, before)
+            base = rest[0] if rest else None
             shown = _fmt(base) if base else "(no git or no such commit)"
-            ratio = f"{base.wall / new.wall:.1f}x" if base else "-"
+            ratio = f"{base.cpu / new.cpu:.2f}x ({base.wall / new.wall:.2f}x)" if base else "-"
             print(f"| {label} | {_fmt(new)} | {shown} | {ratio} |")
+        if args.only:
+            print(f"load average after: {_load()}")
+            return
         print(
             f"`paperbot run`, the console on a pseudo-terminal, metrics off ({args.runs} starts:"
             " median time to the prompt, largest idle RSS):"
@@ -376,7 +429,8 @@ def _load() -> str:
 
 
 def _fmt(t: Timing) -> str:
-    return f"{1e3 * t.wall:.0f} ms / {1e3 * t.cpu:.0f} ms / {t.rss_mb:.0f} MiB"
+    spread = f" ({1e3 * t.cpu_min:.0f}-{1e3 * t.cpu_max:.0f})" if t.cpu_max else ""
+    return f"{1e3 * t.wall:.0f} ms / {1e3 * t.cpu:.0f} ms{spread} / {t.rss_mb:.0f} MiB"
 
 
 if __name__ == "__main__":

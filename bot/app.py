@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,20 +18,20 @@ from bot.sources import PaperSource
 from bot.sources.arxiv import ArxivClient
 from bot.storage.claims_repo import EventClaimRepo
 from bot.storage.db import make_engine, make_sessionmaker
-from bot.storage.delivery_repo import DeliveryRepo
-from bot.storage.destinations_repo import DestinationRepo
-from bot.storage.feedback_repo import FeedbackRepo
-from bot.storage.installations_repo import InstallationRepo, OAuthStateRepo
-from bot.storage.outbox_repo import OutboxRepo
 from bot.storage.papers_repo import PaperRepo
-from bot.storage.state_repo import StateRepo
-from bot.storage.subscriptions_repo import SubscriptionRepo
 
 if TYPE_CHECKING:
     from bot.lookup import TitleIndex
     from bot.ops.metrics import Metrics
     from bot.recommend.service import Recommender
     from bot.search import SearchIndex
+    from bot.storage.delivery_repo import DeliveryRepo
+    from bot.storage.destinations_repo import DestinationRepo
+    from bot.storage.feedback_repo import FeedbackRepo
+    from bot.storage.installations_repo import InstallationRepo, OAuthStateRepo
+    from bot.storage.outbox_repo import OutboxRepo
+    from bot.storage.state_repo import StateRepo
+    from bot.storage.subscriptions_repo import SubscriptionRepo
 
 log = logging.getLogger(__name__)
 
@@ -47,17 +48,18 @@ def utc_now() -> datetime:
 
 @dataclass
 class App:
-    """Everything a command handler, the ingest and the scheduler need."""
+    """Everything a command handler, the ingest and the scheduler need.
+
+    The repositories besides `papers` are made on first use (each one's module loads then):
+    a one-shot `paperbot lookup` or `papers` reads papers only, and need not import every
+    repository (the ledger's, the outbox's, the query parser behind subscriptions) at start
+    (issue 17). Each is made once and shared, as a field was.
+    """
 
     settings: Settings
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     papers: PaperRepo
-    destinations: DestinationRepo
-    subscriptions: SubscriptionRepo
-    state: StateRepo
-    deliveries: DeliveryRepo  # the ledger of digest runs and what each posted
-    outbox: OutboxRepo  # composed messages waiting to be sent
     source: PaperSource
     arxiv: ArxivClient | None  # None when offline
     online: bool
@@ -70,6 +72,41 @@ class App:
     _index_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
     _search_index: SearchIndex | None = field(default=None, repr=False)
     _recommender: Recommender | None = field(default=None, repr=False)
+
+    @functools.cached_property
+    def destinations(self) -> DestinationRepo:
+        """Channels and conversations that get digests, and their schedules."""
+        from bot.storage.destinations_repo import DestinationRepo
+
+        return DestinationRepo(self.sessions, self.settings.default_timezone)
+
+    @functools.cached_property
+    def subscriptions(self) -> SubscriptionRepo:
+        """The saved queries of every destination."""
+        from bot.storage.subscriptions_repo import SubscriptionRepo
+
+        return SubscriptionRepo(self.sessions)
+
+    @functools.cached_property
+    def state(self) -> StateRepo:
+        """Small named facts shared by every process: the ingest status, the last prune."""
+        from bot.storage.state_repo import StateRepo
+
+        return StateRepo(self.sessions)
+
+    @functools.cached_property
+    def deliveries(self) -> DeliveryRepo:
+        """The ledger of digest runs and what each posted."""
+        from bot.storage.delivery_repo import DeliveryRepo
+
+        return DeliveryRepo(self.sessions)
+
+    @functools.cached_property
+    def outbox(self) -> OutboxRepo:
+        """Composed messages waiting to be sent."""
+        from bot.storage.outbox_repo import OutboxRepo
+
+        return OutboxRepo(self.sessions)
 
     @property
     def search_index(self) -> SearchIndex:
@@ -87,11 +124,15 @@ class App:
     @property
     def installations(self) -> InstallationRepo:
         """Apps installed per workspace (Slack's OAuth installs), shared by every process."""
+        from bot.storage.installations_repo import InstallationRepo
+
         return InstallationRepo(self.sessions)
 
     @property
     def oauth_states(self) -> OAuthStateRepo:
         """OAuth `state` values handed to browsers, each consumed once."""
+        from bot.storage.installations_repo import OAuthStateRepo
+
         return OAuthStateRepo(self.sessions)
 
     @property
@@ -102,6 +143,8 @@ class App:
     @property
     def feedback(self) -> FeedbackRepo:
         """Ratings, saves and rank settings, per person and per channel."""
+        from bot.storage.feedback_repo import FeedbackRepo
+
         return FeedbackRepo(self.sessions)
 
     @property
@@ -259,11 +302,6 @@ def build_app(
         engine=engine,
         sessions=sessions,
         papers=PaperRepo(sessions),
-        destinations=DestinationRepo(sessions, settings.default_timezone),
-        subscriptions=SubscriptionRepo(sessions),
-        state=StateRepo(sessions),
-        deliveries=DeliveryRepo(sessions),
-        outbox=OutboxRepo(sessions),
         source=source,
         arxiv=arxiv,
         online=online,

@@ -9,8 +9,15 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal, Self
 
 from dotenv import dotenv_values
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -48,15 +55,22 @@ _TYPE_FORMS: dict[str, str] = {
 }
 
 
-class EnvSettings(BaseSettings):
+class EnvSettings(BaseModel):
     """Settings read from environment variables (and `.env`), with one-line English errors.
 
-    `FORMS` maps a field to the form its variable must have ("a port number from 1 to
-    65535"); a validator may instead raise ValueError with the form as its message, and a
-    check across fields raises ValueError with the whole sentence.
+    `ENV_PREFIX` is the variables' prefix ("DISCORD_"); `FORMS` maps a field to the form its
+    variable must have ("a port number from 1 to 65535"); a validator may instead raise
+    ValueError with the form as its message, and a check across fields raises ValueError
+    with the whole sentence.
     """
 
-    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False)
+    # A plain pydantic model, not pydantic-settings' BaseSettings: `from_env` is the only
+    # source (read_environment gives the mapping), so its sources were never used, and
+    # importing pydantic-settings cost every `paperbot` process start-up time (issue 17;
+    # bench/RESULTS.md, cli).
+    # Defaults are validated as BaseSettings did (DEFAULT_TIMEZONE's canonical form).
+    model_config = ConfigDict(extra="ignore", validate_default=True)
+    ENV_PREFIX: ClassVar[str] = ""
     FORMS: ClassVar[dict[str, str]] = {}
 
     @model_validator(mode="before")
@@ -73,7 +87,7 @@ class EnvSettings(BaseSettings):
 
         Raises ConfigError: one line naming the variable and the form it must have.
         """
-        prefix = str(cls.model_config.get("env_prefix", "")).lower()
+        prefix = cls.ENV_PREFIX.lower()
         values = {}
         for key, value in env.items():
             name = key.lower()
@@ -93,7 +107,7 @@ class EnvSettings(BaseSettings):
         if not err["loc"]:  # a check across fields says it all
             return ConfigError(str(cause or err["msg"]))
         field = str(err["loc"][0])
-        variable = (str(cls.model_config.get("env_prefix", "")) + field).upper()
+        variable = (cls.ENV_PREFIX + field).upper()
         if isinstance(cause, MustBe):
             form = str(cause)
         elif field in cls.FORMS:

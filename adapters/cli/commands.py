@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING
 from adapters.cli import recommend, wiring
 from adapters.cli.progress import ProgressBar
 from bot.app import App
-from bot.port import Adapter
 
 if TYPE_CHECKING:
+    from bot.port import Adapter  # only `run` has adapters; bot.port loads the message types
     from bot.scheduler import DeliveryScheduler
 
 log = logging.getLogger(__name__)

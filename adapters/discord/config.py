@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import SettingsConfigDict
 
 from bot.settings import EnvSettings, read_environment
 
@@ -47,7 +46,7 @@ _FORMS = {
 class DiscordSettings(EnvSettings):
     """DISCORD_* variables, validated like every other setting (see bot.settings)."""
 
-    model_config = SettingsConfigDict(env_prefix="DISCORD_", extra="ignore", case_sensitive=False)
+    ENV_PREFIX: ClassVar[str] = "DISCORD_"
     FORMS: ClassVar[dict[str, str]] = _FORMS
 
     token: SecretStr | None = None

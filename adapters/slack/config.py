@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import SettingsConfigDict
 
 from adapters.slack.installations import TokenCipher
 from bot.settings import EnvSettings, read_environment
@@ -73,7 +72,7 @@ _FORMS = {
 class SlackSettings(EnvSettings):
     """SLACK_* variables, validated like every other setting (see bot.settings)."""
 
-    model_config = SettingsConfigDict(env_prefix="SLACK_", extra="ignore", case_sensitive=False)
+    ENV_PREFIX: ClassVar[str] = "SLACK_"
     FORMS: ClassVar[dict[str, str]] = _FORMS
 
     bot_token: SecretStr | None = None

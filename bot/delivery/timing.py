@@ -9,8 +9,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from rapidfuzz import process
-
 _HHMM_RE = re.compile(r"^(\d{1,2})[:.h](\d{2})$")
 
 
@@ -90,10 +88,12 @@ def complete_zones(typed: str, limit: int = 25, zones: Iterable[str] | None = No
 
 def parse_zone(text: str) -> str:
     """Return the IANA name for `text` (case-insensitive), or say which zones are close."""
-    names = _zone_keys()
     key = text.strip().lower()
     if key in ("utc", "z", "gmt"):
+        # Before the zone list: reading it walks the tzdata files, and DEFAULT_TIMEZONE=UTC
+        # (the default) is checked at every `paperbot` start.
         return "UTC"
+    names = _zone_keys()
     if key in names:
         name = names[key]
         try:
@@ -102,6 +102,8 @@ def parse_zone(text: str) -> str:
             pass
         else:
             return name
+    from rapidfuzz import process  # only for a zone that is not one: a start-up needs none
+
     close = [names[c] for c, _, _ in process.extract(key, list(names), limit=3, score_cutoff=60)]
     hint = f" Did you mean {' or '.join(close)}?" if close else ""
     raise TimingError(

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 
 from bot.errors import CommandError, UsageError
 from bot.papers import Paper, normalize_arxiv_id
-from bot.services.ingest import store
 from bot.sources import SourceError
 from bot.sources.sample import load_sample_papers
 
@@ -105,6 +104,9 @@ async def _fetch_by_id(app: App, arxiv_id: str) -> tuple[Paper | None, str | Non
         log.warning("HF look-up of %s failed: %s", arxiv_id, exc)
         paper, hf_error = None, exc
     if paper is not None:
+        # Imported here: a look-up of a stored paper (most of them) stores nothing.
+        from bot.services.ingest import store
+
         await store(app, [paper])
         return await app.papers.get(arxiv_id) or paper, None
     if app.arxiv is not None:

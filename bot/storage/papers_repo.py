@@ -540,11 +540,17 @@ class PaperRepo:
         """
         is_sample = PaperRow.id.like(SAMPLE_IDS)
         async with self._sessions.begin() as s:
+            # Almost always there is none: a read says so without a write (every CLI command
+            # runs this, and a DELETE on SQLite would wait for a running bot's writes).
+            if await s.scalar(select(PaperRow.id).where(is_sample).limit(1)) is None:
+                return 0
             if only_beside_real:
                 real = await s.scalar(select(PaperRow.id).where(not_(is_sample)).limit(1))
                 if real is None:
                     return 0
-            result = await s.execute(delete(PaperRow).where(is_sample))
+            # The session holds no papers to keep in step with the delete.
+            stmt = delete(PaperRow).where(is_sample).execution_options(synchronize_session=False)
+            result = await s.execute(stmt)
             return rowcount(result)
 
     async def titles(self, changed_since: datetime | None = None) -> list[tuple[str, str]]:
