@@ -8,7 +8,6 @@ sender to the fake's chat.postMessage.
 from __future__ import annotations
 
 import itertools
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -67,9 +66,8 @@ async def papers(
     key = key or f"c{next(_keys)}"
     where = {"channel_id": "D100", "channel_name": "directmessage"} if dm else {}
     body = form_body(slack.slash_command_form(text, key=key, user_id=user, **where))
-    started = time.monotonic()
     status, ack = await post(adapter, body, sign(body))
-    assert status == 200 and ack == "" and time.monotonic() - started < 3
+    assert status == 200 and ack == ""
     answers = await slack.wait_responses(key, n, wait=10)
     for a in answers:
         assert "went wrong" not in str(a), a

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 import uuid
 from typing import Any
 
@@ -32,11 +31,12 @@ async def find(
     bot: SlackAdapter, slack: FakeSlack, text: str, n: int = 1, **message: Any
 ) -> list[dict[str, Any]]:
     key = uuid.uuid4().hex
-    started = time.monotonic()
     status, body = await send_interactive(
         bot, slack, shortcut(slack, {"text": text, **message}, key)
     )
-    assert status == 200 and body == "" and time.monotonic() - started < 3
+    # Acked at once, answered via response_url: the ack never waits for the answer (a gate
+    # shows it in test_slack_http), so no wall-clock bound here.
+    assert status == 200 and body == ""
     answers = await slack.wait_responses(key, n, wait=10)
     for answer in answers:
         assert answer["response_type"] == "ephemeral", answer  # only the asker sees it

@@ -147,10 +147,10 @@ async def slash(
     """Send a signed /papers command; check the ack; return the respond() payloads."""
     key = f"k{time.monotonic_ns()}"
     body = form_body(slack.slash_command_form(text, key=key, **form))
-    started = time.monotonic()
     status, text_body = await post(adapter, body, sign(body))
-    assert status == 200 and text_body == ""  # an empty ack; the answer comes via response_url
-    assert time.monotonic() - started < 3
+    # An empty ack; the answer comes via response_url. That the ack never waits for the
+    # answer is test_ack_comes_before_a_slow_answer's (by a gate, not by the wall clock).
+    assert status == 200 and text_body == ""
     return await slack.wait_responses(key, n)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from typing import Any
 
@@ -25,9 +24,8 @@ async def bare(
     key = uuid.uuid4().hex
     opened = len(slack.calls_to("views.open"))
     body = form_body(slack.slash_command_form(text, key=key, **form))
-    started = time.monotonic()
     status, ack = await post(bot, body, sign(body))
-    assert status == 200 and ack == "" and time.monotonic() - started < 3
+    assert status == 200 and ack == ""
     [*_, call] = await slack.wait_calls("views.open", opened + 1)
     assert call.args["trigger_id"] == f"trigger.{key}"
     return key, slack.opened_views[-1]
