@@ -13,12 +13,16 @@ from adapters.slack.payloads import id_of
 from adapters.slack.render import render
 from adapters.slack.workspaces import join, workspace_of
 from bot.commands.feedback import click_command
-from bot.messages import Incoming, Place, User
+from bot.messages import Incoming, Notice, Place, User
 
 log = logging.getLogger(__name__)
 STALE = "That button is out of date. Rate or save the paper with /papers rate <id> up."
 NOT_YOURS = "Only the person these papers were shown to can use these buttons."
 SORRY = "Sorry, that did not work. Please try again."
+
+
+def _notice(text: str) -> list[dict[str, Any]]:
+    return list(render(Notice(text, ephemeral=True)))
 
 
 class FeedbackActions:
@@ -35,7 +39,7 @@ class FeedbackActions:
             log.exception(
                 "feedback click failed (team=%s user=%s)", workspace_of(body), id_of(body, "user")
             )
-            answer = [{"text": SORRY}]
+            answer = _notice(SORRY)
         for message in answer:
             try:
                 await respond(**message, response_type="ephemeral", replace_original=False)
@@ -51,13 +55,13 @@ class FeedbackActions:
         parsed = parse(str(raw if raw is not None else action.get("value", "")))
         user_id = id_of(body, "user") or ""
         if parsed is None or not user_id:
-            return [{"text": STALE}]
+            return _notice(STALE)
         click, owner = parsed
         if owner and owner != user_id:
-            return [{"text": NOT_YOURS}]
+            return _notice(NOT_YOURS)
         workspace = workspace_of(body)
         if self.commands.home is not None and workspace != self.commands.home:
-            return [{"text": STALE}]  # another workspace's button: this token cannot act there
+            return _notice(STALE)  # another workspace's button: this token cannot act there
         channel = body.get("channel") or {}
         channel_id = str(channel.get("id", "")) if isinstance(channel, dict) else ""
         name, options = click_command(click)
@@ -82,4 +86,4 @@ class FeedbackActions:
         out: list[dict[str, Any]] = []
         for reply in replies:
             out += render(reply, owner=user_id)
-        return out or [{"text": "Done."}]
+        return out or _notice("Done.")
