@@ -24,9 +24,9 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from adapters.discord.paging import tell
-from bot.commands.feedback import click_command
 from bot.errors import UsageError
 from bot.messages import CONTROLS, Feedback, PaperAction
+from bot.services.clicks import click_command
 
 if TYPE_CHECKING:
     from bot.core import Core

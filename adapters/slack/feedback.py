@@ -12,8 +12,8 @@ from adapters.slack.controls import parse
 from adapters.slack.payloads import id_of
 from adapters.slack.render import render
 from adapters.slack.workspaces import join, workspace_of
-from bot.commands.feedback import click_command
 from bot.messages import Incoming, Notice, Place, User
+from bot.services.clicks import click_command
 
 log = logging.getLogger(__name__)
 STALE = "That button is out of date. Rate or save the paper with /papers rate <id> up."
