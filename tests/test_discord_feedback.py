@@ -9,6 +9,7 @@ import pytest
 
 from adapters.discord import DiscordAdapter
 from adapters.discord.feedback import NOT_YOURS
+from adapters.discord.sender import compose
 from bot.app import App, build_app
 from bot.commands import build_registry
 from bot.core import Core
@@ -183,3 +184,30 @@ async def test_a_forged_menu_choice_answers_briefly(
     bad = await fake.press(fake.click("pb:fbm:zz", msg, values=[pid]))
     assert bad["content"].startswith("This button is out of date")
     assert await ratings(sample_app, alice(fake)) == {}
+
+
+async def test_a_dm_alert_and_a_digest_thread_carry_the_controls(
+    fake: FakeDiscord, sample_app: App, clock: FakeClock
+) -> None:
+    today = clock().date()
+    papers = (await sample_app.papers.featured_between(today, today))[:3]
+    alert = PaperList("New for you", (PaperItem(papers[0]),))
+    threaded = PaperList("Digest", tuple(PaperItem(p) for p in papers), thread=True)
+    async with running_adapter(fake, Core(sample_app, build_registry())) as adapter:
+        user = str(fake.alice["id"])
+        await send(adapter, Destination("discord", "user", user), alert, key="alert:1")
+        # A digest in a thread: the header, the thread, then one message per paper.
+        parts = compose(threaded)
+        assert [len(p.get("papers", ())) for p in parts] == [0, 0, 1, 1, 1]
+        channel = Destination("discord", "channel", fake.channel_id)
+        for n, part in enumerate(parts[2:]):
+            await adapter.post(channel, part, key=f"t:{n}")
+    dm = fake.dm_channel(user)
+    assert dm is not None
+    [msg] = fake.messages[dm]
+    # One paper: its own row of buttons, for whoever reads the DM.
+    assert [c["custom_id"] for c in components(msg)] == [
+        f"pb:fb:{a}:{papers[0].id}:0" for a in ("up", "down", "save", "similar")
+    ]
+    in_thread = fake.messages[fake.channel_id]
+    assert [button(m, "👍") for m in in_thread] == [f"pb:fb:up:{p.id}:0" for p in papers]
