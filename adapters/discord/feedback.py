@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from adapters.discord.paging import tell
+from adapters.discord.render import escape
 from bot.errors import UsageError
 from bot.messages import CONTROLS, Feedback, PaperAction
 from bot.services.clicks import click_command
@@ -158,8 +159,9 @@ class FeedbackMenu(discord.ui.DynamicItem[discord.ui.Select[Any]], template=r"pb
             pid = values[0]
             label = next((o.label for o in self.item.options if o.value == pid), pid)
             view = controls_view([(pid, label)], interaction.user.id)
+            # The label is a paper title: escaped, so it cannot format the answer.
             await interaction.response.send_message(
-                f"{label}: 👍 more like this, 👎 not for me, 🔖 save, or similar papers.",
+                f"{escape(label)}: 👍 more like this, 👎 not for me, 🔖 save, or similar papers.",
                 view=view,
                 ephemeral=True,
                 allowed_mentions=discord.AllowedMentions.none(),

@@ -43,7 +43,8 @@ class FeedbackActions:
         for message in answer:
             try:
                 await respond(**message, response_type="ephemeral", replace_original=False)
-            except (SlackApiError, SlackClientError, OSError) as exc:
+            except (SlackApiError, SlackClientError, OSError, ValueError) as exc:
+                # ValueError: bolt's respond() without a response_url in the payload.
                 log.warning("respond() to a feedback click failed: %s", exc)
                 return
 
