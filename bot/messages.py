@@ -80,6 +80,29 @@ class Tone(StrEnum):
     ERROR = "error"
 
 
+class Feedback(StrEnum):
+    """What a reader's click on a paper's controls asks for (see bot.commands.feedback)."""
+
+    UP = "up"  # 👍 more like this
+    DOWN = "down"  # 👎 not for me
+    CLEAR = "clear"  # forget my rating
+    SAVE = "save"  # 🔖
+    UNSAVE = "unsave"
+    SIMILAR = "similar"
+
+
+# The controls every paper carries, in the order platforms show them.
+CONTROLS = (Feedback.UP, Feedback.DOWN, Feedback.SAVE, Feedback.SIMILAR)
+
+
+@dataclass(frozen=True)
+class PaperAction:
+    """One click's worth of feedback on one paper."""
+
+    paper_id: str
+    action: Feedback
+
+
 @dataclass(frozen=True)
 class Notice:
     """A short plain-text answer. Errors carry the usage line of the command."""
@@ -88,6 +111,8 @@ class Notice:
     tone: Tone = Tone.INFO
     usage: str | None = None
     ephemeral: bool = False
+    # What takes the change back (a rating, a save), for platforms that offer it as a button.
+    undo: PaperAction | None = None
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,8 @@ async def bot(fake: FakeDiscord, sample_app: App) -> AsyncIterator[DiscordAdapte
 
 
 def buttons(msg: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {b["label"]: b for row in msg["components"] for b in row["components"]}
+    # Buttons only: lists also carry a select menu of their papers' 👍 👎 🔖 Similar.
+    return {b["label"]: b for row in msg["components"] for b in row["components"] if b["type"] == 2}
 
 
 def next_id(msg: dict[str, Any]) -> str:

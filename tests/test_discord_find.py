@@ -119,7 +119,13 @@ async def test_a_pick_from_finds_choice_stays_private(
     papers, _ = parse_daily_items(items, None)
     await sample_app.papers.upsert(papers)
     [msg] = await find(fake, "scaling laws mixture of experts")
-    [menu] = [c for row in msg["components"] for c in row["components"] if c["type"] == 3]
+    # The picker, beside the menu of the papers' 👍 👎 🔖 Similar.
+    [menu] = [
+        c
+        for row in msg["components"]
+        for c in row["components"]
+        if c["type"] == 3 and c["custom_id"].startswith("pb:pick:")
+    ]
     assert menu["custom_id"].startswith("pb:pick:find:")
     card = await fake.press(fake.click(menu["custom_id"], msg, values=["2501.00012"]))
     assert card["flags"] & EPHEMERAL

@@ -46,7 +46,13 @@ async def bot(fake: FakeDiscord, sample_app: App) -> AsyncIterator[DiscordAdapte
 
 
 def select_of(msg: dict[str, Any]) -> dict[str, Any]:
-    [menu] = [c for row in msg["components"] for c in row["components"] if c["type"] == 3]
+    # The picker, beside the menu of the papers' 👍 👎 🔖 Similar.
+    [menu] = [
+        c
+        for row in msg["components"]
+        for c in row["components"]
+        if c["type"] == 3 and c["custom_id"].startswith("pb:pick:")
+    ]
     return menu
 
 

@@ -237,8 +237,10 @@ async def test_paper_card_with_link_buttons(
         "*<https://huggingface.co/papers/2412.17747|Deliberation in Latent Space>*"
     )
     assert "A. Liu, B. Chen" in head and "42 upvotes" in head and "coprocessor" in head
-    [actions] = [b for b in card["blocks"] if b["type"] == "actions"]
-    urls = {e["text"]["text"]: e["url"] for e in actions["elements"]}
+    # The link buttons; the next row holds the paper's 👍 👎 🔖 Similar.
+    links, controls = [b for b in card["blocks"] if b["type"] == "actions"]
+    assert [e["text"]["text"] for e in controls["elements"]] == ["👍", "👎", "🔖 Save", "Similar"]
+    urls = {e["text"]["text"]: e["url"] for e in links["elements"]}
     assert urls == {
         "Hugging Face": "https://huggingface.co/papers/2412.17747",
         "arXiv": "https://arxiv.org/abs/2412.17747",

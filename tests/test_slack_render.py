@@ -54,7 +54,9 @@ def test_notice_tone_and_usage() -> None:
 def test_card_without_arxiv_id_has_no_dead_links() -> None:
     [msg] = render(PaperCard(Paper(id="sample-03", title="A sample"), note="From the sample"))
     assert msg["blocks"][0]["text"]["text"].startswith("*A sample*")
-    assert [b["type"] for b in msg["blocks"]] == ["section", "context"]
+    # No link buttons: only the paper's 👍 👎 🔖 Similar.
+    assert [b["type"] for b in msg["blocks"]] == ["section", "actions", "context"]
+    assert all("url" not in e for e in msg["blocks"][1]["elements"])
 
 
 def test_card_abstract_is_clipped_at_a_word() -> None:
@@ -133,7 +135,7 @@ def test_overlong_urls_get_no_button_or_link() -> None:
     paper = Paper(id="2412.00002", title="T", project_page=long, github_repo="a/b")
     [msg] = render(PaperCard(paper))
     assert _check_message(msg) is None
-    [actions] = [b for b in msg["blocks"] if b["type"] == "actions"]
+    actions, _controls = [b for b in msg["blocks"] if b["type"] == "actions"]
     assert [e["text"]["text"] for e in actions["elements"]] == [
         "Hugging Face",
         "arXiv",

@@ -13,6 +13,7 @@ from discord import app_commands
 from adapters.discord.commands import CommandBuilder
 from adapters.discord.config import DiscordConfig, load_discord_config
 from adapters.discord.endpoints import EndpointOverride
+from adapters.discord.feedback import FeedbackButton, FeedbackMenu
 from adapters.discord.forum import forum_parts, tags_of
 from adapters.discord.paging import LegacyButton, PageButton
 from adapters.discord.picking import PickSelect
@@ -40,7 +41,9 @@ class _PaperbotMixin:
     async def setup_hook(self) -> None:
         adapter = self.adapter
         # Buttons decoded from their custom_id, whichever process (or life) posted them.
-        self.add_dynamic_items(PageButton, LegacyButton, PickSelect)  # type: ignore[attr-defined]
+        self.add_dynamic_items(  # type: ignore[attr-defined]
+            PageButton, LegacyButton, PickSelect, FeedbackButton, FeedbackMenu
+        )
         for command in adapter.builder.build(adapter.core.registry):
             self.tree.add_command(command)
         if not adapter.config.syncs_commands:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from adapters.discord.feedback import add_controls, undo_button
 from adapters.discord.paging import PageRef, pager_view
 from adapters.discord.picking import picker
 from adapters.discord.render import Outgoing, render_all
@@ -221,8 +222,11 @@ class Responder:
         self._source = (core, command, dict(options or {})) if core and command else None
 
     async def _view(self, out: Outgoing) -> discord.ui.View | None:
-        """Prev/Next for a long list, a select menu for a choice, or None."""
-        if self._source is None or (len(out.pages) < 2 and not out.choices):
+        """Prev/Next for a long list, a select menu for a choice, the papers' 👍 👎 🔖
+        Similar, an Undo, or None."""
+        if self._source is None or (
+            len(out.pages) < 2 and not out.choices and not out.papers and not out.undo
+        ):
             return None
         core, command, options = self._source
         # Only the asker may page (or pick from) a list only they see or that is about them.
@@ -239,6 +243,10 @@ class Responder:
             )
         if out.choices and out.pick:
             view.add_item(picker(out.pick, owner, now, out.choices))
+        if out.papers:
+            add_controls(view, list(out.papers), owner, row=2)
+        if out.undo and (undo := undo_button(out.undo, self.interaction.user.id)):
+            view.add_item(undo)  # the change was the clicker's own: so is its undo
         return view
 
     async def defer(self, *, ephemeral: bool) -> None:

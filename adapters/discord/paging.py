@@ -186,6 +186,11 @@ async def show_page(core: Core, interaction: discord.Interaction, ref: PageRef) 
 
         view = view or discord.ui.View(timeout=None)
         view.add_item(picker(source.pick, ref.owner, now, source.choices))
+    if page.papers:
+        from adapters.discord.feedback import add_controls  # feedback imports this module
+
+        view = view or discord.ui.View(timeout=None)
+        add_controls(view, list(page.papers), ref.owner, row=2)
     kwargs: dict[str, Any] = {
         "content": page.content,
         "embeds": list(page.embeds),

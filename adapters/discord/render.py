@@ -10,7 +10,17 @@ from urllib.parse import quote
 
 import discord
 
-from bot.messages import Fields, Notice, PaperCard, PaperItem, PaperList, Reply, Section, Tone
+from bot.messages import (
+    Fields,
+    Notice,
+    PaperAction,
+    PaperCard,
+    PaperItem,
+    PaperList,
+    Reply,
+    Section,
+    Tone,
+)
 from bot.papers import Paper
 from bot.text import strip_bidi
 
@@ -38,6 +48,9 @@ class Outgoing:
     # A select menu of papers (label, paper id, description) running `pick` on the chosen.
     choices: tuple[tuple[str, str, str], ...] = field(default=(), compare=False)
     pick: str | None = None
+    # The papers in this message (id, select-menu label), which get 👍 👎 🔖 Similar.
+    papers: tuple[tuple[str, str], ...] = field(default=(), compare=False)
+    undo: PaperAction | None = field(default=None, compare=False)  # an Undo button
 
 
 # One markdown character at a time, URLs left whole. (discord.utils.escape_markdown treats
@@ -310,27 +323,54 @@ def render(reply: Reply, *, interactive: bool = False, ephemeral: bool = False) 
     """
     if isinstance(reply, Notice):
         private = ephemeral or reply.ephemeral or reply.tone is Tone.ERROR
-        return [Outgoing(notice_text(reply), ephemeral=private)]
+        return [Outgoing(notice_text(reply), ephemeral=private, undo=reply.undo)]
     private = ephemeral or reply.ephemeral
     if isinstance(reply, PaperCard):
-        return [Outgoing(None, (paper_card(reply),), private)]
+        return [Outgoing(None, (paper_card(reply),), private, papers=(control(reply.paper, 1),))]
     if isinstance(reply, Fields):
         return pack(fields_embeds(reply), ephemeral=private)
     head, embeds, tail = list_parts(reply)
     if not interactive:
-        return pack(embeds, head=head, tail=tail, ephemeral=private)
+        return with_papers(reply, pack(embeds, head=head, tail=tail, ephemeral=private))
     pick: dict[str, Any] = {}
     if reply.pick and reply.items:
         pick = {"choices": choices(reply), "pick": reply.pick}
-    pages = pack(embeds, tail=tail, ephemeral=private, max_embeds=PAGE_SIZE)
+    pages = with_papers(reply, pack(embeds, tail=tail, ephemeral=private, max_embeds=PAGE_SIZE))
     if len(pages) == 1:
-        return [Outgoing(head + ("\n" + tail if tail else ""), pages[0].embeds, private, **pick)]
+        content = head + ("\n" + tail if tail else "")
+        return [Outgoing(content, pages[0].embeds, private, papers=pages[0].papers, **pick)]
     n = len(pages)
     titled = tuple(
-        Outgoing(f"{head} · page {i}/{n}" + ("\n" + tail if tail else ""), page.embeds, private)
+        Outgoing(
+            f"{head} · page {i}/{n}" + ("\n" + tail if tail else ""),
+            page.embeds,
+            private,
+            papers=page.papers,
+        )
         for i, page in enumerate(pages, 1)
     )
-    return [Outgoing(titled[0].content, titled[0].embeds, private, pages=titled, **pick)]
+    first = titled[0]
+    return [
+        Outgoing(first.content, first.embeds, private, pages=titled, papers=first.papers, **pick)
+    ]
+
+
+def control(paper: Paper, rank: int) -> tuple[str, str]:
+    """A paper's id and its label in a message's feedback menu."""
+    return paper.id, plain(f"{rank}. {paper.title}", MAX_OPTION_TEXT)
+
+
+def with_papers(reply: PaperList, messages: list[Outgoing]) -> list[Outgoing]:
+    """Tell each message of a list which papers it shows (its embeds, in order)."""
+    out, at = [], 0
+    for msg in messages:
+        n = len(msg.embeds)
+        shown = tuple(
+            control(item.paper, rank) for rank, item in enumerate(reply.items[at : at + n], at + 1)
+        )
+        out.append(replace(msg, papers=shown))
+        at += n
+    return out
 
 
 def choices(reply: PaperList) -> tuple[tuple[str, str, str], ...]:

@@ -8,14 +8,16 @@ import hashlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Literal
+from typing import Any, Literal
 
 import aiohttp
 import discord
 from discord.http import handle_message_parameters
+from discord.utils import MISSING
 
+from adapters.discord.feedback import controls_view
 from adapters.discord.forum import post_in_forum
-from adapters.discord.render import MAX_CONTENT, clip, list_parts, plain, render
+from adapters.discord.render import MAX_CONTENT, clip, control, list_parts, plain, render
 from bot.messages import PaperList, Reply
 from bot.port import DeliveryError, Destination, Failure, Part, Posted
 
@@ -159,7 +161,15 @@ def threaded(reply: PaperList) -> list[Part]:
     return [
         {"content": content, "embeds": []},
         {"open_thread": {"name": name}},
-        *({"content": None, "embeds": [e.to_dict()], "in_thread": True} for e in embeds),
+        *(
+            {
+                "content": None,
+                "embeds": [e.to_dict()],
+                "in_thread": True,
+                "papers": [list(control(item.paper, rank))],
+            }
+            for rank, (item, e) in enumerate(zip(reply.items, embeds, strict=True), 1)
+        ),
     ]
 
 
@@ -167,10 +177,17 @@ def compose(reply: Reply) -> list[Part]:
     """The messages of a post on the bot's own, as JSON data to store and re-post exactly."""
     if isinstance(reply, PaperList) and reply.thread and reply.items:
         return threaded(reply)
-    return [
-        {"content": out.content, "embeds": [e.to_dict() for e in out.embeds]}
-        for out in render(reply, interactive=False)
-    ]
+    parts: list[Part] = []
+    for out in render(reply, interactive=False):
+        part: dict[str, Any] = {
+            "content": out.content,
+            "embeds": [e.to_dict() for e in out.embeds],
+        }
+        if out.papers:
+            # Stored with the part: a retry re-posts the same controls.
+            part["papers"] = [list(p) for p in out.papers]
+        parts.append(part)
+    return parts
 
 
 class DiscordSender:
@@ -268,11 +285,15 @@ class DiscordSender:
         self, http: discord.http.HTTPClient, channel_id: str, part: Part, key: str
     ) -> str:
         embeds = [discord.Embed.from_dict(e) for e in part.get("embeds", ())]
+        papers = [(str(p[0]), str(p[1])) for p in part.get("papers", ())]
+        # Posts on the bot's own are for anyone who reads them: owner 0, each click counts
+        # for the clicker (a DM has only its reader).
         params = handle_message_parameters(
             content=part.get("content"),
             embeds=embeds,
             nonce=nonce_for(key),
             allowed_mentions=NONE,
+            view=controls_view(papers, 0) if papers else MISSING,
         )
         with params:
             data = await http.send_message(int(channel_id), params=params)

@@ -20,7 +20,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.commands import PLATFORM, SlashCommands
 from adapters.slack.config import SlackConfig, load_slack_config
+from adapters.slack.controls import ACTION
 from adapters.slack.features import register_features
+from adapters.slack.feedback import FeedbackActions
 from adapters.slack.inbound import MAX_BODY, signed, well_formed
 from adapters.slack.installations import (
     SqlInstallationStore,
@@ -123,6 +125,9 @@ class SlackAdapter:
         self.app.command(config.command)(self.commands)
         # Link buttons on paper cards still send block_actions; acknowledge them quietly.
         self.app.action(re.compile(r"^paperbot_link_"))(_ack_only)
+        # 👍 👎 🔖 Similar and Undo on papers (adapters/slack/controls.py).
+        self.feedback = FeedbackActions(self.commands)
+        self.app.action(re.compile("^" + ACTION))(self.feedback)
         self.app.error(_log_error)
         self.sender = SlackSender(self.client, self.workspaces)
         self.port: int | None = None  # the bound HTTP port, in HTTP mode

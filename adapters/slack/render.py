@@ -7,6 +7,7 @@ import urllib.parse
 from collections.abc import Iterable
 from typing import Any
 
+from adapters.slack.controls import card_controls, overflow, undo_block
 from bot.messages import Fields, Notice, PaperCard, PaperItem, PaperList, Reply, Tone
 from bot.papers import Paper
 from bot.text import strip_bidi
@@ -177,10 +178,13 @@ def context(text: str) -> Block:
     return {"type": "context", "elements": [mrkdwn(fit(text, MAX_CONTEXT_TEXT))]}
 
 
-def render(reply: Reply) -> list[SlackMessage]:
-    """Turn one neutral reply into one or more Slack messages."""
+def render(reply: Reply, *, owner: str = "") -> list[SlackMessage]:
+    """Turn one neutral reply into one or more Slack messages.
+
+    `owner` is the Slack user an Undo button is for (the one whose change it takes back).
+    """
     if isinstance(reply, Notice):
-        return render_notice(reply)
+        return render_notice(reply, owner=owner)
     if isinstance(reply, PaperCard):
         return [render_card(reply)]
     if isinstance(reply, PaperList):
@@ -190,7 +194,7 @@ def render(reply: Reply) -> list[SlackMessage]:
     raise TypeError(f"cannot render {type(reply).__name__}")
 
 
-def render_notice(notice: Notice) -> list[SlackMessage]:
+def render_notice(notice: Notice, *, owner: str = "") -> list[SlackMessage]:
     icon = _TONE_ICON.get(notice.tone, "")
     text = notice.text.strip() or "…"
     lines = escape(text).splitlines() or [""]
@@ -198,6 +202,8 @@ def render_notice(notice: Notice) -> list[SlackMessage]:
     blocks = [section(chunk) for chunk in _chunks(lines)]
     if notice.usage:
         blocks.append(context(f"Usage: `{esc(notice.usage, 500)}`"))
+    if notice.undo and (undo := undo_block(notice.undo, owner)):
+        blocks.append(undo)
     fallback = text if not notice.usage else f"{text}\nUsage: {notice.usage}"
     return _pack(blocks[:1], blocks[1:], esc_lines(fallback, MAX_FALLBACK))
 
@@ -262,6 +268,8 @@ def render_card(card: PaperCard) -> SlackMessage:
     ]
     if buttons:
         blocks.append({"type": "actions", "elements": buttons})
+    if controls := card_controls(paper.id):
+        blocks.append(controls)
     if card.note:
         blocks.append(context(esc(card.note, MAX_CONTEXT_TEXT)))
     return {
@@ -307,7 +315,11 @@ def list_item(index: int, item: PaperItem) -> Block:
         lines.append(esc(excerpt, LIST_EXCERPT))
     if item.reasons:
         lines.append("_matched: " + esc(", ".join(item.reasons), 300) + "_")
-    return section("\n".join(lines))
+    block = section("\n".join(lines))
+    # The paper's 👍 👎 🔖 Similar, in its own section: a long digest needs no extra blocks.
+    if menu := overflow(paper.id, index):
+        block["accessory"] = menu
+    return block
 
 
 def render_list(plist: PaperList) -> list[SlackMessage]:
@@ -366,7 +378,9 @@ def _chunks(lines: Iterable[str], limit: int = MAX_SECTION_TEXT) -> list[str]:
 def _size(block: Block) -> int:
     """The characters of text a block holds, as Slack counts toward its message total."""
     if block["type"] == "section":
-        return len(block["text"]["text"])
+        menu = block.get("accessory") or {}
+        extra = sum(len(o["text"]["text"]) + len(o["value"]) for o in menu.get("options", ()))
+        return len(block["text"]["text"]) + extra
     if block["type"] == "context":
         return sum(len(e.get("text", "")) for e in block["elements"])
     if block["type"] == "actions":

@@ -9,7 +9,7 @@ from typing import Any
 from bot.commands.registry import Arg, Command, Context, shown
 from bot.commands.schedule import ok, target
 from bot.errors import CommandError, UsageError
-from bot.messages import Notice, PaperItem, PaperList, Reply, Tone
+from bot.messages import Feedback, Notice, PaperAction, PaperItem, PaperList, Reply, Tone
 from bot.papers import Paper, normalize_arxiv_id
 from bot.plural import plural
 from bot.recommend.digests import RELEVANCE, UPVOTES
@@ -68,23 +68,25 @@ async def rate_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
     )
     prefix = ctx.incoming.prefix
     if value is None:
-        text = (
-            f"Cleared your rating of {paper.id}."
-            if before is not None
-            else f"You had not rated {paper.id}."
-        )
-        return [Notice(text, tone=Tone.SUCCESS if before else Tone.INFO, ephemeral=True)]
+        if before is None:
+            return [Notice(f"You had not rated {paper.id}.", ephemeral=True)]
+        back = Feedback.UP if before == UP else Feedback.DOWN
+        return [
+            Notice(
+                f"Cleared your rating of {paper.id}.",
+                tone=Tone.SUCCESS,
+                ephemeral=True,
+                undo=PaperAction(paper.id, back),
+            )
+        ]
     mark = "👍" if value == UP else "👎"
-    undo = (
-        f"{prefix}rate {paper.id} clear"
-        if before is None
-        else f"{prefix}rate {paper.id} {'up' if before == UP else 'down'}"
-    )
+    back = Feedback.CLEAR if before is None else Feedback.UP if before == UP else Feedback.DOWN
     return [
         Notice(
-            f"{mark} Rated {paper.id} “{paper.title}”. Undo: {undo}",
+            f"{mark} Rated {paper.id} “{paper.title}”. Undo: {prefix}rate {paper.id} {back}",
             tone=Tone.SUCCESS,
             ephemeral=True,
+            undo=PaperAction(paper.id, back),
         )
     ]
 
@@ -103,6 +105,7 @@ async def save_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
             f"🔖 Saved {paper.id} “{paper.title}”. Undo: {prefix}unsave {paper.id}",
             tone=Tone.SUCCESS,
             ephemeral=True,
+            undo=PaperAction(paper.id, Feedback.UNSAVE),
         )
     ]
 
@@ -113,7 +116,14 @@ async def unsave_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
     removed = await ctx.app.feedback.unsave(person(ctx), paper.id)
     if not removed:
         return [Notice(f"{paper.id} was not on your saved list.", ephemeral=True)]
-    return [Notice(f"Removed {paper.id} from your saved list.", tone=Tone.SUCCESS, ephemeral=True)]
+    return [
+        Notice(
+            f"Removed {paper.id} from your saved list.",
+            tone=Tone.SUCCESS,
+            ephemeral=True,
+            undo=PaperAction(paper.id, Feedback.SAVE),
+        )
+    ]
 
 
 async def saved_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:

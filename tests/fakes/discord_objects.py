@@ -136,8 +136,14 @@ def message_problems(data: dict[str, Any]) -> list[str]:
         for key in ("url",):
             if e.get(key) and not str(e[key]).startswith(("http://", "https://")):
                 problems.append(f"embeds.{i}.{key}: not a URL")
-    for row in data.get("components") or []:
-        for c in row.get("components") or []:
+    rows = data.get("components") or []
+    if len(rows) > 5:
+        problems.append("components: more than 5 action rows")
+    for row in rows:
+        cs = row.get("components") or []
+        if len(cs) > 5 or (len(cs) > 1 and any(c.get("type") == 3 for c in cs)):
+            problems.append("components: a row holds up to 5 buttons or one select menu")
+        for c in cs:
             if len(c.get("label") or "") > 80 or len(c.get("custom_id") or "") > 100:
                 problems.append("components: label > 80 or custom_id > 100")
             if c.get("type") == 3:  # a select menu

@@ -830,6 +830,14 @@ def _check_message(args: dict[str, Any]) -> str | None:
                 action_ids.append(element.get("action_id", ""))
                 if len(element["text"]["text"]) > 75 or len(element.get("url", "")) > 3000:
                     return "invalid_blocks"
+        accessory = block.get("accessory") or {}
+        if accessory.get("type") == "overflow":
+            action_ids.append(accessory.get("action_id", ""))
+            options = accessory.get("options") or []
+            if not 2 <= len(options) <= 5 or any(
+                len(o["text"]["text"]) > 75 or len(o.get("value", "")) > 150 for o in options
+            ):
+                return "invalid_blocks"
         text = (block.get("text") or {}).get("text", "")
         total += len(text)
         if not _block_ok(block, text):
