@@ -145,4 +145,19 @@ class Fields:
     sections: tuple[Section, ...] = ()
 
 
-Reply = Notice | PaperCard | PaperList | Fields
+@dataclass(frozen=True)
+class FileReply:
+    """A file for the user (an export): adapters attach or upload `content` as `filename`.
+
+    `text` is the plain-text message that goes with it; platforms that cannot send files
+    where the command was typed say so in their own words.
+    """
+
+    filename: str
+    content: bytes = field(repr=False)
+    media_type: str
+    text: str
+    ephemeral: bool = False
+
+
+Reply = Notice | PaperCard | PaperList | Fields | FileReply

@@ -10,7 +10,17 @@ from urllib.parse import quote
 
 import discord
 
-from bot.messages import Fields, Notice, PaperCard, PaperItem, PaperList, Reply, Section, Tone
+from bot.messages import (
+    Fields,
+    FileReply,
+    Notice,
+    PaperCard,
+    PaperItem,
+    PaperList,
+    Reply,
+    Section,
+    Tone,
+)
 from bot.papers import Paper
 from bot.text import strip_bidi
 
@@ -38,6 +48,8 @@ class Outgoing:
     # A select menu of papers (label, paper id, description) running `pick` on the chosen.
     choices: tuple[tuple[str, str, str], ...] = field(default=(), compare=False)
     pick: str | None = None
+    # Attachments, as (file name, content): the interaction answer uploads them.
+    files: tuple[tuple[str, bytes], ...] = field(default=(), compare=False, repr=False)
 
 
 # One markdown character at a time, URLs left whole. (discord.utils.escape_markdown treats
@@ -286,6 +298,9 @@ def render(reply: Reply, *, interactive: bool = False, ephemeral: bool = False) 
         private = ephemeral or reply.ephemeral or reply.tone is Tone.ERROR
         return [Outgoing(notice_text(reply), ephemeral=private)]
     private = ephemeral or reply.ephemeral
+    if isinstance(reply, FileReply):
+        text = notice_text(Notice(reply.text, tone=Tone.SUCCESS))
+        return [Outgoing(text, ephemeral=private, files=((reply.filename, reply.content),))]
     if isinstance(reply, PaperCard):
         return [Outgoing(None, (paper_card(reply),), private)]
     if isinstance(reply, Fields):

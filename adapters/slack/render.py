@@ -7,7 +7,7 @@ import urllib.parse
 from collections.abc import Iterable
 from typing import Any
 
-from bot.messages import Fields, Notice, PaperCard, PaperItem, PaperList, Reply, Tone
+from bot.messages import Fields, FileReply, Notice, PaperCard, PaperItem, PaperList, Reply, Tone
 from bot.papers import Paper
 from bot.text import strip_bidi
 
@@ -187,6 +187,12 @@ def render(reply: Reply) -> list[SlackMessage]:
         return render_list(reply)
     if isinstance(reply, Fields):
         return render_fields(reply)
+    if isinstance(reply, FileReply):
+        # Files are uploaded by adapters.slack.files before rendering; one that reaches
+        # here came by a path that cannot upload, and says so rather than pretend.
+        return render_notice(
+            Notice(f"{reply.text} It cannot be sent as a file here.", tone=Tone.WARNING)
+        )
     raise TypeError(f"cannot render {type(reply).__name__}")
 
 
