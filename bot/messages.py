@@ -121,6 +121,10 @@ class PaperList:
     # Posted on the bot's own as a header with each paper in a thread under it (a digest
     # with `digest threads on`); platforms without threads post it as usual.
     thread: bool = False
+    # A second, labelled group after the items: papers outside the reader's queries that
+    # the recommender offers ("You may also like", in personal alerts).
+    also: tuple[PaperItem, ...] = ()
+    also_title: str = "You may also like"
 
 
 @dataclass(frozen=True)

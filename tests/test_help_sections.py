@@ -34,7 +34,12 @@ async def test_every_command_is_in_exactly_one_section(bot: TestBot) -> None:
 async def test_help_for_a_group_has_a_section_per_command(bot: TestBot) -> None:
     [reply] = await bot.say("/help alerts")
     assert isinstance(reply, Fields)
-    assert [s.title for s in reply.sections] == ["alerts daily", "alerts instant", "alerts quiet"]
+    assert [s.title for s in reply.sections] == [
+        "alerts daily",
+        "alerts instant",
+        "alerts quiet",
+        "alerts suggest",
+    ]
     daily = reply.sections[0]
     assert daily.entries[0][0].startswith("/alerts daily")
     assert ("/alerts daily 08:00 America/New_York", "") in daily.entries

@@ -101,4 +101,10 @@ def _list(lst: PaperList) -> str:
             lines.append(f"        ↳ {clean(reason)}")
     if lst.footer:
         lines.append(f"   {clean(lst.footer)}")
+    if lst.also and lst.items:
+        lines.append(f"-- {clean(lst.also_title)}")
+        for i, item in enumerate(lst.also, 1):
+            p = item.paper
+            lines.append(f"{i:>3}. ▲{p.upvotes:<4} {clean(p.title)}  [{p.id}]")
+            lines.extend(f"        ↳ why: {clean(r)}" for r in item.reasons)
     return "\n".join(lines)

@@ -159,8 +159,12 @@ def paper_card(card: PaperCard) -> discord.Embed:
     return embed
 
 
-def paper_item(item: PaperItem, rank: int) -> discord.Embed:
-    """A paper as one entry of a list or digest: compact, with what matched it."""
+def paper_item(item: PaperItem, rank: int, *, label: str | None = None) -> discord.Embed:
+    """A paper as one entry of a list or digest: compact, with what matched it.
+
+    With a `label` it is a suggestion ("You may also like"): the label heads the embed and
+    the reasons say why it is offered, not what matched.
+    """
     p = item.paper
     lines = []
     if p.authors:
@@ -172,13 +176,17 @@ def paper_item(item: PaperItem, rank: int) -> discord.Embed:
     if excerpt := (p.ai_summary or p.abstract):
         lines.append(safe_text(excerpt, ITEM_ABSTRACT))
     if item.reasons:
-        lines.append("Matched: " + safe_text(", ".join(item.reasons), 300))
-    return discord.Embed(
+        why = "Why" if label else "Matched"
+        lines.append(f"{why}: " + safe_text(", ".join(item.reasons), 300))
+    embed = discord.Embed(
         title=clip(f"{rank}. " + safe_text(p.title, 250), 256),
         url=p.url or p.arxiv_url,
         description="\n".join(lines),
         colour=COLOUR,
     )
+    if label:
+        embed.set_author(name=clip("✨ " + label, 256))
+    return embed
 
 
 def section_value(section: Section) -> str:
@@ -281,6 +289,9 @@ def pack(
 def list_parts(reply: PaperList) -> tuple[str, list[discord.Embed], str | None]:
     head = "**" + safe_text(reply.title, 250) + "**"
     embeds = [paper_item(item, i) for i, item in enumerate(reply.items, 1)]
+    if reply.items:
+        label = safe_text(reply.also_title, 200)
+        embeds += [paper_item(item, i, label=label) for i, item in enumerate(reply.also, 1)]
     tail = safe_text(reply.footer, 500, lines=True) if reply.footer else None
     if not embeds:
         tail = "\n".join(x for x in (safe_text(reply.empty_text, 500, lines=True), tail) if x)

@@ -270,7 +270,7 @@ def _button(action_id: str, label: str, url: str | None) -> Block:
     }
 
 
-def list_item(index: int, item: PaperItem) -> Block:
+def list_item(index: int, item: PaperItem, *, why: str = "matched") -> Block:
     paper = item.paper
     links = " · ".join(
         link(url, label)
@@ -292,7 +292,7 @@ def list_item(index: int, item: PaperItem) -> Block:
     if excerpt:
         lines.append(esc(excerpt, LIST_EXCERPT))
     if item.reasons:
-        lines.append("_matched: " + esc(", ".join(item.reasons), 300) + "_")
+        lines.append(f"_{why}: " + esc(", ".join(item.reasons), 300) + "_")
     return section("\n".join(lines))
 
 
@@ -303,6 +303,11 @@ def render_list(plist: PaperList) -> list[SlackMessage]:
         body = [section(esc(plist.empty_text, MAX_SECTION_TEXT))]
     if plist.footer:
         body.append(context(esc(plist.footer, 1000)))
+    if plist.also and plist.items:
+        # Its own headed group after the matches, so no one takes it for one of them.
+        body.append({"type": "divider"})
+        body.append(section(f"*:sparkles: {esc(plist.also_title, 200)}*"))
+        body += [list_item(i, item, why="why") for i, item in enumerate(plist.also, 1)]
     titles = "; ".join(i.paper.title for i in plist.items[:5])
     fallback = f"{plist.title}: {titles}" if titles else f"{plist.title}: {plist.empty_text}"
     return _pack(head, body, esc(fallback, MAX_FALLBACK), title=plist.title)
