@@ -148,6 +148,10 @@ class PaperList:
     thread: bool = False
     # A short line under the title, before the papers (a weekly digest's "most discussed").
     intro: str | None = None
+    # A second, labelled group after the items: papers outside the reader's queries that
+    # the recommender offers ("You may also like", in personal alerts).
+    also: tuple[PaperItem, ...] = ()
+    also_title: str = "You may also like"
 
 
 @dataclass(frozen=True)
@@ -172,4 +176,19 @@ class Fields:
     sections: tuple[Section, ...] = ()
 
 
-Reply = Notice | PaperCard | PaperList | Fields
+@dataclass(frozen=True)
+class FileReply:
+    """A file for the user (an export): adapters attach or upload `content` as `filename`.
+
+    `text` is the plain-text message that goes with it; platforms that cannot send files
+    where the command was typed say so in their own words.
+    """
+
+    filename: str
+    content: bytes = field(repr=False)
+    media_type: str
+    text: str
+    ephemeral: bool = False
+
+
+Reply = Notice | PaperCard | PaperList | Fields | FileReply

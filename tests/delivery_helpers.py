@@ -75,6 +75,11 @@ class Sent:
         return [i["id"] for i in self.part.get("items", ())]
 
     @property
+    def also_ids(self) -> list[str]:
+        """The papers this part suggests ("You may also like")."""
+        return [i["id"] for i in self.part.get("also", ())]
+
+    @property
     def text(self) -> str:
         if "notice" in self.part:
             return str(self.part["notice"])
@@ -130,7 +135,7 @@ class RecordingAdapter:
         ]
         size = self.part_size or max(1, len(items))
         chunks = [items[n : n + size] for n in range(0, len(items), size)] or [[]]
-        return [
+        parts: list[Part] = [
             {
                 "title": reply.title if n == 0 else None,
                 "intro": reply.intro if n == 0 else None,
@@ -139,6 +144,13 @@ class RecordingAdapter:
             }
             for n, chunk in enumerate(chunks)
         ]
+        if reply.also:  # "You may also like", after the matches (on the last part)
+            also = [
+                {"id": i.paper.id, "title": i.paper.title, "reasons": list(i.reasons)}
+                for i in reply.also
+            ]
+            parts[-1] = {**parts[-1], "also_title": reply.also_title, "also": also}
+        return parts
 
     async def post(self, destination: Destination, part: Part, *, key: str) -> Posted:
         self.attempts += 1

@@ -39,6 +39,7 @@ async def test_help_for_a_group_has_a_section_per_command(bot: TestBot) -> None:
         "alerts weekly",
         "alerts instant",
         "alerts quiet",
+        "alerts suggest",
     ]
     daily = reply.sections[0]
     assert daily.entries[0][0].startswith("/alerts daily")

@@ -198,7 +198,8 @@ async def test_a_group_alone_or_a_wrong_subcommand_shows_that_groups_help(
     assert joined(group).startswith("*Help: digest*")
     error, help_ = await papers(bot, slack, "alerts hourly", n=2)
     assert joined(error) == (
-        ":x: 'hourly' is not one of the alerts commands. Use one of: daily, weekly, instant, quiet."
+        ":x: 'hourly' is not one of the alerts commands. "
+        "Use one of: daily, weekly, instant, quiet, suggest."
     )
     assert joined(help_).startswith("*Help: alerts*")
 

@@ -91,7 +91,8 @@ def test_manifest_declares_the_command_and_the_scopes_the_adapter_uses() -> None
     # conversations.info, the membership check before a channel is set up for digests;
     # channels:history, groups:history, im:history: conversations.history, to find a part
     # posted before a crash by the key in its metadata (im:history: message.im too);
-    # links:read, links:write: link_shared and chat.unfurl. The fake grants exactly these.
+    # links:read, links:write: link_shared and chat.unfurl; files:write: files_upload_v2
+    # (export saved). The fake grants exactly these.
     assert scopes == set(MANIFEST_SCOPES)
     assert "socket_mode_enabled: true" in manifest
     assert "home_tab_enabled: true" in manifest and "messages_tab_enabled: true" in manifest

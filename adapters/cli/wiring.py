@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import make_url
@@ -112,7 +113,9 @@ def build_adapters(core: Core, env: Mapping[str, str]) -> list[Adapter]:
     if not ready:
         from adapters.console import ConsoleAdapter
 
-        ready.append(ConsoleAdapter(core))
+        # CONSOLE_FILES_DIR: write exports there instead of printing them.
+        files = env.get("CONSOLE_FILES_DIR")
+        ready.append(ConsoleAdapter(core, files_dir=Path(files) if files else None))
     return ready
 
 

@@ -10,11 +10,12 @@ import os
 import sys
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TextIO
 
 from adapters.console.render import render
 from bot.core import Core
-from bot.messages import Place, Reply, User
+from bot.messages import FileReply, Place, Reply, User
 from bot.port import Capabilities, Destination, Part, Posted
 
 PLATFORM = "console"
@@ -24,8 +25,17 @@ class ConsoleAdapter:
     platform = PLATFORM
     capabilities = Capabilities(dedupes_sends=False)
 
-    def __init__(self, core: Core, stdin: TextIO | None = None, stdout: TextIO | None = None):
+    def __init__(
+        self,
+        core: Core,
+        stdin: TextIO | None = None,
+        stdout: TextIO | None = None,
+        *,
+        files_dir: Path | None = None,
+    ):
         self.core = core
+        # Where files the bot sends (exports) are written; None: they are printed.
+        self.files_dir = files_dir
         self._in = stdin or sys.stdin
         self._out = stdout or sys.stdout
         self._stopping = asyncio.Event()
@@ -63,8 +73,15 @@ class ConsoleAdapter:
             if not interactive:
                 self._print(f"> {line}")
             for reply in await self.core.handle_text(line, self.user, self.place):
-                self._print(render(reply))
+                self._print(await self._show(reply))
             self._print("")
+
+    async def _show(self, reply: Reply) -> str:
+        if isinstance(reply, FileReply) and self.files_dir is not None:
+            path = self.files_dir / Path(reply.filename).name  # never a path out of the dir
+            await asyncio.to_thread(_write, path, reply.content)
+            return f"✓ {reply.text} Written to {path}"
+        return render(reply)
 
     async def stop(self) -> None:
         self._stopping.set()
@@ -118,6 +135,11 @@ class ConsoleAdapter:
     def _print(self, text: str) -> None:
         self._out.write(text + "\n")
         self._out.flush()
+
+
+def _write(path: Path, content: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content)  # a later export of the same format replaces the file
 
 
 def _user_name() -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import textwrap
 
-from bot.messages import Fields, Notice, PaperCard, PaperList, Reply, Tone
+from bot.messages import Fields, FileReply, Notice, PaperCard, PaperList, Reply, Tone
 from bot.plural import plural
 
 WIDTH = 88
@@ -47,7 +47,16 @@ def render(reply: Reply) -> str:
         if reply.footer:
             lines.append(f"  {clean(reply.footer)}")
         return "\n".join(lines)
+    if isinstance(reply, FileReply):
+        return file_text(reply)
     raise TypeError(f"cannot render {type(reply).__name__}")
+
+
+def file_text(reply: FileReply) -> str:
+    """The file printed whole between two rules, ready to copy (or to cut out of a pipe)."""
+    body = clean(reply.content.decode("utf-8", errors="replace").replace("\r\n", "\n"))
+    rule = f"----- {clean(reply.filename)} -----"
+    return f"{_MARK[Tone.SUCCESS]} {clean(reply.text)}\n{rule}\n{body.rstrip()}\n{'-' * len(rule)}"
 
 
 def _card(card: PaperCard) -> str:
@@ -97,4 +106,10 @@ def _list(lst: PaperList) -> str:
             lines.append(f"        ↳ {clean(reason)}")
     if lst.footer:
         lines.append(f"   {clean(lst.footer)}")
+    if lst.also and lst.items:
+        lines.append(f"-- {clean(lst.also_title)}")
+        for i, item in enumerate(lst.also, 1):
+            p = item.paper
+            lines.append(f"{i:>3}. ▲{p.upvotes:<4} {clean(p.title)}  [{p.id}]")
+            lines.extend(f"        ↳ why: {clean(r)}" for r in item.reasons)
     return "\n".join(lines)

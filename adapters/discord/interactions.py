@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -264,10 +265,15 @@ class Responder:
         }
         if view is not None:
             kwargs["view"] = view
+        # Only an answer with files names them: an empty list would be sent as one.
+        files = [discord.File(io.BytesIO(data), filename=name) for name, data in out.files]
+        upload: dict[str, Any] = {"files": files} if files else {}
         if not ia.response.is_done():
-            await ia.response.send_message(ephemeral=out.ephemeral, **kwargs)
+            await ia.response.send_message(ephemeral=out.ephemeral, **upload, **kwargs)
         elif self.deferred is not None and self.deferred == out.ephemeral:
-            await ia.edit_original_response(**kwargs)
+            # An edit lists the message's attachments, new files among them.
+            edit: dict[str, Any] = {"attachments": files} if files else {}
+            await ia.edit_original_response(**kwargs, **edit)
             self.deferred = None
         else:
             if self.deferred is not None:
@@ -275,7 +281,7 @@ class Responder:
                 # must not show to everyone, so replace it with a private follow-up.
                 await ia.delete_original_response()
                 self.deferred = None
-            await ia.followup.send(ephemeral=out.ephemeral, wait=True, **kwargs)
+            await ia.followup.send(ephemeral=out.ephemeral, wait=True, **upload, **kwargs)
 
 
 async def run_command(

@@ -12,6 +12,7 @@ import discord
 
 from bot.messages import (
     Fields,
+    FileReply,
     Notice,
     PaperAction,
     PaperCard,
@@ -51,6 +52,8 @@ class Outgoing:
     # The papers in this message (id, select-menu label), which get 👍 👎 🔖 Similar.
     papers: tuple[tuple[str, str], ...] = field(default=(), compare=False)
     undo: PaperAction | None = field(default=None, compare=False)  # an Undo button
+    # Attachments, as (file name, content): the interaction answer uploads them.
+    files: tuple[tuple[str, bytes], ...] = field(default=(), compare=False, repr=False)
 
 
 # One markdown character at a time, URLs left whole. (discord.utils.escape_markdown treats
@@ -182,8 +185,12 @@ def paper_card(card: PaperCard) -> discord.Embed:
     return embed
 
 
-def paper_item(item: PaperItem, rank: int) -> discord.Embed:
-    """A paper as one entry of a list or digest: compact, with what matched it."""
+def paper_item(item: PaperItem, rank: int, *, label: str | None = None) -> discord.Embed:
+    """A paper as one entry of a list or digest: compact, with what matched it.
+
+    With a `label` it is a suggestion ("You may also like"): the label heads the embed and
+    the reasons say why it is offered, not what matched.
+    """
     p = item.paper
     lines = []
     if p.authors:
@@ -197,13 +204,17 @@ def paper_item(item: PaperItem, rank: int) -> discord.Embed:
     if excerpt := (p.ai_summary or p.abstract):
         lines.append(safe_text(excerpt, ITEM_ABSTRACT))
     if item.reasons:
-        lines.append("Matched: " + safe_text(", ".join(item.reasons), 300))
-    return discord.Embed(
+        why = "Why" if label else "Matched"
+        lines.append(f"{why}: " + safe_text(", ".join(item.reasons), 300))
+    embed = discord.Embed(
         title=clip(f"{rank}. " + safe_text(p.title, 250), 256),
         url=p.url or p.arxiv_url,
         description="\n".join(lines),
         colour=COLOUR,
     )
+    if label:
+        embed.set_author(name=clip("✨ " + label, 256))
+    return embed
 
 
 def section_value(section: Section) -> str:
@@ -308,6 +319,9 @@ def list_parts(reply: PaperList) -> tuple[str, list[discord.Embed], str | None]:
     if reply.intro:
         head += "\n" + safe_text(reply.intro, 600)
     embeds = [paper_item(item, i) for i, item in enumerate(reply.items, 1)]
+    if reply.items:
+        label = safe_text(reply.also_title, 200)
+        embeds += [paper_item(item, i, label=label) for i, item in enumerate(reply.also, 1)]
     tail = safe_text(reply.footer, 500, lines=True) if reply.footer else None
     if not embeds:
         tail = "\n".join(x for x in (safe_text(reply.empty_text, 500, lines=True), tail) if x)
@@ -325,6 +339,9 @@ def render(reply: Reply, *, interactive: bool = False, ephemeral: bool = False) 
         private = ephemeral or reply.ephemeral or reply.tone is Tone.ERROR
         return [Outgoing(notice_text(reply), ephemeral=private, undo=reply.undo)]
     private = ephemeral or reply.ephemeral
+    if isinstance(reply, FileReply):
+        text = notice_text(Notice(reply.text, tone=Tone.SUCCESS))
+        return [Outgoing(text, ephemeral=private, files=((reply.filename, reply.content),))]
     if isinstance(reply, PaperCard):
         return [Outgoing(None, (paper_card(reply),), private, papers=(control(reply.paper, 1),))]
     if isinstance(reply, Fields):
@@ -363,10 +380,12 @@ def control(paper: Paper, rank: int) -> tuple[str, str]:
 def with_papers(reply: PaperList, messages: list[Outgoing]) -> list[Outgoing]:
     """Tell each message of a list which papers it shows (its embeds, in order)."""
     out, at = [], 0
+    # In embed order: the matches, then the suggestions list_parts adds after them.
+    items = [*reply.items, *(reply.also if reply.items else ())]
     for msg in messages:
         n = len(msg.embeds)
         shown = tuple(
-            control(item.paper, rank) for rank, item in enumerate(reply.items[at : at + n], at + 1)
+            control(item.paper, rank) for rank, item in enumerate(items[at : at + n], at + 1)
         )
         out.append(replace(msg, papers=shown))
         at += n

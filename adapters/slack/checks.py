@@ -35,6 +35,7 @@ SCOPES = (
     "im:history",
     "links:read",
     "links:write",
+    "files:write",
 )
 SCOPES_FIX = (
     "add them under OAuth & Permissions → Bot Token Scopes (or create the app from "

@@ -27,6 +27,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.config import SlackConfig
+from adapters.slack.files import send_files
 from adapters.slack.render import SlackMessage, render
 from adapters.slack.workspaces import join, workspace_of
 from bot.commands.registry import Command
@@ -227,6 +228,7 @@ class SlashCommands:
         )
         replies: list[Reply] = [error] if error else []
         replies += await self.core.handle_text(line, user, place, prefix=self.prefix, raw=body)
+        replies = await send_files(replies, str(body.get("user_id", "")), client)
         # A command that answers only its caller does so whatever its replies say.
         return self.to_messages(replies, private=bool(found and found[0].ephemeral))
 

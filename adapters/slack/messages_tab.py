@@ -16,6 +16,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.commands import PLATFORM, SlashCommands, command_line, unescape
+from adapters.slack.files import send_files
 from adapters.slack.payloads import text_at
 from adapters.slack.workspaces import join, workspace_of
 from bot.messages import Notice, Place, Reply, Tone, User
@@ -102,6 +103,7 @@ class MessagesTab:
         else:
             replies = [error] if error else []
             replies += await core.handle_text(line, user, place, prefix=prefix, raw=event)
+            replies = await send_files(replies, user_id, client)
         log.info("messages tab %r (team=%s user=%s)", line, place.workspace_id, user_id)
         for message in self.commands.to_messages(replies):
             message = {k: v for k, v in message.items() if k != "response_type"}

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from adapters.slack.controls import card_controls, overflow, undo_block
-from bot.messages import Fields, Notice, PaperCard, PaperItem, PaperList, Reply, Tone
+from bot.messages import Fields, FileReply, Notice, PaperCard, PaperItem, PaperList, Reply, Tone
 from bot.papers import Paper
 from bot.text import strip_bidi
 
@@ -191,6 +191,12 @@ def render(reply: Reply, *, owner: str = "") -> list[SlackMessage]:
         return render_list(reply)
     if isinstance(reply, Fields):
         return render_fields(reply)
+    if isinstance(reply, FileReply):
+        # Files are uploaded by adapters.slack.files before rendering; one that reaches
+        # here came by a path that cannot upload, and says so rather than pretend.
+        return render_notice(
+            Notice(f"{reply.text} It cannot be sent as a file here.", tone=Tone.WARNING)
+        )
     raise TypeError(f"cannot render {type(reply).__name__}")
 
 
@@ -288,7 +294,10 @@ def _button(action_id: str, label: str, url: str | None) -> Block:
     }
 
 
-def list_item(index: int, item: PaperItem) -> Block:
+def list_item(
+    index: int, item: PaperItem, *, why: str = "matched", menu_n: int | None = None
+) -> Block:
+    """One paper of a list; `menu_n` numbers its menu's action_id where `index` restarts."""
     paper = item.paper
     links = " · ".join(
         link(url, label)
@@ -314,10 +323,10 @@ def list_item(index: int, item: PaperItem) -> Block:
     if excerpt:
         lines.append(esc(excerpt, LIST_EXCERPT))
     if item.reasons:
-        lines.append("_matched: " + esc(", ".join(item.reasons), 300) + "_")
+        lines.append(f"_{why}: " + esc(", ".join(item.reasons), 300) + "_")
     block = section("\n".join(lines))
     # The paper's 👍 👎 🔖 Similar, in its own section: a long digest needs no extra blocks.
-    if menu := overflow(paper.id, index):
+    if menu := overflow(paper.id, index if menu_n is None else menu_n):
         block["accessory"] = menu
     return block
 
@@ -331,6 +340,14 @@ def render_list(plist: PaperList) -> list[SlackMessage]:
         body = [section(esc(plist.empty_text, MAX_SECTION_TEXT))]
     if plist.footer:
         body.append(context(esc(plist.footer, 1000)))
+    if plist.also and plist.items:
+        # Its own headed group after the matches, so no one takes it for one of them.
+        body.append({"type": "divider"})
+        body.append(section(f"*:sparkles: {esc(plist.also_title, 200)}*"))
+        shown = len(plist.items)  # the menus' action_ids go on from the matches'
+        body += [
+            list_item(i, item, why="why", menu_n=shown + i) for i, item in enumerate(plist.also, 1)
+        ]
     titles = "; ".join(i.paper.title for i in plist.items[:5])
     fallback = f"{plist.title}: {titles}" if titles else f"{plist.title}: {plist.empty_text}"
     return _pack(head, body, esc(fallback, MAX_FALLBACK), title=plist.title)

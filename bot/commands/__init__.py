@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.commands import alerts as alert_commands
 from bot.commands import digests as digest_commands
+from bot.commands import export as export_commands
 from bot.commands import feedback as feedback_commands
 from bot.commands import help as help_commands
 from bot.commands import papers as paper_commands
@@ -26,6 +27,7 @@ def build_registry() -> Registry:
         search_commands,
         why_commands,
         feedback_commands,
+        export_commands,
         digest_commands,
         alert_commands,
         status_commands,

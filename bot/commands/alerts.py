@@ -24,6 +24,10 @@ from bot.delivery.timing import TimingError, describe_local, parse_zone
 from bot.errors import UsageError
 from bot.messages import Notice, Reply, Tone
 from bot.plural import plural
+from bot.recommend.service import COLD_START
+from bot.storage.feedback_repo import Person
+
+SUGGEST_LABEL = "You may also like"
 
 # The units parse_duration reads, as help and errors name them.
 MUTE_UNITS = "minutes (90m), hours (12h), days (3d) or weeks (1w)"
@@ -168,6 +172,34 @@ async def mute_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
     ]
 
 
+async def alerts_suggest_command(ctx: Context, args: dict[str, Any]) -> list[Reply]:
+    """Add up to 3 papers outside your subscriptions to your alerts ("You may also like")."""
+    on = args["choice"] == "on"
+    user = ctx.user
+    await ctx.app.feedback.set_setting(
+        user.platform, "user", user.id, suggest=on, now=ctx.app.clock()
+    )
+    if not on:
+        return [
+            Notice(
+                "Your alerts list only the papers your subscriptions match.",
+                tone=Tone.SUCCESS,
+                ephemeral=True,
+            )
+        ]
+    taste = await ctx.app.feedback.taste(Person(user.platform, user.id))
+    text = (
+        f"Your alerts end with “{SUGGEST_LABEL}”: up to 3 papers your subscriptions did not "
+        "match that your ratings predict you would like, each offered once."
+    )
+    if taste.size < COLD_START:
+        text += (
+            f" With fewer than {COLD_START} ratings they are mostly the most upvoted; rate "
+            f"papers with {ctx.incoming.prefix}rate <id> up|down."
+        )
+    return [Notice(text, tone=Tone.SUCCESS, ephemeral=True)]
+
+
 COMMANDS = [
     Command(
         name="alerts daily",
@@ -205,6 +237,15 @@ COMMANDS = [
         ),
         ephemeral=True,
         examples=("alerts quiet 22:00-07:00 Europe/Berlin", "alerts quiet off"),
+    ),
+    Command(
+        name="alerts suggest",
+        help="Add up to 3 papers outside your subscriptions to your alerts, or not.",
+        usage="alerts suggest <on | off>",
+        handler=alerts_suggest_command,
+        args=(Arg("choice", "on or off", kind="choice", choices=("on", "off")),),
+        ephemeral=True,
+        examples=("alerts suggest on",),
     ),
     Command(
         name="mute",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Container, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -37,6 +37,8 @@ class Candidates:
 
     ranked: Ranked
     busiest_query: str | None
+    # Papers no query matched that the reader may like (personal alerts), best first.
+    suggested: Ranked = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,7 +233,8 @@ def most_discussed(listed: Sequence[str], papers: Mapping[str, Paper]) -> str | 
 
 
 def payload_paper_ids(payload: dict[str, Any]) -> list[str]:
-    return [e["paper_id"] for e in payload.get("items", ())]
+    entries = [*payload.get("items", ()), *payload.get("suggestions", ())]
+    return [e["paper_id"] for e in entries]
 
 
 def payload_reply(payload: dict[str, Any], papers: Mapping[str, Paper]) -> Reply:
@@ -243,10 +246,16 @@ def payload_reply(payload: dict[str, Any], papers: Mapping[str, Paper]) -> Reply
         for e in payload["items"]
         if e["paper_id"] in papers
     )
+    also = tuple(
+        PaperItem(papers[e["paper_id"]], reasons=tuple(e["reasons"]))
+        for e in payload.get("suggestions", ())
+        if e["paper_id"] in papers
+    )
     return PaperList(
         title=payload["title"],
         items=items,
         footer=payload.get("footer"),
         thread=bool(payload.get("thread")),
         intro=payload.get("intro"),
+        also=also,
     )

@@ -52,6 +52,7 @@ from bot.delivery.timing import WEEKLY_SLOT, slot_stamp
 from bot.messages import PaperItem, PaperList, Reply
 from bot.papers import Paper
 from bot.recommend.digests import order_by_taste
+from bot.recommend.suggest import add_suggestions
 from bot.storage.delivery_plan import PayloadBuilder, Recorded, RunPlan
 from bot.storage.due_reads import Destination
 from bot.storage.kinds import RunKind
@@ -206,6 +207,8 @@ class Sweeper:
             )
         # Same papers, reordered where a channel's (or person's) ratings say what comes first.
         ranked = await order_by_taste(self.app, [o.destination.id for o in occasions], ranked)
+        if sweeping:  # what gets posted; a preview shows only what matched
+            ranked = await add_suggestions(self.app, occasions, starts, ranked, papers)
         return list(zip(starts, ranked, strict=True)), papers
 
     async def _compose(
@@ -280,6 +283,7 @@ class Sweeper:
             horizon=max(horizon, start),
             cap=d.digest_max,
             ranked=c.ranked,
+            suggested=c.suggested,
         )
 
     def _builder(self, o: Occasion, c: Candidates, papers: dict[str, Paper]) -> PayloadBuilder:

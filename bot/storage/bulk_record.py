@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -32,8 +32,17 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.storage.delivery_plan import Entry, Outcome, PayloadBuilder, Recorded, RunPlan, new_key
+from bot.storage.delivery_plan import (
+    Entry,
+    Outcome,
+    PayloadBuilder,
+    Recorded,
+    RunPlan,
+    new_key,
+    with_suggestions,
+)
 from bot.storage.kinds import OutboxStatus, RunStatus
+from bot.storage.suggest_record import claim_suggestions
 
 # For this transaction only (see record_batch).
 _PLANNER = text(
@@ -154,7 +163,10 @@ async def record_batch(
         _Claimed(rid, by_key[(d, slot)], frozenset(listed or ()), more)
         for rid, d, slot, listed, more in rows
     ]
-    outcomes, params = await asyncio.to_thread(_outcome_params, claimed, now)
+    # Only runs that list papers get suggestions (rarely any: one more statement then).
+    listing = [(c.run_id, c.plan[0]) for c in claimed if c.listed]
+    suggestions = await claim_suggestions(s, listing, now)
+    outcomes, params = await asyncio.to_thread(_outcome_params, claimed, suggestions, now)
     outbox_ids = {rid: oid for rid, oid in (await s.execute(_OUTCOMES, params)).all()}
     recorded = {
         o.plan.key: Recorded(
@@ -200,7 +212,7 @@ def _claim_params(plans: Sequence[PayloadPlan], now: datetime) -> dict[str, Any]
 
 
 def _outcome_params(
-    claimed: Sequence[_Claimed], now: datetime
+    claimed: Sequence[_Claimed], suggestions: Mapping[int, Sequence[Entry]], now: datetime
 ) -> tuple[list[Outcome], dict[str, Any]]:
     """What each claimed run gets (as `settle` decides on the portable path), and the
     outcome statement's arrays.
@@ -211,7 +223,8 @@ def _outcome_params(
     for c in sorted(claimed, key=lambda c: c.run_id):
         plan, build = c.plan
         listed: list[Entry] = [r for r in plan.ranked if r[0] in c.listed]
-        outcomes.append(Outcome(c.run_id, plan, listed, c.more, build(listed, c.more)))
+        payload = with_suggestions(build(listed, c.more), suggestions.get(c.run_id, ()))
+        outcomes.append(Outcome(c.run_id, plan, listed, c.more, payload))
     queued = [o for o in outcomes if o.payload is not None]
     return outcomes, {
         "empty": str(RunStatus.EMPTY),

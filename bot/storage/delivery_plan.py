@@ -33,6 +33,9 @@ class RunPlan:
     horizon: datetime
     cap: int
     ranked: Sequence[Entry]  # best first
+    # Papers outside the subscriptions to add as "You may also like" (personal alerts),
+    # best first; bot.storage.suggest_record takes the few the destination never had.
+    suggested: Sequence[Entry] = ()
 
     @property
     def key(self) -> tuple[int, str]:
@@ -121,7 +124,21 @@ def ledger_rows(mine: Sequence[tuple[int, Picked]], now: datetime) -> list[dict[
     ]
 
 
-def settle(mine: Sequence[tuple[int, Picked]], inserted: Set[tuple[int, str]]) -> list[Outcome]:
+def with_suggestions(
+    payload: dict[str, Any] | None, suggested: Sequence[Entry]
+) -> dict[str, Any] | None:
+    """The payload with its "You may also like" entries (only beside papers it lists)."""
+    if payload is None or not suggested or not payload.get("items"):
+        return payload
+    entries = [{"paper_id": pid, "reasons": list(why)} for pid, why in suggested]
+    return {**payload, "suggestions": entries}
+
+
+def settle(
+    mine: Sequence[tuple[int, Picked]],
+    inserted: Set[tuple[int, str]],
+    suggestions: Mapping[int, Sequence[Entry]] | None = None,
+) -> list[Outcome]:
     """What each claimed run gets, given the ledger rows that went in (`inserted`).
 
     The payload is built here, inside the transaction, because only the ledger insert knows
@@ -132,7 +149,8 @@ def settle(mine: Sequence[tuple[int, Picked]], inserted: Set[tuple[int, str]]) -
         d = p.plan.destination_id
         listed = [r for r in p.listed if (d, r[0]) in inserted]
         more = sum(1 for r in p.more if (d, r[0]) in inserted)
-        out.append(Outcome(rid, p.plan, listed, more, p.build(listed, more)))
+        payload = with_suggestions(p.build(listed, more), (suggestions or {}).get(rid, ()))
+        out.append(Outcome(rid, p.plan, listed, more, payload))
     return out
 
 

@@ -42,6 +42,7 @@ from bot.storage.models import (
     PaperFeature,
 )
 from bot.storage.papers_repo import _insert_for
+from bot.storage.suggest_record import claim_suggestions
 
 _CHUNK = 500
 # Runs (and about as many ledger rows) per transaction. Row by row, SQLAlchemy prepares each
@@ -279,7 +280,14 @@ async def _record_rows(
     run_ids = await _insert_runs(s, picked, now)
     mine = [(run_ids[p.plan.key], p) for p in picked if p.plan.key in run_ids]
     inserted = await _insert_ledger(s, ledger_rows(mine, now))
-    recorded = await _insert_outcomes(s, settle(mine, inserted), now)
+    # Only runs that list papers after the ledger had its say get suggestions.
+    listing = [
+        (rid, p.plan)
+        for rid, p in mine
+        if any((p.plan.destination_id, pid) in inserted for pid, _ in p.listed)
+    ]
+    suggestions = await claim_suggestions(s, listing, now)
+    recorded = await _insert_outcomes(s, settle(mine, inserted, suggestions), now)
     return [recorded[run_ids[p.key]] if p.key in run_ids else None for p, _ in plans]
 
 

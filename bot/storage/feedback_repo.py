@@ -241,6 +241,25 @@ class FeedbackRepo:
                 out.update({did: str(rank) for did, rank in rows.all()})
         return out
 
+    async def destination_suggest(self, ids: Sequence[int]) -> dict[int, bool]:
+        """Whether each of these (personal) destinations chose suggestions on or off."""
+        out: dict[int, bool] = {}
+        d, t = DestinationRow, TasteSettingsRow
+        async with self._sessions() as s:
+            for i in range(0, len(ids), CHUNK):
+                rows = await s.execute(
+                    select(d.id, t.suggest)
+                    .join(
+                        t,
+                        (t.platform == d.platform)
+                        & (t.kind == d.kind)
+                        & (t.external_id == d.external_id),
+                    )
+                    .where(d.id.in_(list(ids[i : i + CHUNK])), t.suggest.is_not(None))
+                )
+                out.update({did: bool(on) for did, on in rows.all()})
+        return out
+
     async def setting(self, platform: str, kind: str, external_id: str) -> TasteSettingsRow | None:
         async with self._sessions() as s:
             return await s.get(TasteSettingsRow, (platform, kind, external_id))
@@ -254,7 +273,7 @@ class FeedbackRepo:
         now: datetime | None = None,
         **values: str | bool | None,
     ) -> None:
-        """Set `digest_rank` of a channel or a person."""
+        """Set `digest_rank` of a channel or a person, or `suggest` of a person."""
         now = now or datetime.now(UTC)
         async with self._sessions.begin() as s:
             insert = _insert_for(s)

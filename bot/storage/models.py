@@ -396,7 +396,8 @@ class SaveRow(Base):
 
 
 class TasteSettingsRow(Base):
-    """Ranking preferences of a channel, or of a person's DM digest: the digest order.
+    """Ranking preferences of a channel, or of a person's DM digest: the digest order, and
+    whether a person's alerts suggest papers outside their queries.
 
     Kept apart from `destinations` so that a person's preferences exist before they have a
     destination, and `forget me` removes them with the rest. None means "the default".
@@ -408,4 +409,6 @@ class TasteSettingsRow(Base):
     kind: Mapped[str] = mapped_column(String(8), primary_key=True)  # "channel" | "user"
     external_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     digest_rank: Mapped[str | None] = mapped_column(String(12))  # "relevance" | "upvotes"
+    # "You may also like" in a person's alerts: None means the default (on from 5 ratings).
+    suggest: Mapped[bool | None] = mapped_column(Boolean)
     updated_at: Mapped[datetime]

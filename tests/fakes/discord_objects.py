@@ -231,7 +231,7 @@ class DiscordObjects:
             "author": self.bot_user,
             "embeds": data.get("embeds") or [],
             "components": data.get("components") or [],
-            "attachments": [],
+            "attachments": data.get("attachments") or [],
             "mentions": [],
             "mention_roles": [],
             "mention_everyone": False,

@@ -80,6 +80,7 @@ class FakeDiscord(FakeGateway):
         # interaction token -> messages the interaction produced, in order (flags kept)
         self.interaction_messages: dict[str, list[dict[str, Any]]] = {}
         self.callbacks: dict[str, list[dict[str, Any]]] = {}  # interaction id -> bodies
+        self.files: dict[str, bytes] = {}  # attachment id -> the uploaded bytes
         self._tokens: dict[str, str] = {}  # interaction id -> token
         self._token_channels: dict[str, str] = {}  # interaction token -> channel id
         # (channel, nonce) -> (when, message). Discord only enforces a nonce for "the past few
@@ -260,6 +261,7 @@ class FakeDiscord(FakeGateway):
                 form = await request.post()
                 raw = form.get("payload_json")
                 body = json.loads(str(raw)) if raw is not None else None
+                self._attach(body, form)
         request[BODY] = body
         path = request.path.removeprefix("/api/v10")
         self.requests.append(
@@ -281,6 +283,35 @@ class FakeDiscord(FakeGateway):
         finally:
             async with self._changed:
                 self._changed.notify_all()
+
+    def _attach(self, body: Any, form: Any) -> None:
+        """Turn a multipart message's files[n] parts into attachment objects, as Discord does.
+
+        The payload lists the attachments by id (`attachments: [{id: n, filename}]`, at the
+        top or in an interaction callback's `data`); the bytes are kept in `self.files`.
+        """
+        if not isinstance(body, dict):
+            return
+        data = body.get("data") if isinstance(body.get("data"), dict) else body
+        made = []
+        for entry in data.get("attachments") or []:
+            part = form.get(f"files[{entry['id']}]")
+            if part is None or not hasattr(part, "file"):
+                continue  # an attachment the message had already: kept as listed
+            content = part.file.read()
+            aid = self.next_id()
+            self.files[aid] = content
+            made.append(
+                {
+                    "id": aid,
+                    "filename": entry.get("filename") or part.filename,
+                    "size": len(content),
+                    "content_type": part.content_type,
+                    "url": f"https://cdn.discordapp.com/attachments/0/{aid}/{part.filename}",
+                    "proxy_url": f"https://media.discordapp.net/attachments/0/{aid}/x",
+                }
+            )
+        data["attachments"] = made
 
     async def _me(self, request: web.Request) -> web.Response:
         return json_response({**self.bot_user, "flags": 0, "verified": True, "mfa_enabled": False})
@@ -414,6 +445,7 @@ class FakeDiscord(FakeGateway):
                 content=data.get("content") or "",
                 embeds=data.get("embeds") or [],
                 components=data.get("components") or [],
+                attachments=data.get("attachments") or [],
                 allowed_mentions=data.get("allowed_mentions"),
             )
             msg.pop("loading")
@@ -439,7 +471,7 @@ class FakeDiscord(FakeGateway):
             **{
                 k: v
                 for k, v in data.items()
-                if k in ("content", "embeds", "components", "allowed_mentions")
+                if k in ("content", "embeds", "components", "attachments", "allowed_mentions")
             },
         }
         if problems := message_problems(merged):

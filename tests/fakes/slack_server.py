@@ -151,6 +151,10 @@ class FakeSlack:
         # views.publish: each user's Home tab as last published; views.open: opened modals.
         self.home_views: dict[str, dict[str, Any]] = {}
         self.opened_views: list[dict[str, Any]] = []
+        # files_upload_v2: upload URLs handed out (file id -> filename, length, bytes once
+        # posted) and the files completed into a conversation, as Slack would list them.
+        self.uploads: dict[str, dict[str, Any]] = {}
+        self.files: list[dict[str, Any]] = []
         self._call_made = asyncio.Condition()
         self._failures: dict[str, deque[Failure]] = defaultdict(deque)
         self._pending_acks: dict[str, asyncio.Future[dict[str, Any]]] = {}
@@ -166,6 +170,7 @@ class FakeSlack:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/response/{key}", self._response_url)
+        app.router.add_post("/upload/{file_id}", self._upload)
         app.router.add_get("/link", self._socket)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
@@ -667,6 +672,56 @@ class FakeSlack:
                 return _error("invalid_unfurls")
         self.unfurls.append({**args, "unfurls": unfurls})
         return _ok()
+
+    async def _m_files_getUploadURLExternal(self, args: dict[str, Any]) -> web.Response:
+        if "files:write" not in self.scopes:
+            return _error("missing_scope")
+        filename, length = str(args.get("filename") or ""), str(args.get("length") or "")
+        if not filename or not length.isdigit():
+            return _error("invalid_arguments")
+        file_id = f"F{uuid.uuid4().hex[:10].upper()}"
+        self.uploads[file_id] = {"filename": filename, "length": int(length), "content": None}
+        return _ok(upload_url=f"{self.url}/upload/{file_id}", file_id=file_id)
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        """The upload URL: the raw bytes, of the length announced (Slack answers in text)."""
+        pending = self.uploads.get(request.match_info["file_id"])
+        content = await request.read()
+        if pending is None:
+            return web.Response(status=404, text="not found")
+        if len(content) != pending["length"]:
+            return web.Response(status=400, text="length mismatch")
+        pending["content"] = content
+        return web.Response(text=f"OK - {len(content)}")
+
+    async def _m_files_completeUploadExternal(self, args: dict[str, Any]) -> web.Response:
+        if "files:write" not in self.scopes:
+            return _error("missing_scope")
+        listed = _json(args.get("files"))
+        if not isinstance(listed, list) or not listed:
+            return _error("invalid_arguments")
+        channel = args.get("channel_id") or None
+        if channel is not None and channel in self.not_member:
+            return _error("not_in_channel")
+        done = []
+        for entry in listed:
+            pending = self.uploads.get(str(entry.get("id")))
+            if pending is None or pending["content"] is None:
+                return _error("file_not_found")
+            done.append(
+                {
+                    "id": entry["id"],
+                    "name": pending["filename"],
+                    "title": entry.get("title") or pending["filename"],
+                    "size": pending["length"],
+                    "content": pending["content"],
+                    "channel": channel,
+                    "initial_comment": args.get("initial_comment"),
+                }
+            )
+        self.files += done
+        public = [{k: v for k, v in f.items() if k != "content"} for f in done]
+        return _ok(files=public)
 
     async def _m_views_publish(self, args: dict[str, Any]) -> web.Response:
         view = _json(args.get("view"))

@@ -1,0 +1,1 @@
+"""Files of a reader's saved papers (BibTeX, RIS, JSON)."""
