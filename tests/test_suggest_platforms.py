@@ -2,7 +2,7 @@
 real sweep through the outbox and the sender to real discord.py (against the fake Discord) and
 real slack_sdk (against the fake Slack Web API); what the fakes received is counted. A post
 that fails once is retried with the same suggestions, each paper once; the next alert
-suggests none of them again.
+suggests none of them again; a click on a suggested paper's control rates it for the clicker.
 On both database backends: the suggestions are recorded with the alert, in its transaction.
 """
 
@@ -22,14 +22,14 @@ from bot.app import App
 from bot.commands import build_registry
 from bot.core import Core
 from bot.scheduler import DeliveryScheduler
-from bot.storage.feedback_repo import Person
+from bot.storage.feedback_repo import UP, Person
 from tests.delivery_helpers import FakeSource, make_app, paper, utc
 from tests.discord_helpers import running_adapter, say
-from tests.fakes.discord_server import FakeDiscord, message_problems, server_error
+from tests.fakes.discord_server import EPHEMERAL, FakeDiscord, message_problems, server_error
 from tests.fakes.slack_server import FakeSlack, _check_message
 from tests.helpers import FakeClock
 from tests.test_slack_commands import papers
-from tests.test_slack_feedback import controls, text_of
+from tests.test_slack_feedback import controls, press, text_of
 from tests.test_slack_http import start_http
 
 DAY0, DAY1 = date(2025, 2, 2), date(2025, 2, 3)
@@ -184,6 +184,24 @@ async def test_discord_alert_with_suggestions_is_retried_once_and_suggests_each_
     assert not set(shown) & {pid for pid, _ in RATINGS}  # nothing she rated is offered
 
 
+async def test_discord_a_click_on_a_suggested_paper_rates_it_for_the_clicker(
+    fake: FakeDiscord, discord_bot: DiscordAdapter, process: Process
+) -> None:
+    await discord_reader(fake, process)
+    day1(process.source)
+    await process.tick(utc(2025, 2, 3, 8, 0))
+    alice = str(fake.alice["id"])
+    [msg] = fake.messages[fake.dm_channel(alice) or ""]
+    suggested = [o["value"] for o in menu_of(msg)["options"]][-1]
+    panel = await fake.press(fake.click("pb:fbm:0", msg, values=[suggested], dm=True))
+    assert panel["flags"] & EPHEMERAL and panel["content"].startswith("4. ")
+    [up] = [c for r in panel["components"] for c in r["components"] if c["label"] == "👍"]
+    assert up["custom_id"] == f"pb:fb:up:{suggested}:{alice}"
+    rated = await fake.press(fake.click(up["custom_id"], panel, dm=True))
+    assert f"Rated {suggested}" in rated["content"] and rated["flags"] & EPHEMERAL
+    assert (await ratings(process.app, Person("discord", alice)))[suggested] == UP
+
+
 # ----- Slack -----------------------------------------------------------------------------
 
 
@@ -263,3 +281,20 @@ async def test_slack_alert_with_suggestions_is_retried_once_and_suggests_each_on
     assert not set(shown) & {pid for pid, _ in RATINGS}
     keys = [m["metadata"]["event_payload"]["key"] for m in slack_alerts(slack)]
     assert len(keys) == len(set(keys)) == 2
+
+
+async def test_slack_a_click_on_a_suggested_paper_rates_it_for_the_clicker(
+    slack_bot: SlackAdapter, slack: FakeSlack, process: Process
+) -> None:
+    await slack_reader(slack_bot, slack, process)
+    day1(process.source)
+    await process.tick(utc(2025, 2, 3, 8, 0))
+    [msg] = slack_alerts(slack)
+    suggested = menus(msg)[-1]
+    pid = menu_paper(suggested)
+    assert pid != MATCHED
+    up = next(o["value"] for o in suggested["options"] if o["value"].startswith("fb1|up|"))
+    [answer] = await press(slack_bot, slack, suggested, value=up)
+    assert f"Rated {pid}" in text_of(answer)
+    who = Person("slack", f"{slack.team_id}:U100")
+    assert (await ratings(process.app, who))[pid] == UP
