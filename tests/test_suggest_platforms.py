@@ -2,7 +2,9 @@
 real sweep through the outbox and the sender to real discord.py (against the fake Discord) and
 real slack_sdk (against the fake Slack Web API); what the fakes received is counted. A post
 that fails once is retried with the same suggestions, each paper once; the next alert
-suggests none of them again; a click on a suggested paper's control rates it for the clicker.
+suggests none of them again; a process killed after the post and before its record is
+followed by one that posts nothing twice; a click on a suggested paper's control rates it
+for the clicker.
 On both database backends: the suggestions are recorded with the alert, in its transaction.
 """
 
@@ -31,6 +33,7 @@ from tests.helpers import FakeClock
 from tests.test_slack_commands import papers
 from tests.test_slack_feedback import controls, press, text_of
 from tests.test_slack_http import start_http
+from tests.test_threads_trust import die_and_resume, item
 
 DAY0, DAY1 = date(2025, 2, 2), date(2025, 2, 3)
 GRAPH = {f"2501.{n:05d}" for n in (11, 12, 14, 15)}
@@ -294,7 +297,56 @@ async def test_slack_a_click_on_a_suggested_paper_rates_it_for_the_clicker(
     pid = menu_paper(suggested)
     assert pid != MATCHED
     up = next(o["value"] for o in suggested["options"] if o["value"].startswith("fb1|up|"))
-    [answer] = await press(slack_bot, slack, suggested, value=up)
+    [answer] = await press(slack_bot, slack, suggested, value=up, channel="D100")  # in the DM
     assert f"Rated {pid}" in text_of(answer)
     who = Person("slack", f"{slack.team_id}:U100")
     assert (await ratings(process.app, who))[pid] == UP
+
+
+# ----- a kill between the post and its record ---------------------------------------------
+
+
+async def alert_ids(app: App) -> tuple[list[str], list[str]]:
+    """The one outbox item's matches and suggestions, as stored."""
+    row = await item(app)
+    return [e["paper_id"] for e in row.payload["items"]], [
+        e["paper_id"] for e in row.payload.get("suggestions", ())
+    ]
+
+
+async def test_discord_a_kill_after_the_post_posts_the_alert_once(
+    fake: FakeDiscord, discord_bot: DiscordAdapter, process: Process
+) -> None:
+    await discord_reader(fake, process)
+    day1(process.source)
+    process.clock.set(utc(2025, 2, 3, 8, 0))
+    assert process.scheduler is not None
+    await process.scheduler.ingest_once()
+    await process.scheduler.sweeper.sweep()
+    matched, suggested = await alert_ids(process.app)
+    assert matched == [MATCHED] and len(suggested) == 3
+    other = await die_and_resume(process.app, {"discord": discord_bot}, 1, recorded=False)
+    await other.close()
+    dm = fake.dm_channel(str(fake.alice["id"])) or ""
+    [msg] = fake.messages[dm]  # the retry's nonce was Discord's cue to return the first
+    assert len(discord_posts(fake, dm)) == 2
+    assert [o["value"] for o in menu_of(msg)["options"]] == matched + suggested
+
+
+async def test_slack_a_kill_after_the_post_posts_the_alert_once(
+    slack_bot: SlackAdapter, slack: FakeSlack, process: Process
+) -> None:
+    await slack_reader(slack_bot, slack, process)
+    day1(process.source)
+    process.clock.set(utc(2025, 2, 3, 8, 0))
+    assert process.scheduler is not None
+    await process.scheduler.ingest_once()
+    await process.scheduler.sweeper.sweep()
+    matched, suggested = await alert_ids(process.app)
+    assert matched == [MATCHED] and len(suggested) == 3
+    other = await die_and_resume(process.app, {"slack": slack_bot}, 1, recorded=False)
+    await other.close()
+    [msg] = slack_alerts(slack)  # found by its metadata in the DM's history, not re-posted
+    assert len(slack.calls_to("chat.postMessage")) == 1
+    assert len(slack.calls_to("conversations.history")) == 1
+    assert [menu_paper(m) for m in menus(msg)] == matched + suggested
