@@ -169,6 +169,11 @@ async def test_discord_alert_with_suggestions_is_retried_once_and_suggests_each_
     # Every paper, suggested ones too, in the one select menu of 👍 👎 🔖 Similar.
     options = [o["value"] for o in menu_of(msg)["options"]]
     assert options[0] == MATCHED and len(options) == 4 and len(set(options)) == 4
+    # Each option is numbered as its embed is (the suggestions from 1 again), and marked.
+    labels = [o["label"] for o in menu_of(msg)["options"]]
+    ranks = [x.removeprefix("✨ ").split(". ")[0] for x in labels]
+    assert ranks == ["1", "1", "2", "3"] == [e["title"].split(". ")[0] for e in embeds]
+    assert [x.startswith("✨ ") for x in labels] == [False, True, True, True]
     first = options[1:]
     assert set(first) <= GRAPH, first  # by alice's taste, not by upvotes (2501.00013)
     dumped = json.dumps(msg)
@@ -197,7 +202,8 @@ async def test_discord_a_click_on_a_suggested_paper_rates_it_for_the_clicker(
     [msg] = fake.messages[fake.dm_channel(alice) or ""]
     suggested = [o["value"] for o in menu_of(msg)["options"]][-1]
     panel = await fake.press(fake.click("pb:fbm:0", msg, values=[suggested], dm=True))
-    assert panel["flags"] & EPHEMERAL and panel["content"].startswith("4. ")
+    # The last suggestion: its embed is "3." under "✨ You may also like", and so is its panel.
+    assert panel["flags"] & EPHEMERAL and panel["content"].startswith("✨ 3. ")
     [up] = [c for r in panel["components"] for c in r["components"] if c["label"] == "👍"]
     assert up["custom_id"] == f"pb:fb:up:{suggested}:{alice}"
     rated = await fake.press(fake.click(up["custom_id"], panel, dm=True))
