@@ -70,8 +70,10 @@ async def press(
     user: str = ALICE,
     value: str | None = None,
     key: str = "click",
+    channel: str = "C100",
 ) -> list[dict[str, Any]]:
-    """Send a signed block_actions click on `element`; return what the bot responded."""
+    """Send a signed block_actions click on `element` in `channel`; return what the bot
+    responded."""
     action: dict[str, Any] = {"action_id": element["action_id"], "block_id": "b", "action_ts": "1"}
     if element["type"] == "overflow":
         chosen = value or element["options"][0]["value"]
@@ -82,8 +84,8 @@ async def press(
     payload = slack.interactive(
         "block_actions",
         user_id=user,
-        channel={"id": "C100", "name": "general"},
-        container={"type": "message", "channel_id": "C100", "message_ts": "1.1"},
+        channel={"id": channel, "name": "directmessage" if channel[:1] == "D" else "general"},
+        container={"type": "message", "channel_id": channel, "message_ts": "1.1"},
         response_url=slack.response_url(key),
         actions=[action],
     )

@@ -217,3 +217,35 @@ def test_bidi_controls_never_reach_slack() -> None:
     rendered = json.dumps([render(r) for r in replies], ensure_ascii=False)
     assert not any(c in rendered for c in BIDI)
     assert "eviltitle" in rendered
+
+
+def test_an_alerts_suggestions_stay_in_one_message_with_their_heading() -> None:
+    """However the matches split, "You may also like" and the papers it heads go together:
+    never the heading at the end of one message and its papers under the next one's
+    "(continued)", where they would read as matches."""
+
+    def big(n: int) -> Paper:
+        return Paper(
+            id=f"2501.{n:05d}",
+            title=f"Paper {n} " + "long words " * 20,
+            abstract="abstract " * 200,
+            authors=("Ada Lovelace",) * 10,
+        )
+
+    def heading(block: dict[str, object]) -> bool:
+        text = block.get("text")
+        return isinstance(text, dict) and "You may also like" in str(text.get("text"))
+
+    also = tuple(PaperItem(big(100 + k), ("like 2501.00001 you liked",)) for k in range(3))
+    splits = 0
+    for n in range(1, 60):
+        items = tuple(PaperItem(big(k), ("diffusion",)) for k in range(n))
+        messages = render(PaperList("New for you", items, footer="and 3 more", also=also))
+        splits += len(messages) > 1
+        [holding] = [m for m in messages if any(heading(b) for b in m["blocks"])]
+        blocks = holding["blocks"]
+        label = next(k for k, b in enumerate(blocks) if heading(b))
+        after = [b["accessory"]["action_id"] for b in blocks[label + 1 :] if b.get("accessory")]
+        assert len(after) == 3, n  # the three suggestions, right under their heading
+        assert all(_check_message(m) is None for m in messages), n
+    assert splits > 20  # the loop did split the matches, at many different points

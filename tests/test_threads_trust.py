@@ -31,12 +31,14 @@ from bot.messages import PaperItem, PaperList
 from bot.papers import Paper
 from bot.services.ingest import ingest_day
 from bot.settings import load_settings
+from bot.storage.feedback_repo import DOWN, Person
 from bot.storage.models import OutboxRow, PaperRow
 from bot.storage.outbox_repo import PostedParts
 from tests.discord_helpers import running_adapter, say
 from tests.fakes.discord_server import (
     ALL_PERMISSIONS,
     CREATE_PUBLIC_THREADS,
+    EPHEMERAL,
     FakeDiscord,
     message_problems,
     server_error,
@@ -355,11 +357,36 @@ async def test_a_digest_into_a_forum_is_one_tagged_post_per_paper(
     tag_ids = {t["name"]: t["id"] for t in fake.channels[forum]["available_tags"]}
     wanted = [tag_ids[n] for n in TAGS[:5]]  # matched in any case, the forum's first five
     assert all(p["applied_tags"] == wanted for p in posts)
-    for p in posts:  # the first message is the paper's card
+    for pid, p in zip(expected, posts, strict=True):  # the first message is the paper's card
         [first] = fake.messages[p["id"]]
         assert first["id"] == p["id"] and len(first["embeds"]) == 1
         assert first["allowed_mentions"] == {"parse": []}
+        assert message_problems(first) == []
+        # One paper a post: its row of 👍 👎 🔖 Similar, as on a card, for anyone reading.
+        [row] = first["components"]
+        assert [c["custom_id"] for c in row["components"]] == [
+            f"pb:fb:{a}:{pid}:0" for a in ("up", "down", "save", "similar")
+        ]
+        assert [c["label"] for c in row["components"]] == ["👍", "👎", "🔖 Save", "Similar"]
     assert fake.messages.get(forum, []) == []  # nothing posted in the forum itself
+
+
+async def test_a_click_in_a_forum_post_rates_its_paper_for_the_clicker(
+    fake: FakeDiscord, forum_bot: tuple[DiscordAdapter, str], app: App
+) -> None:
+    adapter, forum = forum_bot
+    expected = await forum_digest(fake, app, forum)
+    assert (await Sender(app, {"discord": adapter}).drain()).sent == 1
+    post = forum_posts(fake, forum)[1]
+    [first] = fake.messages[post["id"]]
+    down = first["components"][0]["components"][1]
+    click = fake.click(down["custom_id"], first)
+    click.update(channel_id=post["id"], channel=post)  # clicked inside the post
+    answer = await fake.press(click)
+    assert answer["flags"] & EPHEMERAL and f"Rated {expected[1]}" in answer["content"]
+    alice = Person("discord", str(fake.alice["id"]))
+    assert dict((await app.feedback.taste(alice)).ratings) == {expected[1]: DOWN}
+    assert len(fake.messages[post["id"]]) == 1  # answered privately: nothing in the post
 
 
 async def test_threads_on_is_not_needed_in_a_forum(

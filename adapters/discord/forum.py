@@ -17,8 +17,10 @@ from typing import Any
 
 import discord
 from discord.http import handle_message_parameters
+from discord.utils import MISSING
 
-from adapters.discord.render import paper_card, plain
+from adapters.discord.feedback import controls_view
+from adapters.discord.render import control, paper_card, plain
 from bot.messages import PaperCard, PaperList
 from bot.port import Destination, Part, Posted
 
@@ -51,14 +53,24 @@ def matching_tags(
 
 
 def forum_parts(reply: PaperList, available_tags: Sequence[Mapping[str, Any]]) -> list[Part]:
-    """One forum post per paper: named after it, its card as the first message."""
+    """One forum post per paper: named after it, its card as the first message.
+
+    A post shows one paper, so its first message carries that paper's row of 👍 👎 🔖 Similar
+    buttons, as a card does; stored with the part, so a resumed digest posts the same ones.
+    """
     parts: list[Part] = []
-    for item in reply.items:
+    for rank, item in enumerate(reply.items, 1):
         paper = item.paper
         name = plain(paper.title, MAX_NAME) or paper.id
         tags = matching_tags(available_tags, paper.ai_keywords)
         card = paper_card(PaperCard(paper))
-        parts.append({"forum": {"name": name, "applied_tags": tags}, "embeds": [card.to_dict()]})
+        parts.append(
+            {
+                "forum": {"name": name, "applied_tags": tags},
+                "embeds": [card.to_dict()],
+                "papers": [list(control(paper, rank))],
+            }
+        )
     return parts
 
 
@@ -90,10 +102,13 @@ async def post_in_forum(
             )
             return Posted(found)
     embeds = [discord.Embed.from_dict(e) for e in part.get("embeds", ())]
+    papers = [(str(p[0]), str(p[1])) for p in part.get("papers", ())]
     params = handle_message_parameters(
         content=part.get("content"),
         embeds=embeds,
         allowed_mentions=NONE,
+        # Owner 0: anyone reading the forum may rate the paper, each click for the clicker.
+        view=controls_view(papers, 0) if papers else MISSING,
         # The post's own fields; the message goes under "message" (as ForumChannel does).
         channel_payload={
             "name": str(spec["name"]),

@@ -372,21 +372,26 @@ def render(reply: Reply, *, interactive: bool = False, ephemeral: bool = False) 
     ]
 
 
-def control(paper: Paper, rank: int) -> tuple[str, str]:
-    """A paper's id and its label in a message's feedback menu."""
-    return paper.id, plain(f"{rank}. {paper.title}", MAX_OPTION_TEXT)
+SUGGESTED = "✨ "  # marks a suggestion's label in a feedback menu, as its embed's author does
+
+
+def control(paper: Paper, rank: int, mark: str = "") -> tuple[str, str]:
+    """A paper's id and its label in a message's feedback menu: "3. Title", as its embed."""
+    return paper.id, plain(f"{mark}{rank}. {paper.title}", MAX_OPTION_TEXT)
 
 
 def with_papers(reply: PaperList, messages: list[Outgoing]) -> list[Outgoing]:
     """Tell each message of a list which papers it shows (its embeds, in order)."""
+    # In embed order, numbered as list_parts numbers the embeds: the matches from 1, then
+    # the suggestions after them from 1 again, marked, so that "2." in the menu is the
+    # paper whose embed says "2." and not the suggestion shown second.
+    numbered = [("", rank, item) for rank, item in enumerate(reply.items, 1)]
+    if reply.items:
+        numbered += [(SUGGESTED, rank, item) for rank, item in enumerate(reply.also, 1)]
     out, at = [], 0
-    # In embed order: the matches, then the suggestions list_parts adds after them.
-    items = [*reply.items, *(reply.also if reply.items else ())]
     for msg in messages:
         n = len(msg.embeds)
-        shown = tuple(
-            control(item.paper, rank) for rank, item in enumerate(items[at : at + n], at + 1)
-        )
+        shown = tuple(control(item.paper, rank, mark) for mark, rank, item in numbered[at : at + n])
         out.append(replace(msg, papers=shown))
         at += n
     return out

@@ -340,17 +340,18 @@ def render_list(plist: PaperList) -> list[SlackMessage]:
         body = [section(esc(plist.empty_text, MAX_SECTION_TEXT))]
     if plist.footer:
         body.append(context(esc(plist.footer, 1000)))
+    also: list[Block] = []
     if plist.also and plist.items:
         # Its own headed group after the matches, so no one takes it for one of them.
-        body.append({"type": "divider"})
-        body.append(section(f"*:sparkles: {esc(plist.also_title, 200)}*"))
+        also.append({"type": "divider"})
+        also.append(section(f"*:sparkles: {esc(plist.also_title, 200)}*"))
         shown = len(plist.items)  # the menus' action_ids go on from the matches'
-        body += [
+        also += [
             list_item(i, item, why="why", menu_n=shown + i) for i, item in enumerate(plist.also, 1)
         ]
     titles = "; ".join(i.paper.title for i in plist.items[:5])
     fallback = f"{plist.title}: {titles}" if titles else f"{plist.title}: {plist.empty_text}"
-    return _pack(head, body, esc(fallback, MAX_FALLBACK), title=plist.title)
+    return _pack(head, body, esc(fallback, MAX_FALLBACK), title=plist.title, together=also)
 
 
 def render_fields(fields: Fields) -> list[SlackMessage]:
@@ -406,19 +407,29 @@ def _size(block: Block) -> int:
 
 
 def _pack(
-    head: list[Block], body: list[Block], fallback: str, *, title: str | None = None
+    head: list[Block],
+    body: list[Block],
+    fallback: str,
+    *,
+    title: str | None = None,
+    together: list[Block] | None = None,
 ) -> list[SlackMessage]:
-    """Split blocks into messages of at most 50 blocks and ~11,000 characters each."""
+    """Split blocks into messages of at most 50 blocks and ~11,000 characters each.
+
+    `together` goes after the body in one message: a heading is never left at the end of a
+    message with what it heads in the next, under a "(continued)" that reads as the body's.
+    """
     messages: list[list[Block]] = [list(head)]
-    for block in body:
+    groups = [[block] for block in body] + ([together] if together else [])
+    for group in groups:
         current = messages[-1]
         if (
-            len(current) >= MAX_BLOCKS
-            or sum(map(_size, current)) + _size(block) > MAX_MESSAGE_CHARS
+            len(current) + len(group) > MAX_BLOCKS
+            or sum(map(_size, current)) + sum(map(_size, group)) > MAX_MESSAGE_CHARS
         ):
             cont = f"_{esc(title, 500)} (continued)_" if title else "_(continued)_"
             messages.append([context(cont)])
-        messages[-1].append(block)
+        messages[-1].extend(group)
     out: list[SlackMessage] = []
     for n, blocks in enumerate(messages):
         text = fallback if n == 0 else esc(f"{title or ''} (continued)", MAX_FALLBACK)
