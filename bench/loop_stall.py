@@ -228,7 +228,12 @@ def old_rank(
 
 
 async def old_candidates(
-    self: Sweeper, occasions: list[Occasion], horizon: datetime, last: dict[int, datetime]
+    self: Sweeper,
+    occasions: list[Occasion],
+    horizon: datetime,
+    last: dict[int, datetime],
+    *,
+    sweeping: bool = False,  # the current signature's; the old path knew no suggestions
 ) -> tuple[list[tuple[datetime, Candidates]], dict[str, Paper]]:
     starts = [self._start(o, horizon, last) for o in occasions]
     first = min(starts, default=horizon)
@@ -259,13 +264,13 @@ async def run(
     pauses = GcPauses()
     span = [0.0, 0.0]
 
-    async def timed(self: Sweeper, *a: Any) -> Any:
+    async def timed(self: Sweeper, *a: Any, **kw: Any) -> Any:
         # Yielding to the loop before and after ends the callback there, so each phase's
         # stalls are its own (without it the step's last callback runs on into the next).
         await asyncio.sleep(0)
         span[0] = time.perf_counter()
         try:
-            return await candidates(self, *a)
+            return await candidates(self, *a, **kw)
         finally:
             span[1] = time.perf_counter()
             await asyncio.sleep(0)

@@ -122,10 +122,15 @@ class TimedSweeper(Sweeper):
         self.repo = TimedDeliveries(app, self.phases)
 
     async def _candidates(
-        self, occasions: list[Occasion], horizon: datetime, last: dict[int, datetime]
+        self,
+        occasions: list[Occasion],
+        horizon: datetime,
+        last: dict[int, datetime],
+        *,
+        sweeping: bool = False,
     ) -> tuple[list[tuple[datetime, Candidates]], dict[str, Paper]]:
         with timing(self.phases, "candidates"):
-            return await super()._candidates(occasions, horizon, last)
+            return await super()._candidates(occasions, horizon, last, sweeping=sweeping)
 
 
 @contextmanager
