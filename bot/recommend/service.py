@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.recommend.release import release_freed_memory
-from bot.recommend.worker import Worker
+from bot.recommend.worker import Worker, corpus_from_database
 
 if TYPE_CHECKING:
     import numpy as np
@@ -45,8 +45,11 @@ class Recommender:
         papers: PaperRepo,
         clock: Callable[[], datetime] = _utc_now,
         worker: Worker | None = None,
+        database_url: str | None = None,
     ):
         self._papers = papers
+        # Where the worker reads the papers itself (see corpus_from_database); None: here.
+        self._database_url = database_url
         # scikit-learn's part (the vectoriser, the many-ratings SVM) runs there; see worker.py.
         self.worker = worker or Worker()
         self._clock = clock
@@ -65,12 +68,17 @@ class Recommender:
             now = self._clock()
             stale = self._fitted_at is None or now - self._fitted_at >= REFIT_EVERY
             if self._corpus is None or mark != self._mark or stale:
-                papers = await self._papers.all_papers()
                 self._corpus = None  # the old one goes before the new one arrives
                 self._readers.clear()
-                self._corpus = await asyncio.to_thread(self.worker.call, build_corpus, papers)
+                if self._database_url is not None:
+                    self._corpus = await asyncio.to_thread(
+                        self.worker.call, corpus_from_database, self._database_url
+                    )
+                else:
+                    papers = await self._papers.all_papers()
+                    self._corpus = await asyncio.to_thread(self.worker.call, build_corpus, papers)
+                    del papers
                 self._mark, self._fitted_at = mark, now
-                del papers
                 await asyncio.to_thread(release_freed_memory)
                 log.info("recommender corpus fitted over %d papers", self._corpus.size)
             return self._corpus
@@ -87,20 +95,21 @@ class Recommender:
         """The reader fitted on this taste, refitted only when their ratings changed."""
         from bot.recommend.model import fit_reader
 
-        corpus = await self.corpus()
-        key: ReaderKey = (name, tuple(taste.liked), tuple(taste.disliked))
-        reader = self._readers.get(key)
-        if reader is None:
-            async with self.worker.session():
+        # One session for the corpus and the fit: a worker started for one serves both.
+        async with self.worker.session():
+            corpus = await self.corpus()
+            key: ReaderKey = (name, tuple(taste.liked), tuple(taste.disliked))
+            reader = self._readers.get(key)
+            if reader is None:
                 reader = await asyncio.to_thread(
                     fit_reader, corpus, taste.liked, taste.disliked, name=name, svm=self._svm
                 )
-            self._readers[key] = reader
-            while len(self._readers) > MAX_READERS:
-                self._readers.popitem(last=False)
-        else:
-            self._readers.move_to_end(key)
-        return corpus, reader
+                self._readers[key] = reader
+                while len(self._readers) > MAX_READERS:
+                    self._readers.popitem(last=False)
+            else:
+                self._readers.move_to_end(key)
+            return corpus, reader
 
     async def rank(
         self, name: str, taste: Taste, candidates: Sequence[str], *, limit: int | None = None
@@ -118,6 +127,13 @@ class Recommender:
         readers not fitted yet; the cache is read on the loop only, and the readers fitted
         here are not kept (see MAX_READERS): once done, their memory goes back to the system.
         """
+        # One session: a worker started for the corpus also fits the heavy readers.
+        async with self.worker.session():
+            return await self._order_many(jobs)
+
+    async def _order_many(
+        self, jobs: Sequence[tuple[str, Taste, Sequence[str]]]
+    ) -> list[list[str]]:
         from bot.recommend.model import fit_reader, rank
 
         corpus = await self.corpus()
@@ -127,7 +143,7 @@ class Recommender:
         known = {key: self._readers[key] for key, _, _ in keyed if key in self._readers}
 
         def work() -> list[list[str]]:
-            # Destinations of one channel share a taste: fit it once per sweep.
+            # A reader named twice in one sweep is fitted once.
             fitted = dict(known)
             orders = []
             for key, taste, ids in keyed:
@@ -142,8 +158,12 @@ class Recommender:
             release_freed_memory()
             return orders
 
-        async with self.worker.session():
-            return await asyncio.to_thread(work)
+        return await asyncio.to_thread(work)
+
+    @property
+    def cached_readers(self) -> int:
+        """How many fitted readers are kept for the next interactive ranking."""
+        return len(self._readers)
 
     async def similar(self, paper_id: str, limit: int) -> list[tuple[str, float]]:
         from bot.recommend.model import similar

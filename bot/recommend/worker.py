@@ -22,7 +22,11 @@ import multiprocessing
 import threading
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ProcessPoolExecutor
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from bot.papers import Paper
+    from bot.recommend.model import Corpus
 
 log = logging.getLogger(__name__)
 
@@ -72,3 +76,21 @@ class Worker:
         if pool is not None:
             pool.shutdown(wait=True)
             log.debug("recommender worker process ended")
+
+
+def corpus_from_database(url: str) -> Corpus:
+    """Read every stored paper and fit the corpus: in the worker, so that the bot's process
+    never holds 10,000 papers' ORM rows and texts at once (~100 MB at their peak, of which
+    ~45 MB stayed fragmented after they were freed; bench/RESULTS.md)."""
+    from bot.recommend.model import build_corpus
+    from bot.storage.db import make_engine, make_sessionmaker
+    from bot.storage.papers_repo import PaperRepo
+
+    async def read() -> list[Paper]:
+        engine = make_engine(url)
+        try:
+            return await PaperRepo(make_sessionmaker(engine)).all_papers()
+        finally:
+            await engine.dispose()
+
+    return build_corpus(asyncio.run(read()))
