@@ -90,7 +90,7 @@ def rss_mib(pid: int) -> float:
     return float("nan")
 
 
-async def seed(url: str, n_papers: int, n_readers: int) -> int:
+async def seed(url: str, n_papers: int, n_readers: int, heavy: int = 0) -> int:
     from sqlalchemy import insert
 
     from bot.app import build_app
@@ -112,13 +112,15 @@ async def seed(url: str, n_papers: int, n_readers: int) -> int:
     r = random.Random(5)
     rows = []
     for u in range(n_readers):
-        for n, pid in enumerate(r.sample(ids, 20)):
+        # The first `heavy` readers rated 100 papers: their fit is liblinear's SVM.
+        count = 100 if u < heavy else 20
+        for n, pid in enumerate(r.sample(ids, count)):
             rows.append(
                 {
                     "platform": "discord",
                     "user_id": f"{10**17 + u}",
                     "paper_id": pid,
-                    "value": 1 if n < 10 else -1,
+                    "value": 1 if n < count // 2 else -1,
                     "place_id": None,
                     "rated_at": now,
                 }
@@ -129,9 +131,14 @@ async def seed(url: str, n_papers: int, n_readers: int) -> int:
     return len(papers)
 
 
-def measure(cmd: list[str], env: dict[str, str], settle: float) -> float:
+def measure(cmd: list[str], env: dict[str, str], settle: float, cwd: Path | None = None) -> float:
     proc = subprocess.Popen(
-        cmd, env=env, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        cmd,
+        env=env,
+        cwd=cwd,  # `python -c` puts the working directory first on sys.path
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         time.sleep(settle)
@@ -173,13 +180,17 @@ def main() -> None:
     ap.add_argument("--papers", type=int, default=10_000)
     ap.add_argument("--readers", type=int, default=1_000)
     ap.add_argument("--settle", type=float, default=20.0, help="seconds before reading RSS")
+    ap.add_argument("--heavy", type=int, default=20, help="readers with 100 ratings, not 20")
     ap.add_argument("--baseline-ref", default="main", help="the naive code to compare with")
     args = ap.parse_args()
     use_data(args)
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite+aiosqlite:///{tmp}/rss.sqlite3"
-        stored = asyncio.run(seed(url, args.papers, args.readers))
-        print(f"stored: {stored} papers, {args.readers} readers with 20 ratings each")
+        stored = asyncio.run(seed(url, args.papers, args.readers, args.heavy))
+        print(
+            f"stored: {stored} papers, {args.readers} readers with 20 ratings each"
+            f" ({args.heavy} of them with 100)"
+        )
         env = {
             **os.environ,
             "DATABASE_URL": url,
@@ -190,12 +201,17 @@ def main() -> None:
         paperbot = str(Path(sys.executable).with_name("paperbot"))
         idle = measure([paperbot, "run"], env, args.settle)
         print(f"memory: idle RSS of `paperbot run`: {idle:.0f} MiB (goal 150)")
-        eager = measure([sys.executable, "-c", BASELINE, url], env, args.settle)
-        print(f"memory: naive (recommender loaded at start-up): {eager:.0f} MiB")
+        old = baseline_tree(args.baseline_ref, Path(tmp) / "baseline")
+        eager = measure(
+            [sys.executable, "-c", BASELINE, url],
+            {**env, "PYTHONPATH": str(old)},
+            args.settle,
+            cwd=old,
+        )
+        print(f"memory: naive ({args.baseline_ref}, corpus built at start-up): {eager:.0f} MiB")
         script = Path(tmp) / "swept.py"
         script.write_text(SWEPT)
         here = Path(__file__).resolve().parent.parent
-        old = baseline_tree(args.baseline_ref, Path(tmp) / "baseline")
         print("after a sweep: RSS before, idle RSS after (MiB), sweep s, digests, orders' sha256")
         for name, tree in ((f"baseline {args.baseline_ref}", old), ("this tree", here)):
             print(f"  {name:>16}: {swept(tree, script, url, env, args.settle)}")
