@@ -64,7 +64,7 @@ class Corpus:
 
 def build_corpus(papers: Sequence[Paper]) -> Corpus:
     """Fit the vectoriser on these papers (sorted by id, so the fit does not depend on order)."""
-    # Here, not at the top: scikit-learn is ~50 MB resident once imported, and the bot
+    # Here, not at the top: scikit-learn is ~65 MB resident once imported, and the bot
     # builds its corpus in a worker process (bot/recommend/worker.py) so that it never does.
     from sklearn.feature_extraction.text import TfidfVectorizer
 

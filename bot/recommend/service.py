@@ -60,7 +60,7 @@ class Recommender:
         self._readers: OrderedDict[ReaderKey, Reader] = OrderedDict()
 
     async def corpus(self) -> Corpus:
-        """The TF-IDF corpus of every stored paper, refitted (in a thread) when they changed."""
+        """The TF-IDF corpus of every stored paper, refitted (in the worker) when they changed."""
         from bot.recommend.model import build_corpus
 
         async with self._lock, self.worker.session():

@@ -1,12 +1,12 @@
 """scikit-learn's part of the recommender, in a worker process that ends after each use.
 
-Why a process: importing scikit-learn costs ~50 MB resident, and fitting the TF-IDF
-vocabulary over 10,000 papers allocates millions of short-lived n-gram strings whose freed
-memory the interpreter's allocator keeps. In the bot's own process both stayed for the rest
-of its life (~300 MB idle after the first ranking; bench/RESULTS.md). A process that exits
-gives all of it back; the bot keeps only what ranking needs (numpy and SciPy's sparse
-matrices, the corpus, a few fitted readers). The results are the same functions' results:
-`build_corpus` and `svm_fit` run unchanged there.
+Why a process: importing scikit-learn costs ~65 MB resident, and fitting the corpus (every
+stored paper read, the vectoriser's full n-gram vocabulary before its cut) peaks ~170 MB
+higher, of which the allocators kept ~110 MB after it was freed. In the bot's own process
+both stayed for the rest of its life (~385 MB idle after a sweep; bench/RESULTS.md). A
+process that exits gives all of it back; the bot keeps only what ranking needs (numpy and
+SciPy's sparse matrices, the corpus, a few fitted readers). The results are the same
+functions' results: `build_corpus` and `svm_fit` run unchanged there.
 
 The pool is started on first use (a `spawn`ed process: forking a process with threads and an
 event loop is unsafe) and shut down when the last user leaves (`session`), so a sweep that
