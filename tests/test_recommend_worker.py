@@ -6,7 +6,11 @@ memory figures: those are bench/recommend_rss.py's.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import platform
+import subprocess
+import sys
 from datetime import timedelta
 
 import numpy as np
@@ -124,6 +128,41 @@ async def test_a_recommender_without_a_database_url_reads_the_papers_itself(
     assert corpus.ids == build_corpus(await fed.app.papers.all_papers()).ids
     assert set(KV_IDS) <= set(corpus.ids)
     assert not recommender.worker.running
+
+
+RANK_IN_A_FRESH_PROCESS = """
+import asyncio, json, sys
+import bot.recommend.model as model
+from bot.app import build_app
+from bot.settings import load_settings
+from bot.storage.feedback_repo import Taste
+model.DUAL_MAX_ROWS = 0  # the many-ratings (SVM) path too
+async def main():
+    app = build_app(load_settings({"DATABASE_URL": sys.argv[1]}), source_name="sample")
+    taste = Taste(json.loads(sys.argv[2]))
+    ranked = await app.recommender.rank("u", taste, json.loads(sys.argv[3]))
+    orders = await app.recommender.order_many([("d", taste, json.loads(sys.argv[3]))])
+    await app.close()
+    print(json.dumps([[r.paper_id for r in ranked], orders[0], "sklearn" in sys.modules]))
+asyncio.run(main())
+"""
+
+
+async def test_the_bot_process_ranks_without_importing_scikit_learn(fed: TestBot) -> None:
+    taste = _taste(KV_IDS[:3], DIFF_IDS[:2])
+    candidates = [*DIFF_IDS, *ROBOT_IDS, *KV_IDS[3:]]
+    args = [fed.app.settings.database_url, json.dumps(taste.ratings), json.dumps(candidates)]
+    out = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-c", RANK_IN_A_FRESH_PROCESS, *args],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    ranked, ordered, loaded = json.loads(out.stdout.splitlines()[-1])
+    assert set(ranked[:2]) == set(KV_IDS[3:]) and ordered == ranked
+    assert loaded is False  # scikit-learn ran in the worker only
 
 
 def test_releasing_memory_is_a_no_op_where_glibc_is_not(monkeypatch: pytest.MonkeyPatch) -> None:
