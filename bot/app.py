@@ -151,12 +151,14 @@ class App:
     def recommender(self) -> Recommender:
         """The ranking model over the stored papers, made on first use.
 
-        scikit-learn loads only then: a one-shot command or an idle bot never pays for it.
+        scikit-learn never loads in this process: the recommender's worker process runs it.
         """
         if self._recommender is None:
             from bot.recommend.service import Recommender
 
-            self._recommender = Recommender(self.papers, self.clock)
+            self._recommender = Recommender(
+                self.papers, self.clock, database_url=self.settings.database_url
+            )
         return self._recommender
 
     @property

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from scipy import sparse
-from sklearn.feature_extraction.text import TfidfVectorizer
 
 from bot.papers import Paper
 
@@ -65,6 +64,10 @@ class Corpus:
 
 def build_corpus(papers: Sequence[Paper]) -> Corpus:
     """Fit the vectoriser on these papers (sorted by id, so the fit does not depend on order)."""
+    # Here, not at the top: scikit-learn is ~65 MB resident once imported, and the bot
+    # builds its corpus in a worker process (bot/recommend/worker.py) so that it never does.
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
     ordered = sorted(papers, key=lambda p: p.id)
     ids = tuple(p.id for p in ordered)
     small = len(ordered) < 50  # a handful of papers: keep every term, however rare or common
@@ -137,7 +140,8 @@ class Reader:
 
 
 def _fitted(w: np.ndarray, bias: float, *rest: Any) -> Reader:
-    nonzero = np.flatnonzero(w)
+    # int32 columns: half the bytes of flatnonzero's int64, and 50,000 terms fit easily.
+    nonzero = np.flatnonzero(w).astype(np.int32)
     return Reader((nonzero, w[nonzero].astype(np.float32), len(w)), bias, *rest)
 
 
@@ -168,11 +172,13 @@ def fit_reader(
     *,
     name: str = "",
     unrated: Sequence[str] | None = None,
+    svm: SvmFit | None = None,
 ) -> Reader:
     """Fit one reader's classifier on their ratings (or leave them cold with too few).
 
     `unrated` are papers they were shown and left alone; None: guess them from the days of
-    the papers they rated (`shown_unrated`).
+    the papers they rated (`shown_unrated`). `svm` fits the many-ratings case (`svm_fit`
+    here by default; the bot runs it in a worker process, see bot/recommend/worker.py).
     """
     liked_set = set(liked)  # a set: `in` on the list made 500 ratings quadratic
     pos = tuple(corpus.index[p] for p in liked if p in corpus.index)
@@ -204,12 +210,22 @@ def fit_reader(
         w, bias = _ridge(x, y, weight)
         return _fitted(w, bias, pos, neg, rated)
     # Many ratings: the dual's Gram matrix grows with their square; liblinear's SVM does not.
+    # liblinear works in float64: converted here, where the canonical flags carry over.
+    w, bias = (svm or svm_fit)(x.astype(np.float64), y, weight)
+    return _fitted(w, bias, pos, neg, rated)
+
+
+# (rows, labels, weights) -> (a weight per term, bias): the many-ratings fit.
+SvmFit = Callable[[sparse.csr_matrix, np.ndarray, np.ndarray], tuple[np.ndarray, float]]
+
+
+def svm_fit(x: sparse.csr_matrix, y: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, float]:
+    """liblinear's linear SVM on these rows (deterministic: a fixed random state)."""
     from sklearn.svm import LinearSVC
 
     svm = LinearSVC(C=1.0, random_state=0, max_iter=2000)
-    # liblinear works in float64: converted here, where the canonical flags carry over.
-    svm.fit(x.astype(np.float64), y, sample_weight=weight)
-    return _fitted(svm.coef_.ravel(), float(svm.intercept_[0]), pos, neg, rated)
+    svm.fit(x, y, sample_weight=weight)
+    return svm.coef_.ravel(), float(svm.intercept_[0])
 
 
 def _ridge(x: sparse.csr_matrix, y: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, float]:

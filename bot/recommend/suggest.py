@@ -48,7 +48,10 @@ async def add_suggestions(
     A failure here must never hold an alert back: it is logged and the alert goes without.
     """
     try:
-        return await _add(app, occasions, starts, candidates, papers)
+        # One worker session for the whole sweep: a reader with many ratings fits in the
+        # worker process, which would otherwise start and end once per such reader.
+        async with app.recommender.worker.session():
+            return await _add(app, occasions, starts, candidates, papers)
     except Exception:
         log.exception("choosing suggestions failed; the alerts go without them")
         return candidates
