@@ -278,11 +278,11 @@ def parse_artifacts(obj: object) -> Artifacts:
     """Read a `GET /api/arxiv/{id}/repos` answer: `{"models": [...], "datasets": [...],
     "spaces": [...]}`, each a list of repo objects with at least `id` ("owner/name").
 
-    The shared API notes do not cover this endpoint. The Hub's API reference describes it as
-    "all the models, datasets, and Spaces that refer to a paper" (as quoted by the Rust
-    `hugging-face-client` crate, whose response type has a `models` list of repo objects);
-    each repo is the `/api/models`-style object (`id`, `likes`, `downloads`, ...). No separate
-    total was confirmed, so the counts are the lengths of the lists.
+    The shape is the one the shared API notes give (`../shared/specs/huggingface-papers-api.md`,
+    section 2: `{models:[], datasets:[], spaces:[]}`, "HF repos that cite the paper"); each
+    repo is the `/api/models`-style object (`id`, `likes`, `downloads`, ...). The notes give the
+    lists no cap, so their lengths are taken as the totals: the `numTotal*` fields are only on
+    `/api/papers/{id}`, and fetching that too would double the requests a look-up costs.
     Lenient like the daily parser: a missing list counts 0, an item that is not a repo object
     still counts (it is one citing repo) but is never shown, and extra keys are ignored.
     """
