@@ -4,6 +4,7 @@ matched by the engine and the day search, explained by why, read from the real H
 from __future__ import annotations
 
 import json
+import os
 from datetime import date
 from pathlib import Path
 
@@ -21,7 +22,11 @@ from tests.reference_matcher import reference_batch
 
 TODAY = date(2024, 12, 24)  # the FakeClock's day
 
-DATA = Path("/work/shared/data/hf-daily-papers")
+# The real responses sit beside the checkout (../shared/data), never in it; or name them.
+DATA = Path(
+    os.environ.get("PAPERBOT_BENCH_DATA")
+    or Path(__file__).resolve().parents[2] / "shared" / "data" / "hf-daily-papers"
+)
 
 CODE = Paper(
     id="2501.00001",
