@@ -215,10 +215,10 @@ class DeliveryScheduler:
         it did (two lists). A failure here never fails the poll: digests do not wait for it,
         and the next poll refreshes and looks again.
         """
-        if not await self.app.subscriptions.any_trending():
-            return
-        extra = refresh_days(self.app.clock().date(), polled)
         try:
+            if not await self.app.subscriptions.any_trending():
+                return
+            extra = refresh_days(self.app.clock().date(), polled)
             await refresh_round(self.app, extra)
             await self.trending.record_crossings()
         except Exception:
