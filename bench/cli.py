@@ -9,7 +9,9 @@ run: `python -c pass` (the interpreter alone) and the
 same command from the code at `--baseline-ref` (default: the commit before the fast CLI;
 `--baseline-ref main` for today's main), extracted with `git archive` into a temporary
 folder and put first on PYTHONPATH, on its own copy of the database taken back to that
-code's newest migration. Without git or that commit, the baseline column says so.
+code's newest migration. Without git or that commit, the baseline column says so. That code
+reads its settings through pydantic-settings: `pip install -e ".[bench]"` installs it. A
+command that exits with an error is shown as failed, with its last line of stderr, not timed.
 `--only 'arXiv id'` runs just the commands whose label holds the text (no console).
 
 The children write bytecode (PYTHONDONTWRITEBYTECODE is dropped) and each command runs once
@@ -95,6 +97,7 @@ class Timing:
     rss_mb: float  # largest peak RSS of the runs
     cpu_min: float = 0.0  # the spread of the CPU times: a wide one says the machine was busy
     cpu_max: float = 0.0
+    failed: str | None = None  # the first failed run's exit code and last line of stderr
 
 
 def generated(n: int, day: date) -> list[Paper]:
@@ -166,25 +169,32 @@ def run_paired(
     walls: list[list[float]] = [[] for _ in sides]
     cpus: list[list[float]] = [[] for _ in sides]
     peaks = [0.0 for _ in sides]
+    failed: list[str | None] = [None for _ in sides]
     for i in range(runs + 1):
         for k, (argv, env) in enumerate(sides):
             if before_each is not None:
                 before_each()
-            wall, cpu, mib = _once(argv, env, cwd, stdin)
+            wall, cpu, mib, problem = _once(argv, env, cwd, stdin)
+            # A command that failed is not a time: the row says so instead of a figure.
+            failed[k] = failed[k] or problem
             if i == 0:
                 continue
             walls[k].append(wall)
             cpus[k].append(cpu)
             peaks[k] = max(peaks[k], mib)
     return [
-        Timing(statistics.median(w), statistics.median(c), p, min(c), max(c))
-        for w, c, p in zip(walls, cpus, peaks, strict=True)
+        Timing(statistics.median(w), statistics.median(c), p, min(c), max(c), f)
+        for w, c, p, f in zip(walls, cpus, peaks, failed, strict=True)
     ]
 
 
-def _once(argv: list[str], env: dict[str, str], cwd: str, stdin: str | None) -> tuple[float, ...]:
-    """One run of `argv`: its wall seconds, CPU seconds (user + system) and peak RSS (MiB)."""
+def _once(
+    argv: list[str], env: dict[str, str], cwd: str, stdin: str | None
+) -> tuple[float, float, float, str | None]:
+    """One run of `argv`: its wall seconds, CPU seconds (user + system), peak RSS (MiB), and
+    what went wrong if it exited with an error (the exit code and the last line of stderr)."""
     peak_file = os.path.join(cwd, "peak-rss.txt")
+    err_file = open(os.path.join(cwd, "stderr.txt"), "w+")  # noqa: SIM115 (closed below)
     start = time.perf_counter()
     child = subprocess.Popen(
         # A child started from this bench (tens of MiB by now) reports the bench's peak RSS
@@ -196,7 +206,7 @@ def _once(argv: list[str], env: dict[str, str], cwd: str, stdin: str | None) -> 
         cwd=cwd,
         stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=err_file,
         text=True,
     )
     if stdin is not None and child.stdin is not None:
@@ -207,7 +217,13 @@ def _once(argv: list[str], env: dict[str, str], cwd: str, stdin: str | None) -> 
     child.returncode = os.waitstatus_to_exitcode(status)
     wall = time.perf_counter() - start
     kib = int(Path(peak_file).read_text().split()[-1]) if GNU_TIME else usage.ru_maxrss
-    return wall, usage.ru_utime + usage.ru_stime, kib / 1024
+    problem = None
+    if child.returncode != 0:
+        err_file.seek(0)
+        lines = [line.strip() for line in err_file.read().splitlines() if line.strip()]
+        problem = f"exit {child.returncode}: {lines[-1] if lines else 'no output'}"
+    err_file.close()
+    return wall, usage.ru_utime + usage.ru_stime, kib / 1024, problem
 
 
 @dataclass(frozen=True)
@@ -402,7 +418,9 @@ def main() -> None:
             new, *rest = run_paired(sides, tmp, args.runs, stdin, before)
             base = rest[0] if rest else None
             shown = _fmt(base) if base else "(no git or no such commit)"
-            ratio = f"{base.cpu / new.cpu:.2f}x ({base.wall / new.wall:.2f}x)" if base else "-"
+            ratio = "-"
+            if base and not base.failed and not new.failed:
+                ratio = f"{base.cpu / new.cpu:.2f}x ({base.wall / new.wall:.2f}x)"
             print(f"| {label} | {_fmt(new)} | {shown} | {ratio} |")
         if args.only:
             print(f"load average after: {_load()}")
@@ -429,6 +447,8 @@ def _load() -> str:
 
 
 def _fmt(t: Timing) -> str:
+    if t.failed:
+        return f"failed ({t.failed[:120]})"
     spread = f" ({1e3 * t.cpu_min:.0f}-{1e3 * t.cpu_max:.0f})" if t.cpu_max else ""
     return f"{1e3 * t.wall:.0f} ms / {1e3 * t.cpu:.0f} ms{spread} / {t.rss_mb:.0f} MiB"
 

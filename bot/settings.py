@@ -18,8 +18,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+
+from bot.storage.sqlite_url import parse_sqlite_url
 
 DEFAULT_DB_FILE = "paperbot.sqlite3"
 ENV_FILE = ".env"
@@ -208,13 +208,22 @@ class Settings(EnvSettings):
                 break
         if not v.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise ValueError("unsupported database URL")
+        if v.startswith("postgresql"):
+            # Imported here: SQLite, the default, is parsed without loading SQLAlchemy, so
+            # that a command which only reads a file starts quickly (issue 17).
+            from sqlalchemy.engine import make_url
+            from sqlalchemy.exc import ArgumentError
+
+            try:
+                make_url(v)
+            except (ArgumentError, ValueError) as exc:  # e.g. a port that is not a number
+                raise ValueError("not a URL") from exc
+            return v
         try:
-            url = make_url(v)
-        except (ArgumentError, ValueError) as exc:  # e.g. a port that is not a number
+            url = parse_sqlite_url(v)
+        except ValueError as exc:
             raise ValueError("not a URL") from exc
-        if url.drivername.startswith("sqlite") and (
-            url.database in (None, "", ":memory:") or "memory" in str(url.query.get("mode", ""))
-        ):
+        if url.in_memory:
             # Migrations, the bot and each command would each see an empty database.
             raise MustBe(
                 "a database file, such as sqlite:///paperbot.sqlite3, "

@@ -15,7 +15,8 @@ from pathlib import Path
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
-from bot.storage.db import alembic_config, head_revision, make_engine, migrations_dir, upgrade
+from bot.storage.db import alembic_config, make_engine, upgrade
+from bot.storage.revisions import head_revision, migrations_dir
 from tests.helpers import daily_item
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from adapters.cli import wiring
-from adapters.cli.commands import EXIT_DELIVERY_PROBLEM, EXIT_POLL_FAILED, HANDLERS
+from adapters.cli.exits import EXIT_DELIVERY_PROBLEM, EXIT_POLL_FAILED
 from adapters.cli.parser import build_parser
-from adapters.cli.wiring import DEMO_DATABASE_FILE, DatabaseUnavailable
-from bot.app import Clock, MixedPapers, build_app, keep_sample_apart, utc_now
 from bot.ops.logs import secrets_in
 from bot.settings import (
     ConfigError,
@@ -21,12 +18,16 @@ from bot.settings import (
     load_settings,
     read_environment,
 )
-from bot.sources import SourceError
+
+# The services, the engine and the chat adapters are imported once a command needs them:
+# `paperbot lookup <id>` of a stored paper needs none of them (adapters.cli.quick).
+if TYPE_CHECKING:
+    from bot.app import Clock
 
 __all__ = ["EXIT_DELIVERY_PROBLEM", "EXIT_POLL_FAILED", "main"]
 
 
-def main(argv: Sequence[str] | None = None, *, clock: Clock = utc_now) -> int:
+def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None) -> int:
     """Run one `paperbot` command; `clock` is injectable so that tests need no wall clock."""
     args = build_parser().parse_args(argv)
     if args.cmd == "doctor":
@@ -42,8 +43,12 @@ def main(argv: Sequence[str] | None = None, *, clock: Clock = utc_now) -> int:
     except ConfigError as exc:
         print(f"paperbot: configuration error: {exc}", file=sys.stderr)
         return 2
+    console = False
+    if args.cmd == "run":
+        from adapters.cli.wiring import configured_platforms
+
+        console = not configured_platforms(read_environment())
     level = settings.log_level
-    console = args.cmd == "run" and not wiring.configured_platforms(read_environment())
     # The console demo shares the terminal with its logs: keep them to problems, one line
     # each (a person reads them, not an operator's log collector).
     if console and "log_level" not in settings.model_fields_set:
@@ -55,13 +60,10 @@ def main(argv: Sequence[str] | None = None, *, clock: Clock = utc_now) -> int:
         secrets=secrets_in(read_environment()),
     )
     try:
-        return asyncio.run(_dispatch(args, settings, clock))
+        return _run(args, settings, clock)
     except ConfigError as exc:
         print(f"paperbot: configuration error: {exc}", file=sys.stderr)
         return 2
-    except (SourceError, DatabaseUnavailable) as exc:
-        print(f"paperbot: {exc}", file=sys.stderr)
-        return 1
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
@@ -72,7 +74,32 @@ def main(argv: Sequence[str] | None = None, *, clock: Clock = utc_now) -> int:
         return 1
 
 
+def _run(args: argparse.Namespace, settings: Settings, clock: Clock | None) -> int:
+    """The command: a look-up of a stored id at once, anything else through the services."""
+    if args.cmd == "lookup":
+        from adapters.cli.quick import quick_lookup
+
+        if (done := quick_lookup(args, settings)) is not None:
+            return done
+    import asyncio
+
+    from adapters.cli.wiring import DatabaseUnavailable
+    from bot.app import utc_now
+    from bot.sources import SourceError
+
+    try:
+        return asyncio.run(_dispatch(args, settings, clock or utc_now))
+    except (SourceError, DatabaseUnavailable) as exc:
+        print(f"paperbot: {exc}", file=sys.stderr)
+        return 1
+
+
 async def _dispatch(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
+    from adapters.cli import wiring
+    from adapters.cli.commands import HANDLERS
+    from adapters.cli.wiring import DEMO_DATABASE_FILE
+    from bot.app import MixedPapers, build_app, keep_sample_apart
+
     if args.cmd == "db":
         await wiring.upgrade_database(settings.database_url)
         print("database is up to date")

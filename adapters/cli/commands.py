@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from adapters.cli import recommend, wiring
+from adapters.cli.exits import EXIT_DELIVERY_PROBLEM, EXIT_POLL_FAILED
 from adapters.cli.progress import ProgressBar
 from bot.app import App
 
@@ -23,8 +24,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # `paperbot digest run` exit statuses besides 0 (all done), 1 (cannot run) and 2 (usage).
-EXIT_POLL_FAILED = 3  # the poll of the paper source failed: digests wait for papers
-EXIT_DELIVERY_PROBLEM = 4  # messages wait on send errors, or destinations were disabled
 
 Handler = Callable[[argparse.Namespace, App, dict[str, str]], Awaitable[int]]
 
@@ -215,6 +214,7 @@ async def _ingest(args: argparse.Namespace, app: App, env: dict[str, str]) -> in
 
 
 async def _lookup(args: argparse.Namespace, app: App, env: dict[str, str]) -> int:
+    from adapters.cli.quick import print_found
     from bot.errors import CommandError
     from bot.services.lookup import lookup_papers
 
@@ -230,14 +230,7 @@ async def _lookup(args: argparse.Namespace, app: App, env: dict[str, str]) -> in
     except CommandError as exc:
         print(f"paperbot: {exc}", file=sys.stderr)
         return 1
-    if args.json:
-        print(json.dumps([p.to_json() for p in papers], ensure_ascii=False, indent=2))
-    else:
-        for p in papers:
-            print(f"{p.id}\t▲{p.upvotes}\t{p.title}")
-    if not papers and not args.json:
-        print(f"no paper matches {query!r}", file=sys.stderr)
-    return 0 if papers else 1
+    return print_found(papers, as_json=args.json, query=query)
 
 
 async def _papers(args: argparse.Namespace, app: App, env: dict[str, str]) -> int:

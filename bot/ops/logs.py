@@ -16,9 +16,6 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
-
 REDACTED = "[redacted]"
 # Variables whose values are secrets, by the end of their names.
 SECRET_NAMES = re.compile(r"(TOKEN|SECRET|PASSWORD|PASSWD|API_KEY)$")
@@ -52,7 +49,11 @@ def secrets_in(env: Mapping[str, str]) -> list[str]:
     """The secret values of an environment: tokens, secrets, the database password."""
     found = [v.strip() for k, v in env.items() if SECRET_NAMES.search(k.upper()) and v.strip()]
     url = env.get("DATABASE_URL", "").strip()
-    if url:
+    if "@" in url:  # only a URL with a user part has a password (SQLite's never do)
+        # Imported here: a SQLite command need not load SQLAlchemy for this (issue 17).
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
         try:
             password = make_url(url).password
         except (ArgumentError, ValueError):

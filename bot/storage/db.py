@@ -5,14 +5,9 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import re
-import sqlite3
-from importlib import resources
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import CursorResult, Result, event, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -20,18 +15,18 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from bot.storage.revisions import (
+    connect_sqlite,
+    head_revision,
+    migrations_dir,
+    sqlite_revision,
+)
+
 if TYPE_CHECKING:
     from alembic.config import Config
 
+
 log = logging.getLogger(__name__)
-
-# The Alembic scripts ship inside the package (bot/storage/migrations), so a wheel has them.
-MIGRATIONS_PACKAGE = "bot.storage.migrations"
-
-
-def migrations_dir() -> Path:
-    """The directory of the Alembic scripts (env.py, versions/), found through the package."""
-    return Path(str(resources.files(MIGRATIONS_PACKAGE)))
 
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
@@ -116,45 +111,11 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
-_REVISION = re.compile(r"^revision(?:: str)? = [\"']([^\"']+)[\"']", re.M)
-_DOWN = re.compile(r"^down_revision(?:: [^=]+)? = [\"']([^\"']+)[\"']", re.M)
-
-
-def head_revision() -> str:
-    """The newest migration's revision, read off the scripts without loading Alembic.
-
-    Every script names its `revision` and the `down_revision` it follows; the head is the
-    one no other script follows (a test checks it against Alembic's own answer).
-    """
-    revisions: set[str] = set()
-    followed: set[str] = set()
-    for path in (migrations_dir() / "versions").glob("*.py"):
-        source = path.read_text(encoding="utf-8")
-        if found := _REVISION.search(source):
-            revisions.add(found.group(1))
-        if down := _DOWN.search(source):
-            followed.add(down.group(1))
-    heads = revisions - followed
-    if len(heads) != 1:
-        raise RuntimeError(f"the migrations have {len(heads)} heads: {sorted(heads)}")
-    return heads.pop()
-
-
 def _sqlite_revision(url: str) -> str | None:
-    """Open the SQLite file of `url` with the standard library; its schema revision, if any.
-
-    Fails on a file that is not a database (reading the header), like a connection would.
-    """
-    parsed = make_url(url)
-    uri = str(parsed.query.get("uri", "")).lower() in ("true", "1")
-    conn = sqlite3.connect(parsed.database or "", timeout=30, uri=uri)
+    """Open the SQLite file of `url` with the standard library; its schema revision, if any."""
+    conn = connect_sqlite(url)
     try:
-        conn.execute("PRAGMA schema_version")
-        try:
-            row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
-        except sqlite3.OperationalError:  # no such table: never migrated
-            return None
-        return str(row[0]) if row else None
+        return sqlite_revision(conn)
     finally:
         conn.close()
 

@@ -14,9 +14,10 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
-from bot.papers import ARTIFACT_KINDS, ArtifactRef, Artifacts, Paper
+from bot.papers import Artifacts, Paper
 from bot.storage.db import rowcount
 from bot.storage.models import PaperFeature, PaperRow, StateRow
+from bot.storage.paper_rows import paper_from_columns
 from bot.text import clean_paper
 
 log = logging.getLogger(__name__)
@@ -71,32 +72,7 @@ class DayVersion:
 
 
 def row_to_paper(row: PaperRow) -> Paper:
-    return Paper(
-        id=row.id,
-        title=row.title,
-        abstract=row.abstract,
-        authors=tuple(a["name"] for a in row.authors or () if not a.get("hidden")),
-        claimed=tuple(
-            (a["name"], a["user"])
-            for a in row.authors or ()
-            if a.get("user") and not a.get("hidden")
-        ),
-        organization_handle=row.organization_handle,
-        published_at=row.published_at,
-        featured_on=tuple(f.day for f in row.features),
-        upvotes=row.upvotes,
-        comments=row.comments,
-        github_repo=row.github_repo,
-        github_stars=row.github_stars,
-        project_page=row.project_page,
-        ai_summary=row.ai_summary,
-        ai_keywords=tuple(row.ai_keywords or ()),
-        organization=row.organization,
-        thumbnail=row.thumbnail,
-        artifacts=artifacts_from_json(row.artifacts),
-        first_seen_at=row.first_seen_at,
-        updated_at=row.updated_at,
-    )
+    return paper_from_columns(row, [f.day for f in row.features])
 
 
 def artifacts_to_json(a: Artifacts) -> dict[str, Any]:
@@ -107,23 +83,6 @@ def artifacts_to_json(a: Artifacts) -> dict[str, Any]:
         "spaces": a.spaces,
         "top": [[r.kind, r.repo_id] for r in a.top],
     }
-
-
-def artifacts_from_json(value: Any) -> Artifacts | None:
-    """Read the stored form back; None (never looked up) for NULL or a shape we do not know."""
-    if not isinstance(value, dict):
-        return None
-    counts = [value.get(k) for k in ARTIFACT_KINDS]
-    numbers = [n for n in counts if isinstance(n, int) and n >= 0]
-    if len(numbers) != len(counts):
-        return None
-    models, datasets, spaces = numbers
-    top = tuple(
-        ArtifactRef(kind, repo)
-        for kind, repo in (t for t in value.get("top") or () if isinstance(t, list) and len(t) == 2)
-        if kind in ARTIFACT_KINDS and isinstance(repo, str)
-    )
-    return Artifacts(models, datasets, spaces, top=top)
 
 
 def _values(p: Paper) -> dict[str, Any]:
