@@ -1,9 +1,7 @@
 """`paperbot lookup <arXiv id>` of a stored paper, answered before the services are built.
 
-An operator scripting look-ups waits for the whole process each time (issue 17: 0.5 s). For
-an id on SQLite the answer is one row, which bot.storage.sqlite_read reads with the
-standard library; anything else (PostgreSQL, title words, a paper to fetch online, a
-database to migrate or tidy) returns None and takes the full path, which prints the same way.
+bot.services.stored says when that is; otherwise the command takes the full path, which
+prints what it found the same way (`print_found`).
 """
 
 from __future__ import annotations
@@ -13,24 +11,17 @@ import json
 import sys
 from collections.abc import Sequence
 
-from bot.papers import Paper, normalize_arxiv_id
+from bot.papers import Paper
+from bot.services.stored import stored_by_id
 from bot.settings import Settings
 
 
 def quick_lookup(args: argparse.Namespace, settings: Settings) -> int | None:
     """The exit code, when the stored paper was printed; None: the full path answers."""
-    # PAPERS_SOURCE=sample is offline: there the full path refuses a database of real papers.
-    if not settings.is_sqlite or settings.papers_source == "sample":
-        return None
-    arxiv_id = normalize_arxiv_id(" ".join(args.query).strip())
-    if arxiv_id is None:
-        return None
-    from bot.storage.sqlite_read import stored_paper
-
-    paper = stored_paper(settings.database_url, arxiv_id)
+    paper = stored_by_id(settings, " ".join(args.query))
     if paper is None:
         return None
-    return print_found([paper], as_json=args.json, query=arxiv_id)
+    return print_found([paper], as_json=args.json, query=paper.id)
 
 
 def print_found(papers: Sequence[Paper], *, as_json: bool, query: str) -> int:
