@@ -23,8 +23,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# `paperbot digest run` exit statuses besides 0 (all done), 1 (cannot run) and 2 (usage).
-
 Handler = Callable[[argparse.Namespace, App, dict[str, str]], Awaitable[int]]
 
 

@@ -13,6 +13,9 @@ from typing import Any, Protocol
 
 from bot.papers import ARTIFACT_KINDS, ArtifactRef, Artifacts, Paper
 
+# The bundled sample's ids, sample-01 to sample-76 (never arXiv ids), as a LIKE pattern.
+SAMPLE_IDS = "sample-%"
+
 
 class PaperColumns(Protocol):
     """The columns of the papers table, as Python values (JSON decoded, datetimes UTC)."""

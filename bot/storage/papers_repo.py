@@ -17,7 +17,7 @@ from sqlalchemy.orm import aliased
 from bot.papers import Artifacts, Paper
 from bot.storage.db import rowcount
 from bot.storage.models import PaperFeature, PaperRow, StateRow
-from bot.storage.paper_rows import paper_from_columns
+from bot.storage.paper_rows import SAMPLE_IDS, paper_from_columns
 from bot.text import clean_paper
 
 log = logging.getLogger(__name__)
@@ -26,8 +26,6 @@ log = logging.getLogger(__name__)
 _CHUNK = 200
 # The state key whose time says when stored titles last changed.
 TITLES_MARK = "titles_changed"
-# The bundled sample's ids, sample-01 to sample-76 (never arXiv ids).
-SAMPLE_IDS = "sample-%"
 
 
 @dataclass

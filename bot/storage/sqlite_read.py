@@ -25,7 +25,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from bot.papers import Paper
-from bot.storage.paper_rows import paper_from_columns
+from bot.storage.paper_rows import SAMPLE_IDS, paper_from_columns
 from bot.storage.revisions import connect_sqlite, head_revision, sqlite_revision
 from bot.storage.sqlite_url import parse_sqlite_url
 
@@ -34,8 +34,6 @@ log = logging.getLogger(__name__)
 # The papers columns stored as JSON text, and as UTC datetimes (models.PaperRow).
 JSON_COLUMNS = frozenset({"authors", "ai_keywords", "artifacts"})
 TIME_COLUMNS = frozenset({"published_at", "first_seen_at", "updated_at", "artifacts_checked_at"})
-# The bundled sample's ids (papers_repo.SAMPLE_IDS).
-SAMPLE_IDS = "sample-%"
 
 
 def stored_paper(url: str, paper_id: str) -> Paper | None:
