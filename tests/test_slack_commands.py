@@ -68,7 +68,7 @@ async def papers(
     body = form_body(slack.slash_command_form(text, key=key, user_id=user, **where))
     status, ack = await post(adapter, body, sign(body))
     assert status == 200 and ack == ""
-    answers = await slack.wait_responses(key, n, wait=10)
+    answers = await slack.wait_responses(key, n)
     for a in answers:
         assert "went wrong" not in str(a), a
         if key not in slack.refused:  # the fake accepted every answer: no apology

@@ -92,7 +92,7 @@ async def press(
     body = form_body({"payload": json.dumps(payload)})
     status, text = await post(bot, body, sign(body))
     assert status == 200 and text == ""  # acknowledged at once; the answer follows
-    answers = (await slack.wait_responses(key, before + 1, wait=20))[before:]
+    answers = (await slack.wait_responses(key, before + 1))[before:]
     for a in answers:
         assert a["response_type"] == "ephemeral" and a["replace_original"] is False
         assert _check_message(a) is None

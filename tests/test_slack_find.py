@@ -37,7 +37,7 @@ async def find(
     # Acked at once, answered via response_url: the ack never waits for the answer (a gate
     # shows it in test_slack_http), so no wall-clock bound here.
     assert status == 200 and body == ""
-    answers = await slack.wait_responses(key, n, wait=10)
+    answers = await slack.wait_responses(key, n)
     for answer in answers:
         assert answer["response_type"] == "ephemeral", answer  # only the asker sees it
         assert answer["replace_original"] is False
@@ -144,7 +144,7 @@ async def test_find_paper_over_socket_mode(sample_app: Any, slack: FakeSlack) ->
         key = uuid.uuid4().hex
         ack = await slack.push("interactive", shortcut(slack, {"text": "2501.00004"}, key))
         assert "envelope_id" in ack  # acknowledged over the socket
-        [answer] = await slack.wait_responses(key, wait=10)
+        [answer] = await slack.wait_responses(key)
         assert answer["response_type"] == "ephemeral"
         assert TITLES["2501.00004"] in block_texts(answer["blocks"])
     finally:

@@ -71,7 +71,7 @@ async def test_run_in_socket_mode(slack: FakeSlack, tmp_path: Path) -> None:
         await asyncio.wait_for(slack.socket_connected.wait(), 30)
         ack = await slack.push("slash_commands", slack.slash_command_form("today", key="run"))
         assert set(ack) == {"envelope_id"}
-        [answer] = await slack.wait_responses("run", wait=20)
+        [answer] = await slack.wait_responses("run")
         assert "Daily Papers" in answer["blocks"][0]["text"]["text"]
     finally:
         code, err = await _stop(proc)
@@ -109,7 +109,7 @@ async def test_run_in_http_mode(slack: FakeSlack, tmp_path: Path) -> None:
                         pytest.fail(f"paperbot run exited {proc.returncode}: {err.decode()}")
                     assert time.monotonic() < deadline
                     await asyncio.sleep(0.2)
-        [answer] = await slack.wait_responses("http", wait=20)
+        [answer] = await slack.wait_responses("http")
         assert answer["response_type"] == "ephemeral" and "/papers help" in str(answer)
     finally:
         code, err = await _stop(proc)

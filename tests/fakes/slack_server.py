@@ -47,6 +47,11 @@ MAX_CONTEXT_ELEMENTS = 10
 # Slack's undocumented cap on all the text in a message's blocks (bolt-js #2509: ~12-13k).
 MAX_BLOCKS_CHARS = 12_000
 
+# How long a wait for what the app sends may take before the test fails as hung. Only a
+# guard: each wait returns as soon as the awaited request arrives, and a tighter bound
+# failed under load (two suites at once on 2 cores: a slash command answered after > 5 s).
+HANG = 60.0
+
 
 @dataclass(frozen=True)
 class Call:
@@ -293,7 +298,7 @@ class FakeSlack:
         """Return the recorded calls of one Web API method."""
         return [c for c in self.calls if c.method == method]
 
-    async def wait_calls(self, method: str, n: int = 1, wait: float = 5.0) -> list[Call]:
+    async def wait_calls(self, method: str, n: int = 1, wait: float = HANG) -> list[Call]:
         """Wait until `method` was called (and answered) `n` times; return those calls."""
 
         async def enough() -> None:
@@ -392,7 +397,7 @@ class FakeSlack:
             "trigger_id": f"trigger.{key}",
         }
 
-    async def wait_responses(self, key: str, n: int = 1, wait: float = 5.0) -> list[dict]:
+    async def wait_responses(self, key: str, n: int = 1, wait: float = HANG) -> list[dict]:
         """Wait until `n` respond() payloads arrived at `response_url(key)`."""
         deadline = time.monotonic() + wait
         while len(self.responses[key]) < n:
@@ -401,7 +406,7 @@ class FakeSlack:
             await asyncio.sleep(0.01)
         return self.responses[key]
 
-    async def push(self, type_: str, payload: dict[str, Any], wait: float = 5.0) -> dict:
+    async def push(self, type_: str, payload: dict[str, Any], wait: float = HANG) -> dict:
         """Send a Socket Mode envelope to the connected app and return its ack."""
         await asyncio.wait_for(self.socket_connected.wait(), wait)
         envelope_id = str(uuid.uuid4())
