@@ -194,35 +194,34 @@ def _once(
     """One run of `argv`: its wall seconds, CPU seconds (user + system), peak RSS (MiB), and
     what went wrong if it exited with an error (the exit code and the last line of stderr)."""
     peak_file = os.path.join(cwd, "peak-rss.txt")
-    err_file = open(os.path.join(cwd, "stderr.txt"), "w+")  # noqa: SIM115 (closed below)
-    start = time.perf_counter()
-    child = subprocess.Popen(
-        # A child started from this bench (tens of MiB by now) reports the bench's peak RSS
-        # as its own (Linux keeps it across exec); GNU time forks it from a small process
-        # and writes the command's own peak to a file.
-        [GNU_TIME, "-f", "%M", "-o", peak_file, *argv] if GNU_TIME else argv,
-        env=env,
-        # Not the repository: `python -m` puts the working folder first on sys.path.
-        cwd=cwd,
-        stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=err_file,
-        text=True,
-    )
-    if stdin is not None and child.stdin is not None:
-        child.stdin.write(stdin)
-        child.stdin.close()
-    # wait4 gives this child's own CPU time and peak RSS (RUSAGE_CHILDREN would mix runs).
-    _, status, usage = os.wait4(child.pid, 0)
-    child.returncode = os.waitstatus_to_exitcode(status)
-    wall = time.perf_counter() - start
-    kib = int(Path(peak_file).read_text().split()[-1]) if GNU_TIME else usage.ru_maxrss
-    problem = None
-    if child.returncode != 0:
-        err_file.seek(0)
-        lines = [line.strip() for line in err_file.read().splitlines() if line.strip()]
-        problem = f"exit {child.returncode}: {lines[-1] if lines else 'no output'}"
-    err_file.close()
+    with open(os.path.join(cwd, "stderr.txt"), "w+") as err_file:
+        start = time.perf_counter()
+        child = subprocess.Popen(
+            # A child started from this bench (tens of MiB by now) reports the bench's peak RSS
+            # as its own (Linux keeps it across exec); GNU time forks it from a small process
+            # and writes the command's own peak to a file.
+            [GNU_TIME, "-f", "%M", "-o", peak_file, *argv] if GNU_TIME else argv,
+            env=env,
+            # Not the repository: `python -m` puts the working folder first on sys.path.
+            cwd=cwd,
+            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=err_file,
+            text=True,
+        )
+        if stdin is not None and child.stdin is not None:
+            child.stdin.write(stdin)
+            child.stdin.close()
+        # wait4 gives this child's own CPU time and peak RSS (RUSAGE_CHILDREN would mix runs).
+        _, status, usage = os.wait4(child.pid, 0)
+        child.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.perf_counter() - start
+        kib = int(Path(peak_file).read_text().split()[-1]) if GNU_TIME else usage.ru_maxrss
+        problem = None
+        if child.returncode != 0:
+            err_file.seek(0)
+            lines = [line.strip() for line in err_file.read().splitlines() if line.strip()]
+            problem = f"exit {child.returncode}: {lines[-1] if lines else 'no output'}"
     return wall, usage.ru_utime + usage.ru_stime, kib / 1024, problem
 
 

@@ -20,60 +20,24 @@ SAMPLE_IDS = "sample-%"
 class PaperColumns(Protocol):
     """The columns of the papers table, as Python values (JSON decoded, datetimes UTC)."""
 
-    # Read-only (properties): an ORM row's `list[Any]` column is a `list[Any] | None` here.
-    @property
-    def id(self) -> str: ...
-
-    @property
-    def title(self) -> str: ...
-
-    @property
-    def abstract(self) -> str: ...
-
-    @property
-    def authors(self) -> list[Any] | None: ...
-
-    @property
-    def published_at(self) -> datetime | None: ...
-
-    @property
-    def upvotes(self) -> int: ...
-
-    @property
-    def comments(self) -> int: ...
-
-    @property
-    def github_repo(self) -> str | None: ...
-
-    @property
-    def github_stars(self) -> int | None: ...
-
-    @property
-    def project_page(self) -> str | None: ...
-
-    @property
-    def ai_summary(self) -> str | None: ...
-
-    @property
-    def ai_keywords(self) -> list[Any] | None: ...
-
-    @property
-    def organization(self) -> str | None: ...
-
-    @property
-    def organization_handle(self) -> str | None: ...
-
-    @property
-    def thumbnail(self) -> str | None: ...
-
-    @property
-    def first_seen_at(self) -> datetime: ...
-
-    @property
-    def updated_at(self) -> datetime: ...
-
-    @property
-    def artifacts(self) -> dict[str, Any] | None: ...
+    id: str
+    title: str
+    abstract: str
+    authors: list[Any]
+    published_at: datetime | None
+    upvotes: int
+    comments: int
+    github_repo: str | None
+    github_stars: int | None
+    project_page: str | None
+    ai_summary: str | None
+    ai_keywords: list[Any]
+    organization: str | None
+    organization_handle: str | None
+    thumbnail: str | None
+    first_seen_at: datetime
+    updated_at: datetime
+    artifacts: dict[str, Any] | None
 
 
 def paper_from_columns(row: PaperColumns, featured_on: Sequence[date]) -> Paper:
